@@ -1,0 +1,81 @@
+// Command-line and environment options for `node bench/run.mjs`.
+// Precedence: --flag, then BENCH_<NAME> environment variable, then the default.
+import { parseArgs } from "node:util";
+
+export const ALL_BROKERS = ["skein", "aedes", "mosquitto"];
+export const ALL_SCENARIOS = ["ceiling", "fanin", "fanout", "qos1", "latency", "idle"];
+
+const DEFAULTS = {
+  brokers: ALL_BROKERS.join(","),
+  scenarios: ALL_SCENARIOS.join(","),
+  duration: "5", // measurement window, seconds
+  warmup: "1", // seconds before the window opens
+  payload: "32", // PUBLISH payload bytes (>= 16: the latency timestamp lives in it)
+  publishers: "32", // fan-in and QoS 1 publishers
+  subscribers: "1000", // fan-out subscribers
+  rate: "2000", // latency scenario: msgs/s published
+  "latency-subs": "10",
+  "idle-conns": "10000",
+  mqtt: "4", // protocol version: 4 (3.1.1) or 5
+  out: "bench/results/latest.json",
+  "start-timeout": "20", // seconds to wait for a broker port to accept connections
+};
+
+const USAGE = `Usage: node bench/run.mjs [options]   (every option also reads BENCH_<NAME>, e.g. BENCH_BROKERS)
+  --brokers LIST        ${ALL_BROKERS.join(",")} (default: all; mosquitto is skipped if not on PATH)
+  --scenarios LIST      ${ALL_SCENARIOS.join(",")} (default: all)
+  --duration S          measurement window per scenario, seconds (default ${DEFAULTS.duration})
+  --warmup S            warm-up before each window, seconds (default ${DEFAULTS.warmup})
+  --payload N           payload bytes (default ${DEFAULTS.payload}, min 16)
+  --publishers N        fan-in / QoS 1 publishers (default ${DEFAULTS.publishers})
+  --subscribers N       fan-out subscribers (default ${DEFAULTS.subscribers})
+  --rate N              latency scenario publish rate, msgs/s (default ${DEFAULTS.rate})
+  --latency-subs N      latency scenario subscribers (default ${DEFAULTS["latency-subs"]})
+  --idle-conns N        idle connections (default ${DEFAULTS["idle-conns"]})
+  --mqtt 4|5            MQTT protocol version used by the load generator (default 4 = 3.1.1)
+  --out FILE            JSON results (default ${DEFAULTS.out})
+  --start-timeout S     wait this long for a broker's port (default ${DEFAULTS["start-timeout"]})`;
+
+function list(value, allowed, what) {
+  const items = value
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const item of items) if (!allowed.includes(item)) throw new Error(`unknown ${what} "${item}"`);
+  return items;
+}
+
+function num(name, value, min, max) {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < min || n > max) throw new Error(`--${name} must be a number in [${min}, ${max}]`);
+  return n;
+}
+
+export function readOptions(argv = process.argv.slice(2)) {
+  const options = { help: { type: "boolean", short: "h" } };
+  for (const name of Object.keys(DEFAULTS)) options[name] = { type: "string" };
+  const { values } = parseArgs({ args: argv, options, strict: true });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const get = (name) =>
+    values[name] ?? process.env[`BENCH_${name.toUpperCase().replace(/-/g, "_")}`] ?? DEFAULTS[name];
+  const mqtt = num("mqtt", get("mqtt"), 4, 5);
+  if (mqtt !== 4 && mqtt !== 5) throw new Error("--mqtt must be 4 or 5");
+  return {
+    brokers: list(get("brokers"), ALL_BROKERS, "broker"),
+    scenarios: list(get("scenarios"), ALL_SCENARIOS, "scenario"),
+    duration: num("duration", get("duration"), 0.5, 300),
+    warmup: num("warmup", get("warmup"), 0, 60),
+    payload: num("payload", get("payload"), 16, 65536),
+    publishers: num("publishers", get("publishers"), 1, 1000),
+    subscribers: num("subscribers", get("subscribers"), 1, 20000),
+    rate: num("rate", get("rate"), 1, 100000),
+    latencySubs: num("latency-subs", get("latency-subs"), 1, 1000),
+    idleConns: num("idle-conns", get("idle-conns"), 1, 50000),
+    mqtt,
+    out: get("out"),
+    startTimeout: num("start-timeout", get("start-timeout"), 1, 300),
+  };
+}

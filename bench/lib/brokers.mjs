@@ -1,0 +1,201 @@
+// Broker targets. Every broker runs in its own child process (so its CPU and RSS are its own),
+// on 127.0.0.1 and a free port, with the open-files limit raised for the idle-connection test.
+import { execFileSync, fork, spawn } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+
+export const ROOT = path.resolve(new URL("../..", import.meta.url).pathname);
+const live = new Set(); // running children, killed on exit / Ctrl-C
+
+function findBinary(name) {
+  // Debian installs mosquitto in /usr/sbin, which is not on every user's PATH.
+  const dirs = [...(process.env.PATH ?? "").split(":"), "/usr/sbin", "/usr/local/sbin"];
+  for (const dir of dirs) {
+    const file = path.join(dir, name);
+    try {
+      fs.accessSync(file, fs.constants.X_OK);
+      return file;
+    } catch {
+      // keep looking
+    }
+  }
+  return null;
+}
+
+function readJson(file) {
+  return JSON.parse(fs.readFileSync(path.join(ROOT, file), "utf8"));
+}
+
+const SKEIN_CLI = "packages/server/dist/cli.js";
+
+function mosquittoConfig(port, dir) {
+  const file = path.join(dir, "mosquitto.conf");
+  const lines = [
+    "per_listener_settings false",
+    `listener ${port} 127.0.0.1`,
+    "allow_anonymous true",
+    "persistence false",
+    "max_connections -1",
+    "max_queued_messages 100000", // default 1000 drops QoS 0 under the delivery window's bursts
+    "max_inflight_messages 1000", // default 20 QoS 1 in flight per client would cap QoS 1 delivery
+    "set_tcp_nodelay true", // like the Node brokers here (noDelay): no Nagle delay in latency
+    "sys_interval 0",
+    "log_dest stderr",
+    "log_type error",
+    "log_type warning",
+  ];
+  fs.writeFileSync(file, lines.join("\n") + "\n");
+  return file;
+}
+
+export const BROKERS = {
+  skein: {
+    label: "Skein",
+    unavailable: () => (fs.existsSync(path.join(ROOT, SKEIN_CLI)) ? null : `${SKEIN_CLI} not found (npm run build)`),
+    version: () => readJson("packages/server/package.json").version,
+    command: (port) => [
+      process.execPath,
+      [SKEIN_CLI, "--host", "127.0.0.1", "--mqtt-port", String(port), "--http-port", "0", "--log-level", "warn"],
+    ],
+  },
+  aedes: {
+    label: "Aedes",
+    unavailable: () => null,
+    version: () => readJson("node_modules/aedes/package.json").version,
+    command: (port) => [process.execPath, ["bench/aedes-server.mjs", String(port)]],
+  },
+  mosquitto: {
+    label: "Mosquitto",
+    unavailable: () => (findBinary("mosquitto") ? null : "no mosquitto binary on PATH"),
+    version() {
+      let out = "";
+      try {
+        out = execFileSync(findBinary("mosquitto"), ["-h"], { encoding: "utf8", stdio: "pipe" });
+      } catch (err) {
+        out = String(err.stdout ?? ""); // mosquitto -h exits non-zero
+      }
+      return /version (\S+)/.exec(out)?.[1] ?? "unknown";
+    },
+    command: (port, dir) => [findBinary("mosquitto"), ["-c", mosquittoConfig(port, dir)]],
+  },
+};
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function canConnect(port) {
+  return new Promise((resolve) => {
+    const s = net.connect({ host: "127.0.0.1", port });
+    s.once("connect", () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once("error", () => resolve(false));
+  });
+}
+
+const CLK_TCK = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+
+/** A running broker child process. */
+class Running {
+  constructor(name, child, port, dir) {
+    Object.assign(this, { name, child, port, dir, pid: child.pid, output: "", exited: null });
+    const keep = (d) => (this.output = (this.output + d).slice(-4000));
+    child.stdout?.on("data", keep);
+    child.stderr?.on("data", keep);
+    child.on("exit", (code, signal) => {
+      this.exited = signal ?? code;
+      live.delete(this);
+    });
+    live.add(this);
+  }
+
+  /** Resident set size in bytes, from /proc/<pid>/status VmRSS. */
+  rss() {
+    const status = fs.readFileSync(`/proc/${this.pid}/status`, "utf8");
+    return Number(/VmRSS:\s+(\d+) kB/.exec(status)[1]) * 1024;
+  }
+
+  /** User + system CPU seconds used so far (all threads), from /proc/<pid>/stat. */
+  cpuSeconds() {
+    const stat = fs.readFileSync(`/proc/${this.pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+  }
+
+  async waitReady(timeoutS) {
+    const deadline = Date.now() + timeoutS * 1000;
+    while (Date.now() < deadline) {
+      if (this.exited !== null) throw new Error(`${this.name} exited (${this.exited}) before listening:\n${this.output}`);
+      if (await canConnect(this.port)) return this;
+      await sleep(100);
+    }
+    throw new Error(`${this.name} did not accept connections on 127.0.0.1:${this.port} within ${timeoutS} s`);
+  }
+
+  async stop() {
+    if (this.exited === null) {
+      this.child.kill("SIGTERM");
+      for (let i = 0; i < 30 && this.exited === null; i++) await sleep(100);
+      if (this.exited === null) this.child.kill("SIGKILL");
+      for (let i = 0; i < 20 && this.exited === null; i++) await sleep(100);
+    }
+    if (this.dir) fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Starts broker `name` on a free port and waits until the port accepts connections. */
+export async function startBroker(name, timeoutS) {
+  const port = await freePort();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `skein-bench-${name}-`));
+  const [cmd, args] = BROKERS[name].command(port, dir);
+  // Raise the open-files limit as far as allowed: 10,000 idle connections need 10,000 fds.
+  const script = 'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"';
+  const child = spawn("bash", ["-c", script, name, cmd, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  const broker = new Running(name, child, port, dir);
+  try {
+    return await broker.waitReady(timeoutS);
+  } catch (err) {
+    await broker.stop();
+    throw err;
+  }
+}
+
+/** The null sink (null-broker.mjs) used to measure the load generator's own ceiling. */
+export async function startNullSink(config) {
+  const port = await freePort();
+  const child = fork(path.join(ROOT, "bench/null-broker.mjs"), [String(port), JSON.stringify(config)], {
+    stdio: ["ignore", "pipe", "pipe", "ipc"],
+  });
+  const sink = new Running("null-sink", child, port, null);
+  sink.counts = () =>
+    new Promise((resolve) => {
+      child.once("message", resolve);
+      child.send("counts");
+    });
+  return sink.waitReady(10);
+}
+
+/** Kills every broker still running (synchronous: safe in 'exit' handlers). */
+export function killAll() {
+  for (const b of live) {
+    try {
+      b.child.kill("SIGKILL");
+    } catch {
+      // already gone
+    }
+    if (b.dir) fs.rmSync(b.dir, { recursive: true, force: true });
+  }
+  live.clear();
+}

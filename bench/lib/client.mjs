@@ -1,0 +1,101 @@
+// Minimal MQTT client over a raw node:net socket, for the load generator's workers.
+// Only the handshake (CONNECT/CONNACK, SUBSCRIBE/SUBACK) is awaited; PUBLISH and PUBACK go
+// straight to the caller's onPacket hot path (see Framer in mqtt.mjs).
+import net from "node:net";
+import { Framer, PUBACK, PUBLISH, connectPacket, decodeControl, subscribePacket } from "./mqtt.mjs";
+
+const HANDSHAKE_TIMEOUT_MS = 15000;
+
+export class Conn {
+  /**
+   * @param {{host: string, port: number, clientId: string, version: number, keepalive: number,
+   *   onPacket?: Function, beforeChunk?: Function, afterChunk?: Function}} opts
+   * onPacket(conn, buf, start, headerLength, remainingLength) receives PUBLISH and PUBACK packets.
+   */
+  constructor(opts) {
+    this.opts = opts;
+    this.socket = null;
+    this.closed = false;
+    this.pending = null; // { type, resolve, reject } for the one handshake step in progress
+    const hot = opts.onPacket ?? (() => {});
+    this.framer = new Framer((buf, start, h, len) => {
+      const type = buf[start] >> 4;
+      if (type === PUBLISH || type === PUBACK) hot(this, buf, start, h, len);
+      else this.control(buf.subarray(start, start + h + len));
+    });
+  }
+
+  /** Opens the TCP connection and resolves once a successful CONNACK arrived. */
+  open() {
+    const { host, port, clientId, version, keepalive } = this.opts;
+    const socket = net.connect({ host, port, noDelay: true });
+    this.socket = socket;
+    socket.on("data", (chunk) => {
+      this.opts.beforeChunk?.(this);
+      this.framer.push(chunk);
+      this.opts.afterChunk?.(this);
+    });
+    socket.on("error", (err) => this.fail(err));
+    socket.on("close", () => {
+      this.closed = true;
+      this.fail(new Error("connection closed"));
+    });
+    socket.on("connect", () => socket.write(connectPacket(clientId, version, keepalive)));
+    return this.expect(2, (p) => p.returnCode === 0 || p.reasonCode === 0, "CONNACK");
+  }
+
+  /** Subscribes to one filter and resolves once a SUBACK granting it arrived. */
+  subscribe(topic, qos) {
+    this.socket.write(subscribePacket(topic, qos, this.opts.version));
+    return this.expect(9, (p) => p.granted.every((g) => g < 0x80), "SUBACK");
+  }
+
+  expect(type, ok, name) {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => this.fail(new Error(`no ${name} within ${HANDSHAKE_TIMEOUT_MS} ms`)), HANDSHAKE_TIMEOUT_MS);
+      const done = (fn) => (value) => {
+        clearTimeout(timer);
+        this.pending = null;
+        fn(value);
+      };
+      this.pending = { type, ok, name, resolve: done(resolve), reject: done(reject) };
+    });
+  }
+
+  control(bytes) {
+    const type = bytes[0] >> 4;
+    if (type === 13) return; // PINGRESP
+    const p = this.pending;
+    if (p === null || p.type !== type) {
+      if (type === 14) this.fail(new Error("server sent DISCONNECT"));
+      return;
+    }
+    const packet = decodeControl(bytes, this.opts.version);
+    if (packet && packet.cmd !== "error" && p.ok(packet)) p.resolve(this);
+    else this.fail(new Error(`${p.name} refused: ${JSON.stringify(packet)}`));
+  }
+
+  fail(err) {
+    const p = this.pending;
+    if (p !== null) p.reject(new Error(`${this.opts.clientId}: ${err.message}`));
+  }
+
+  close() {
+    this.closed = true;
+    this.socket?.destroy();
+  }
+}
+
+/** Runs task(i) for i in [0, n) with at most `concurrency` in flight; resolves to the results. */
+export async function forEachLimited(n, concurrency, task) {
+  const results = new Array(n);
+  let next = 0;
+  const lane = async () => {
+    while (next < n) {
+      const i = next++;
+      results[i] = await task(i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, n) }, lane));
+  return results;
+}

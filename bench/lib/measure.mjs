@@ -1,0 +1,147 @@
+// The throughput procedure shared by the fan-in, fan-out, QoS 1 and ceiling scenarios:
+// subscribers connect and subscribe, publishers connect, publishing starts, and after the warm-up
+// the delivered messages are counted over the measurement window.
+//
+// Delivery window: with plain TCP back-pressure a publisher can push far more than a broker
+// delivers, and the broker then queues without bound (or drops), so the figure would measure
+// overload rather than delivery. Publishers therefore share a credit counter in shared memory:
+// at most `window` published messages may be undelivered (counted at the subscribers; for fan-out
+// one publish counts as delivered once every subscriber got it). If a broker drops messages the
+// counter would never catch up, so when deliveries stall for STALL_MS with the window full the
+// main thread forgives the outstanding messages (counted as `stalls`; lost messages as `loss`).
+import { setTimeout as sleep } from "node:timers/promises";
+import { Pool, rate } from "./pool.mjs";
+import { FORGIVEN, RECV, SENT, newShared } from "./shared.mjs";
+
+const STALL_MS = 200;
+const KEEPALIVE = 60;
+let runCounter = 0;
+
+/** Worker configuration common to every role. */
+export function baseConfig(target, opts, role, prefix, w, conns) {
+  return {
+    role,
+    host: "127.0.0.1",
+    port: target.port,
+    version: opts.mqtt,
+    keepalive: KEEPALIVE,
+    payload: opts.payload,
+    conns,
+    clientPrefix: `${prefix}${w}_`, // short: Aedes allows 23-character client ids
+    concurrency: 50,
+    rate: 0,
+  };
+}
+
+function stallWatch(shared, window, fanout) {
+  let lastRecv = -1;
+  let since = Date.now();
+  const state = { stalls: 0, timer: null };
+  state.timer = setInterval(() => {
+    const recv = Atomics.load(shared, RECV);
+    if (recv !== lastRecv) {
+      lastRecv = recv;
+      since = Date.now();
+      return;
+    }
+    const lag = Atomics.load(shared, SENT) - recv / fanout - Atomics.load(shared, FORGIVEN);
+    if (lag > window / 2 && Date.now() - since >= STALL_MS) {
+      Atomics.add(shared, FORGIVEN, Math.floor(lag));
+      state.stalls++;
+      since = Date.now();
+    }
+  }, 50);
+  return state;
+}
+
+/**
+ * @param target running broker (or null sink: then `sink` counts what publishers delivered)
+ * @param spec {sub?: {workers, conns, topic, qos}, pub?: {workers, conns, topics, qos, batch,
+ *   inflight}, window?: number, fanout?: number}
+ */
+export async function runThroughput(target, opts, spec) {
+  const tag = (runCounter++ % 36 ** 2).toString(36) + process.pid.toString(36).slice(-3);
+  const fanout = spec.fanout ?? 1;
+  const shared = spec.window && spec.sub && spec.pub ? newShared() : null;
+  const common = { shared, window: spec.window, fanout };
+  const pools = [];
+  try {
+    let subs = null;
+    if (spec.sub) {
+      const { workers, conns, topic, qos } = spec.sub;
+      subs = new Pool(workers, conns, (w, n) => ({
+        ...baseConfig(target, opts, "sub", `s${tag}`, w, n),
+        ...common,
+        topic,
+        qos,
+      }));
+      pools.push(subs);
+      await subs.all("open");
+    }
+    let pubs = null;
+    if (spec.pub) {
+      const { workers, conns, topics, qos, batch, inflight } = spec.pub;
+      pubs = new Pool(workers, conns, (w, n, first) => ({
+        ...baseConfig(target, opts, "pub", `p${tag}`, w, n),
+        ...common,
+        topics: Array.from({ length: n }, (_, i) => topics(first + i)),
+        qos,
+        batch,
+        inflight,
+      }));
+      pools.push(pubs);
+      await pubs.all("open");
+      await pubs.all("start");
+    }
+    const watch = shared ? stallWatch(shared, spec.window, fanout) : null;
+    const counter = subs ?? { snap: async () => sinkSnap(await target.counts()) };
+
+    await sleep(opts.warmup * 1000);
+    const before = await counter.snap();
+    const pubBefore = pubs ? await pubs.snap() : null;
+    const cpu0 = target.cpuSeconds();
+    const gen0 = process.cpuUsage();
+    pools.forEach((p) => p.markElu());
+    await sleep(opts.duration * 1000);
+    const after = await counter.snap();
+    const pubAfter = pubs ? await pubs.snap() : null;
+    const seconds = (after.snaps[0].t - before.snaps[0].t) / 1000;
+    const gen = process.cpuUsage(gen0);
+    const result = {
+      msgsPerSec: rate(before, after, "recv"),
+      publishedPerSec: pubs ? rate(pubBefore, pubAfter, "sent") : null,
+      brokerCpu: (target.cpuSeconds() - cpu0) / seconds,
+      generatorCpu: (gen.user + gen.system) / 1e6 / seconds,
+      generatorMaxElu: Math.max(...pools.map((p) => p.maxElu())),
+    };
+
+    if (pubs) await pubs.all("stop");
+    if (watch) clearInterval(watch.timer);
+    if (subs && pubs) {
+      const final = await drained(subs);
+      const published = (await pubs.snap()).sent;
+      result.loss = Math.max(0, 1 - final.recv / (published * fanout));
+      result.stalls = watch?.stalls ?? 0;
+      result.closed = final.closed;
+    }
+    return result;
+  } finally {
+    await Promise.all(pools.map((p) => p.close()));
+  }
+}
+
+function sinkSnap(counts) {
+  return { snaps: [{ t: counts.t, recv: counts.received }], recv: counts.received };
+}
+
+/** Waits (at most 5 s) until subscribers stop receiving, then returns their final counters. */
+async function drained(subs) {
+  let last = await subs.snap();
+  for (let i = 0; i < 25; i++) {
+    await sleep(200);
+    const now = await subs.snap();
+    if (now.recv === last.recv) return now;
+    last = now;
+  }
+  return last;
+}

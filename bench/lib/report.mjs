@@ -1,0 +1,118 @@
+// Console tables, Skein ratios and target checks.
+import { BROKERS } from "./brokers.mjs";
+import { fmtBytes, fmtFixed, fmtInt, fmtMs, fmtPct, fmtRatio, ratio } from "./stats.mjs";
+
+const COLUMNS = {
+  throughput: [
+    ["msgs/s", (r) => fmtInt(r.msgsPerSec)],
+    ["published/s", (r) => fmtInt(r.publishedPerSec)],
+    ["broker CPU", (r) => fmtFixed(r.brokerCpu)],
+    ["gen CPU", (r) => fmtFixed(r.generatorCpu)],
+    ["gen ELU", (r) => fmtFixed(r.generatorMaxElu)],
+    ["loss", (r) => fmtPct(r.loss)],
+    ["stalls", (r) => String(r.stalls ?? "-")],
+  ],
+  latency: [
+    ["p50 ms", (r) => fmtMs(r.p50Ms)],
+    ["p99 ms", (r) => fmtMs(r.p99Ms)],
+    ["p99.9 ms", (r) => fmtMs(r.p999Ms)],
+    ["max ms", (r) => fmtMs(r.maxMs)],
+    ["delivered/s", (r) => fmtInt(r.msgsPerSec)],
+    ["broker CPU", (r) => fmtFixed(r.brokerCpu)],
+  ],
+  idle: [
+    ["connections", (r) => fmtInt(r.connections)],
+    ["connect s", (r) => fmtFixed(r.connectSeconds)],
+    ["conn/s", (r) => fmtInt(r.connectsPerSec)],
+    ["RSS before", (r) => fmtBytes(r.rssBefore)],
+    ["RSS after", (r) => fmtBytes(r.rssAfter)],
+    ["RSS/conn", (r) => fmtBytes(r.bytesPerConn)],
+  ],
+};
+
+// Per kind: [metric key, label, higher is better]
+const RATIO_METRICS = {
+  throughput: [["msgsPerSec", "msgs/s", true]],
+  latency: [
+    ["p50Ms", "p50", false],
+    ["p99Ms", "p99", false],
+  ],
+  idle: [
+    ["bytesPerConn", "RSS/conn", false],
+    ["connectSeconds", "connect time", false],
+  ],
+};
+
+function table(header, rows) {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells) => "  " + cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
+  return [line(header), ...rows.map(line)].join("\n");
+}
+
+export function printScenario(scenario, opts, byBroker) {
+  console.log(`\n== ${scenario.title(opts)}`);
+  const columns = COLUMNS[scenario.kind];
+  const rows = [];
+  for (const [name, r] of Object.entries(byBroker)) {
+    const label = BROKERS[name]?.label ?? name;
+    if (r.error) console.log(`  ${label}: ${r.skipped ? "skipped" : "error"}: ${r.error.split("\n")[0]}`);
+    else rows.push([label, ...columns.map(([, f]) => f(r))]);
+  }
+  if (rows.length > 0) console.log(table(["broker", ...columns.map(([h]) => h)], rows));
+}
+
+/** { "Skein/Aedes": {msgsPerSec: 3.1}, "Skein/Mosquitto": {...} } for one scenario. */
+export function ratios(kind, byBroker) {
+  const out = {};
+  const skein = byBroker.skein;
+  for (const other of ["aedes", "mosquitto"]) {
+    const key = `Skein/${BROKERS[other].label}`;
+    out[key] = {};
+    for (const [metric] of RATIO_METRICS[kind] ?? []) out[key][metric] = ratio(skein?.[metric], byBroker[other]?.[metric]);
+  }
+  return out;
+}
+
+export function printRatios(kind, r) {
+  const parts = [];
+  for (const [pair, metrics] of Object.entries(r)) {
+    for (const [metric, label, higher] of RATIO_METRICS[kind] ?? []) {
+      parts.push(`${pair} ${label} ${fmtRatio(metrics[metric])}${higher ? "" : " (lower is better)"}`);
+    }
+  }
+  if (parts.length > 0) console.log(`  ${parts.join("; ")}`);
+}
+
+export function printCeiling(result) {
+  console.log("\n== Load-generator ceiling (null sink in place of the broker)");
+  const rows = [
+    ["publish QoS 0", result.publishQos0],
+    ["publish QoS 1 (100 in flight)", result.publishQos1],
+    ["receive, 1 connection", result.receiveOne],
+    ["receive, many connections", result.receiveMany],
+  ].map(([label, r]) => [label, fmtInt(r.msgsPerSec), fmtFixed(r.brokerCpu), fmtFixed(r.generatorCpu), fmtFixed(r.generatorMaxElu)]);
+  console.log(table(["measure", "msgs/s", "sink CPU", "gen CPU", "gen ELU"], rows));
+}
+
+/** The issue's targets, checked when Skein and the reference broker both have figures. */
+export function checkTargets(results) {
+  const s = results.scenarios;
+  const get = (scn, broker, key) => s[scn]?.brokers[broker]?.[key] ?? null;
+  const checks = [];
+  for (const scn of ["fanin", "fanout"]) {
+    checks.push([`${scn} >= 3x Aedes`, ratio(get(scn, "skein", "msgsPerSec"), get(scn, "aedes", "msgsPerSec")), (r) => r >= 3]);
+    checks.push([`${scn} >= 1.0x Mosquitto`, ratio(get(scn, "skein", "msgsPerSec"), get(scn, "mosquitto", "msgsPerSec")), (r) => r >= 1]);
+  }
+  checks.push(["latency p99 <= Mosquitto", ratio(get("latency", "skein", "p99Ms"), get("latency", "mosquitto", "p99Ms")), (r) => r <= 1]);
+  const perConn = get("idle", "skein", "bytesPerConn");
+  checks.push(["idle RSS <= 10 KB/conn", perConn, (v) => v <= 10 * 1024]);
+  return checks.map(([target, value, ok]) => ({ target, value, pass: value == null ? null : ok(value) }));
+}
+
+export function printTargets(targets) {
+  console.log("\n== Targets (Skein)");
+  for (const t of targets) {
+    const value = t.value == null ? "" : t.target.startsWith("idle") ? ` (${fmtBytes(t.value)})` : ` (${fmtRatio(t.value)})`;
+    console.log(`  ${t.pass == null ? "n/a " : t.pass ? "PASS" : "FAIL"}  ${t.target}${value}`);
+  }
+}

@@ -1,0 +1,26 @@
+// Percentiles and number formatting.
+
+/** Latency summary (values in ms) of a Float64Array of samples; sorts it in place. */
+export function percentiles(samples) {
+  if (samples.length === 0) return { samples: 0, p50Ms: null, p99Ms: null, p999Ms: null, maxMs: null, meanMs: null };
+  samples.sort();
+  const at = (q) => samples[Math.min(samples.length - 1, Math.ceil(q * samples.length) - 1)];
+  let sum = 0;
+  for (const v of samples) sum += v;
+  return {
+    samples: samples.length,
+    p50Ms: at(0.5),
+    p99Ms: at(0.99),
+    p999Ms: at(0.999),
+    maxMs: samples[samples.length - 1],
+    meanMs: sum / samples.length,
+  };
+}
+
+export const fmtInt = (n) => (n == null ? "-" : Math.round(n).toLocaleString("en-US"));
+export const fmtMs = (n) => (n == null ? "-" : n < 10 ? n.toFixed(3) : n.toFixed(1));
+export const fmtFixed = (n, d = 2) => (n == null ? "-" : n.toFixed(d));
+export const fmtPct = (n) => (n == null ? "-" : `${(n * 100).toFixed(n > 0 && n < 0.001 ? 3 : 1)}%`);
+export const fmtBytes = (n) => (n == null ? "-" : n >= 10240 ? `${(n / 1024).toFixed(1)} KB` : `${Math.round(n)} B`);
+export const ratio = (a, b) => (a == null || b == null || b === 0 ? null : a / b);
+export const fmtRatio = (r) => (r == null ? "n/a" : `${r.toFixed(2)}x`);

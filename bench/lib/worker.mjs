@@ -1,0 +1,214 @@
+// Load-generator worker thread. One worker drives many MQTT connections in one role:
+//   pub  - publishes pre-encoded PUBLISH packets: as fast as TCP back-pressure, the PUBACK window
+//          and the shared delivery window allow ("max"), or at a fixed rate with a timestamp ("rate").
+//   sub  - subscribes, counts PUBLISH packets by fixed header, PUBACKs QoS 1, records latencies.
+//   idle - connects and stays idle (PINGREQ every keepalive/2).
+// The main thread drives it with {id, cmd} messages (see pool.mjs) and gets {id, ...} replies.
+import { parentPort, workerData } from "node:worker_threads";
+import { Conn, forEachLimited } from "./client.mjs";
+import { PINGREQ, PUBACK, PUBLISH, publishPacket, publishPacketId, publishPayloadOffset, pubacks } from "./mqtt.mjs";
+import { SENT, RECV, FORGIVEN, hrMs } from "./shared.mjs";
+
+const cfg = workerData;
+const shared = cfg.shared ? new Int32Array(cfg.shared) : null;
+const conns = [];
+let running = false;
+let sent = 0;
+let recv = 0;
+let acked = 0;
+
+// ---- receive side -------------------------------------------------------------------------
+let chunkTime = 0; // hrMs() of the chunk being parsed (latency scenario only)
+let chunkRecv = 0;
+let recording = false;
+const samples = cfg.role === "sub" && cfg.latency ? new Float64Array(cfg.maxSamples) : null;
+let nSamples = 0;
+let dropped = 0;
+
+function onPacket(c, buf, start, h) {
+  if (buf[start] >> 4 === PUBACK) {
+    c.acked++;
+    acked++;
+    if (c.sent - c.acked < cfg.inflight) schedule();
+    return;
+  }
+  recv++;
+  if (buf[start] & 0x06) c.ackIds.push(publishPacketId(buf, start, h));
+  if (recording) {
+    const at = publishPayloadOffset(buf, start, h, cfg.version);
+    if (nSamples < samples.length) samples[nSamples++] = chunkTime - buf.readDoubleBE(at);
+    else dropped++;
+  }
+}
+
+function beforeChunk() {
+  if (samples !== null) chunkTime = hrMs();
+  chunkRecv = recv;
+}
+
+function afterChunk(c) {
+  if (c.ackIds.length > 0) {
+    c.socket.write(pubacks(c.ackIds, c.ackIds.length));
+    c.ackIds.length = 0;
+  }
+  if (shared !== null && recv !== chunkRecv) Atomics.add(shared, RECV, recv - chunkRecv);
+}
+
+// ---- publish side -------------------------------------------------------------------------
+const RING = 1024; // QoS 1: packet ids 1..RING pre-encoded back to back; the window is far smaller
+const WRITES_PER_TURN = 8;
+let scheduled = false;
+let creditTimer = null;
+
+function credit() {
+  if (shared === null) return Infinity;
+  const lag = Atomics.load(shared, SENT) - Atomics.load(shared, RECV) / cfg.fanout - Atomics.load(shared, FORGIVEN);
+  return cfg.window - lag;
+}
+
+function schedule() {
+  if (!scheduled && running && cfg.rate === 0) {
+    scheduled = true;
+    setImmediate(pump);
+  }
+}
+
+function pump() {
+  scheduled = false;
+  if (!running) return;
+  let progress = false;
+  let creditBlocked = false;
+  for (const c of conns) {
+    for (let k = 0; k < WRITES_PER_TURN && !c.blocked; k++) {
+      let n = cfg.batch;
+      if (cfg.qos > 0) n = Math.min(n, cfg.inflight - (c.sent - c.acked), RING - c.ring);
+      if (n <= 0) break; // waiting for PUBACKs
+      if (credit() < n) {
+        creditBlocked = true;
+        break;
+      }
+      const bytes = cfg.qos > 0 ? c.ring_buf.subarray(c.offsets[c.ring], c.offsets[c.ring + n]) : c.batch_buf;
+      if (cfg.qos > 0) c.ring = (c.ring + n) % RING;
+      c.sent += n;
+      sent += n;
+      if (shared !== null) Atomics.add(shared, SENT, n);
+      progress = true;
+      if (!c.socket.write(bytes)) c.blocked = true; // resumed by 'drain'
+    }
+  }
+  if (progress) schedule();
+  else if (creditBlocked && creditTimer === null) {
+    creditTimer = setTimeout(() => {
+      creditTimer = null;
+      schedule();
+    }, 1);
+  }
+}
+
+function preEncode(c, topic) {
+  const payload = Buffer.alloc(cfg.payload, "x");
+  if (cfg.rate > 0) {
+    c.template = publishPacket(topic, payload, cfg.qos, 1, cfg.version);
+    let h = 2;
+    while (c.template[h - 1] & 0x80) h++;
+    c.idAt = cfg.qos > 0 ? h + 2 + Buffer.byteLength(topic) : -1;
+    c.tsAt = publishPayloadOffset(c.template, 0, h, cfg.version);
+  } else if (cfg.qos > 0) {
+    const packets = [];
+    for (let id = 1; id <= RING; id++) packets.push(publishPacket(topic, payload, cfg.qos, id, cfg.version));
+    c.ring_buf = Buffer.concat(packets);
+    c.offsets = [0];
+    for (const p of packets) c.offsets.push(c.offsets[c.offsets.length - 1] + p.length);
+  } else {
+    c.batch_buf = Buffer.concat(Array.from({ length: cfg.batch }, () => publishPacket(topic, payload, 0, 0, cfg.version)));
+  }
+}
+
+// Fixed rate (latency scenario): one fresh copy of the template per message, timestamped at write.
+let rateTimer = null;
+let rateStart = 0;
+function rateTick() {
+  const due = Math.floor(((hrMs() - rateStart) * cfg.rate) / 1000);
+  for (const c of conns) {
+    let n = Math.min(due - c.sent, cfg.inflight - (c.sent - c.acked));
+    while (n-- > 0) {
+      const bytes = Buffer.from(c.template);
+      if (c.idAt >= 0) bytes.writeUInt16BE((c.sent % 65535) + 1, c.idAt);
+      bytes.writeDoubleBE(hrMs(), c.tsAt);
+      c.socket.write(bytes);
+      c.sent++;
+      sent++;
+    }
+  }
+}
+
+// ---- connections & commands ---------------------------------------------------------------
+async function open() {
+  const t0 = hrMs();
+  let failed = 0;
+  let firstError = null;
+  await forEachLimited(cfg.conns, cfg.concurrency, async (i) => {
+    const c = new Conn({
+      host: cfg.host,
+      port: cfg.port,
+      clientId: `${cfg.clientPrefix}${i}`,
+      version: cfg.version,
+      keepalive: cfg.keepalive,
+      onPacket,
+      beforeChunk,
+      afterChunk,
+    });
+    Object.assign(c, { sent: 0, acked: 0, ring: 0, blocked: false, ackIds: [] });
+    try {
+      await c.open();
+      if (cfg.role === "sub") await c.subscribe(cfg.topic, cfg.qos);
+      if (cfg.role === "pub") preEncode(c, cfg.topics[i]);
+      c.socket.on("drain", () => {
+        c.blocked = false;
+        schedule();
+      });
+      conns.push(c);
+    } catch (err) {
+      c.close();
+      failed++;
+      firstError ??= err.message;
+    }
+  });
+  if (failed > 0 && cfg.role !== "idle") throw new Error(firstError);
+  const ping = setInterval(() => conns.forEach((c) => c.closed || c.socket.write(PINGREQ)), cfg.keepalive * 500);
+  ping.unref();
+  return { t0, t1: hrMs(), connected: conns.length, failed, firstError };
+}
+
+const commands = {
+  open,
+  start() {
+    running = true;
+    if (cfg.rate > 0) {
+      rateStart = hrMs();
+      rateTimer = setInterval(rateTick, 1);
+    } else schedule();
+  },
+  snap: () => ({ t: hrMs(), sent, recv, acked, closed: conns.filter((c) => c.closed).length }),
+  record({ on }) {
+    recording = on;
+  },
+  stop() {
+    running = false;
+    clearInterval(rateTimer);
+  },
+  close() {
+    running = false;
+    clearInterval(rateTimer);
+    for (const c of conns) c.close();
+    return { samples: samples ? samples.slice(0, nSamples) : null, dropped };
+  },
+};
+
+parentPort.on("message", async ({ id, cmd, ...args }) => {
+  try {
+    parentPort.postMessage({ id, ok: true, ...(await commands[cmd](args)) });
+  } catch (err) {
+    parentPort.postMessage({ id, ok: false, error: err.message });
+  }
+});

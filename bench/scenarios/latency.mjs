@@ -1,0 +1,57 @@
+// End-to-end latency: one publisher sends QoS 1 at a fixed `--rate` to bench/lat, each message
+// stamped with process.hrtime at the moment it is written; `--latency-subs` QoS 1 subscribers
+// (another worker thread of the same process, same monotonic clock) record receive - stamp.
+import { setTimeout as sleep } from "node:timers/promises";
+import { baseConfig } from "../lib/measure.mjs";
+import { Pool, rate } from "../lib/pool.mjs";
+import { percentiles } from "../lib/stats.mjs";
+
+export default {
+  name: "latency",
+  title: (o) => `Latency: QoS 1 at ${o.rate} msg/s -> ${o.latencySubs} QoS 1 subscribers (publish -> receive)`,
+  kind: "latency",
+  async run(target, opts) {
+    const maxSamples = Math.min(5e6, Math.ceil(opts.rate * opts.latencySubs * (opts.duration + 1)));
+    const subs = new Pool(1, opts.latencySubs, (w, n) => ({
+      ...baseConfig(target, opts, "sub", "ls", w, n),
+      topic: "bench/lat",
+      qos: 1,
+      latency: true,
+      maxSamples,
+    }));
+    const pubs = new Pool(1, 1, (w, n) => ({
+      ...baseConfig(target, opts, "pub", "lp", w, n),
+      topics: ["bench/lat"],
+      qos: 1,
+      inflight: 100,
+      rate: opts.rate,
+    }));
+    try {
+      await subs.all("open");
+      await pubs.all("open");
+      await pubs.all("start");
+      await sleep(opts.warmup * 1000);
+      await subs.all("record", { on: true });
+      const before = await subs.snap();
+      const pubBefore = await pubs.snap();
+      const cpu0 = target.cpuSeconds();
+      await sleep(opts.duration * 1000);
+      await subs.all("record", { on: false });
+      const after = await subs.snap();
+      const pubAfter = await pubs.snap();
+      const cpu = (target.cpuSeconds() - cpu0) / opts.duration;
+      await pubs.all("stop");
+      const closed = await subs.close();
+      const samples = closed.flatMap((r) => Array.from(r.samples ?? []));
+      return {
+        ...percentiles(Float64Array.from(samples)),
+        msgsPerSec: rate(before, after, "recv"),
+        publishedPerSec: rate(pubBefore, pubAfter, "sent"),
+        brokerCpu: cpu,
+        samplesDropped: closed.reduce((a, r) => a + r.dropped, 0),
+      };
+    } finally {
+      await Promise.all([subs.close(), pubs.close()]);
+    }
+  },
+};

@@ -1,0 +1,133 @@
+/**
+ * The one list of error codes shared by the server, the SDK and the MQTT door.
+ *
+ * Each entry names a failure, gives its wire number (stable, never reused), a default message and,
+ * where MQTT 5 has a matching reason code, that reason code (used in PUBACK/PUBREC/SUBACK/DISCONNECT).
+ * `docs/errors.md` documents every code; a test keeps the two in step.
+ *
+ * @module
+ */
+
+/** The error-code table: name -> wire number, message and MQTT 5 reason code. */
+export const ErrorCodes = {
+  // 1xx: generic
+  INTERNAL: { code: 100, message: "Internal server error", mqtt: 0x80 },
+  PROTOCOL_ERROR: { code: 101, message: "Protocol error", mqtt: 0x82 },
+  MALFORMED: { code: 102, message: "Malformed packet or frame", mqtt: 0x81 },
+  UNSUPPORTED_VERSION: { code: 103, message: "Unsupported protocol version", mqtt: 0x84 },
+  TOO_LARGE: { code: 104, message: "Packet, frame or value too large", mqtt: 0x95 },
+  RATE_LIMITED: { code: 105, message: "Quota or rate limit exceeded", mqtt: 0x97 },
+  SERVER_BUSY: { code: 106, message: "Server busy", mqtt: 0x89 },
+  SERVER_SHUTTING_DOWN: { code: 107, message: "Server shutting down", mqtt: 0x8b },
+  INVALID_ARGUMENT: { code: 108, message: "Invalid argument", mqtt: 0x83 },
+  TIMEOUT: { code: 109, message: "Timed out", mqtt: 0x80 },
+  // 2xx: sessions and security
+  NOT_AUTHENTICATED: { code: 200, message: "Bad user name or password", mqtt: 0x86 },
+  NOT_AUTHORIZED: { code: 201, message: "Not authorised", mqtt: 0x87 },
+  SESSION_CLOSED: { code: 202, message: "Session closed", mqtt: 0x8e },
+  SESSION_NOT_RESUMED: { code: 203, message: "Session could not be resumed", mqtt: 0x80 },
+  SESSION_TAKEN_OVER: { code: 204, message: "Session taken over by another connection", mqtt: 0x8e },
+  KEEP_ALIVE_TIMEOUT: { code: 205, message: "Keep alive timeout", mqtt: 0x8d },
+  CLIENT_ID_INVALID: { code: 206, message: "Client identifier not valid", mqtt: 0x85 },
+  SLOW_CONSUMER: { code: 207, message: "Slow consumer: outbound queue full", mqtt: 0x97 },
+  // 3xx: topics and selectors
+  INVALID_PATH: { code: 300, message: "Invalid topic path", mqtt: 0x90 },
+  INVALID_SELECTOR: { code: 301, message: "Invalid topic selector", mqtt: 0x8f },
+  TOPIC_NOT_FOUND: { code: 302, message: "No such topic", mqtt: 0x90 },
+  TOPIC_EXISTS_MISMATCH: { code: 303, message: "Topic exists with a different specification", mqtt: 0x80 },
+  INVALID_SPECIFICATION: { code: 304, message: "Invalid topic specification", mqtt: 0x80 },
+  PAYLOAD_INVALID: { code: 305, message: "Value does not fit the topic type", mqtt: 0x99 },
+  TOPIC_CREATION_REFUSED: { code: 306, message: "Topic may not be created here", mqtt: 0x90 },
+  TOO_MANY_SUBSCRIPTIONS: { code: 307, message: "Too many subscriptions", mqtt: 0x97 },
+  SHARED_SUBSCRIPTION_INVALID: { code: 308, message: "Shared subscription not valid", mqtt: 0x8f },
+  // 4xx: update constraints
+  CONSTRAINT_NO_VALUE: { code: 400, message: "Constraint failed: topic has a value", mqtt: 0x80 },
+  CONSTRAINT_NO_TOPIC: { code: 401, message: "Constraint failed: topic exists", mqtt: 0x80 },
+  CONSTRAINT_VALUE_MISMATCH: { code: 402, message: "Constraint failed: value differs", mqtt: 0x80 },
+  CONSTRAINT_PARTIAL_JSON: { code: 403, message: "Constraint failed: JSON pointer condition", mqtt: 0x80 },
+  CONSTRAINT_LOCKED: { code: 404, message: "Constraint failed: lock not held", mqtt: 0x80 },
+  // 5xx: messaging
+  NO_HANDLER: { code: 500, message: "No handler for the request", mqtt: 0x10 },
+  REQUEST_TIMEOUT: { code: 501, message: "Request timed out", mqtt: 0x80 },
+  HANDLER_FAILED: { code: 502, message: "Request handler failed", mqtt: 0x80 },
+  HANDLER_SESSION_CLOSED: { code: 503, message: "Handler's session closed during the request", mqtt: 0x80 },
+  REQUEST_TYPE_MISMATCH: { code: 504, message: "Request or response of the wrong type", mqtt: 0x99 },
+  INVALID_FILTER: { code: 505, message: "Invalid session filter", mqtt: 0x80 },
+  HANDLER_EXISTS: { code: 506, message: "A handler is already registered for this path", mqtt: 0x80 },
+} as const;
+
+/** Name of an error code, e.g. `"PAYLOAD_INVALID"`. */
+export type ErrorCode = keyof typeof ErrorCodes;
+
+/** All error-code names, in table order. */
+export const ERROR_CODE_NAMES = Object.keys(ErrorCodes) as ErrorCode[];
+
+const BY_NUMBER = new Map<number, ErrorCode>(
+  ERROR_CODE_NAMES.map((name) => [ErrorCodes[name].code, name] as const),
+);
+
+/** The wire number of an error code. */
+export function errorCodeNumber(code: ErrorCode): number {
+  return ErrorCodes[code].code;
+}
+
+/** The error code for a wire number, or `INTERNAL` for an unknown number. */
+export function errorCodeFromNumber(n: number): ErrorCode {
+  return BY_NUMBER.get(n) ?? "INTERNAL";
+}
+
+/** The MQTT 5 reason code that reports this error. */
+export function mqttReasonCode(code: ErrorCode): number {
+  return ErrorCodes[code].mqtt;
+}
+
+/** Wire form of an error: its code number and message. */
+export interface WireError {
+  /** Error code number from {@link ErrorCodes}. */
+  code: number;
+  /** Human-readable message. */
+  message: string;
+}
+
+/**
+ * The one error class of Skein. Every failure the server reports and every error the SDK raises is a
+ * `SkeinError` with a {@link ErrorCode}.
+ *
+ * @example
+ * ```ts
+ * try { await session.set("a/b", "int64", 1n); }
+ * catch (e) { if (e instanceof SkeinError && e.code === "PAYLOAD_INVALID") { ... } }
+ * ```
+ */
+export class SkeinError extends Error {
+  /** What went wrong, from the shared {@link ErrorCodes} table. */
+  readonly code: ErrorCode;
+
+  /**
+   * @param code - the error code
+   * @param message - a message; defaults to the table's message for `code`
+   * @param options - standard `cause`
+   */
+  constructor(code: ErrorCode, message?: string, options?: { cause?: unknown }) {
+    super(message ?? ErrorCodes[code].message, options);
+    this.name = "SkeinError";
+    this.code = code;
+  }
+
+  /** The error as it travels on the wire. */
+  toWire(): WireError {
+    return { code: ErrorCodes[this.code].code, message: this.message };
+  }
+
+  /** Rebuilds an error received on the wire. */
+  static fromWire(wire: WireError): SkeinError {
+    return new SkeinError(errorCodeFromNumber(wire.code), wire.message);
+  }
+
+  /** Turns anything thrown into a `SkeinError` (unknown throws become `INTERNAL`, with the cause kept). */
+  static from(err: unknown): SkeinError {
+    if (err instanceof SkeinError) return err;
+    const message = err instanceof Error ? err.message : String(err);
+    return new SkeinError("INTERNAL", message, { cause: err });
+  }
+}

@@ -1,0 +1,11 @@
+/**
+ * `@skein/protocol`: the definitions shared by the Skein server and SDK. Browser-safe: no Node built-ins.
+ *
+ * @packageDocumentation
+ */
+export * from "./errors.js";
+export * from "./topic-types.js";
+export * from "./topic-path.js";
+export * from "./values/index.js";
+export * from "./permissions.js";
+export * from "./selector.js";

@@ -1,0 +1,107 @@
+/**
+ * The topic tree: every topic by path (a map for lookups) and a trie of path segments, so that the
+ * topics matching a filter (retained values for a new subscription, fetch) are found without a scan.
+ */
+import { isSystemPath } from "@skein/protocol";
+import type { Topic } from "./types.js";
+
+class TreeNode {
+  readonly children = new Map<string, TreeNode>();
+  topic: Topic | undefined;
+}
+
+/** All topics of the server. */
+export class TopicTree {
+  private readonly byPath = new Map<string, Topic>();
+  private readonly root = new TreeNode();
+
+  /** Number of topics. */
+  get size(): number {
+    return this.byPath.size;
+  }
+
+  /** The topic at `path`, if any. */
+  get(path: string): Topic | undefined {
+    return this.byPath.get(path);
+  }
+
+  /** Adds a topic (replacing any at the same path). */
+  add(topic: Topic): void {
+    let node = this.root;
+    for (const level of topic.path.split("/")) {
+      let child = node.children.get(level);
+      if (!child) node.children.set(level, (child = new TreeNode()));
+      node = child;
+    }
+    node.topic = topic;
+    this.byPath.set(topic.path, topic);
+  }
+
+  /** Removes the topic at `path`; returns it. */
+  remove(path: string): Topic | undefined {
+    const topic = this.byPath.get(path);
+    if (!topic) return undefined;
+    this.byPath.delete(path);
+    const levels = path.split("/");
+    const trail: TreeNode[] = [this.root];
+    let node = this.root;
+    for (const level of levels) {
+      node = node.children.get(level) as TreeNode;
+      trail.push(node);
+    }
+    node.topic = undefined;
+    for (let i = levels.length; i > 0; i--) {
+      const n = trail[i] as TreeNode;
+      if (n.topic || n.children.size > 0) break;
+      (trail[i - 1] as TreeNode).children.delete(levels[i - 1] as string);
+    }
+    return topic;
+  }
+
+  /** Every topic, in insertion order. */
+  all(): IterableIterator<Topic> {
+    return this.byPath.values();
+  }
+
+  /** The topics matching an MQTT filter (with the `$` rule of [MQTT-4.7.2-1]). */
+  *matchFilter(filter: string): Generator<Topic> {
+    const levels = filter.split("/");
+    if (!levels.includes("+") && !levels.includes("#")) {
+      const t = this.byPath.get(filter);
+      if (t) yield t;
+      return;
+    }
+    yield* walk(this.root, levels, 0);
+  }
+}
+
+function* walk(node: TreeNode, levels: string[], i: number): Generator<Topic> {
+  if (i === levels.length) {
+    if (node.topic) yield node.topic;
+    return;
+  }
+  const level = levels[i] as string;
+  if (level === "#") {
+    // 'a/#' also matches 'a' [MQTT-4.7.1-2].
+    if (node.topic && i > 0) yield node.topic;
+    yield* descendants(node, i === 0);
+    return;
+  }
+  if (level === "+") {
+    for (const [name, child] of node.children) {
+      if (i === 0 && name.startsWith("$")) continue;
+      yield* walk(child, levels, i + 1);
+    }
+    return;
+  }
+  const child = node.children.get(level);
+  if (child) yield* walk(child, levels, i + 1);
+}
+
+function* descendants(node: TreeNode, atRoot: boolean): Generator<Topic> {
+  for (const [name, child] of node.children) {
+    if (atRoot && isSystemPath(name)) continue;
+    if (child.topic) yield child.topic;
+    yield* descendants(child, false);
+  }
+}

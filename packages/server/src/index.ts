@@ -1,0 +1,92 @@
+/**
+ * `@skein/server`: the embeddable Skein server.
+ *
+ * @example
+ * ```ts
+ * import { createServer } from "@skein/server";
+ * const server = createServer({ mqtt: { port: 1883 }, http: { port: 8080 } });
+ * const addresses = await server.listen();
+ * // ... later
+ * await server.close();
+ * ```
+ *
+ * @packageDocumentation
+ */
+import { pino } from "pino";
+import { type SkeinConfig, type SkeinConfigInput, parseConfig } from "./config.js";
+import { Core } from "./core/core.js";
+import type { Metrics } from "./core/metrics.js";
+import type { Logger, Store } from "./core/ports.js";
+import { type ListeningAddresses, Listeners } from "./listeners.js";
+import { MqttDoor } from "./mqtt/door.js";
+import type { MqttOptions } from "./mqtt/options.js";
+import { MemoryStore } from "./storage/memory.js";
+
+export { type SkeinConfig, type SkeinConfigInput, configSchema, parseConfig, LOG_LEVELS } from "./config.js";
+export type { ListeningAddresses } from "./listeners.js";
+export type { Logger, Store, StoredTopic, StoredMessage, StoredSession, Clock } from "./core/ports.js";
+export { Metrics } from "./core/metrics.js";
+export { MemoryStore } from "./storage/memory.js";
+
+/** Things a host program may inject instead of the defaults. */
+export interface ServerDependencies {
+  /** A logger (pino's shape); default: pino at the configured level. */
+  logger?: Logger;
+  /** A store; default: the one the configuration names. */
+  store?: Store;
+}
+
+/** A Skein server. */
+export interface SkeinServer {
+  /** The configuration in effect (defaults filled in). */
+  readonly config: SkeinConfig;
+  /** Counters and gauges. */
+  readonly metrics: Metrics;
+  /** Opens the store and every configured listener; resolves with the ports in use. */
+  listen(): Promise<ListeningAddresses>;
+  /**
+   * Shuts down gracefully: wills per spec, v5 clients get DISCONNECT 0x8B (Server shutting down), the
+   * listeners close and the store is flushed.
+   */
+  close(): Promise<void>;
+}
+
+/**
+ * Creates a server from a configuration (see {@link configSchema}; every field is optional).
+ * @throws Error when the configuration is invalid, listing every problem
+ */
+export function createServer(config: SkeinConfigInput = {}, deps: ServerDependencies = {}): SkeinServer {
+  const cfg = parseConfig(config);
+  const logger: Logger = deps.logger ?? pino({ level: cfg.logLevel, base: { server: cfg.serverName } });
+  const store = deps.store ?? new MemoryStore();
+  const core = new Core({
+    limits: { maxTopics: cfg.limits.maxTopics, removalSweepMs: cfg.limits.removalSweepMs },
+    store,
+    logger,
+  });
+  const { port: _p, tlsPort: _t, ...mqttLimits } = cfg.mqtt;
+  const mqttOptions: MqttOptions = mqttLimits;
+  const mqtt = new MqttDoor(core, mqttOptions, logger);
+  const listeners = new Listeners(cfg, mqtt, logger, core.metrics);
+  let closed = false;
+  return {
+    config: cfg,
+    metrics: core.metrics,
+    async listen() {
+      await store.open();
+      core.start();
+      const addresses = await listeners.start();
+      logger.info({ ...addresses, host: cfg.host, store: store.kind }, "skein listening");
+      return addresses;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      mqtt.shutdown();
+      core.stop();
+      await listeners.stop();
+      await store.close();
+      logger.info({}, "skein stopped");
+    },
+  };
+}

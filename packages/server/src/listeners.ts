@@ -1,0 +1,142 @@
+/**
+ * The network listeners: MQTT over TCP and TLS, and HTTP(S) with WebSocket upgrade by path. Each hands
+ * a byte stream to the MQTT door; bad upgrades are refused with an HTTP status.
+ */
+import { readFileSync } from "node:fs";
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import { type AddressInfo, createServer as createTcpServer, type Server as NetServer, type Socket } from "node:net";
+import type { Duplex } from "node:stream";
+import { createServer as createTlsServer, type TlsOptions } from "node:tls";
+import { WebSocketServer, createWebSocketStream, type WebSocket } from "ws";
+import type { SkeinConfig } from "./config.js";
+import type { Logger } from "./core/ports.js";
+import type { Metrics } from "./core/metrics.js";
+import type { MqttDoor } from "./mqtt/door.js";
+
+/** Addresses the server listens on (port 0 resolved). */
+export interface ListeningAddresses {
+  mqtt?: number;
+  mqtts?: number;
+  http?: number;
+  https?: number;
+}
+
+type Closable = NetServer | HttpServer;
+
+/** Starts and stops every listener. */
+export class Listeners {
+  private readonly servers: Closable[] = [];
+  private readonly sockets = new Set<Socket>();
+  private readonly wss: WebSocketServer;
+  readonly addresses: ListeningAddresses = {};
+
+  constructor(
+    private readonly config: SkeinConfig,
+    private readonly mqtt: MqttDoor,
+    private readonly log: Logger,
+    private readonly metrics: Metrics,
+  ) {
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: config.http.maxMessageSize,
+      // MQTT over WebSocket uses subprotocol "mqtt" [MQTT-6.0.0-3]; accept "mqttv3.1" from old clients.
+      handleProtocols: (protocols) => (protocols.has("mqtt") ? "mqtt" : protocols.has("mqttv3.1") ? "mqttv3.1" : false),
+    });
+  }
+
+  /** Opens every configured listener. */
+  async start(): Promise<ListeningAddresses> {
+    const { config } = this;
+    const tls = this.tlsOptions();
+    if (config.mqtt.port !== false) {
+      this.addresses.mqtt = await this.listen(createTcpServer((s) => this.acceptSocket(s, "tcp")), config.mqtt.port);
+    }
+    if (tls && config.mqtt.tlsPort !== false) {
+      const server = createTlsServer(tls, (s) => this.acceptSocket(s, "tls"));
+      server.on("tlsClientError", (err) => this.log.debug({ err: err.message }, "TLS handshake failed"));
+      this.addresses.mqtts = await this.listen(server, config.mqtt.tlsPort);
+    }
+    if (config.http.port !== false) {
+      this.addresses.http = await this.listen(this.httpServer(createHttpServer(), "ws"), config.http.port);
+    }
+    if (tls && config.http.tlsPort !== false) {
+      this.addresses.https = await this.listen(this.httpServer(createHttpsServer(tls), "wss"), config.http.tlsPort);
+    }
+    return this.addresses;
+  }
+
+  /** Stops accepting, then closes what is left. */
+  async stop(): Promise<void> {
+    await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    for (const socket of this.sockets) socket.destroy();
+    this.wss.close();
+  }
+
+  private tlsOptions(): TlsOptions | undefined {
+    const { cert, key, ca } = this.config.tls;
+    if (!cert || !key) return undefined;
+    return { cert: readFileSync(cert), key: readFileSync(key), ca: ca ? readFileSync(ca) : undefined };
+  }
+
+  private listen(server: Closable, port: number): Promise<number> {
+    this.servers.push(server);
+    return new Promise((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, this.config.host, () => {
+        server.off("error", reject);
+        server.on("error", (err) => this.log.error({ err: err.message }, "listener error"));
+        resolve((server.address() as AddressInfo).port);
+      });
+    });
+  }
+
+  private tooMany(): boolean {
+    return this.mqtt.connections.size >= this.config.limits.maxConnections;
+  }
+
+  private acceptSocket(socket: Socket, transport: "tcp" | "tls"): void {
+    socket.on("error", () => {}); // the connection logs its own errors; never let one escape
+    if (this.tooMany()) {
+      this.metrics.inc("skein_connections_refused_total", { reason: "max_connections" });
+      socket.destroy();
+      return;
+    }
+    socket.setNoDelay(true);
+    this.track(socket);
+    this.mqtt.accept(socket, { remoteAddress: socket.remoteAddress ?? "", transport });
+  }
+
+  private httpServer(server: HttpServer, transport: "ws" | "wss"): HttpServer {
+    server.on("request", (_req, res) => {
+      res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
+    });
+    server.on("connection", (s: Socket) => this.track(s));
+    server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      socket.on("error", () => {});
+      const path = (req.url ?? "/").split("?")[0];
+      if (path !== this.config.http.mqttPath) return refuseUpgrade(socket, 404, "Not Found");
+      if (this.tooMany()) return refuseUpgrade(socket, 503, "Service Unavailable");
+      this.wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+        if (ws.protocol !== "mqtt" && ws.protocol !== "mqttv3.1") {
+          // Clients must offer the "mqtt" subprotocol [MQTT-6.0.0-3].
+          ws.close(1002, "subprotocol mqtt required");
+          return;
+        }
+        const stream = createWebSocketStream(ws);
+        stream.on("error", () => {});
+        this.mqtt.accept(stream, { remoteAddress: req.socket.remoteAddress ?? "", transport });
+      });
+    });
+    return server;
+  }
+
+  private track(socket: Socket): void {
+    this.sockets.add(socket);
+    socket.once("close", () => this.sockets.delete(socket));
+  }
+}
+
+function refuseUpgrade(socket: Duplex, status: number, text: string): void {
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}

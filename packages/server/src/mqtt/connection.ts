@@ -1,0 +1,323 @@
+/**
+ * One MQTT network connection: framing, parsing, the per-connection state of the protocol (version,
+ * keep alive, topic aliases, limits the client announced), batched writes, and an orderly close. The
+ * packets themselves are handled in `handlers/`, dispatched by {@link MqttConnection.dispatch}.
+ */
+import type { Duplex } from "node:stream";
+import mqtt from "mqtt-packet";
+import type { Packet } from "mqtt-packet";
+import type { Logger, Timer } from "../core/ports.js";
+import type { MqttDoor } from "./door.js";
+import { Framer, type FrameError } from "./framer.js";
+import { handleConnect } from "./handlers/connect.js";
+import { handleDisconnect } from "./handlers/disconnect.js";
+import { handlePuback, handlePubcomp, handlePubrec, handlePubrel } from "./handlers/acks.js";
+import { handlePublish } from "./handlers/publish.js";
+import { handleSubscribe } from "./handlers/subscribe.js";
+import { handleUnsubscribe } from "./handlers/unsubscribe.js";
+import { encodePublish } from "./outbound.js";
+import { PacketParser } from "./parser.js";
+import { Reason, reasonName } from "./reason-codes.js";
+import type { MqttSession, Outgoing, SessionLink } from "./session.js";
+
+/** Facts about where a connection came from. */
+export interface ConnectionInfo {
+  remoteAddress: string;
+  /** `tcp`, `tls`, `ws` or `wss`. */
+  transport: string;
+}
+
+/** How a connection ends. */
+export interface CloseOptions {
+  /** v5 DISCONNECT reason code to send first (when the client is v5 and connected). */
+  reason?: number;
+  /** Reason String, sent when the client did not turn problem information off. */
+  message?: string;
+  /** Publish the will (abnormal end). Default true. */
+  publishWill?: boolean;
+  /** Counted as a protocol error under this label. */
+  protocolError?: string;
+}
+
+/** A live MQTT connection. */
+export class MqttConnection implements SessionLink {
+  readonly framer: Framer;
+  readonly parser = new PacketParser();
+  protocolVersion = 4;
+  state: "awaiting-connect" | "connected" | "closed" = "awaiting-connect";
+  session: MqttSession | undefined;
+  clientId = "";
+  log: Logger;
+  /** Keep alive in effect (s); 0 = none. */
+  keepAliveSec = 0;
+  /** Client's Maximum Packet Size (bytes). */
+  clientMaxPacketSize = 268_435_455;
+  /** Client's Receive Maximum, capped by the server's maxInflight. */
+  inflightLimit: number;
+  /** Client's Topic Alias Maximum (server -> client aliases). */
+  clientTopicAliasMax = 0;
+  /** Send Reason Strings and User Properties on errors (Request Problem Information). */
+  problemInformation = true;
+  /** Topic aliases the client set, alias -> topic. */
+  readonly aliasesIn = new Map<number, string>();
+  /** Topic aliases the server set, topic -> alias. */
+  readonly aliasesOut = new Map<string, number>();
+  private lastActivity = 0;
+  private keepAliveTimer: Timer | undefined;
+  private connectTimer: Timer | undefined;
+  private corked = false;
+
+  constructor(
+    readonly door: MqttDoor,
+    readonly socket: Duplex,
+    readonly info: ConnectionInfo,
+  ) {
+    this.framer = new Framer(door.options.maxPacketSize);
+    this.inflightLimit = door.options.maxInflight;
+    this.log = door.log.child({ remote: info.remoteAddress, transport: info.transport });
+    const clock = door.core.clock;
+    this.lastActivity = clock.now();
+    // A socket that never sends CONNECT is closed [MQTT-3.1.4-1 / operational bound].
+    this.connectTimer = clock.setTimeout(() => {
+      if (this.state === "awaiting-connect") this.close({ protocolError: "connect_timeout", publishWill: false });
+    }, door.options.connectTimeoutMs);
+    socket.on("data", (chunk: Buffer) => this.onData(chunk));
+    socket.on("error", (err: Error) => this.log.debug({ err: err.message }, "socket error"));
+    socket.on("close", () => this.onSocketClose());
+    socket.on("drain", () => this.session?.drain());
+  }
+
+  /** True when the outbound buffer has room (QoS 0 is dropped and QoS 1/2 queued otherwise). */
+  get writable(): boolean {
+    return this.state === "connected" && this.socket.writableLength < this.door.options.maxOutboundBufferBytes;
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.state === "closed") return;
+    this.lastActivity = this.door.core.clock.now();
+    this.framer.push(chunk, this);
+  }
+
+  /** FrameSink: one whole packet. */
+  frame(bytes: Buffer): boolean {
+    if (this.state === "closed") return false;
+    const first = bytes[0] as number;
+    const type = first >> 4;
+    // The first packet must be CONNECT [MQTT-3.1.0-1].
+    if (this.state === "awaiting-connect" && type !== 1) {
+      this.close({ protocolError: "first_packet_not_connect", publishWill: false });
+      return false;
+    }
+    const parsed = this.parser.parse(bytes);
+    if ("error" in parsed) {
+      this.malformed(parsed.error.message, bytes);
+      return false;
+    }
+    this.door.core.metrics.inc("mqtt_packets_received_total");
+    this.dispatch(parsed.packet);
+    return !this.closed;
+  }
+
+  /** True once the connection has been closed. */
+  get closed(): boolean {
+    return this.state === "closed";
+  }
+
+  /** FrameSink: framing failed. */
+  error(err: FrameError): void {
+    if (err.kind === "oversize") {
+      this.log.warn({ size: err.size, max: this.framer.maxPacketSize }, "packet too large");
+      this.close({ reason: Reason.PACKET_TOO_LARGE, protocolError: "packet_too_large" });
+    } else {
+      this.malformed(err.message);
+    }
+  }
+
+  /** One handler per packet type. */
+  dispatch(packet: Packet): void {
+    switch (packet.cmd) {
+      case "connect":
+        // A second CONNECT is a protocol error [MQTT-3.1.0-2].
+        if (this.state !== "awaiting-connect") return this.protocolError("second CONNECT");
+        if (this.connectTimer) this.door.core.clock.clearTimeout(this.connectTimer);
+        return handleConnect(this, packet);
+      case "publish":
+        return handlePublish(this, packet);
+      case "puback":
+        return handlePuback(this, packet);
+      case "pubrec":
+        return handlePubrec(this, packet);
+      case "pubrel":
+        return handlePubrel(this, packet);
+      case "pubcomp":
+        return handlePubcomp(this, packet);
+      case "subscribe":
+        return handleSubscribe(this, packet);
+      case "unsubscribe":
+        return handleUnsubscribe(this, packet);
+      case "pingreq":
+        this.write(PINGRESP);
+        return;
+      case "disconnect":
+        return handleDisconnect(this, packet);
+      case "auth":
+        // Enhanced authentication is not offered; AUTH without it is a protocol error [MQTT-3.15.0-?].
+        return this.protocolError("AUTH without an authentication method");
+      case "connack":
+      case "suback":
+      case "unsuback":
+      case "pingresp":
+        // Server-to-client packets sent by a client [MQTT-2.1.2-?].
+        return this.protocolError(`${packet.cmd} from a client`);
+    }
+  }
+
+  /** Closes with 0x81 Malformed Packet (v5) or just closes (3.1.1). */
+  malformed(message: string, bytes?: Buffer): void {
+    this.log.warn({ problem: message }, "malformed packet");
+    if (this.state === "awaiting-connect") {
+      // A malformed CONNECT from a v5 client gets CONNACK 0x81 [MQTT-4.13.1-1]; 3.1.1 has no such code.
+      if (bytes && connectVersion(bytes) === 5) {
+        this.writeNow(mqtt.generate({ cmd: "connack", sessionPresent: false, reasonCode: Reason.MALFORMED_PACKET }, { protocolVersion: 5 }));
+      } else if (message === "Invalid protocol version") {
+        // [MQTT-3.1.2-2]: unacceptable protocol level gets return code 0x01, then the connection closes.
+        this.writeNow(Buffer.from([0x20, 0x02, 0x00, 0x01]));
+      }
+      return this.close({ protocolError: "malformed", publishWill: false });
+    }
+    this.close({ reason: Reason.MALFORMED_PACKET, message, protocolError: "malformed" });
+  }
+
+  /** Closes with 0x82 Protocol Error (v5) or just closes (3.1.1). */
+  protocolError(message: string, reason: number = Reason.PROTOCOL_ERROR): void {
+    this.log.warn({ problem: message, reason: reasonName(reason) }, "protocol error");
+    this.close({ reason, message, protocolError: reasonName(reason).toLowerCase() });
+  }
+
+  /** Queues bytes for the socket; writes in one tick go out together (cork/uncork). */
+  write(bytes: Buffer): void {
+    if (this.state === "closed") return;
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(uncork, this);
+    }
+    this.socket.write(bytes);
+    this.door.core.metrics.inc("mqtt_bytes_sent_total", undefined, bytes.length);
+  }
+
+  /** Writes immediately (used just before closing). */
+  writeNow(bytes: Buffer): void {
+    if (!this.socket.destroyed) this.socket.write(bytes);
+  }
+
+  /** SessionLink: writes a PUBLISH. */
+  sendPublish(message: Outgoing, packetId: number, dup: boolean): boolean {
+    const now = this.door.core.clock.now();
+    let alias: { alias: number; known: boolean } | undefined;
+    if (this.clientTopicAliasMax > 0 && this.protocolVersion === 5) alias = this.outboundAlias(message.update.topic);
+    const bytes = encodePublish(message, packetId, dup, { protocolVersion: this.protocolVersion, alias, now });
+    if (bytes.length > this.clientMaxPacketSize) {
+      // Larger than the client accepts: discard [MQTT-3.1.2-25].
+      this.door.core.metrics.inc("mqtt_messages_dropped_total", { reason: "client_max_packet_size" });
+      if (alias && !alias.known) this.aliasesOut.delete(message.update.topic);
+      return false;
+    }
+    this.write(bytes);
+    this.door.core.metrics.inc("mqtt_messages_sent_total");
+    return true;
+  }
+
+  /** SessionLink: writes a PUBREL. */
+  sendPubrel(packetId: number): void {
+    this.write(mqtt.generate({ cmd: "pubrel", messageId: packetId }, { protocolVersion: this.protocolVersion }));
+  }
+
+  /** Starts keep-alive enforcement: 1.5 times the keep alive without a packet closes [MQTT-3.1.2-22]. */
+  startKeepAlive(): void {
+    if (this.keepAliveSec === 0) return;
+    const limit = this.keepAliveSec * 1500;
+    const clock = this.door.core.clock;
+    const check = (): void => {
+      if (this.state === "closed") return;
+      const idle = clock.now() - this.lastActivity;
+      if (idle >= limit) {
+        this.log.info({ keepAliveSec: this.keepAliveSec }, "keep alive timeout");
+        this.close({ reason: Reason.KEEP_ALIVE_TIMEOUT, protocolError: "keep_alive_timeout" });
+        return;
+      }
+      this.keepAliveTimer = clock.setTimeout(check, limit - idle);
+    };
+    this.keepAliveTimer = clock.setTimeout(check, limit);
+  }
+
+  /**
+   * Ends the connection: a v5 DISCONNECT with the reason first when there is one, the session detached
+   * (its will published when `publishWill`), the socket ended.
+   */
+  close(options: CloseOptions = {}): void {
+    if (this.state === "closed") return;
+    const wasConnected = this.state === "connected";
+    this.state = "closed";
+    const metrics = this.door.core.metrics;
+    if (options.protocolError) metrics.inc("mqtt_protocol_errors_total", { reason: options.protocolError });
+    if (wasConnected && this.protocolVersion === 5 && options.reason !== undefined) {
+      const properties = options.message && this.problemInformation ? { reasonString: options.message } : undefined;
+      this.writeNow(
+        mqtt.generate({ cmd: "disconnect", reasonCode: options.reason, properties }, { protocolVersion: 5 }),
+      );
+    }
+    this.stopTimers();
+    this.door.connectionClosed(this, options.publishWill ?? true);
+    if (this.corked) {
+      this.corked = false;
+      this.socket.uncork();
+    }
+    this.socket.end();
+    // Give the goodbye a moment to flush, then make sure the socket is gone.
+    const t = this.door.core.clock.setTimeout(() => this.socket.destroy(), 1000);
+    t.unref?.();
+  }
+
+  private onSocketClose(): void {
+    if (this.state !== "closed") {
+      this.log.debug({ clientId: this.clientId }, "connection lost");
+      this.close({ publishWill: true });
+    }
+    this.stopTimers();
+  }
+
+  private stopTimers(): void {
+    const clock = this.door.core.clock;
+    if (this.keepAliveTimer) clock.clearTimeout(this.keepAliveTimer);
+    if (this.connectTimer) clock.clearTimeout(this.connectTimer);
+    this.keepAliveTimer = this.connectTimer = undefined;
+  }
+
+  private outboundAlias(topic: string): { alias: number; known: boolean } | undefined {
+    const existing = this.aliasesOut.get(topic);
+    if (existing !== undefined) return { alias: existing, known: true };
+    if (this.aliasesOut.size >= this.clientTopicAliasMax) return undefined;
+    const alias = this.aliasesOut.size + 1;
+    this.aliasesOut.set(topic, alias);
+    return { alias, known: false };
+  }
+}
+
+const PINGRESP = Buffer.from([0xd0, 0x00]);
+
+function uncork(conn: MqttConnection): void {
+  const c = conn as unknown as { corked: boolean };
+  if (!c.corked) return;
+  c.corked = false;
+  conn.socket.uncork();
+}
+
+/** The protocol level byte of a raw CONNECT packet, if it can be read. */
+function connectVersion(bytes: Buffer): number | undefined {
+  let i = 1;
+  while (i < 5 && ((bytes[i] as number) & 0x80) !== 0) i++;
+  const nameLength = bytes.length > i + 2 ? bytes.readUInt16BE(i + 1) : -1;
+  if (nameLength < 0) return undefined;
+  return bytes[i + 3 + nameLength];
+}

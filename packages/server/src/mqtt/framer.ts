@@ -1,0 +1,92 @@
+/**
+ * Splits a byte stream into whole MQTT packets. It reads the fixed header and the Remaining Length
+ * first, so an oversize packet is refused before any of it is buffered [MQTT-3.1.2-24], and it never
+ * holds more than one maximum-size packet.
+ */
+
+/** Why framing failed. */
+export type FrameError = { kind: "oversize"; size: number } | { kind: "malformed"; message: string };
+
+/** Receives frames and errors from a {@link Framer}. */
+export interface FrameSink {
+  /** A whole packet (fixed header included). Return false to stop framing (connection closing). */
+  frame(bytes: Buffer): boolean;
+  /** Framing failed; the connection must close. */
+  error(err: FrameError): void;
+}
+
+/** Incremental MQTT packet framer. */
+export class Framer {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  /** Total size of the packet being assembled, once its header is known (else -1). */
+  private expected = -1;
+
+  constructor(public maxPacketSize: number) {}
+
+  /** Feeds bytes; emits every whole packet they complete. */
+  push(chunk: Buffer, sink: FrameSink): void {
+    let data = chunk;
+    if (this.buffered > 0) {
+      this.chunks.push(chunk);
+      this.buffered += chunk.length;
+      if (this.expected < 0) {
+        data = Buffer.concat(this.chunks, this.buffered);
+        this.reset();
+      } else if (this.buffered < this.expected) {
+        return;
+      } else {
+        data = Buffer.concat(this.chunks, this.buffered);
+        this.reset();
+      }
+    }
+    let offset = 0;
+    while (offset < data.length) {
+      const header = readHeader(data, offset);
+      if (header === undefined) break; // need more bytes for the header
+      if (header < 0) {
+        sink.error({ kind: "malformed", message: "Remaining Length is longer than four bytes" });
+        return;
+      }
+      if (header > this.maxPacketSize) {
+        sink.error({ kind: "oversize", size: header });
+        return;
+      }
+      if (offset + header > data.length) {
+        this.expected = header;
+        break;
+      }
+      const frame = data.subarray(offset, offset + header);
+      offset += header;
+      if (!sink.frame(frame)) return;
+    }
+    if (offset < data.length) {
+      const rest = data.subarray(offset);
+      this.chunks.push(rest);
+      this.buffered = rest.length;
+    }
+  }
+
+  private reset(): void {
+    this.chunks = [];
+    this.buffered = 0;
+    this.expected = -1;
+  }
+}
+
+/**
+ * Total packet size from its fixed header at `offset`: undefined when more bytes are needed, -1 when
+ * the Remaining Length is malformed (a fifth length byte) [MQTT-1.5.5-1].
+ */
+function readHeader(data: Buffer, offset: number): number | undefined {
+  let multiplier = 1;
+  let length = 0;
+  for (let i = 1; i <= 4; i++) {
+    if (offset + i >= data.length) return undefined;
+    const byte = data[offset + i] as number;
+    length += (byte & 0x7f) * multiplier;
+    if ((byte & 0x80) === 0) return 1 + i + length;
+    multiplier *= 128;
+  }
+  return -1;
+}

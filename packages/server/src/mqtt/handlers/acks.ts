@@ -1,0 +1,50 @@
+/** PUBACK, PUBREC, PUBREL and PUBCOMP: the QoS 1 and QoS 2 exchanges [MQTT-4.3.2] [MQTT-4.3.3]. */
+import mqtt from "mqtt-packet";
+import type { IPubackPacket, IPubcompPacket, IPubrecPacket, IPubrelPacket } from "mqtt-packet";
+import type { MqttConnection } from "../connection.js";
+import { Reason } from "../reason-codes.js";
+
+/** PUBACK: a QoS 1 delivery is done. */
+export function handlePuback(conn: MqttConnection, packet: IPubackPacket): void {
+  conn.session?.complete(packet.messageId as number);
+}
+
+/** PUBREC: answer PUBREL [MQTT-4.3.3-4]; a PUBREC with an error code ends the exchange [MQTT-4.3.3-?]. */
+export function handlePubrec(conn: MqttConnection, packet: IPubrecPacket): void {
+  const id = packet.messageId as number;
+  const session = conn.session;
+  if (!session) return;
+  if ((packet.reasonCode ?? 0) >= 0x80) {
+    session.complete(id);
+    return;
+  }
+  if (session.received(id)) {
+    conn.sendPubrel(id);
+  } else if (conn.protocolVersion === 5) {
+    conn.write(pubrel(id, Reason.PACKET_IDENTIFIER_NOT_FOUND));
+  } else {
+    conn.sendPubrel(id);
+  }
+}
+
+/** PUBREL: release the stored QoS 2 id and answer PUBCOMP [MQTT-4.3.3-11]. */
+export function handlePubrel(conn: MqttConnection, packet: IPubrelPacket): void {
+  const id = packet.messageId as number;
+  const known = conn.session?.incomingQos2.delete(id) ?? false;
+  const reason = known || conn.protocolVersion !== 5 ? Reason.SUCCESS : Reason.PACKET_IDENTIFIER_NOT_FOUND;
+  conn.write(
+    mqtt.generate(
+      { cmd: "pubcomp", messageId: id, reasonCode: conn.protocolVersion === 5 ? reason : undefined },
+      { protocolVersion: conn.protocolVersion },
+    ),
+  );
+}
+
+/** PUBCOMP: a QoS 2 delivery is done. */
+export function handlePubcomp(conn: MqttConnection, packet: IPubcompPacket): void {
+  conn.session?.complete(packet.messageId as number);
+}
+
+function pubrel(id: number, reasonCode: number): Buffer {
+  return mqtt.generate({ cmd: "pubrel", messageId: id, reasonCode }, { protocolVersion: 5 });
+}

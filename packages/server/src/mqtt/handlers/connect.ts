@@ -1,0 +1,208 @@
+/**
+ * CONNECT: check the request, settle the client identifier, take over or resume the session, store the
+ * will, answer CONNACK, then re-send what was in flight. Written as a short list of steps.
+ */
+import { isUtf8 } from "node:buffer";
+import mqtt from "mqtt-packet";
+import type { IConnectPacket, IConnackPacket } from "mqtt-packet";
+import { newSessionId } from "../../core/sessions.js";
+import type { MqttConnection } from "../connection.js";
+import { Reason, connackV3Code } from "../reason-codes.js";
+import type { MqttSession } from "../session.js";
+import { toUpdate, topicNameProblem } from "./publish.js";
+
+/** Handles the CONNECT packet [MQTT-3.1]. */
+export function handleConnect(conn: MqttConnection, packet: IConnectPacket): void {
+  conn.protocolVersion = packet.protocolVersion === 5 ? 5 : 4;
+  conn.parser.protocolVersion = packet.protocolVersion ?? 4;
+  const refusal = checkConnect(conn, packet);
+  if (refusal !== undefined) return refuse(conn, refusal.reason, refusal.message);
+  const assigned = settleClientId(conn, packet);
+  if (assigned === false) return refuse(conn, Reason.CLIENT_IDENTIFIER_NOT_VALID, "empty client id needs clean session");
+  applyClientLimits(conn, packet);
+  const { session, present } = takeSession(conn, packet);
+  const grantedExpiry = settleExpiry(conn, packet, session);
+  setWill(conn, packet, session);
+  const serverKeepAlive = settleKeepAlive(conn, packet);
+  conn.state = "connected";
+  sendConnack(conn, { present, assigned: assigned === true ? conn.clientId : undefined, grantedExpiry, serverKeepAlive });
+  conn.startKeepAlive();
+  conn.log.info({ clientId: conn.clientId, version: conn.protocolVersion, present }, "client connected");
+  session.resend();
+}
+
+interface Refusal {
+  reason: number;
+  message: string;
+}
+
+function checkConnect(conn: MqttConnection, packet: IConnectPacket): Refusal | undefined {
+  const props = packet.properties;
+  if (props?.authenticationMethod !== undefined) {
+    return { reason: Reason.BAD_AUTHENTICATION_METHOD, message: "enhanced authentication is not supported" };
+  }
+  // Receive Maximum and Maximum Packet Size of 0 are protocol errors [MQTT-3.1.2-?] (§3.1.2.11.3/4).
+  if (props?.receiveMaximum === 0) return { reason: Reason.PROTOCOL_ERROR, message: "Receive Maximum is 0" };
+  if (props?.maximumPacketSize === 0) return { reason: Reason.PROTOCOL_ERROR, message: "Maximum Packet Size is 0" };
+  if ((props?.userProperties ? countUserProperties(props.userProperties) : 0) > conn.door.options.maxUserProperties) {
+    return { reason: Reason.QUOTA_EXCEEDED, message: "too many user properties" };
+  }
+  const will = packet.will;
+  if (will) {
+    const problem = topicNameProblem(conn, will.topic);
+    if (problem) return { reason: Reason.TOPIC_NAME_INVALID, message: `will topic: ${problem}` };
+    if (will.properties?.payloadFormatIndicator && !isUtf8Payload(will.payload)) {
+      // [MQTT-3.1.3-?]: a will declared UTF-8 must be UTF-8.
+      return { reason: Reason.PAYLOAD_FORMAT_INVALID, message: "will payload is not UTF-8" };
+    }
+  }
+  return undefined;
+}
+
+/** Settles the client id: true when the server assigned one, false when it must refuse. */
+function settleClientId(conn: MqttConnection, packet: IConnectPacket): boolean | undefined {
+  if (packet.clientId.length > 0) {
+    conn.clientId = packet.clientId;
+    return undefined;
+  }
+  // 3.1.1: an empty client id requires clean session 1 [MQTT-3.1.3-7] [MQTT-3.1.3-8];
+  // v5: the server assigns one and says so [MQTT-3.1.3-6] [MQTT-3.2.2-16].
+  if (conn.protocolVersion !== 5 && !packet.clean) return false;
+  conn.clientId = `skein-${newSessionId()}`;
+  return true;
+}
+
+function applyClientLimits(conn: MqttConnection, packet: IConnectPacket): void {
+  const props = packet.properties;
+  const options = conn.door.options;
+  if (props?.receiveMaximum !== undefined) conn.inflightLimit = Math.min(props.receiveMaximum, options.maxInflight);
+  if (props?.maximumPacketSize !== undefined) conn.clientMaxPacketSize = props.maximumPacketSize;
+  if (props?.topicAliasMaximum !== undefined) conn.clientTopicAliasMax = props.topicAliasMaximum;
+  if (props?.requestProblemInformation === false) conn.problemInformation = false;
+}
+
+/** Takes over a connected session [MQTT-3.1.4-3], then resumes it or starts clean [MQTT-3.1.2-4]. */
+function takeSession(conn: MqttConnection, packet: IConnectPacket): { session: MqttSession; present: boolean } {
+  const door = conn.door;
+  let session = door.sessions.get(conn.clientId);
+  const previous = session?.link;
+  if (previous && previous instanceof Object && previous !== conn) {
+    const old = previous as MqttConnection;
+    old.log.info({ clientId: conn.clientId }, "session taken over");
+    old.close({ reason: Reason.SESSION_TAKEN_OVER, message: "another connection took this session", protocolError: undefined });
+    door.core.metrics.inc("mqtt_session_takeovers_total");
+  }
+  session = door.sessions.get(conn.clientId);
+  if (session && packet.clean) {
+    session.end();
+    session = undefined;
+  }
+  const present = session !== undefined;
+  session ??= door.newSession(newSessionId(), conn.clientId);
+  conn.session = session;
+  session.attach(conn);
+  door.core.sessions.add({
+    sessionId: session.sessionId,
+    transport: "mqtt",
+    properties: {
+      $SessionId: session.sessionId,
+      $ClientId: conn.clientId,
+      $ClientIP: conn.info.remoteAddress,
+      $Transport: "mqtt",
+      $Principal: packet.username ?? "",
+      $StartTime: String(door.core.clock.now()),
+    },
+    close: (reason) => conn.close({ reason: 0x98, message: reason }),
+  });
+  return { session, present };
+}
+
+/** Session expiry: v5 property capped by config; 3.1.1 clean session 0 keeps it [MQTT-3.1.2-4]. */
+function settleExpiry(conn: MqttConnection, packet: IConnectPacket, session: MqttSession): number | undefined {
+  const options = conn.door.options;
+  if (conn.protocolVersion !== 5) {
+    session.expiryIntervalSec = packet.clean ? 0 : options.persistentSessionExpirySec;
+    return undefined;
+  }
+  const requested = packet.properties?.sessionExpiryInterval ?? 0;
+  const granted = Math.min(requested, options.maxSessionExpirySec);
+  session.expiryIntervalSec = requested === 0xffffffff && options.maxSessionExpirySec >= 0xffffffff ? requested : granted;
+  return granted !== requested ? granted : undefined;
+}
+
+function setWill(conn: MqttConnection, packet: IConnectPacket, session: MqttSession): void {
+  const will = packet.will;
+  if (!will) return;
+  const update = toUpdate(
+    conn,
+    will.topic,
+    will.payload,
+    (will.qos ?? 0) as 0 | 1 | 2,
+    will.retain ?? false,
+    will.properties,
+  );
+  session.will = { update, delaySec: will.properties?.willDelayInterval ?? 0 };
+}
+
+/** Keep alive: v5 clients asking for more than the maximum (or none) get the Server Keep Alive [MQTT-3.2.2-21]. */
+function settleKeepAlive(conn: MqttConnection, packet: IConnectPacket): number | undefined {
+  const max = conn.door.options.maxKeepAliveSec;
+  const requested = packet.keepalive ?? 0;
+  conn.keepAliveSec = requested;
+  if (conn.protocolVersion === 5 && max < 65535 && (requested === 0 || requested > max)) {
+    conn.keepAliveSec = max;
+    return max;
+  }
+  return undefined;
+}
+
+function sendConnack(
+  conn: MqttConnection,
+  a: { present: boolean; assigned: string | undefined; grantedExpiry: number | undefined; serverKeepAlive: number | undefined },
+): void {
+  const options = conn.door.options;
+  const packet: IConnackPacket = { cmd: "connack", sessionPresent: a.present };
+  if (conn.protocolVersion === 5) {
+    packet.reasonCode = Reason.SUCCESS;
+    const properties: NonNullable<IConnackPacket["properties"]> = {
+      receiveMaximum: options.receiveMaximum,
+      maximumPacketSize: options.maxPacketSize,
+      topicAliasMaximum: options.topicAliasMaximum,
+    };
+    if (a.assigned !== undefined) properties.assignedClientIdentifier = a.assigned;
+    if (a.grantedExpiry !== undefined) properties.sessionExpiryInterval = a.grantedExpiry;
+    if (a.serverKeepAlive !== undefined) properties.serverKeepAlive = a.serverKeepAlive;
+    packet.properties = properties;
+  } else {
+    packet.returnCode = 0;
+  }
+  conn.write(mqtt.generate(packet, { protocolVersion: conn.protocolVersion }));
+}
+
+/** Refuses the connection: CONNACK with the reason, then close [MQTT-3.2.2-7]. */
+function refuse(conn: MqttConnection, reason: number, message: string): void {
+  conn.log.warn({ clientId: conn.clientId, reason, problem: message }, "connection refused");
+  const packet: IConnackPacket =
+    conn.protocolVersion === 5
+      ? {
+          cmd: "connack",
+          sessionPresent: false,
+          reasonCode: reason,
+          properties: conn.problemInformation ? { reasonString: message } : undefined,
+        }
+      : { cmd: "connack", sessionPresent: false, returnCode: connackV3Code(reason) };
+  conn.writeNow(mqtt.generate(packet, { protocolVersion: conn.protocolVersion }));
+  conn.close({ publishWill: false, protocolError: `connect_refused_${reason.toString(16)}` });
+}
+
+function countUserProperties(props: Record<string, string | string[]>): number {
+  let n = 0;
+  for (const v of Object.values(props)) n += Array.isArray(v) ? v.length : 1;
+  return n;
+}
+
+function isUtf8Payload(payload: Buffer | string): boolean {
+  return typeof payload === "string" || isUtf8(payload);
+}
+
+export { countUserProperties };

@@ -1,0 +1,172 @@
+/**
+ * PUBLISH from a client: resolve the topic alias, check the topic and properties, then hand the update
+ * to the core and acknowledge per QoS [MQTT-4.3]. Refusals that concern only this message are
+ * answered in PUBACK/PUBREC (v5) or dropped and counted (QoS 0); protocol violations close the
+ * connection with the reason code the spec names.
+ */
+import { isUtf8 as bufferIsUtf8 } from "node:buffer";
+import mqtt from "mqtt-packet";
+import type { IPublishPacket } from "mqtt-packet";
+import { mqttReasonCode, pathProblem } from "@skein/protocol";
+import type { MessageProperties, QoS, Update } from "../../core/types.js";
+import type { MqttConnection } from "../connection.js";
+import { ownPayload } from "../outbound.js";
+import { Reason } from "../reason-codes.js";
+import { countUserProperties } from "./connect.js";
+
+type PublishProperties = IPublishPacket["properties"];
+
+/** Handles PUBLISH [MQTT-3.3]. */
+export function handlePublish(conn: MqttConnection, packet: IPublishPacket): void {
+  const topic = resolveTopic(conn, packet);
+  if (topic === undefined) return; // connection already closed
+  const qos = packet.qos;
+  const props = packet.properties;
+  // A client must not send a Subscription Identifier [MQTT-3.3.4-6].
+  if (props?.subscriptionIdentifier !== undefined) return conn.protocolError("Subscription Identifier in PUBLISH");
+  const session = conn.session;
+  if (!session) return;
+  if (qos === 2 && session.incomingQos2.has(packet.messageId as number)) {
+    // A re-sent QoS 2 PUBLISH (DUP) is acknowledged again but not delivered again [MQTT-4.3.3-9];
+    // a new PUBLISH reusing an unreleased identifier is refused [MQTT-2.2.1-3].
+    if (packet.dup) return ack(conn, packet, Reason.SUCCESS);
+    if (conn.protocolVersion === 5) return ack(conn, packet, Reason.PACKET_IDENTIFIER_IN_USE);
+    return conn.protocolError("packet identifier in use");
+  }
+  if (qos === 2 && session.incomingQos2.size >= conn.door.options.receiveMaximum) {
+    // More unacknowledged QoS 2 publishes than the Receive Maximum we announced [MQTT-3.3.4-9].
+    return conn.protocolError("Receive Maximum exceeded", Reason.RECEIVE_MAXIMUM_EXCEEDED);
+  }
+  const refusal = checkMessage(conn, topic, packet);
+  if (refusal !== undefined) return refuse(conn, packet, refusal);
+  let update = toUpdate(conn, topic, packet.payload, qos, packet.retain, props);
+  if (packet.retain) update = ownPayload(update);
+  const result = conn.door.publish(update);
+  conn.door.core.metrics.inc("mqtt_messages_received_total");
+  if (!result.ok) {
+    conn.log.debug({ topic, code: result.code, problem: result.message }, "publish refused");
+    return refuse(conn, packet, mqttReasonCode(result.code));
+  }
+  if (qos === 2) session.incomingQos2.add(packet.messageId as number);
+  ack(conn, packet, Reason.SUCCESS);
+}
+
+/** The topic name, after topic alias resolution [MQTT-3.3.2-12]; undefined after a protocol error. */
+function resolveTopic(conn: MqttConnection, packet: IPublishPacket): string | undefined {
+  const alias = packet.properties?.topicAlias;
+  let topic = packet.topic;
+  if (alias !== undefined && conn.protocolVersion === 5) {
+    // Alias 0 or above our Topic Alias Maximum [MQTT-3.3.2-8] [MQTT-3.3.2-9].
+    if (alias === 0 || alias > conn.door.options.topicAliasMaximum) {
+      conn.protocolError(`topic alias ${alias} is out of range`, Reason.TOPIC_ALIAS_INVALID);
+      return undefined;
+    }
+    if (topic.length > 0) {
+      const problem = topicNameProblem(conn, topic);
+      if (problem) return invalidTopic(conn, problem);
+      conn.aliasesIn.set(alias, topic);
+    } else {
+      const known = conn.aliasesIn.get(alias);
+      if (known === undefined) {
+        conn.protocolError(`topic alias ${alias} was never set`);
+        return undefined;
+      }
+      topic = known;
+    }
+    return topic;
+  }
+  if (topic.length === 0) {
+    // An empty topic without an alias [MQTT-4.7.3-1].
+    conn.protocolError("empty topic name");
+    return undefined;
+  }
+  const problem = topicNameProblem(conn, topic);
+  if (problem) return invalidTopic(conn, problem);
+  return topic;
+}
+
+function invalidTopic(conn: MqttConnection, problem: string): undefined {
+  // Wildcards or NUL in a topic name [MQTT-3.3.2-2] make the packet invalid: 0x90 Topic Name invalid.
+  conn.protocolError(`topic name invalid: ${problem}`, Reason.TOPIC_NAME_INVALID);
+  return undefined;
+}
+
+/**
+ * Why a topic name is invalid, or undefined. Wildcards and NUL [MQTT-3.3.2-2] [MQTT-1.5.4-2]; the
+ * configured length and depth bounds.
+ */
+export function topicNameProblem(conn: MqttConnection, topic: string): string | undefined {
+  const o = conn.door.options;
+  return pathProblem(topic, o.maxTopicLength, o.maxTopicDepth);
+}
+
+/** Per-message checks whose failure refuses only this message. */
+function checkMessage(conn: MqttConnection, topic: string, packet: IPublishPacket): number | undefined {
+  const props = packet.properties;
+  if (props?.userProperties && countUserProperties(props.userProperties) > conn.door.options.maxUserProperties) {
+    return Reason.QUOTA_EXCEEDED;
+  }
+  // A payload declared UTF-8 must be UTF-8 [MQTT-3.3.2-4]: 0x99 Payload format invalid.
+  if (props?.payloadFormatIndicator && !isUtf8(packet.payload)) return Reason.PAYLOAD_FORMAT_INVALID;
+  // Publishing to $-topics other than through the server is refused (they are the server's).
+  if (topic.startsWith("$SYS")) return Reason.NOT_AUTHORIZED;
+  return undefined;
+}
+
+/** Builds the core update for a publish (or a will). */
+export function toUpdate(
+  conn: MqttConnection,
+  topic: string,
+  payload: Buffer | string,
+  qos: QoS,
+  retain: boolean,
+  props: PublishProperties | { willDelayInterval?: number } | undefined,
+): Update {
+  let properties: MessageProperties | undefined;
+  let expiresAt: number | undefined;
+  if (props && conn.protocolVersion === 5) {
+    const p = props as NonNullable<PublishProperties>;
+    properties = {};
+    if (p.payloadFormatIndicator !== undefined) properties.payloadFormatIndicator = p.payloadFormatIndicator;
+    if (p.contentType !== undefined) properties.contentType = p.contentType;
+    if (p.responseTopic !== undefined) properties.responseTopic = p.responseTopic;
+    if (p.correlationData !== undefined) properties.correlationData = p.correlationData;
+    if (p.userProperties !== undefined) properties.userProperties = p.userProperties;
+    if (p.messageExpiryInterval !== undefined) expiresAt = conn.door.core.clock.now() + p.messageExpiryInterval * 1000;
+    if (Object.keys(properties).length === 0) properties = undefined;
+  }
+  return {
+    topic,
+    payload: typeof payload === "string" ? Buffer.from(payload) : payload,
+    qos,
+    retain,
+    properties,
+    expiresAt,
+    origin: conn.session?.sessionId,
+  };
+}
+
+/** Acknowledges per QoS: PUBACK for 1, PUBREC for 2, nothing for 0. */
+function ack(conn: MqttConnection, packet: IPublishPacket, reasonCode: number): void {
+  if (packet.qos === 0) return;
+  const cmd = packet.qos === 1 ? "puback" : "pubrec";
+  const v5 = conn.protocolVersion === 5;
+  conn.write(
+    mqtt.generate(
+      { cmd, messageId: packet.messageId, reasonCode: v5 ? reasonCode : undefined },
+      { protocolVersion: conn.protocolVersion },
+    ),
+  );
+}
+
+/** Refuses one message: v5 gets the reason in PUBACK/PUBREC; 3.1.1 QoS 1/2 is acknowledged; QoS 0 dropped. */
+function refuse(conn: MqttConnection, packet: IPublishPacket, reason: number): void {
+  conn.door.core.metrics.inc("mqtt_publishes_refused_total", { reason: `0x${reason.toString(16)}` });
+  if (packet.qos === 0) return;
+  // 3.1.1 has no negative acknowledgement: the message is acknowledged and not delivered.
+  ack(conn, packet, conn.protocolVersion === 5 ? reason : Reason.SUCCESS);
+}
+
+function isUtf8(payload: Buffer | string): boolean {
+  return typeof payload === "string" || bufferIsUtf8(payload);
+}

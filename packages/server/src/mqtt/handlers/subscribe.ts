@@ -1,0 +1,118 @@
+/**
+ * SUBSCRIBE: validate each filter, add it to the index, answer SUBACK, then send the retained values
+ * the retain handling option asks for [MQTT-3.8.4].
+ */
+import mqtt from "mqtt-packet";
+import type { ISubscribePacket, ISubscription } from "mqtt-packet";
+import { mqttFilterProblem, utf8Length } from "@skein/protocol";
+import type { QoS, SubscriptionOptions } from "../../core/types.js";
+import type { MqttConnection } from "../connection.js";
+import { Reason } from "../reason-codes.js";
+
+/** A subscription filter split into its shared-subscription group (if any) and the filter. */
+export interface ParsedFilter {
+  filter: string;
+  shareGroup: string | undefined;
+}
+
+/** Handles SUBSCRIBE [MQTT-3.8]. */
+export function handleSubscribe(conn: MqttConnection, packet: ISubscribePacket): void {
+  const session = conn.session;
+  if (!session) return;
+  const ids = packet.properties?.subscriptionIdentifier;
+  // One Subscription Identifier at most, and never 0 [MQTT-3.8.2-?] (§3.8.2.1.2).
+  if (Array.isArray(ids)) return conn.protocolError("more than one Subscription Identifier");
+  if (ids === 0) return conn.protocolError("Subscription Identifier 0");
+  const granted: number[] = [];
+  const retainedToSend: { filter: string; qos: QoS; subscriptionId: number | undefined }[] = [];
+  for (const sub of packet.subscriptions) {
+    const outcome = subscribeOne(conn, sub, ids);
+    if (outcome === "closed") return;
+    granted.push(outcome.code);
+    if (outcome.sendRetained) retainedToSend.push({ filter: outcome.filter, qos: outcome.code as QoS, subscriptionId: ids });
+  }
+  conn.write(
+    mqtt.generate(
+      { cmd: "suback", messageId: packet.messageId, granted: granted as number[] },
+      { protocolVersion: conn.protocolVersion },
+    ),
+  );
+  // Retained values after the SUBACK, retain flag set [MQTT-3.3.1-9], at most the granted QoS.
+  for (const r of retainedToSend) {
+    for (const update of conn.door.core.retained(r.filter)) {
+      session.send({
+        update,
+        qos: Math.min(update.qos, r.qos) as QoS,
+        retain: true,
+        subscriptionIds: r.subscriptionId === undefined ? undefined : [r.subscriptionId],
+      });
+    }
+  }
+}
+
+type Outcome = { code: number; filter: string; sendRetained: boolean } | "closed";
+
+function subscribeOne(conn: MqttConnection, sub: ISubscription, subscriptionId: number | undefined): Outcome {
+  const session = conn.session;
+  const v5 = conn.protocolVersion === 5;
+  const failure = (reason: number): Outcome => ({
+    code: v5 ? reason : 0x80,
+    filter: sub.topic,
+    sendRetained: false,
+  });
+  const parsed = parseFilter(conn, sub.topic);
+  if (typeof parsed === "string") {
+    conn.log.debug({ filter: sub.topic, problem: parsed }, "subscription refused");
+    conn.door.core.metrics.inc("mqtt_subscriptions_refused_total", { reason: "filter_invalid" });
+    return failure(Reason.TOPIC_FILTER_INVALID);
+  }
+  // No Local on a shared subscription is a protocol error [MQTT-3.8.3-4].
+  if (parsed.shareGroup !== undefined && sub.nl) {
+    conn.protocolError("No Local on a shared subscription");
+    return "closed";
+  }
+  if (!session) return failure(Reason.UNSPECIFIED_ERROR);
+  if (!session.subscriptions.has(sub.topic) && session.subscriptions.size >= conn.door.options.maxSubscriptionsPerSession) {
+    conn.door.core.metrics.inc("mqtt_subscriptions_refused_total", { reason: "quota" });
+    return failure(Reason.QUOTA_EXCEEDED);
+  }
+  const qos = Math.min(sub.qos, 2) as QoS;
+  const options: SubscriptionOptions = {
+    qos,
+    noLocal: sub.nl ?? false,
+    retainAsPublished: sub.rap ?? false,
+    retainHandling: (sub.rh ?? 0) as 0 | 1 | 2,
+    subscriptionId,
+  };
+  const { isNew } = conn.door.core.subscriptions.add(parsed.filter, parsed.shareGroup, session, options);
+  session.subscriptions.set(sub.topic, { key: sub.topic, filter: parsed.filter, shareGroup: parsed.shareGroup, options });
+  conn.door.core.metrics.inc("mqtt_subscriptions_total");
+  // Retained values are not sent to shared subscriptions [MQTT-4.8.2-?]; retain handling 1 sends them only
+  // for a new subscription, 2 never [MQTT-3.3.1-9] [MQTT-3.3.1-10] [MQTT-3.3.1-11].
+  const sendRetained = parsed.shareGroup === undefined && (options.retainHandling === 0 || (options.retainHandling === 1 && isNew));
+  return { code: qos, filter: parsed.filter, sendRetained };
+}
+
+/**
+ * Splits `$share/{group}/{filter}` [MQTT-4.8.2-1] [MQTT-4.8.2-2] and validates the filter; a string
+ * is the problem.
+ */
+export function parseFilter(conn: MqttConnection, raw: string): ParsedFilter | string {
+  let filter = raw;
+  let shareGroup: string | undefined;
+  if (raw.startsWith("$share/")) {
+    const slash = raw.indexOf("/", 7);
+    if (slash < 0) return "shared subscription without a filter";
+    shareGroup = raw.slice(7, slash);
+    filter = raw.slice(slash + 1);
+    if (shareGroup.length === 0 || /[+#]/.test(shareGroup)) return "invalid share name";
+    if (filter.length === 0) return "shared subscription without a filter";
+  }
+  const problem = mqttFilterProblem(filter);
+  if (problem) return problem;
+  const o = conn.door.options;
+  if (utf8Length(filter) > o.maxTopicLength) return "filter longer than the configured maximum";
+  if (filter.split("/").length > o.maxTopicDepth) return "filter deeper than the configured maximum";
+  return { filter, shareGroup };
+}
+

@@ -1,0 +1,33 @@
+/** UNSUBSCRIBE [MQTT-3.10]. */
+import mqtt from "mqtt-packet";
+import type { IUnsubscribePacket } from "mqtt-packet";
+import type { MqttConnection } from "../connection.js";
+import { Reason } from "../reason-codes.js";
+import { parseFilter } from "./subscribe.js";
+
+/** Removes each subscription; v5 UNSUBACK says per filter whether one existed [MQTT-3.11.3-?]. */
+export function handleUnsubscribe(conn: MqttConnection, packet: IUnsubscribePacket): void {
+  const session = conn.session;
+  if (!session) return;
+  const reasons: number[] = [];
+  for (const key of packet.unsubscriptions) {
+    const parsed = parseFilter(conn, key);
+    if (typeof parsed === "string") {
+      reasons.push(Reason.TOPIC_FILTER_INVALID);
+      continue;
+    }
+    const existed = session.subscriptions.delete(key);
+    if (existed) conn.door.core.subscriptions.remove(parsed.filter, parsed.shareGroup, session);
+    reasons.push(existed ? Reason.SUCCESS : Reason.NO_SUBSCRIPTION_EXISTED);
+  }
+  conn.write(
+    mqtt.generate(
+      {
+        cmd: "unsuback",
+        messageId: packet.messageId,
+        granted: conn.protocolVersion === 5 ? reasons : [],
+      },
+      { protocolVersion: conn.protocolVersion },
+    ),
+  );
+}

@@ -1,0 +1,58 @@
+/** What the MQTT door is configured with (a slice of the server configuration). */
+export interface MqttOptions {
+  /** Largest packet accepted, in bytes (announced to v5 clients as Maximum Packet Size). */
+  maxPacketSize: number;
+  /** How long a socket may stay open without sending CONNECT (ms). */
+  connectTimeoutMs: number;
+  /** Largest keep alive granted (s); v5 clients asking for more (or 0) are told the Server Keep Alive. */
+  maxKeepAliveSec: number;
+  /** How many unacknowledged QoS 2 publishes a client may have towards the server (Receive Maximum). */
+  receiveMaximum: number;
+  /** Most unacknowledged QoS 1/2 deliveries towards one client (capped by the client's Receive Maximum). */
+  maxInflight: number;
+  /** Most QoS 1/2 messages queued for one session (offline, or beyond the inflight window). */
+  maxQueuedMessages: number;
+  /** Which message a full queue drops. */
+  queueDropPolicy: "drop-oldest" | "drop-newest";
+  /** Outbound socket buffer (bytes) beyond which QoS 0 deliveries to that client are dropped. */
+  maxOutboundBufferBytes: number;
+  /** Topic aliases a client may use towards the server (Topic Alias Maximum). */
+  topicAliasMaximum: number;
+  /** Most subscriptions one session may hold. */
+  maxSubscriptionsPerSession: number;
+  /** Longest topic name or filter (UTF-8 bytes). */
+  maxTopicLength: number;
+  /** Most levels in a topic name or filter. */
+  maxTopicDepth: number;
+  /** Most user properties in one packet. */
+  maxUserProperties: number;
+  /** Longest session expiry granted to v5 clients (s). */
+  maxSessionExpirySec: number;
+  /** How long a 3.1.1 persistent session (clean session 0) is kept while offline (s). */
+  persistentSessionExpirySec: number;
+  /** May publishes create topics that do not exist yet. */
+  allowTopicCreation: boolean;
+  /** Idle time after which a topic created by a publish, with no value and no subscribers, is removed (ms). */
+  createdTopicIdleMs: number;
+}
+
+/** Defaults: generous enough for real devices, bounded everywhere. */
+export const DEFAULT_MQTT_OPTIONS: MqttOptions = {
+  maxPacketSize: 1024 * 1024,
+  connectTimeoutMs: 10_000,
+  maxKeepAliveSec: 65_535,
+  receiveMaximum: 100,
+  maxInflight: 100,
+  maxQueuedMessages: 1000,
+  queueDropPolicy: "drop-oldest",
+  maxOutboundBufferBytes: 4 * 1024 * 1024,
+  topicAliasMaximum: 100,
+  maxSubscriptionsPerSession: 1000,
+  maxTopicLength: 65_535,
+  maxTopicDepth: 128,
+  maxUserProperties: 64,
+  maxSessionExpirySec: 7 * 24 * 3600,
+  persistentSessionExpirySec: 0xffffffff,
+  allowTopicCreation: true,
+  createdTopicIdleMs: 5 * 60_000,
+};

@@ -1,0 +1,86 @@
+/**
+ * Encodes outgoing PUBLISH packets. An update is encoded once per variant (protocol version, QoS,
+ * retain, DUP) and the same bytes go to every subscriber of that variant (DESIGN §10); for QoS 1/2
+ * only the two packet-identifier bytes differ, patched into a copy.
+ */
+import mqtt from "mqtt-packet";
+import type { IPublishPacket } from "mqtt-packet";
+import type { Update } from "../core/types.js";
+import type { Outgoing } from "./session.js";
+
+/** Per-connection facts the encoding depends on. */
+export interface EncodeContext {
+  protocolVersion: number;
+  /** Topic alias to use for this topic on this connection, and whether the client already knows it. */
+  alias?: { alias: number; known: boolean };
+  /** Epoch ms now (for the remaining Message Expiry Interval). */
+  now: number;
+}
+
+/** The PUBLISH bytes for one message to one client. */
+export function encodePublish(message: Outgoing, packetId: number, dup: boolean, ctx: EncodeContext): Buffer {
+  const { update } = message;
+  const v5 = ctx.protocolVersion === 5;
+  const shareable = !v5 || (message.subscriptionIds === undefined && ctx.alias === undefined && update.expiresAt === undefined);
+  if (!shareable) return generate(message, packetId, dup, ctx);
+  const key = `${v5 ? 5 : 4}${message.qos}${message.retain ? 1 : 0}${dup ? 1 : 0}`;
+  let cache = update.encodings;
+  let bytes = cache?.get(key) as Buffer | undefined;
+  if (!bytes) {
+    bytes = generate(message, message.qos > 0 ? 1 : 0, dup, ctx);
+    (cache ??= update.encodings = new Map()).set(key, bytes);
+  }
+  if (message.qos === 0) return bytes;
+  const copy = Buffer.allocUnsafe(bytes.length);
+  bytes.copy(copy);
+  copy.writeUInt16BE(packetId, packetIdOffset(copy));
+  return copy;
+}
+
+function generate(message: Outgoing, packetId: number, dup: boolean, ctx: EncodeContext): Buffer {
+  const { update } = message;
+  const packet: IPublishPacket = {
+    cmd: "publish",
+    topic: ctx.alias?.known ? "" : update.topic,
+    payload: update.payload as Buffer,
+    qos: message.qos,
+    retain: message.retain,
+    dup,
+    messageId: message.qos > 0 ? packetId : undefined,
+  };
+  if (ctx.protocolVersion === 5) {
+    const p = update.properties;
+    const props: NonNullable<IPublishPacket["properties"]> = {};
+    if (p?.payloadFormatIndicator !== undefined) props.payloadFormatIndicator = p.payloadFormatIndicator;
+    if (p?.contentType !== undefined) props.contentType = p.contentType;
+    if (p?.responseTopic !== undefined) props.responseTopic = p.responseTopic;
+    if (p?.correlationData !== undefined) props.correlationData = p.correlationData as Buffer;
+    if (p?.userProperties !== undefined) props.userProperties = p.userProperties;
+    if (update.expiresAt !== undefined) {
+      // The remaining lifetime, not the original interval [MQTT-3.3.2-6].
+      props.messageExpiryInterval = Math.max(0, Math.ceil((update.expiresAt - ctx.now) / 1000));
+    }
+    if (message.subscriptionIds !== undefined) {
+      props.subscriptionIdentifier =
+        message.subscriptionIds.length === 1 ? (message.subscriptionIds[0] as number) : [...message.subscriptionIds];
+    }
+    if (ctx.alias) props.topicAlias = ctx.alias.alias;
+    if (Object.keys(props).length > 0) packet.properties = props;
+  }
+  return mqtt.generate(packet, { protocolVersion: ctx.protocolVersion });
+}
+
+/** Offset of the packet identifier: after the fixed header and the topic name. */
+function packetIdOffset(bytes: Buffer): number {
+  let i = 1;
+  while (((bytes[i] as number) & 0x80) !== 0) i++;
+  const topicLength = bytes.readUInt16BE(i + 1);
+  return i + 3 + topicLength;
+}
+
+/** Bytes of an update as it would be stored: the payload is copied when it is a view into a larger buffer. */
+export function ownPayload(update: Update): Update {
+  const p = update.payload;
+  if (p.byteOffset === 0 && p.byteLength === p.buffer.byteLength) return update;
+  return { ...update, payload: Buffer.from(p) };
+}

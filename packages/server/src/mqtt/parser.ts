@@ -1,0 +1,79 @@
+/**
+ * mqtt-packet's parser, made strict where the spec demands it and the library is lenient: strings
+ * must be well-formed UTF-8 without U+0000 [MQTT-1.5.4-1] [MQTT-1.5.4-2], and properties that may
+ * appear once must not repeat [MQTT-2.2.2-2].
+ */
+import { isUtf8 } from "node:buffer";
+import mqtt from "mqtt-packet";
+import type { Packet } from "mqtt-packet";
+
+/** Properties that may appear more than once in a packet. */
+const REPEATABLE = new Set(["userProperties", "subscriptionIdentifier"]);
+
+interface ParserInternals {
+  _list: { slice(start: number, end: number): Buffer; length: number };
+  _pos: number;
+  packet: { length: number };
+  _parseNum(): number;
+  _parseString(): string | null;
+  _parseProperties(): Record<string, unknown> | false;
+  _emitError(err: Error): void;
+  settings: { protocolVersion?: number };
+}
+
+/** Parses exactly one framed packet at a time and reports the packet or the error. */
+export class PacketParser {
+  private readonly parser = mqtt.parser({ protocolVersion: 4 });
+  private result: Packet | undefined;
+  private failure: Error | undefined;
+
+  constructor() {
+    const p = this.parser as unknown as ParserInternals;
+    p._parseString = function parseStrictString(this: ParserInternals): string | null {
+      const length = this._parseNum();
+      const end = length + this._pos;
+      if (length === -1 || end > this._list.length || end > this.packet.length) return null;
+      const bytes = this._list.slice(this._pos, end);
+      if (!isUtf8(bytes)) {
+        this._emitError(new Error("Malformed UTF-8 string"));
+        return null;
+      }
+      if (bytes.includes(0)) {
+        this._emitError(new Error("String contains U+0000"));
+        return null;
+      }
+      this._pos += length;
+      return bytes.toString("utf8");
+    };
+    const parseProperties = p._parseProperties;
+    p._parseProperties = function parseUniqueProperties(this: ParserInternals) {
+      const props = parseProperties.call(this);
+      if (props) {
+        for (const name of Object.keys(props)) {
+          if (!REPEATABLE.has(name) && Array.isArray(props[name])) {
+            this._emitError(new Error(`Property ${name} appears more than once`));
+            return false;
+          }
+        }
+      }
+      return props;
+    };
+    this.parser.on("packet", (packet: Packet) => (this.result = packet));
+    this.parser.on("error", (err: Error) => (this.failure ??= err));
+  }
+
+  /** The protocol version strings and properties are parsed for (set after CONNECT). */
+  set protocolVersion(version: number) {
+    (this.parser as unknown as ParserInternals).settings.protocolVersion = version;
+  }
+
+  /** Parses one whole packet. */
+  parse(frame: Buffer): { packet: Packet } | { error: Error } {
+    this.result = undefined;
+    this.failure = undefined;
+    this.parser.parse(frame);
+    if (this.failure) return { error: this.failure };
+    if (!this.result) return { error: new Error("Packet too short") };
+    return { packet: this.result };
+  }
+}
