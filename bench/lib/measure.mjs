@@ -33,7 +33,8 @@ export function baseConfig(target, opts, role, prefix, w, conns) {
   };
 }
 
-function stallWatch(shared, window, fanout) {
+function stallWatch(buffer, window, fanout) {
+  const shared = new Int32Array(buffer);
   let lastRecv = -1;
   let since = Date.now();
   const state = { stalls: 0, timer: null };
@@ -62,6 +63,7 @@ function stallWatch(shared, window, fanout) {
 export async function runThroughput(target, opts, spec) {
   const tag = (runCounter++ % 36 ** 2).toString(36) + process.pid.toString(36).slice(-3);
   const fanout = spec.fanout ?? 1;
+  if (process.env.WSCALE) spec = { ...spec, window: spec.window * Number(process.env.WSCALE) };
   const shared = spec.window && spec.sub && spec.pub ? newShared() : null;
   const common = { shared, window: spec.window, fanout };
   const pools = [];

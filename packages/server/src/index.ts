@@ -12,6 +12,7 @@
  *
  * @packageDocumentation
  */
+import type { TopicSpecification } from "@skein/protocol";
 import { pino } from "pino";
 import { type SkeinConfig, type SkeinConfigInput, parseConfig } from "./config.js";
 import { Core } from "./core/core.js";
@@ -36,12 +37,22 @@ export interface ServerDependencies {
   store?: Store;
 }
 
+/** A topic as seen from outside the core. */
+export interface TopicView {
+  readonly path: string;
+  readonly spec: TopicSpecification;
+  /** The stored value's bytes, if it has one. */
+  readonly value: Uint8Array | undefined;
+}
+
 /** A Skein server. */
 export interface SkeinServer {
   /** The configuration in effect (defaults filled in). */
   readonly config: SkeinConfig;
   /** Counters and gauges. */
   readonly metrics: Metrics;
+  /** A topic of the tree, as the SDK door will see it (read-only view), or undefined. */
+  getTopic(path: string): TopicView | undefined;
   /** Opens the store and every configured listener; resolves with the ports in use. */
   listen(): Promise<ListeningAddresses>;
   /**
@@ -72,6 +83,10 @@ export function createServer(config: SkeinConfigInput = {}, deps: ServerDependen
   return {
     config: cfg,
     metrics: core.metrics,
+    getTopic(path) {
+      const t = core.topics.get(path);
+      return t && { path: t.path, spec: t.spec, value: t.value?.payload };
+    },
     async listen() {
       await store.open();
       core.start();

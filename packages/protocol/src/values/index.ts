@@ -85,7 +85,8 @@ export const doubleCodec: ValueCodec<number> = {
   contentType: "text/plain; charset=utf-8",
   utf8: true,
   isValue: (v): v is number => typeof v === "number",
-  toBytes: (v) => utf8Encode(String(v)),
+  // String(-0) is "0", which would read back as +0.
+  toBytes: (v) => utf8Encode(Object.is(v, -0) ? "-0" : String(v)),
   fromBytes: (b) => {
     const text = utf8Decode(b).trim();
     if (!DOUBLE_TEXT.test(text)) return invalid("payload is not a decimal number");

@@ -1,0 +1,130 @@
+#!/usr/bin/env node
+// Skein benchmark: runs each scenario against Skein, Aedes and Mosquitto in one run and prints
+// figures and Skein ratios. See docs/performance.md. `node bench/run.mjs --help` for options.
+import { execFileSync, spawn } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { readOptions } from "./lib/args.mjs";
+import { BROKERS, ROOT, killAll, startBroker, startNullSink } from "./lib/brokers.mjs";
+import { checkTargets, printCeiling, printRatios, printScenario, printTargets, ratios } from "./lib/report.mjs";
+import ceiling from "./scenarios/ceiling.mjs";
+import fanin from "./scenarios/fanin.mjs";
+import fanout from "./scenarios/fanout.mjs";
+import idle from "./scenarios/idle.mjs";
+import latency from "./scenarios/latency.mjs";
+import qos1 from "./scenarios/qos1.mjs";
+
+const SCENARIOS = { ceiling, fanin, fanout, qos1, latency, idle };
+const RAISE_FDS = 'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"';
+
+/** Node cannot raise its own open-files limit: re-run this script under a raised `ulimit -n`. */
+function reexecWithMoreFds(needed) {
+  const soft = execFileSync("bash", ["-c", "ulimit -n"], { encoding: "utf8" }).trim();
+  if (soft === "unlimited" || Number(soft) >= needed || process.env.BENCH_REEXEC) return false;
+  const argv = [process.execPath, ...process.execArgv, ...process.argv.slice(1)];
+  const child = spawn("bash", ["-c", RAISE_FDS, "bench", ...argv], {
+    stdio: "inherit",
+    env: { ...process.env, BENCH_REEXEC: "1" },
+  });
+  process.on("SIGINT", () => {}); // the child gets Ctrl-C too and cleans up its brokers
+  process.on("SIGTERM", () => child.kill("SIGTERM"));
+  child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+  return true;
+}
+
+function installCleanup() {
+  process.on("exit", killAll);
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
+    process.on(signal, () => {
+      console.error(`\n${signal}: stopping brokers`);
+      killAll();
+      process.exit(130);
+    });
+  }
+}
+
+function meta(opts) {
+  const versions = {};
+  for (const [name, b] of Object.entries(BROKERS)) versions[name] = b.unavailable() ? null : b.version();
+  return {
+    date: new Date().toISOString(),
+    node: process.version,
+    os: `${os.type()} ${os.release()}`,
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model,
+    versions,
+    options: opts,
+  };
+}
+
+async function runOnBrokers(scenario, opts, brokerState) {
+  const byBroker = {};
+  for (const name of opts.brokers) {
+    if (brokerState[name]) {
+      byBroker[name] = { error: brokerState[name], skipped: true };
+      continue;
+    }
+    let broker = null;
+    try {
+      broker = await startBroker(name, opts.startTimeout);
+      const result = await scenario.run(broker, opts);
+      result.brokerRssEnd = broker.rss();
+      byBroker[name] = result;
+    } catch (err) {
+      byBroker[name] = { error: err.message };
+      if (!broker) brokerState[name] = `did not start: ${err.message}`; // do not retry every scenario
+      else if (broker.exited !== null) byBroker[name].error += `\n${broker.output}`;
+    } finally {
+      await broker?.stop();
+    }
+  }
+  return byBroker;
+}
+
+async function main() {
+  const opts = readOptions();
+  if (opts.scenarios.includes("idle") && reexecWithMoreFds(opts.idleConns + 1000)) return;
+  installCleanup();
+  const results = { meta: meta(opts), scenarios: {} };
+  const brokerState = {}; // broker name -> reason it is skipped
+  for (const name of opts.brokers) {
+    const why = BROKERS[name].unavailable();
+    if (why) brokerState[name] = why;
+  }
+  console.log(`Skein bench: node ${process.version}, ${results.meta.cpus} CPUs, ${opts.duration} s windows`);
+  for (const [name, why] of Object.entries(brokerState)) console.log(`  skipping ${name}: ${why}`);
+
+  for (const name of opts.scenarios) {
+    const scenario = SCENARIOS[name];
+    if (scenario.generatorOnly) {
+      const sink = await startNullSink({ payload: opts.payload });
+      try {
+        const result = await scenario.run(sink, opts);
+        results.scenarios[name] = { title: scenario.title(opts), result };
+        printCeiling(result);
+      } finally {
+        await sink.stop();
+      }
+      continue;
+    }
+    const byBroker = await runOnBrokers(scenario, opts, brokerState);
+    const r = ratios(scenario.kind, byBroker);
+    results.scenarios[name] = { title: scenario.title(opts), brokers: byBroker, ratios: r };
+    printScenario(scenario, opts, byBroker);
+    printRatios(scenario.kind, r);
+  }
+
+  results.targets = checkTargets(results);
+  printTargets(results.targets);
+  const out = path.resolve(ROOT, opts.out);
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  fs.writeFileSync(out, JSON.stringify(results, null, 2) + "\n");
+  console.log(`\nResults written to ${path.relative(process.cwd(), out) || out}`);
+}
+
+main().catch((err) => {
+  console.error(err.stack ?? err);
+  killAll();
+  process.exit(1);
+});

@@ -1,0 +1,63 @@
+/**
+ * Test helpers: a real server on port 0, MQTT.js clients for it over TCP or WebSocket, and small
+ * waiting utilities that poll a condition (no fixed sleeps as assertions).
+ */
+import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import { createServer, type SkeinConfigInput, type SkeinServer, type ListeningAddresses } from "../src/index.js";
+
+/** A running test server and its ports. */
+export interface TestServer {
+  server: SkeinServer;
+  addresses: ListeningAddresses;
+  /** URL for MQTT over `transport`. */
+  url(transport?: "tcp" | "ws"): string;
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Starts a server on loopback, every port 0, logs silent (override with config). */
+export async function startServer(config: SkeinConfigInput = {}): Promise<TestServer> {
+  const server = createServer({
+    host: "127.0.0.1",
+    logLevel: "silent",
+    ...config,
+    mqtt: { port: 0, tlsPort: false, ...config.mqtt },
+    http: { port: 0, tlsPort: false, ...config.http },
+  });
+  const addresses = await server.listen();
+  const close = () => server.close();
+  return {
+    server,
+    addresses,
+    url: (transport = "tcp") =>
+      transport === "ws" ? `ws://127.0.0.1:${addresses.http}/mqtt` : `mqtt://127.0.0.1:${addresses.mqtt}`,
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+/** Connects an MQTT.js client (no reconnect unless asked) and waits for CONNACK. */
+export async function connectClient(url: string, options: IClientOptions = {}): Promise<MqttClient> {
+  return mqtt.connectAsync(url, { reconnectPeriod: 0, connectTimeout: 5000, ...options });
+}
+
+/** Polls `condition` until it is true or `timeoutMs` passes (then throws with `what`). */
+export async function waitFor(condition: () => boolean, what = "condition", timeoutMs = 5000): Promise<void> {
+  const start = Date.now();
+  while (!condition()) {
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** Resolves after `ms` (to let something that must NOT happen have its chance). */
+export function settle(ms = 100): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Collects messages a client receives. */
+export function collect(client: MqttClient): { topic: string; payload: Buffer; packet: mqtt.IPublishPacket }[] {
+  const got: { topic: string; payload: Buffer; packet: mqtt.IPublishPacket }[] = [];
+  client.on("message", (topic, payload, packet) => got.push({ topic, payload, packet }));
+  return got;
+}
