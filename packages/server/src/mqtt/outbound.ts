@@ -24,11 +24,11 @@ export function encodePublish(message: Outgoing, packetId: number, dup: boolean,
   const shareable = !v5 || (message.subscriptionIds === undefined && ctx.alias === undefined && update.expiresAt === undefined);
   if (!shareable) return generate(message, packetId, dup, ctx);
   const key = `${v5 ? 5 : 4}${message.qos}${message.retain ? 1 : 0}${dup ? 1 : 0}`;
-  let cache = update.encodings;
-  let bytes = cache?.get(key) as Buffer | undefined;
+  const cache = (update.encodings ??= new Map());
+  let bytes = cache.get(key) as Buffer | undefined;
   if (!bytes) {
     bytes = generate(message, message.qos > 0 ? 1 : 0, dup, ctx);
-    (cache ??= update.encodings = new Map()).set(key, bytes);
+    cache.set(key, bytes);
   }
   if (message.qos === 0) return bytes;
   const copy = Buffer.allocUnsafe(bytes.length);
