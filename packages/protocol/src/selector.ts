@@ -4,7 +4,7 @@
  * | Expression | Kind | Selects |
  * | --- | --- | --- |
  * | `>a/b` | `path` | exactly the topic `a/b` |
- * | `>a/b/` | `path` | every descendant of `a/b`, not `a/b` itself |
+ * | `>a/b/` | `path` | every descendant of `a/b` (an empty child level counts: `a/b/`), not `a/b` itself |
  * | `>a/b//` | `path` | `a/b` and every descendant |
  * | `?re1/re2` | `split-path` | paths of exactly two segments, each matching its regex (fully anchored) |
  * | `?re1/re2/` and `?re1/re2//` | `split-path` | descendants only / the matched paths and their descendants |
@@ -22,6 +22,9 @@
  *   match one anyway). In a set, every run of four or more `/` ends a member: the last four are the
  *   separator and any before them belong to the member (`#>a//////>b` is `>a//` and `>b`).
  * - Regexes use JavaScript syntax with the `u` flag. Unlike MQTT wildcards, they match `$` topics too.
+ * - `mqttFilters` is defined for `>` selectors (`>a/b` is `a/b`, `>a/b//` is `a/b/#`, `>a/b/` is
+ *   `a/b/+/#`), for `?` patterns whose segments are literals (`\$SYS` counts, as `$SYS`) or the exact
+ *   `+` equivalents `[^]*` (`(?!\$)[^]*` at the first level), and for sets whose members all have it.
  * - A regex can still be slow on some inputs; expressions are capped at {@link MAX_SELECTOR_LENGTH}
  *   characters and each regex at {@link MAX_SELECTOR_REGEX_LENGTH}.
  *

@@ -17,7 +17,11 @@ export const PATH_SEPARATOR = "/";
 export const MAX_PATH_BYTES = 65535;
 
 /** Why a path is invalid, or `undefined` when it is valid. */
-export function pathProblem(path: string, maxBytes = MAX_PATH_BYTES, maxDepth = Infinity): string | undefined {
+export function pathProblem(
+  path: string,
+  maxBytes = MAX_PATH_BYTES,
+  maxDepth = Infinity,
+): string | undefined {
   if (typeof path !== "string" || path.length === 0) return "path is empty";
   if (utf8Length(path) > maxBytes) return `path is longer than ${maxBytes} bytes`;
   let depth = 1;

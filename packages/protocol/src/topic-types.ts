@@ -15,7 +15,13 @@ export type TopicType = (typeof TOPIC_TYPES)[number];
 export type ValueType = Exclude<TopicType, "time-series">;
 
 /** The value types, in table order. */
-export const VALUE_TYPES = ["json", "string", "binary", "int64", "double"] as const satisfies readonly ValueType[];
+export const VALUE_TYPES = [
+  "json",
+  "string",
+  "binary",
+  "int64",
+  "double",
+] as const satisfies readonly ValueType[];
 
 /**
  * What an update does to a topic's stored value:
@@ -72,14 +78,18 @@ export function isTopicType(value: unknown): value is TopicType {
  * @throws SkeinError `INVALID_SPECIFICATION`
  */
 export function normaliseSpecification(spec: TopicSpecification): TopicSpecification {
-  if (!isTopicType(spec.type)) throw new SkeinError("INVALID_SPECIFICATION", `unknown topic type ${String(spec.type)}`);
+  if (!isTopicType(spec.type))
+    throw new SkeinError("INVALID_SPECIFICATION", `unknown topic type ${String(spec.type)}`);
   const p = spec.properties ?? {};
   if (p.retention !== undefined && !["always", "mqtt", "never"].includes(p.retention)) {
     throw new SkeinError("INVALID_SPECIFICATION", `unknown retention ${String(p.retention)}`);
   }
   if (spec.type === "time-series") {
     if (p.eventType === undefined || !(VALUE_TYPES as readonly string[]).includes(p.eventType)) {
-      throw new SkeinError("INVALID_SPECIFICATION", "time-series topics need an eventType (json, string, ...)");
+      throw new SkeinError(
+        "INVALID_SPECIFICATION",
+        "time-series topics need an eventType (json, string, ...)",
+      );
     }
   } else if (p.eventType !== undefined) {
     throw new SkeinError("INVALID_SPECIFICATION", "eventType is only for time-series topics");

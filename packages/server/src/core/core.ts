@@ -10,7 +10,7 @@ import {
   normaliseSpecification,
   SkeinError,
 } from "@skein/protocol";
-import { Metrics } from "./metrics.js";
+import { type Counter, Metrics } from "./metrics.js";
 import { type Clock, type Logger, type Store, type Timer, silentLogger, systemClock } from "./ports.js";
 import { SessionRegistry } from "./sessions.js";
 import { SubscriptionIndex } from "./subscription-index.js";
@@ -36,8 +36,8 @@ export interface CoreOptions {
 
 /** How a publish may create its topic when it is missing. */
 export interface PublishContext {
-  /** Specification for a topic created by this publish; undefined = do not create. */
-  createSpec?: TopicSpecification;
+  /** Specification for a topic this publish creates when it is missing; undefined = do not create. */
+  createSpec?: (update: Update) => TopicSpecification;
 }
 
 /** The outcome of a publish. */
@@ -61,6 +61,7 @@ export class Core {
   private readonly limits: CoreLimits;
   private readonly topicListeners = new Set<TopicListener>();
   private sweepTimer: Timer | undefined;
+  private readonly updatesCounter: Counter;
 
   constructor(options: CoreOptions) {
     this.limits = options.limits;
@@ -68,6 +69,7 @@ export class Core {
     this.log = options.logger ?? silentLogger;
     this.clock = options.clock ?? systemClock;
     this.metrics = options.metrics ?? new Metrics();
+    this.updatesCounter = this.metrics.counter("skein_updates_total");
   }
 
   /** Starts background work (removal sweeps). */
@@ -98,7 +100,7 @@ export class Core {
    * apply the topic's retention, then deliver to every matching subscription.
    */
   publish(update: Update, context: PublishContext = {}): PublishResult {
-    const topic = this.topics.get(update.topic) ?? this.createForPublish(update.topic, context);
+    const topic = this.topics.get(update.topic) ?? this.createForPublish(update, context);
     if ("ok" in topic) return topic;
     const problem = checkPayload(topic, update);
     if (problem) {
@@ -108,7 +110,7 @@ export class Core {
     applyRetention(topic, update);
     topic.lastActivity = this.clock.now();
     const delivered = this.subscriptions.deliver(update);
-    this.metrics.inc("skein_updates_total");
+    this.updatesCounter.value++;
     return { ok: true, delivered };
   }
 
@@ -163,10 +165,11 @@ export class Core {
     }
   }
 
-  private createForPublish(path: string, context: PublishContext): Topic | PublishResult {
+  private createForPublish(update: Update, context: PublishContext): Topic | PublishResult {
+    const path = update.topic;
     if (!context.createSpec) return { ok: false, code: "TOPIC_NOT_FOUND", message: `no topic ${path}` };
     try {
-      return this.addTopic(path, context.createSpec).topic;
+      return this.addTopic(path, context.createSpec(update)).topic;
     } catch (err) {
       const e = SkeinError.from(err);
       return { ok: false, code: e.code, message: e.message };
