@@ -16,7 +16,7 @@ import { handlePublish } from "./handlers/publish.js";
 import { handleSubscribe } from "./handlers/subscribe.js";
 import { handleUnsubscribe } from "./handlers/unsubscribe.js";
 import { encodePublish } from "./outbound.js";
-import { PacketParser } from "./parser.js";
+import { PacketParser, ProtocolViolation } from "./parser.js";
 import { Reason, reasonName } from "./reason-codes.js";
 import type { MqttSession, Outgoing, SessionLink } from "./session.js";
 
@@ -95,6 +95,14 @@ export class MqttConnection implements SessionLink {
   private onData(chunk: Buffer): void {
     if (this.state === "closed") return;
     this.lastActivity = this.door.core.clock.now();
+    this.door.counters.bytesReceived.value += chunk.length;
+    // The first packet must be CONNECT [MQTT-3.1.0-1]: judged by its first byte, so that a stream that
+    // is not MQTT (an HTTP request announces a length it never sends) is closed at once, not at timeout.
+    const startsPacket = this.framer.atPacketStart && chunk.length > 0;
+    if (this.state === "awaiting-connect" && startsPacket && (chunk[0] as number) >> 4 !== 1) {
+      this.close({ protocolError: "first_packet_not_connect", publishWill: false });
+      return;
+    }
     this.framer.push(chunk, this);
   }
 
@@ -110,10 +118,13 @@ export class MqttConnection implements SessionLink {
     }
     const parsed = this.parser.parse(bytes);
     if ("error" in parsed) {
-      this.malformed(parsed.error.message, bytes);
+      // A repeated property is a Protocol Error (§2.2.2.2); every other parse failure is malformed.
+      const reason =
+        parsed.error instanceof ProtocolViolation ? Reason.PROTOCOL_ERROR : Reason.MALFORMED_PACKET;
+      this.malformed(parsed.error.message, bytes, reason);
       return false;
     }
-    this.door.core.metrics.inc("mqtt_packets_received_total");
+    this.door.counters.packetsReceived.value++;
     this.dispatch(parsed.packet);
     return !this.closed;
   }
@@ -172,20 +183,24 @@ export class MqttConnection implements SessionLink {
     }
   }
 
-  /** Closes with 0x81 Malformed Packet (v5) or just closes (3.1.1). */
-  malformed(message: string, bytes?: Buffer): void {
-    this.log.warn({ problem: message }, "malformed packet");
+  /**
+   * Closes with 0x81 Malformed Packet (v5) or just closes (3.1.1). `reason` is 0x82 for the parse
+   * failures the spec calls Protocol Errors.
+   */
+  malformed(message: string, bytes?: Buffer, reason: number = Reason.MALFORMED_PACKET): void {
+    const label = reason === Reason.MALFORMED_PACKET ? "malformed" : reasonName(reason).toLowerCase();
+    this.log.warn({ problem: message, reason: reasonName(reason) }, "unparsable packet");
     if (this.state === "awaiting-connect") {
-      // A malformed CONNECT from a v5 client gets CONNACK 0x81 [MQTT-4.13.1-1]; 3.1.1 has no such code.
+      // A bad CONNECT from a v5 client gets CONNACK 0x81/0x82 [MQTT-4.13.1-1]; 3.1.1 has no such code.
       if (bytes && connectVersion(bytes) === 5) {
-        this.writeNow(mqtt.generate({ cmd: "connack", sessionPresent: false, reasonCode: Reason.MALFORMED_PACKET }, { protocolVersion: 5 }));
+        this.writeNow(mqtt.generate({ cmd: "connack", sessionPresent: false, reasonCode: reason }, { protocolVersion: 5 }));
       } else if (message === "Invalid protocol version") {
         // [MQTT-3.1.2-2]: unacceptable protocol level gets return code 0x01, then the connection closes.
         this.writeNow(Buffer.from([0x20, 0x02, 0x00, 0x01]));
       }
-      return this.close({ protocolError: "malformed", publishWill: false });
+      return this.close({ protocolError: label, publishWill: false });
     }
-    this.close({ reason: Reason.MALFORMED_PACKET, message, protocolError: "malformed" });
+    this.close({ reason, message, protocolError: label });
   }
 
   /** Closes with 0x82 Protocol Error (v5) or just closes (3.1.1). */
@@ -203,7 +218,7 @@ export class MqttConnection implements SessionLink {
       process.nextTick(uncork, this);
     }
     this.socket.write(bytes);
-    this.door.core.metrics.inc("mqtt_bytes_sent_total", undefined, bytes.length);
+    this.door.counters.bytesSent.value += bytes.length;
   }
 
   /** Writes immediately (used just before closing). */
@@ -224,7 +239,7 @@ export class MqttConnection implements SessionLink {
       return false;
     }
     this.write(bytes);
-    this.door.core.metrics.inc("mqtt_messages_sent_total");
+    this.door.counters.messagesSent.value++;
     return true;
   }
 

@@ -4,13 +4,14 @@
  */
 import type { Duplex } from "node:stream";
 import type { Core } from "../core/core.js";
+import type { Counter } from "../core/metrics.js";
 import type { Logger } from "../core/ports.js";
 import type { Update } from "../core/types.js";
 import { MqttConnection, type ConnectionInfo } from "./connection.js";
 import type { MqttOptions } from "./options.js";
 import { Reason } from "./reason-codes.js";
 import { MqttSession, inferSpec } from "./session.js";
-import type { PublishResult } from "../core/core.js";
+import type { PublishContext, PublishResult } from "../core/core.js";
 
 /** The MQTT door of a server. */
 export class MqttDoor {
@@ -19,6 +20,11 @@ export class MqttDoor {
   /** Live connections. */
   readonly connections = new Set<MqttConnection>();
   readonly log: Logger;
+  private readonly publishContext: PublishContext;
+  /** Hot-path counters. */
+  readonly counters: Readonly<
+    Record<"packetsReceived" | "bytesReceived" | "bytesSent" | "messagesReceived" | "messagesSent", Counter>
+  >;
 
   constructor(
     readonly core: Core,
@@ -26,6 +32,17 @@ export class MqttDoor {
     logger: Logger,
   ) {
     this.log = logger.child({ door: "mqtt" });
+    this.publishContext = {
+      createSpec: options.allowTopicCreation ? (u: Update) => inferSpec(u, options) : undefined,
+    };
+    const m = core.metrics;
+    this.counters = {
+      packetsReceived: m.counter("mqtt_packets_received_total"),
+      bytesReceived: m.counter("mqtt_bytes_received_total"),
+      bytesSent: m.counter("mqtt_bytes_sent_total"),
+      messagesReceived: m.counter("mqtt_messages_received_total"),
+      messagesSent: m.counter("mqtt_messages_sent_total"),
+    };
   }
 
   /** Takes a new byte stream from a listener. */
@@ -39,8 +56,7 @@ export class MqttDoor {
 
   /** Publishes an update from an MQTT client (or its will), creating its topic when allowed. */
   publish(update: Update): PublishResult {
-    const createSpec = this.options.allowTopicCreation ? inferSpec(update, this.options) : undefined;
-    return this.core.publish(update, { createSpec });
+    return this.core.publish(update, this.publishContext);
   }
 
   /** A new session for a client id, registered with the door and the core. */

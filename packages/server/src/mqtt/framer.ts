@@ -24,6 +24,11 @@ export class Framer {
 
   constructor(public maxPacketSize: number) {}
 
+  /** True when nothing is buffered: the next byte pushed starts a packet. */
+  get atPacketStart(): boolean {
+    return this.buffered === 0;
+  }
+
   /** Feeds bytes; emits every whole packet they complete. */
   push(chunk: Buffer, sink: FrameSink): void {
     let data = chunk;

@@ -6,9 +6,17 @@
 import { isUtf8 } from "node:buffer";
 import mqtt from "mqtt-packet";
 import type { Packet } from "mqtt-packet";
+import { MalformedPublish, decodePublish } from "./fast-publish.js";
 
 /** Properties that may appear more than once in a packet. */
 const REPEATABLE = new Set(["userProperties", "subscriptionIdentifier"]);
+
+/**
+ * A parse failure the spec calls a Protocol Error (0x82) rather than a Malformed Packet (0x81): a
+ * property that may appear once appearing twice (§2.2.2.2, "It is a Protocol Error to include ... more
+ * than once").
+ */
+export class ProtocolViolation extends Error {}
 
 interface ParserInternals {
   _list: { slice(start: number, end: number): Buffer; length: number };
@@ -51,7 +59,7 @@ export class PacketParser {
       if (props) {
         for (const name of Object.keys(props)) {
           if (!REPEATABLE.has(name) && Array.isArray(props[name])) {
-            this._emitError(new Error(`Property ${name} appears more than once`));
+            this._emitError(new ProtocolViolation(`Property ${name} appears more than once`));
             return false;
           }
         }
@@ -64,11 +72,19 @@ export class PacketParser {
 
   /** The protocol version strings and properties are parsed for (set after CONNECT). */
   set protocolVersion(version: number) {
+    this.version = version;
     (this.parser as unknown as ParserInternals).settings.protocolVersion = version;
   }
 
+  private version = 4;
+
   /** Parses one whole packet. */
   parse(frame: Buffer): { packet: Packet } | { error: Error } {
+    if ((frame[0] as number) >> 4 === 3) {
+      const fast = decodePublish(frame, this.version);
+      if (fast instanceof MalformedPublish) return { error: fast };
+      if (fast) return { packet: fast };
+    }
     this.result = undefined;
     this.failure = undefined;
     this.parser.parse(frame);

@@ -18,6 +18,8 @@ type PublishProperties = IPublishPacket["properties"];
 
 /** Handles PUBLISH [MQTT-3.3]. */
 export function handlePublish(conn: MqttConnection, packet: IPublishPacket): void {
+  // DUP must be 0 on QoS 0 messages [MQTT-3.3.1-2].
+  if (packet.qos === 0 && packet.dup) return conn.malformed("DUP set on a QoS 0 PUBLISH");
   const topic = resolveTopic(conn, packet);
   if (topic === undefined) return; // connection already closed
   const qos = packet.qos;
@@ -30,7 +32,7 @@ export function handlePublish(conn: MqttConnection, packet: IPublishPacket): voi
     // A re-sent QoS 2 PUBLISH (DUP) is acknowledged again but not delivered again [MQTT-4.3.3-9];
     // a new PUBLISH reusing an unreleased identifier is refused [MQTT-2.2.1-3].
     if (packet.dup) return ack(conn, packet, Reason.SUCCESS);
-    if (conn.protocolVersion === 5) return ack(conn, packet, Reason.PACKET_IDENTIFIER_IN_USE);
+    if (conn.protocolVersion === 5) return refuse(conn, packet, Reason.PACKET_IDENTIFIER_IN_USE); // counted
     return conn.protocolError("packet identifier in use");
   }
   if (qos === 2 && session.incomingQos2.size >= conn.door.options.receiveMaximum) {
@@ -42,7 +44,7 @@ export function handlePublish(conn: MqttConnection, packet: IPublishPacket): voi
   let update = toUpdate(conn, topic, packet.payload, qos, packet.retain, props);
   if (packet.retain) update = ownPayload(update);
   const result = conn.door.publish(update);
-  conn.door.core.metrics.inc("mqtt_messages_received_total");
+  conn.door.counters.messagesReceived.value++;
   if (!result.ok) {
     conn.log.debug({ topic, code: result.code, problem: result.message }, "publish refused");
     return refuse(conn, packet, mqttReasonCode(result.code));
