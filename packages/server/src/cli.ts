@@ -66,7 +66,10 @@ function setPath(target: Record<string, unknown>, path: readonly string[], value
 }
 
 /** Builds the configuration input from file, environment and flags. */
-export function resolveConfigInput(argv: string[], env: NodeJS.ProcessEnv): { config: SkeinConfigInput; print: boolean } {
+export function resolveConfigInput(
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+): { config: SkeinConfigInput; print: boolean } {
   let parsed;
   try {
     parsed = parseArgs({
@@ -99,7 +102,8 @@ export function resolveConfigInput(argv: string[], env: NodeJS.ProcessEnv): { co
   }
   for (const [flag, spec] of Object.entries(FLAGS) as [FlagName, (typeof FLAGS)[FlagName]][]) {
     const fromEnv = env[spec.env];
-    if (fromEnv !== undefined && fromEnv !== "") setPath(config, spec.path, convert(spec.kind, fromEnv, spec.env));
+    if (fromEnv !== undefined && fromEnv !== "")
+      setPath(config, spec.path, convert(spec.kind, fromEnv, spec.env));
     const fromFlag = values[flag];
     if (typeof fromFlag === "string") setPath(config, spec.path, convert(spec.kind, fromFlag, `--${flag}`));
   }

@@ -43,7 +43,12 @@ export const configSchema = z
         maxTopicDepth: positive.default(D.maxTopicDepth),
         maxUserProperties: z.number().int().min(0).default(D.maxUserProperties),
         maxSessionExpirySec: z.number().int().min(0).max(0xffffffff).default(D.maxSessionExpirySec),
-        persistentSessionExpirySec: z.number().int().min(0).max(0xffffffff).default(D.persistentSessionExpirySec),
+        persistentSessionExpirySec: z
+          .number()
+          .int()
+          .min(0)
+          .max(0xffffffff)
+          .default(D.persistentSessionExpirySec),
         allowTopicCreation: z.boolean().default(D.allowTopicCreation),
         createdTopicIdleMs: positive.default(D.createdTopicIdleMs),
       })

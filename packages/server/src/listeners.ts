@@ -5,7 +5,12 @@
 import { readFileSync } from "node:fs";
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
-import { type AddressInfo, createServer as createTcpServer, type Server as NetServer, type Socket } from "node:net";
+import {
+  type AddressInfo,
+  createServer as createTcpServer,
+  type Server as NetServer,
+  type Socket,
+} from "node:net";
 import type { Duplex } from "node:stream";
 import { createServer as createTlsServer, type TlsOptions } from "node:tls";
 import { WebSocketServer, createWebSocketStream, type WebSocket } from "ws";
@@ -41,7 +46,8 @@ export class Listeners {
       noServer: true,
       maxPayload: config.http.maxMessageSize,
       // MQTT over WebSocket uses subprotocol "mqtt" [MQTT-6.0.0-3]; accept "mqttv3.1" from old clients.
-      handleProtocols: (protocols) => (protocols.has("mqtt") ? "mqtt" : protocols.has("mqttv3.1") ? "mqttv3.1" : false),
+      handleProtocols: (protocols) =>
+        protocols.has("mqtt") ? "mqtt" : protocols.has("mqttv3.1") ? "mqttv3.1" : false,
     });
   }
 
@@ -50,7 +56,10 @@ export class Listeners {
     const { config } = this;
     const tls = this.tlsOptions();
     if (config.mqtt.port !== false) {
-      this.addresses.mqtt = await this.listen(createTcpServer((s) => this.acceptSocket(s, "tcp")), config.mqtt.port);
+      this.addresses.mqtt = await this.listen(
+        createTcpServer((s) => this.acceptSocket(s, "tcp")),
+        config.mqtt.port,
+      );
     }
     if (tls && config.mqtt.tlsPort !== false) {
       const server = createTlsServer(tls, (s) => this.acceptSocket(s, "tls"));
@@ -61,15 +70,24 @@ export class Listeners {
       this.addresses.http = await this.listen(this.httpServer(createHttpServer(), "ws"), config.http.port);
     }
     if (tls && config.http.tlsPort !== false) {
-      this.addresses.https = await this.listen(this.httpServer(createHttpsServer(tls), "wss"), config.http.tlsPort);
+      this.addresses.https = await this.listen(
+        this.httpServer(createHttpsServer(tls), "wss"),
+        config.http.tlsPort,
+      );
     }
     return this.addresses;
   }
 
-  /** Stops accepting, then closes what is left. */
-  async stop(): Promise<void> {
-    await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+  /**
+   * Stops accepting, gives open sockets a moment to finish their goodbyes (bounded), then destroys
+   * what is left.
+   */
+  async stop(graceMs = 500): Promise<void> {
+    const closed = this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+    const deadline = Date.now() + graceMs;
+    while (this.sockets.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     for (const socket of this.sockets) socket.destroy();
+    await Promise.all(closed);
     this.wss.close();
   }
 
@@ -108,8 +126,15 @@ export class Listeners {
   }
 
   private httpServer(server: HttpServer, transport: "ws" | "wss"): HttpServer {
-    server.on("request", (_req, res) => {
-      res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
+    server.on("request", (req, res) => {
+      const path = (req.url ?? "/").split("?")[0];
+      if (req.method === "GET" && path === "/health") {
+        res.writeHead(200, { "content-type": "application/json" }).end('{"status":"ok"}\n');
+      } else if (req.method === "GET" && path === "/metrics") {
+        res.writeHead(200, { "content-type": "text/plain; version=0.0.4" }).end(this.metrics.render());
+      } else {
+        res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
+      }
     });
     server.on("connection", (s: Socket) => this.track(s));
     server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {

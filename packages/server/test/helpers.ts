@@ -3,7 +3,12 @@
  * waiting utilities that poll a condition (no fixed sleeps as assertions).
  */
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
-import { createServer, type SkeinConfigInput, type SkeinServer, type ListeningAddresses } from "../src/index.js";
+import {
+  createServer,
+  type SkeinConfigInput,
+  type SkeinServer,
+  type ListeningAddresses,
+} from "../src/index.js";
 
 /** A running test server and its ports. */
 export interface TestServer {
@@ -56,7 +61,9 @@ export function settle(ms = 100): Promise<void> {
 }
 
 /** Collects messages a client receives. */
-export function collect(client: MqttClient): { topic: string; payload: Buffer; packet: mqtt.IPublishPacket }[] {
+export function collect(
+  client: MqttClient,
+): { topic: string; payload: Buffer; packet: mqtt.IPublishPacket }[] {
   const got: { topic: string; payload: Buffer; packet: mqtt.IPublishPacket }[] = [];
   client.on("message", (topic, payload, packet) => got.push({ topic, payload, packet }));
   return got;

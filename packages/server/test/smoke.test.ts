@@ -19,3 +19,19 @@ describe.each(["tcp", "ws"] as const)("smoke over %s", (transport) => {
     await Promise.all([sub.endAsync(), pub.endAsync()]);
   });
 });
+
+describe("HTTP endpoints", () => {
+  it("answers /health and /metrics, and 404 elsewhere", async () => {
+    await using srv = await startServer();
+    const base = `http://127.0.0.1:${srv.addresses.http}`;
+    const health = await fetch(`${base}/health`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: "ok" });
+    const client = await connectClient(srv.url("tcp"));
+    await client.publishAsync("m/x", "1", { qos: 1 });
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(/^mqtt_messages_received_total 1$/m);
+    expect((await fetch(`${base}/nope`)).status).toBe(404);
+    await client.endAsync();
+  });
+});

@@ -56,7 +56,8 @@ export class Metrics {
   /** Prometheus text exposition. */
   render(): string {
     const lines: string[] = [];
-    for (const [key, c] of [...this.series].sort((a, b) => (a[0] < b[0] ? -1 : 1))) lines.push(`${key} ${c.value}`);
+    for (const [key, c] of [...this.series].sort((a, b) => (a[0] < b[0] ? -1 : 1)))
+      lines.push(`${key} ${c.value}`);
     return lines.join("\n") + "\n";
   }
 }

@@ -20,7 +20,15 @@ function recorder(sessionId: string, online = true) {
 }
 
 function update(topic: string): Update {
-  return { topic, payload: new Uint8Array(), qos: 0, retain: false, properties: undefined, expiresAt: undefined, origin: undefined };
+  return {
+    topic,
+    payload: new Uint8Array(),
+    qos: 0,
+    retain: false,
+    properties: undefined,
+    expiresAt: undefined,
+    origin: undefined,
+  };
 }
 
 describe("SubscriptionIndex", () => {

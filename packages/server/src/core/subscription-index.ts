@@ -17,7 +17,11 @@ class Node {
   shared: Map<string, SharedGroup> | undefined;
 
   isEmpty(): boolean {
-    return this.children.size === 0 && this.subs.size === 0 && (this.shared === undefined || this.shared.size === 0);
+    return (
+      this.children.size === 0 &&
+      this.subs.size === 0 &&
+      (this.shared === undefined || this.shared.size === 0)
+    );
   }
 }
 
@@ -52,7 +56,12 @@ export class SubscriptionIndex {
    * Adds (or replaces) the subscription of `subscriber` to `filter`, optionally in a shared group.
    * The filter must already be valid.
    */
-  add(filter: string, shareGroup: string | undefined, subscriber: Subscriber, options: SubscriptionOptions): AddResult {
+  add(
+    filter: string,
+    shareGroup: string | undefined,
+    subscriber: Subscriber,
+    options: SubscriptionOptions,
+  ): AddResult {
     const node = this.nodeFor(filter, true);
     if (shareGroup === undefined) {
       const existing = node.subs.get(subscriber);

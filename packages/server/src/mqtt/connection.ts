@@ -79,7 +79,8 @@ export class MqttConnection implements SessionLink {
     this.lastActivity = clock.now();
     // A socket that never sends CONNECT is closed [MQTT-3.1.4-1 / operational bound].
     this.connectTimer = clock.setTimeout(() => {
-      if (this.state === "awaiting-connect") this.close({ protocolError: "connect_timeout", publishWill: false });
+      if (this.state === "awaiting-connect")
+        this.close({ protocolError: "connect_timeout", publishWill: false });
     }, door.options.connectTimeoutMs);
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
     socket.on("error", (err: Error) => this.log.debug({ err: err.message }, "socket error"));
@@ -89,7 +90,9 @@ export class MqttConnection implements SessionLink {
 
   /** True when the outbound buffer has room (QoS 0 is dropped and QoS 1/2 queued otherwise). */
   get writable(): boolean {
-    return this.state === "connected" && this.socket.writableLength < this.door.options.maxOutboundBufferBytes;
+    return (
+      this.state === "connected" && this.socket.writableLength < this.door.options.maxOutboundBufferBytes
+    );
   }
 
   private onData(chunk: Buffer): void {
@@ -193,7 +196,12 @@ export class MqttConnection implements SessionLink {
     if (this.state === "awaiting-connect") {
       // A bad CONNECT from a v5 client gets CONNACK 0x81/0x82 [MQTT-4.13.1-1]; 3.1.1 has no such code.
       if (bytes && connectVersion(bytes) === 5) {
-        this.writeNow(mqtt.generate({ cmd: "connack", sessionPresent: false, reasonCode: reason }, { protocolVersion: 5 }));
+        this.writeNow(
+          mqtt.generate(
+            { cmd: "connack", sessionPresent: false, reasonCode: reason },
+            { protocolVersion: 5 },
+          ),
+        );
       } else if (message === "Invalid protocol version") {
         // [MQTT-3.1.2-2]: unacceptable protocol level gets return code 0x01, then the connection closes.
         this.writeNow(Buffer.from([0x20, 0x02, 0x00, 0x01]));
@@ -230,8 +238,13 @@ export class MqttConnection implements SessionLink {
   sendPublish(message: Outgoing, packetId: number, dup: boolean): boolean {
     const now = this.door.core.clock.now();
     let alias: { alias: number; known: boolean } | undefined;
-    if (this.clientTopicAliasMax > 0 && this.protocolVersion === 5) alias = this.outboundAlias(message.update.topic);
-    const bytes = encodePublish(message, packetId, dup, { protocolVersion: this.protocolVersion, alias, now });
+    if (this.clientTopicAliasMax > 0 && this.protocolVersion === 5)
+      alias = this.outboundAlias(message.update.topic);
+    const bytes = encodePublish(message, packetId, dup, {
+      protocolVersion: this.protocolVersion,
+      alias,
+      now,
+    });
     if (bytes.length > this.clientMaxPacketSize) {
       // Larger than the client accepts: discard [MQTT-3.1.2-25].
       this.door.core.metrics.inc("mqtt_messages_dropped_total", { reason: "client_max_packet_size" });
@@ -245,7 +258,9 @@ export class MqttConnection implements SessionLink {
 
   /** SessionLink: writes a PUBREL. */
   sendPubrel(packetId: number): void {
-    this.write(mqtt.generate({ cmd: "pubrel", messageId: packetId }, { protocolVersion: this.protocolVersion }));
+    this.write(
+      mqtt.generate({ cmd: "pubrel", messageId: packetId }, { protocolVersion: this.protocolVersion }),
+    );
   }
 
   /** Starts keep-alive enforcement: 1.5 times the keep alive without a packet closes [MQTT-3.1.2-22]. */
@@ -277,7 +292,8 @@ export class MqttConnection implements SessionLink {
     const metrics = this.door.core.metrics;
     if (options.protocolError) metrics.inc("mqtt_protocol_errors_total", { reason: options.protocolError });
     if (wasConnected && this.protocolVersion === 5 && options.reason !== undefined) {
-      const properties = options.message && this.problemInformation ? { reasonString: options.message } : undefined;
+      const properties =
+        options.message && this.problemInformation ? { reasonString: options.message } : undefined;
       this.writeNow(
         mqtt.generate({ cmd: "disconnect", reasonCode: options.reason, properties }, { protocolVersion: 5 }),
       );

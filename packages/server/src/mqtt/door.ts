@@ -90,7 +90,11 @@ export class MqttDoor {
   shutdown(): void {
     for (const conn of [...this.connections]) conn.session?.publishWill();
     for (const conn of [...this.connections]) {
-      conn.close({ reason: Reason.SERVER_SHUTTING_DOWN, message: "server shutting down", publishWill: false });
+      conn.close({
+        reason: Reason.SERVER_SHUTTING_DOWN,
+        message: "server shutting down",
+        publishWill: false,
+      });
     }
     for (const session of this.sessions.values()) session.end();
     this.sessions.clear();

@@ -13,7 +13,9 @@ function slowParse(bytes: Buffer, protocolVersion: number): Packet | Error {
   return result;
 }
 
-const topicArb = fc.string({ unit: "grapheme", minLength: 1, maxLength: 20 }).filter((t) => !/[+#\0]/.test(t));
+const topicArb = fc
+  .string({ unit: "grapheme", minLength: 1, maxLength: 20 })
+  .filter((t) => !/[+#\0]/.test(t));
 
 describe("decodePublish", () => {
   it("decodes exactly what mqtt-packet decodes (property)", () => {
@@ -56,7 +58,15 @@ describe("decodePublish", () => {
 
   it("leaves v5 publishes with properties to mqtt-packet", () => {
     const bytes = mqtt.generate(
-      { cmd: "publish", topic: "a", payload: Buffer.from("x"), qos: 0, retain: false, dup: false, properties: { contentType: "t" } },
+      {
+        cmd: "publish",
+        topic: "a",
+        payload: Buffer.from("x"),
+        qos: 0,
+        retain: false,
+        dup: false,
+        properties: { contentType: "t" },
+      },
       { protocolVersion: 5 },
     );
     expect(decodePublish(bytes, 5)).toBeUndefined();
@@ -74,11 +84,16 @@ describe("decodePublish", () => {
 
   it("never throws on random bytes after a PUBLISH header (property)", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 15 }), fc.uint8Array({ maxLength: 60 }), fc.constantFrom(4, 5), (flags, body, v) => {
-        const frame = Buffer.concat([Buffer.from([0x30 | flags, body.length]), Buffer.from(body)]);
-        const r = decodePublish(frame, v);
-        expect(r === undefined || r instanceof MalformedPublish || r.cmd === "publish").toBe(true);
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 15 }),
+        fc.uint8Array({ maxLength: 60 }),
+        fc.constantFrom(4, 5),
+        (flags, body, v) => {
+          const frame = Buffer.concat([Buffer.from([0x30 | flags, body.length]), Buffer.from(body)]);
+          const r = decodePublish(frame, v);
+          expect(r === undefined || r instanceof MalformedPublish || r.cmd === "publish").toBe(true);
+        },
+      ),
       { numRuns: 500 },
     );
   });

@@ -14,7 +14,10 @@ export class MalformedPublish extends Error {}
  * Decodes a whole PUBLISH frame. Returns the packet, a {@link MalformedPublish}, or undefined when
  * the frame has properties this fast path does not read.
  */
-export function decodePublish(frame: Buffer, protocolVersion: number): IPublishPacket | MalformedPublish | undefined {
+export function decodePublish(
+  frame: Buffer,
+  protocolVersion: number,
+): IPublishPacket | MalformedPublish | undefined {
   const first = frame[0] as number;
   const qos = (first >> 1) & 3;
   // Both QoS bits set is a malformed packet [MQTT-3.3.1-4].

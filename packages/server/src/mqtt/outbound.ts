@@ -21,7 +21,9 @@ export interface EncodeContext {
 export function encodePublish(message: Outgoing, packetId: number, dup: boolean, ctx: EncodeContext): Buffer {
   const { update } = message;
   const v5 = ctx.protocolVersion === 5;
-  const shareable = !v5 || (message.subscriptionIds === undefined && ctx.alias === undefined && update.expiresAt === undefined);
+  const shareable =
+    !v5 ||
+    (message.subscriptionIds === undefined && ctx.alias === undefined && update.expiresAt === undefined);
   if (!shareable) return generate(message, packetId, dup, ctx);
   const key = `${v5 ? 5 : 4}${message.qos}${message.retain ? 1 : 0}${dup ? 1 : 0}`;
   const cache = (update.encodings ??= new Map());
@@ -62,7 +64,9 @@ function generate(message: Outgoing, packetId: number, dup: boolean, ctx: Encode
     }
     if (message.subscriptionIds !== undefined) {
       props.subscriptionIdentifier =
-        message.subscriptionIds.length === 1 ? (message.subscriptionIds[0] as number) : [...message.subscriptionIds];
+        message.subscriptionIds.length === 1
+          ? (message.subscriptionIds[0] as number)
+          : [...message.subscriptionIds];
     }
     if (ctx.alias) props.topicAlias = ctx.alias.alias;
     if (Object.keys(props).length > 0) packet.properties = props;

@@ -109,7 +109,10 @@ export class MqttSession implements Subscriber {
     const link = this.link;
     if (message.qos === 0) {
       if (link && link.writable) link.sendPublish(message, 0, false);
-      else this.core.metrics.inc("mqtt_messages_dropped_total", { reason: link ? "slow_consumer" : "offline_qos0" });
+      else
+        this.core.metrics.inc("mqtt_messages_dropped_total", {
+          reason: link ? "slow_consumer" : "offline_qos0",
+        });
       return;
     }
     if (link && this.queue.length === 0 && this.inflight.size < link.inflightLimit && link.writable) {
@@ -196,7 +199,8 @@ export class MqttSession implements Subscriber {
     this.ended = true;
     this.cancelTimers();
     this.publishWill();
-    for (const sub of this.subscriptions.values()) this.core.subscriptions.remove(sub.filter, sub.shareGroup, this);
+    for (const sub of this.subscriptions.values())
+      this.core.subscriptions.remove(sub.filter, sub.shareGroup, this);
     this.subscriptions.clear();
     this.inflight.clear();
     this.queue.length = 0;
@@ -250,11 +254,12 @@ export class MqttSession implements Subscriber {
 /** The type of a topic a publish creates: `application/json` -> json; UTF-8 indicator -> string; else binary. */
 export function inferSpec(update: Update, options: MqttOptions): TopicSpecification {
   const props = update.properties;
-  const type: TopicSpecification["type"] = props?.contentType?.split(";")[0]?.trim().toLowerCase() === "application/json"
-    ? "json"
-    : props?.payloadFormatIndicator
-      ? "string"
-      : "binary";
+  const type: TopicSpecification["type"] =
+    props?.contentType?.split(";")[0]?.trim().toLowerCase() === "application/json"
+      ? "json"
+      : props?.payloadFormatIndicator
+        ? "string"
+        : "binary";
   return {
     type,
     properties: {

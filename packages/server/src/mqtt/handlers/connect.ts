@@ -20,14 +20,20 @@ export function handleConnect(conn: MqttConnection, packet: IConnectPacket): voi
   const refusal = checkConnect(conn, packet);
   if (refusal !== undefined) return refuse(conn, refusal.reason, refusal.message);
   const assigned = settleClientId(conn, packet);
-  if (assigned === false) return refuse(conn, Reason.CLIENT_IDENTIFIER_NOT_VALID, "empty client id needs clean session");
+  if (assigned === false)
+    return refuse(conn, Reason.CLIENT_IDENTIFIER_NOT_VALID, "empty client id needs clean session");
   applyClientLimits(conn, packet);
   const { session, present } = takeSession(conn, packet);
   const grantedExpiry = settleExpiry(conn, packet, session);
   setWill(conn, packet, session);
   const serverKeepAlive = settleKeepAlive(conn, packet);
   conn.state = "connected";
-  sendConnack(conn, { present, assigned: assigned === true ? conn.clientId : undefined, grantedExpiry, serverKeepAlive });
+  sendConnack(conn, {
+    present,
+    assigned: assigned === true ? conn.clientId : undefined,
+    grantedExpiry,
+    serverKeepAlive,
+  });
   conn.startKeepAlive();
   conn.log.info({ clientId: conn.clientId, version: conn.protocolVersion, present }, "client connected");
   session.resend();
@@ -45,8 +51,12 @@ function checkConnect(conn: MqttConnection, packet: IConnectPacket): Refusal | u
   }
   // Receive Maximum and Maximum Packet Size of 0 are protocol errors [MQTT-3.1.2-?] (§3.1.2.11.3/4).
   if (props?.receiveMaximum === 0) return { reason: Reason.PROTOCOL_ERROR, message: "Receive Maximum is 0" };
-  if (props?.maximumPacketSize === 0) return { reason: Reason.PROTOCOL_ERROR, message: "Maximum Packet Size is 0" };
-  if ((props?.userProperties ? countUserProperties(props.userProperties) : 0) > conn.door.options.maxUserProperties) {
+  if (props?.maximumPacketSize === 0)
+    return { reason: Reason.PROTOCOL_ERROR, message: "Maximum Packet Size is 0" };
+  if (
+    (props?.userProperties ? countUserProperties(props.userProperties) : 0) >
+    conn.door.options.maxUserProperties
+  ) {
     return { reason: Reason.QUOTA_EXCEEDED, message: "too many user properties" };
   }
   const will = packet.will;
@@ -77,21 +87,29 @@ function settleClientId(conn: MqttConnection, packet: IConnectPacket): boolean |
 function applyClientLimits(conn: MqttConnection, packet: IConnectPacket): void {
   const props = packet.properties;
   const options = conn.door.options;
-  if (props?.receiveMaximum !== undefined) conn.inflightLimit = Math.min(props.receiveMaximum, options.maxInflight);
+  if (props?.receiveMaximum !== undefined)
+    conn.inflightLimit = Math.min(props.receiveMaximum, options.maxInflight);
   if (props?.maximumPacketSize !== undefined) conn.clientMaxPacketSize = props.maximumPacketSize;
   if (props?.topicAliasMaximum !== undefined) conn.clientTopicAliasMax = props.topicAliasMaximum;
   if (props?.requestProblemInformation === false) conn.problemInformation = false;
 }
 
 /** Takes over a connected session [MQTT-3.1.4-3], then resumes it or starts clean [MQTT-3.1.2-4]. */
-function takeSession(conn: MqttConnection, packet: IConnectPacket): { session: MqttSession; present: boolean } {
+function takeSession(
+  conn: MqttConnection,
+  packet: IConnectPacket,
+): { session: MqttSession; present: boolean } {
   const door = conn.door;
   let session = door.sessions.get(conn.clientId);
   const previous = session?.link;
   if (previous && previous instanceof Object && previous !== conn) {
     const old = previous as MqttConnection;
     old.log.info({ clientId: conn.clientId }, "session taken over");
-    old.close({ reason: Reason.SESSION_TAKEN_OVER, message: "another connection took this session", protocolError: undefined });
+    old.close({
+      reason: Reason.SESSION_TAKEN_OVER,
+      message: "another connection took this session",
+      protocolError: undefined,
+    });
     door.core.metrics.inc("mqtt_session_takeovers_total");
   }
   session = door.sessions.get(conn.clientId);
@@ -120,7 +138,11 @@ function takeSession(conn: MqttConnection, packet: IConnectPacket): { session: M
 }
 
 /** Session expiry: v5 property capped by config; 3.1.1 clean session 0 keeps it [MQTT-3.1.2-4]. */
-function settleExpiry(conn: MqttConnection, packet: IConnectPacket, session: MqttSession): number | undefined {
+function settleExpiry(
+  conn: MqttConnection,
+  packet: IConnectPacket,
+  session: MqttSession,
+): number | undefined {
   const options = conn.door.options;
   if (conn.protocolVersion !== 5) {
     session.expiryIntervalSec = packet.clean ? 0 : options.persistentSessionExpirySec;
@@ -128,7 +150,8 @@ function settleExpiry(conn: MqttConnection, packet: IConnectPacket, session: Mqt
   }
   const requested = packet.properties?.sessionExpiryInterval ?? 0;
   const granted = Math.min(requested, options.maxSessionExpirySec);
-  session.expiryIntervalSec = requested === 0xffffffff && options.maxSessionExpirySec >= 0xffffffff ? requested : granted;
+  session.expiryIntervalSec =
+    requested === 0xffffffff && options.maxSessionExpirySec >= 0xffffffff ? requested : granted;
   return granted !== requested ? granted : undefined;
 }
 
@@ -160,7 +183,12 @@ function settleKeepAlive(conn: MqttConnection, packet: IConnectPacket): number |
 
 function sendConnack(
   conn: MqttConnection,
-  a: { present: boolean; assigned: string | undefined; grantedExpiry: number | undefined; serverKeepAlive: number | undefined },
+  a: {
+    present: boolean;
+    assigned: string | undefined;
+    grantedExpiry: number | undefined;
+    serverKeepAlive: number | undefined;
+  },
 ): void {
   const options = conn.door.options;
   const packet: IConnackPacket = { cmd: "connack", sessionPresent: a.present };

@@ -25,7 +25,8 @@ export function handlePublish(conn: MqttConnection, packet: IPublishPacket): voi
   const qos = packet.qos;
   const props = packet.properties;
   // A client must not send a Subscription Identifier [MQTT-3.3.4-6].
-  if (props?.subscriptionIdentifier !== undefined) return conn.protocolError("Subscription Identifier in PUBLISH");
+  if (props?.subscriptionIdentifier !== undefined)
+    return conn.protocolError("Subscription Identifier in PUBLISH");
   const session = conn.session;
   if (!session) return;
   if (qos === 2 && session.incomingQos2.has(packet.messageId as number)) {
@@ -105,7 +106,10 @@ export function topicNameProblem(conn: MqttConnection, topic: string): string | 
 /** Per-message checks whose failure refuses only this message. */
 function checkMessage(conn: MqttConnection, topic: string, packet: IPublishPacket): number | undefined {
   const props = packet.properties;
-  if (props?.userProperties && countUserProperties(props.userProperties) > conn.door.options.maxUserProperties) {
+  if (
+    props?.userProperties &&
+    countUserProperties(props.userProperties) > conn.door.options.maxUserProperties
+  ) {
     return Reason.QUOTA_EXCEEDED;
   }
   // A payload declared UTF-8 must be UTF-8 [MQTT-3.3.2-4]: 0x99 Payload format invalid.
@@ -134,7 +138,8 @@ export function toUpdate(
     if (p.responseTopic !== undefined) properties.responseTopic = p.responseTopic;
     if (p.correlationData !== undefined) properties.correlationData = p.correlationData;
     if (p.userProperties !== undefined) properties.userProperties = p.userProperties;
-    if (p.messageExpiryInterval !== undefined) expiresAt = conn.door.core.clock.now() + p.messageExpiryInterval * 1000;
+    if (p.messageExpiryInterval !== undefined)
+      expiresAt = conn.door.core.clock.now() + p.messageExpiryInterval * 1000;
     if (Object.keys(properties).length === 0) properties = undefined;
   }
   return {

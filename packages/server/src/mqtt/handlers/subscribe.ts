@@ -29,7 +29,8 @@ export function handleSubscribe(conn: MqttConnection, packet: ISubscribePacket):
     const outcome = subscribeOne(conn, sub, ids);
     if (outcome === "closed") return;
     granted.push(outcome.code);
-    if (outcome.sendRetained) retainedToSend.push({ filter: outcome.filter, qos: outcome.code as QoS, subscriptionId: ids });
+    if (outcome.sendRetained)
+      retainedToSend.push({ filter: outcome.filter, qos: outcome.code as QoS, subscriptionId: ids });
   }
   conn.write(
     mqtt.generate(
@@ -72,7 +73,10 @@ function subscribeOne(conn: MqttConnection, sub: ISubscription, subscriptionId: 
     return "closed";
   }
   if (!session) return failure(Reason.UNSPECIFIED_ERROR);
-  if (!session.subscriptions.has(sub.topic) && session.subscriptions.size >= conn.door.options.maxSubscriptionsPerSession) {
+  if (
+    !session.subscriptions.has(sub.topic) &&
+    session.subscriptions.size >= conn.door.options.maxSubscriptionsPerSession
+  ) {
     conn.door.core.metrics.inc("mqtt_subscriptions_refused_total", { reason: "quota" });
     return failure(Reason.QUOTA_EXCEEDED);
   }
@@ -85,11 +89,18 @@ function subscribeOne(conn: MqttConnection, sub: ISubscription, subscriptionId: 
     subscriptionId,
   };
   const { isNew } = conn.door.core.subscriptions.add(parsed.filter, parsed.shareGroup, session, options);
-  session.subscriptions.set(sub.topic, { key: sub.topic, filter: parsed.filter, shareGroup: parsed.shareGroup, options });
+  session.subscriptions.set(sub.topic, {
+    key: sub.topic,
+    filter: parsed.filter,
+    shareGroup: parsed.shareGroup,
+    options,
+  });
   conn.door.core.metrics.inc("mqtt_subscriptions_total");
   // Retained values are not sent to shared subscriptions [MQTT-4.8.2-?]; retain handling 1 sends them only
   // for a new subscription, 2 never [MQTT-3.3.1-9] [MQTT-3.3.1-10] [MQTT-3.3.1-11].
-  const sendRetained = parsed.shareGroup === undefined && (options.retainHandling === 0 || (options.retainHandling === 1 && isNew));
+  const sendRetained =
+    parsed.shareGroup === undefined &&
+    (options.retainHandling === 0 || (options.retainHandling === 1 && isNew));
   return { code: qos, filter: parsed.filter, sendRetained };
 }
 
@@ -115,4 +126,3 @@ export function parseFilter(conn: MqttConnection, raw: string): ParsedFilter | s
   if (filter.split("/").length > o.maxTopicDepth) return "filter deeper than the configured maximum";
   return { filter, shareGroup };
 }
-
