@@ -40,6 +40,7 @@ export const ErrorCodes = {
   TOPIC_CREATION_REFUSED: { code: 306, message: "Topic may not be created here", mqtt: 0x90 },
   TOO_MANY_SUBSCRIPTIONS: { code: 307, message: "Too many subscriptions", mqtt: 0x97 },
   SHARED_SUBSCRIPTION_INVALID: { code: 308, message: "Shared subscription not valid", mqtt: 0x8f },
+  TOPIC_TYPE_MISMATCH: { code: 309, message: "Value of a different type than the topic", mqtt: 0x99 },
   // 4xx: update constraints
   CONSTRAINT_NO_VALUE: { code: 400, message: "Constraint failed: topic has a value", mqtt: 0x80 },
   CONSTRAINT_NO_TOPIC: { code: 401, message: "Constraint failed: topic exists", mqtt: 0x80 },

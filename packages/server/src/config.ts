@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { DEFAULT_MQTT_OPTIONS as D } from "./mqtt/options.js";
+import { DEFAULT_SDK_OPTIONS as S } from "./sdk/options.js";
 
 const port = z.union([z.number().int().min(0).max(65535), z.literal(false)]);
 const positive = z.number().int().positive();
@@ -63,6 +64,20 @@ export const configSchema = z
         mqttPath: z.string().startsWith("/").default("/mqtt"),
         /** Largest WebSocket message accepted (bytes). */
         maxMessageSize: positive.default(D.maxPacketSize + 16),
+      })
+      .strict()
+      .prefault({}),
+    sdk: z
+      .object({
+        /** WebSocket path of the SDK door on the HTTP(S) port(s). */
+        path: z.string().startsWith("/").default("/sdk"),
+        reconnectTimeoutMs: z.number().int().min(0).default(S.reconnectTimeoutMs),
+        replayBufferFrames: positive.default(S.replayBufferFrames),
+        replayBufferBytes: positive.default(S.replayBufferBytes),
+        maxOutboundBytes: positive.default(S.maxOutboundBytes),
+        heartbeatMs: positive.default(S.heartbeatMs),
+        defaultFetchPage: positive.default(S.defaultFetchPage),
+        maxSelectionsPerSession: positive.default(S.maxSelectionsPerSession),
       })
       .strict()
       .prefault({}),

@@ -21,6 +21,7 @@ import type { Logger, Store } from "./core/ports.js";
 import { type ListeningAddresses, Listeners } from "./listeners.js";
 import { MqttDoor } from "./mqtt/door.js";
 import type { MqttOptions } from "./mqtt/options.js";
+import { SdkDoor } from "./sdk/door.js";
 import { MemoryStore } from "./storage/memory.js";
 
 export { type SkeinConfig, type SkeinConfigInput, configSchema, parseConfig, LOG_LEVELS } from "./config.js";
@@ -78,7 +79,9 @@ export function createServer(config: SkeinConfigInput = {}, deps: ServerDependen
   const { port: _p, tlsPort: _t, ...mqttLimits } = cfg.mqtt;
   const mqttOptions: MqttOptions = mqttLimits;
   const mqtt = new MqttDoor(core, mqttOptions, logger);
-  const listeners = new Listeners(cfg, mqtt, logger, core.metrics);
+  const { path: _sdkPath, ...sdkLimits } = cfg.sdk;
+  const sdk = new SdkDoor(core, { ...sdkLimits, serverName: cfg.serverName }, cfg.mqtt, logger);
+  const listeners = new Listeners(cfg, mqtt, sdk, logger, core.metrics);
   let closed = false;
   return {
     config: cfg,
@@ -98,6 +101,7 @@ export function createServer(config: SkeinConfigInput = {}, deps: ServerDependen
       if (closed) return;
       closed = true;
       mqtt.shutdown();
+      sdk.shutdown();
       core.stop();
       await listeners.stop();
       await store.close();

@@ -18,6 +18,7 @@ import type { SkeinConfig } from "./config.js";
 import type { Logger } from "./core/ports.js";
 import type { Metrics } from "./core/metrics.js";
 import type { MqttDoor } from "./mqtt/door.js";
+import type { SdkDoor } from "./sdk/door.js";
 
 /** Addresses the server listens on (port 0 resolved). */
 export interface ListeningAddresses {
@@ -34,11 +35,13 @@ export class Listeners {
   private readonly servers: Closable[] = [];
   private readonly sockets = new Set<Socket>();
   private readonly wss: WebSocketServer;
+  private readonly sdkWss: WebSocketServer;
   readonly addresses: ListeningAddresses = {};
 
   constructor(
     private readonly config: SkeinConfig,
     private readonly mqtt: MqttDoor,
+    private readonly sdk: SdkDoor,
     private readonly log: Logger,
     private readonly metrics: Metrics,
   ) {
@@ -49,6 +52,7 @@ export class Listeners {
       handleProtocols: (protocols) =>
         protocols.has("mqtt") ? "mqtt" : protocols.has("mqttv3.1") ? "mqttv3.1" : false,
     });
+    this.sdkWss = new WebSocketServer({ noServer: true, maxPayload: config.http.maxMessageSize });
   }
 
   /** Opens every configured listener. */
@@ -89,6 +93,7 @@ export class Listeners {
     for (const socket of this.sockets) socket.destroy();
     await Promise.all(closed);
     this.wss.close();
+    this.sdkWss.close();
   }
 
   private tlsOptions(): TlsOptions | undefined {
@@ -110,7 +115,7 @@ export class Listeners {
   }
 
   private tooMany(): boolean {
-    return this.mqtt.connections.size >= this.config.limits.maxConnections;
+    return this.mqtt.connections.size + this.sdk.connections.size >= this.config.limits.maxConnections;
   }
 
   private acceptSocket(socket: Socket, transport: "tcp" | "tls"): void {
@@ -140,8 +145,14 @@ export class Listeners {
     server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       socket.on("error", () => {});
       const path = (req.url ?? "/").split("?")[0];
-      if (path !== this.config.http.mqttPath) return refuseUpgrade(socket, 404, "Not Found");
+      if (path !== this.config.http.mqttPath && path !== this.config.sdk.path) {
+        return refuseUpgrade(socket, 404, "Not Found");
+      }
       if (this.tooMany()) return refuseUpgrade(socket, 503, "Service Unavailable");
+      if (path === this.config.sdk.path) {
+        this.sdkWss.handleUpgrade(req, socket, head, (ws: WebSocket) => void this.sdk.accept(ws, req));
+        return;
+      }
       this.wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
         if (ws.protocol !== "mqtt" && ws.protocol !== "mqttv3.1") {
           // Clients must offer the "mqtt" subprotocol [MQTT-6.0.0-3].

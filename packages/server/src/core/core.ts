@@ -3,7 +3,10 @@
  * {@link Core.publish} and {@link Core.subscriptions}; nothing here knows of sockets or packets.
  */
 import {
+  type Constraint,
   type ErrorCode,
+  type TopicSelector,
+  type TopicType,
   type TopicSpecification,
   VALUE_CODECS,
   type ValueType,
@@ -13,6 +16,8 @@ import {
 import { type Counter, Metrics } from "./metrics.js";
 import { type Clock, type Logger, type Store, type Timer, silentLogger, systemClock } from "./ports.js";
 import { SessionRegistry } from "./sessions.js";
+import { checkConstraint } from "./constraints.js";
+import { LockRegistry } from "./locks.js";
 import { SubscriptionIndex } from "./subscription-index.js";
 import { TopicTree } from "./topic-tree.js";
 import type { Topic, Update } from "./types.js";
@@ -43,6 +48,26 @@ export interface PublishContext {
 /** The outcome of a publish. */
 export type PublishResult = { ok: true; delivered: number } | { ok: false; code: ErrorCode; message: string };
 
+/** An update of a topic's value by a session. */
+export interface TopicUpdateRequest {
+  path: string;
+  valueType: ValueType;
+  value: Uint8Array;
+  sessionId: string;
+  constraint?: Constraint;
+  /** Create the topic with this specification when it is missing. */
+  createSpec?: TopicSpecification;
+}
+
+/** Paging and filtering of {@link Core.fetch}. */
+export interface FetchOptions {
+  types?: readonly TopicType[];
+  first?: number;
+  last?: number;
+  after?: string;
+  before?: string;
+}
+
 /** Listener of topic additions and removals (the SDK door tells its sessions). */
 export interface TopicListener {
   added?(topic: Topic): void;
@@ -62,6 +87,9 @@ export class Core {
   private readonly topicListeners = new Set<TopicListener>();
   private sweepTimer: Timer | undefined;
   private readonly updatesCounter: Counter;
+  private nextTopicId = 1;
+  /** Named locks held by sessions (update constraints). */
+  readonly locks = new LockRegistry();
 
   constructor(options: CoreOptions) {
     this.limits = options.limits;
@@ -132,7 +160,13 @@ export class Core {
       this.metrics.inc("skein_updates_refused_total", { reason: "RATE_LIMITED" });
       throw new SkeinError("RATE_LIMITED", `the server holds its maximum of ${this.limits.maxTopics} topics`);
     }
-    const topic: Topic = { path, spec: normalised, value: undefined, lastActivity: this.clock.now() };
+    const topic: Topic = {
+      id: this.nextTopicId++,
+      path,
+      spec: normalised,
+      value: undefined,
+      lastActivity: this.clock.now(),
+    };
     this.topics.add(topic);
     this.metrics.set("skein_topics", this.topics.size);
     for (const l of this.topicListeners) l.added?.(topic);
@@ -146,7 +180,96 @@ export class Core {
     this.metrics.set("skein_topics", this.topics.size);
     if (topic.spec.properties?.persistent) this.store.removeTopic(path);
     for (const l of this.topicListeners) l.removed?.(topic);
+    // Subscribers that see updates only (MQTT) get an empty update marking the removal.
+    this.subscriptions.deliver({
+      topic: path,
+      payload: EMPTY,
+      qos: 0,
+      retain: false,
+      properties: { userProperties: { "skein-event": "topic-removed" } },
+      expiresAt: undefined,
+      origin: undefined,
+    });
     return topic;
+  }
+
+  /**
+   * Updates a topic's value on behalf of a session (the SDK's `set`): checks the constraint, creates the
+   * topic from `createSpec` when it is missing, checks the value against the topic type, then publishes
+   * it. The update carries the content type and payload format of its type, so MQTT 5 subscribers see
+   * them (DESIGN §3).
+   * @throws SkeinError `TOPIC_NOT_FOUND`, `TOPIC_TYPE_MISMATCH`, `PAYLOAD_INVALID`, a constraint's code
+   */
+  updateTopic(request: TopicUpdateRequest): { created: boolean } {
+    let topic = this.topics.get(request.path);
+    if (request.constraint) checkConstraint(request.constraint, topic, request.sessionId, this.locks);
+    let created = false;
+    if (!topic) {
+      if (!request.createSpec) throw new SkeinError("TOPIC_NOT_FOUND", `no topic ${request.path}`);
+      topic = this.addTopic(request.path, request.createSpec).topic;
+      created = true;
+    }
+    const type: ValueType =
+      topic.spec.type === "time-series" ? (topic.spec.properties?.eventType ?? "binary") : topic.spec.type;
+    if (type !== request.valueType) {
+      throw new SkeinError(
+        "TOPIC_TYPE_MISMATCH",
+        `${topic.path} is a ${type} topic, not ${request.valueType}`,
+      );
+    }
+    const codec = VALUE_CODECS[type];
+    const update: Update = {
+      topic: topic.path,
+      payload: request.value,
+      qos: 1,
+      retain: true,
+      properties: codec.contentType
+        ? { contentType: codec.contentType, payloadFormatIndicator: codec.utf8 || undefined }
+        : undefined,
+      expiresAt: undefined,
+      origin: request.sessionId,
+    };
+    const result = this.publish(update);
+    if (!result.ok) throw new SkeinError(result.code, result.message);
+    return { created };
+  }
+
+  /** Removes every topic a selector selects; returns how many. */
+  removeTopics(selector: TopicSelector): number {
+    let n = 0;
+    for (const topic of this.selectTopics(selector)) if (this.removeTopic(topic.path)) n++;
+    return n;
+  }
+
+  /** The topics a selector selects (through the trie when it translates to MQTT filters). */
+  selectTopics(selector: TopicSelector): Topic[] {
+    const filters = selector.mqttFilters;
+    if (filters === undefined) return [...this.topics.all()].filter((t) => selector.matches(t.path));
+    const found = new Map<string, Topic>();
+    for (const f of filters) for (const t of this.topics.matchFilter(f)) found.set(t.path, t);
+    return [...found.values()];
+  }
+
+  /**
+   * A page of the topics a selector selects, in path order: `after`/`before` bound the paths
+   * (exclusive), `first`/`last` take that many from the start or the end.
+   */
+  fetch(selector: TopicSelector, options: FetchOptions): { topics: Topic[]; hasMore: boolean } {
+    const types = options.types;
+    let topics = this.selectTopics(selector).filter((t) => !types || types.includes(t.spec.type));
+    topics.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    const { after, before } = options;
+    if (after !== undefined) topics = topics.filter((t) => t.path > after);
+    if (before !== undefined) topics = topics.filter((t) => t.path < before);
+    let hasMore = false;
+    if (options.first !== undefined && topics.length > options.first) {
+      topics = topics.slice(0, options.first);
+      hasMore = true;
+    } else if (options.last !== undefined && topics.length > options.last) {
+      topics = topics.slice(topics.length - options.last);
+      hasMore = true;
+    }
+    return { topics, hasMore };
   }
 
   /** The stored values (retained messages) of topics matching an MQTT filter, skipping expired ones. */
@@ -190,6 +313,8 @@ export class Core {
     if (removed) this.log.debug({ removed }, "removed idle topics");
   }
 }
+
+const EMPTY = new Uint8Array(0);
 
 /** Why the update's payload does not fit the topic's type, or undefined when it does. */
 function checkPayload(topic: Topic, update: Update): string | undefined {

@@ -4,8 +4,9 @@ import { describe, expect, it } from "vitest";
 import { TopicTree } from "./topic-tree.js";
 import type { Topic } from "./types.js";
 
+let ids = 0;
 function topic(path: string): Topic {
-  return { path, spec: { type: "binary" }, value: undefined, lastActivity: 0 };
+  return { id: ++ids, path, spec: { type: "binary" }, value: undefined, lastActivity: 0 };
 }
 
 describe("TopicTree", () => {

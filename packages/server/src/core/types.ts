@@ -88,6 +88,8 @@ export interface Subscription {
 
 /** A topic as the core holds it. */
 export interface Topic {
+  /** Server-wide id, unique for the life of the server (never reused). */
+  readonly id: number;
   /** Its path. */
   readonly path: string;
   /** Its (normalised) specification. */

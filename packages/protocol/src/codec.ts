@@ -1,0 +1,72 @@
+/**
+ * Frames to bytes and back. A WebSocket message carries one or more MessagePack-encoded frames,
+ * concatenated. Plain MessagePack only (no msgpackr records or extensions), so a client in any
+ * language can speak it.
+ *
+ * @module
+ */
+import { Packr } from "msgpackr";
+import type { z } from "zod";
+import { SkeinError } from "./errors.js";
+import { type ClientFrame, type ServerFrame, clientFrameSchema, serverFrameSchema } from "./frames.js";
+
+/** Turns values into bytes and back. */
+export interface Encoder {
+  /** One value as bytes. */
+  encode(value: unknown): Uint8Array;
+  /** Every value in a message (one or more, concatenated). */
+  decodeAll(bytes: Uint8Array): unknown[];
+}
+
+/** The MessagePack encoder: plain MessagePack, maps as maps, binaries as bytes, no extensions. */
+export function createMsgpackEncoder(): Encoder {
+  const packr = new Packr({
+    useRecords: false,
+    moreTypes: false,
+    structuredClone: false,
+    mapsAsObjects: true,
+    variableMapSize: true,
+    int64AsType: "number",
+  });
+  return {
+    encode: (value) => packr.pack(value),
+    decodeAll: (bytes) => packr.unpackMultiple(bytes as Parameters<Packr["unpackMultiple"]>[0]) as unknown[],
+  };
+}
+
+/** The outcome of checking one decoded value against a frame schema. */
+export type FrameCheck<TFrame> =
+  | { ok: true; frame: TFrame }
+  | { ok: false; problem: string; /** The request id, when the value carried one. */ id: number | undefined };
+
+function check<TFrame>(schema: z.ZodType<TFrame>, value: unknown): FrameCheck<TFrame> {
+  const result = schema.safeParse(value);
+  if (result.success) return { ok: true, frame: result.data };
+  const issue = result.error.issues[0];
+  const where = issue && issue.path.length ? ` at ${issue.path.join(".")}` : "";
+  const raw = value as { id?: unknown } | null;
+  const id = raw && typeof raw === "object" && typeof raw.id === "number" ? raw.id : undefined;
+  return { ok: false, problem: `${issue?.message ?? "invalid frame"}${where}`, id };
+}
+
+/** Checks a value decoded from a client message. */
+export function checkClientFrame(value: unknown): FrameCheck<ClientFrame> {
+  return check(clientFrameSchema, value);
+}
+
+/** Checks a value decoded from a server message. */
+export function checkServerFrame(value: unknown): FrameCheck<ServerFrame> {
+  return check(serverFrameSchema, value);
+}
+
+/**
+ * Decodes a message into its values.
+ * @throws SkeinError `MALFORMED` when the bytes are not MessagePack
+ */
+export function decodeMessage(encoder: Encoder, bytes: Uint8Array): unknown[] {
+  try {
+    return encoder.decodeAll(bytes);
+  } catch (err) {
+    throw new SkeinError("MALFORMED", "message is not valid MessagePack", { cause: err });
+  }
+}

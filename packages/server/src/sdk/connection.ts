@@ -1,0 +1,219 @@
+/**
+ * One SDK WebSocket connection: the handshake (version negotiation, new session or resumption), frame
+ * decoding and validation at the edge, dispatch to the handlers, and batched sends.
+ */
+import { randomBytes } from "node:crypto";
+import type { WebSocket } from "ws";
+import {
+  type ClientFrameOf,
+  CloseCodes,
+  PROTOCOL_VERSIONS,
+  type ServerFrame,
+  SkeinError,
+  checkClientFrame,
+  decodeMessage,
+  errorCodeNumber,
+  pathProblem,
+} from "@skein/protocol";
+import type { Logger } from "../core/ports.js";
+import { newSessionId } from "../core/sessions.js";
+import type { SdkDoor } from "./door.js";
+import { handleRequest } from "./handlers.js";
+import type { SdkLink, SdkSession } from "./session.js";
+
+/** A live SDK connection. */
+export class SdkConnection implements SdkLink {
+  state: "handshake" | "open" | "closed" = "handshake";
+  session: SdkSession | undefined;
+  readonly log: Logger;
+  private pending: Uint8Array[] = [];
+  private flushScheduled = false;
+  private alive = true;
+  private readonly heartbeat: ReturnType<typeof setInterval>;
+
+  constructor(
+    readonly door: SdkDoor,
+    readonly ws: WebSocket,
+    readonly remoteAddress: string,
+  ) {
+    this.log = door.log.child({ remote: remoteAddress });
+    ws.on("message", (data, isBinary) => this.onMessage(data as Buffer, isBinary));
+    ws.on("close", (code) => this.onClose(code));
+    ws.on("error", (err) => this.log.debug({ err: err.message }, "websocket error"));
+    ws.on("pong", () => (this.alive = true));
+    this.heartbeat = setInterval(() => {
+      if (!this.alive) return ws.terminate();
+      this.alive = false;
+      ws.ping();
+    }, door.options.heartbeatMs);
+    this.heartbeat.unref();
+  }
+
+  /** SdkLink: queues frame bytes; frames of one tick go out as one WebSocket message. */
+  send(frame: Uint8Array): void {
+    if (this.state === "closed") return;
+    this.pending.push(frame);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      process.nextTick(() => this.flush());
+    }
+  }
+
+  /** SdkLink / door: closes the WebSocket with a close code and reason. */
+  close(code: number, reason: string): void {
+    if (this.state === "closed") return;
+    this.flush();
+    this.state = "closed";
+    clearInterval(this.heartbeat);
+    this.ws.close(code, reason.slice(0, 120));
+    this.door.connectionClosed(this, code === 1000);
+  }
+
+  /** True once closed. */
+  get closed(): boolean {
+    return this.state === "closed";
+  }
+
+  /** Why a topic path is not acceptable here, or undefined. */
+  pathProblem(path: string): string | undefined {
+    const o = this.door.mqttLimits;
+    return pathProblem(path, o.maxTopicLength, o.maxTopicDepth);
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.pending.length === 0 || this.state === "closed") return;
+    // One slow client never slows the others: past the bound it is disconnected (DESIGN §6); its
+    // session keeps the frames for resumption.
+    if (this.ws.bufferedAmount > this.door.options.maxOutboundBytes) {
+      this.pending = [];
+      this.door.core.metrics.inc("sdk_slow_consumers_total");
+      this.log.warn({ buffered: this.ws.bufferedAmount }, "slow consumer disconnected");
+      this.close(CloseCodes.SLOW_CONSUMER, "slow consumer");
+      return;
+    }
+    const frames = this.pending;
+    this.pending = [];
+    this.ws.send(frames.length === 1 ? (frames[0] as Uint8Array) : Buffer.concat(frames));
+  }
+
+  private onMessage(data: Buffer, isBinary: boolean): void {
+    if (this.state === "closed") return;
+    if (!isBinary) return this.refuse(CloseCodes.INVALID_FRAME, "frames are binary MessagePack");
+    let values: unknown[];
+    try {
+      values = decodeMessage(this.door.encoder, data);
+    } catch {
+      return this.refuse(CloseCodes.INVALID_FRAME, "message is not valid MessagePack");
+    }
+    for (const value of values) {
+      if (this.closed) return;
+      this.onValue(value);
+    }
+  }
+
+  private onValue(value: unknown): void {
+    const checked = checkClientFrame(value);
+    if (!checked.ok) {
+      this.door.core.metrics.inc("sdk_invalid_frames_total");
+      this.log.warn({ problem: checked.problem }, "invalid frame");
+      if (checked.id === undefined || this.state !== "open")
+        return this.refuse(CloseCodes.INVALID_FRAME, checked.problem);
+      (this.session as SdkSession).processed++;
+      return this.reply({
+        type: "error",
+        id: checked.id,
+        code: errorCodeNumber("INVALID_ARGUMENT"),
+        message: checked.problem,
+      });
+    }
+    const frame = checked.frame;
+    if (frame.type === "hello") {
+      if (this.state !== "handshake") return this.refuse(CloseCodes.HANDSHAKE, "hello sent twice");
+      return this.hello(frame);
+    }
+    if (this.state !== "open") return this.refuse(CloseCodes.HANDSHAKE, "the first frame must be hello");
+    const session = this.session as SdkSession;
+    session.processed++;
+    let result: unknown;
+    try {
+      result = handleRequest(this, session, frame);
+    } catch (err) {
+      return this.fail(frame.id, err);
+    }
+    if (result instanceof Promise) {
+      result.then(
+        (v: unknown) =>
+          this.reply({ type: "result", id: frame.id, ...(v === undefined ? {} : { value: v }) }),
+        (err: unknown) => this.fail(frame.id, err),
+      );
+    } else {
+      this.reply({ type: "result", id: frame.id, ...(result === undefined ? {} : { value: result }) });
+    }
+  }
+
+  private fail(id: number, err: unknown): void {
+    const e = SkeinError.from(err);
+    if (e.code === "INTERNAL") this.log.error({ err: e.message }, "request failed");
+    this.door.core.metrics.inc("sdk_request_errors_total", { code: e.code });
+    this.reply({ type: "error", id, code: errorCodeNumber(e.code), message: e.message });
+  }
+
+  /** Result and error frames are numbered session frames (replayed on resumption). */
+  private reply(frame: ServerFrame): void {
+    this.session?.push(frame);
+  }
+
+  private hello(frame: ClientFrameOf<"hello">): void {
+    const version = Math.max(
+      ...frame.versions.filter((v) => (PROTOCOL_VERSIONS as readonly number[]).includes(v)),
+    );
+    if (!Number.isFinite(version)) {
+      return this.refuse(
+        CloseCodes.UNSUPPORTED_VERSION,
+        `this server speaks protocol versions ${PROTOCOL_VERSIONS.join(", ")}`,
+      );
+    }
+    const door = this.door;
+    const resumed = frame.resume ? door.resume(this, frame.resume) : undefined;
+    const session =
+      resumed ??
+      door.newSession(newSessionId(), randomBytes(16).toString("hex"), {
+        ...frame.properties,
+        $Principal: frame.principal ?? "",
+        $ClientIP: this.remoteAddress,
+        $Transport: "sdk",
+        $StartTime: String(door.core.clock.now()),
+      });
+    this.session = session;
+    this.state = "open";
+    session.attach(this);
+    const welcome: ServerFrame = {
+      type: "welcome",
+      version,
+      sessionId: session.sessionId,
+      token: session.token,
+      reconnectTimeoutMs: door.options.reconnectTimeoutMs,
+      resumed: resumed !== undefined,
+      processed: session.processed,
+    };
+    this.send(door.encoder.encode(welcome));
+    if (resumed && frame.resume)
+      for (const bytes of session.replay.after(frame.resume.received)) this.send(bytes);
+    this.log.info({ sessionId: session.sessionId, resumed: resumed !== undefined }, "sdk session open");
+  }
+
+  private refuse(code: number, reason: string): void {
+    this.door.core.metrics.inc("sdk_connections_refused_total", { code: String(code) });
+    this.log.warn({ code, reason }, "sdk connection closed: bad input");
+    this.close(code, reason);
+  }
+
+  private onClose(code: number): void {
+    clearInterval(this.heartbeat);
+    if (this.state === "closed") return;
+    this.state = "closed";
+    // 1000 from the client is a deliberate close: the session ends. Anything else may be resumed.
+    this.door.connectionClosed(this, code === 1000);
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * The SDK door: WebSocket connections at `/sdk` speaking MessagePack frames, sessions that survive a
+ * dropped connection, and the bridge from core topic events to the sessions that select them.
+ */
+import type { IncomingMessage } from "node:http";
+import type { WebSocket } from "ws";
+import { CloseCodes, type Encoder, createMsgpackEncoder, errorCodeNumber } from "@skein/protocol";
+import type { Core } from "../core/core.js";
+import type { Logger } from "../core/ports.js";
+import type { MqttOptions } from "../mqtt/options.js";
+import { SdkConnection } from "./connection.js";
+import type { SdkOptions } from "./options.js";
+import { SdkSession } from "./session.js";
+
+/** The SDK door of a server. */
+export class SdkDoor {
+  readonly sessions = new Map<string, SdkSession>();
+  readonly connections = new Set<SdkConnection>();
+  readonly encoder: Encoder = createMsgpackEncoder();
+  readonly log: Logger;
+  private readonly stopListening: () => void;
+
+  constructor(
+    readonly core: Core,
+    readonly options: SdkOptions,
+    /** Topic length and depth bounds shared with the MQTT door. */
+    readonly mqttLimits: Pick<MqttOptions, "maxTopicLength" | "maxTopicDepth">,
+    logger: Logger,
+  ) {
+    this.log = logger.child({ door: "sdk" });
+    this.stopListening = core.onTopics({
+      added: (topic) => {
+        for (const s of this.sessions.values()) s.topicAdded(topic);
+      },
+      removed: (topic) => {
+        for (const s of this.sessions.values()) s.topicRemoved(topic);
+      },
+    });
+  }
+
+  /** Takes a new WebSocket from the listener. */
+  accept(ws: WebSocket, req: IncomingMessage): SdkConnection {
+    const conn = new SdkConnection(this, ws, req.socket.remoteAddress ?? "");
+    this.connections.add(conn);
+    this.core.metrics.set("sdk_connections", this.connections.size);
+    this.core.metrics.inc("sdk_connections_total");
+    return conn;
+  }
+
+  /** A new session, registered with the door and the core. */
+  newSession(sessionId: string, token: string, properties: Record<string, string>): SdkSession {
+    const props = { ...properties, $SessionId: sessionId, $ServerName: this.options.serverName };
+    const session = new SdkSession(sessionId, token, props, this.core, this.encoder, this.options, (s) => {
+      this.sessions.delete(s.sessionId);
+      this.core.metrics.set("sdk_sessions", this.sessions.size);
+    });
+    this.sessions.set(sessionId, session);
+    this.core.sessions.add({
+      sessionId,
+      transport: "sdk",
+      properties: props,
+      close: (reason) => session.link?.close(CloseCodes.CLOSED_BY_SERVER, reason),
+    });
+    this.core.metrics.set("sdk_sessions", this.sessions.size);
+    return session;
+  }
+
+  /**
+   * The session a hello asks to resume, when it can be: known, same token, and every frame after
+   * `received` still held. A session that cannot be resumed ends; the caller starts a new one.
+   */
+  resume(
+    conn: SdkConnection,
+    resume: { sessionId: string; token: string; received: number },
+  ): SdkSession | undefined {
+    const session = this.sessions.get(resume.sessionId);
+    if (!session || session.token !== resume.token) {
+      this.core.metrics.inc("sdk_resumptions_total", { outcome: "unknown" });
+      return undefined;
+    }
+    if (!session.replay.covers(resume.received)) {
+      this.core.metrics.inc("sdk_resumptions_total", { outcome: "gap" });
+      conn.log.info({ sessionId: session.sessionId }, "session cannot be resumed: frames no longer held");
+      session.end();
+      return undefined;
+    }
+    // A half-open older connection of the same session is taken over.
+    session.link?.close(CloseCodes.TAKEN_OVER, "session resumed by another connection");
+    this.core.metrics.inc("sdk_resumptions_total", { outcome: "resumed" });
+    return session;
+  }
+
+  /** Bookkeeping when a connection ends; `ended` when the client closed deliberately. */
+  connectionClosed(conn: SdkConnection, ended: boolean): void {
+    if (!this.connections.delete(conn)) return;
+    this.core.metrics.set("sdk_connections", this.connections.size);
+    const session = conn.session;
+    if (!session || session.link !== conn) return;
+    if (ended) {
+      session.link = undefined;
+      session.end();
+    } else session.detach();
+  }
+
+  /** Closes every connection and ends every session (server shutdown). */
+  shutdown(): void {
+    this.stopListening();
+    const goodbye = this.encoder.encode({
+      type: "goodbye",
+      code: errorCodeNumber("SERVER_SHUTTING_DOWN"),
+      message: "server shutting down",
+    });
+    for (const conn of [...this.connections]) {
+      conn.send(goodbye);
+      conn.close(CloseCodes.SHUTTING_DOWN, "server shutting down");
+    }
+    for (const session of [...this.sessions.values()]) session.end();
+  }
+}

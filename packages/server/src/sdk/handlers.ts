@@ -1,0 +1,106 @@
+/**
+ * One handler per client frame type. Each returns the request's result value (or a promise of it) or
+ * throws a SkeinError; the connection turns that into a `result` or `error` frame.
+ */
+import {
+  type ClientFrame,
+  type ClientFrameOf,
+  SkeinError,
+  type TopicSpecification,
+  parseSelector,
+} from "@skein/protocol";
+import { crc32 } from "node:zlib";
+import type { SdkConnection } from "./connection.js";
+import type { SdkSession } from "./session.js";
+
+/** Handles one request frame of a live session. */
+export function handleRequest(
+  conn: SdkConnection,
+  session: SdkSession,
+  frame: Exclude<ClientFrame, { type: "hello" }>,
+): unknown {
+  switch (frame.type) {
+    case "add_topic":
+      return addTopic(conn, frame);
+    case "remove_topics":
+      return conn.door.core.removeTopics(parseSelector(frame.selector));
+    case "set":
+      return conn.door.core.updateTopic({
+        path: frame.path,
+        valueType: frame.valueType,
+        value: frame.value,
+        sessionId: session.sessionId,
+        constraint: frame.constraint,
+        createSpec: frame.spec as TopicSpecification | undefined,
+      });
+    case "delta":
+      return applyDelta(conn, session, frame);
+    case "select":
+      session.select(parseSelector(frame.selector));
+      return undefined;
+    case "unselect":
+      return session.unselect(parseSelector(frame.selector).expression);
+    case "fetch":
+      return fetch(conn, frame);
+    case "lock":
+      return conn.door.core.locks.acquire(frame.name, session.sessionId);
+    case "unlock":
+      return conn.door.core.locks.release(frame.name, session.sessionId);
+    case "ping":
+      return undefined;
+  }
+}
+
+function addTopic(conn: SdkConnection, frame: ClientFrameOf<"add_topic">): { created: boolean } {
+  const problem = conn.pathProblem(frame.path);
+  if (problem) throw new SkeinError("INVALID_PATH", problem);
+  return { created: conn.door.core.addTopic(frame.path, frame.spec as TopicSpecification).created };
+}
+
+/** Applies a delta to the current value, when the client's base is still the current value. */
+function applyDelta(
+  conn: SdkConnection,
+  session: SdkSession,
+  frame: ClientFrameOf<"delta">,
+): { created: boolean } {
+  const topic = conn.door.core.topics.get(frame.path);
+  if (!topic) throw new SkeinError("TOPIC_NOT_FOUND", `no topic ${frame.path}`);
+  const base = topic.value?.payload ?? new Uint8Array(0);
+  if (crc32(base) !== frame.baseCrc) {
+    throw new SkeinError(
+      "CONSTRAINT_VALUE_MISMATCH",
+      "the value changed since the update stream's last update",
+    );
+  }
+  if (frame.start + frame.deleteCount > base.length)
+    throw new SkeinError("INVALID_ARGUMENT", "delta out of range");
+  const value = new Uint8Array(base.length - frame.deleteCount + frame.insert.length);
+  value.set(base.subarray(0, frame.start), 0);
+  value.set(frame.insert, frame.start);
+  value.set(base.subarray(frame.start + frame.deleteCount), frame.start + frame.insert.length);
+  return conn.door.core.updateTopic({
+    path: frame.path,
+    valueType: frame.valueType,
+    value,
+    sessionId: session.sessionId,
+  });
+}
+
+function fetch(conn: SdkConnection, frame: ClientFrameOf<"fetch">): unknown {
+  const selector = parseSelector(frame.selector);
+  const first = frame.first ?? (frame.last === undefined ? conn.door.options.defaultFetchPage : undefined);
+  const page = conn.door.core.fetch(selector, {
+    types: frame.types,
+    first,
+    last: frame.last,
+    after: frame.after,
+    before: frame.before,
+  });
+  return {
+    hasMore: page.hasMore,
+    topics: page.topics.map((t) => {
+      const value = frame.withValues ? t.value?.payload : undefined;
+      return { path: t.path, spec: t.spec, ...(value ? { value } : {}) };
+    }),
+  };
+}

@@ -1,0 +1,205 @@
+/**
+ * An SDK session: its selections, the topics it has been told about, and the numbered frames it has
+ * sent (kept for replay). It outlives its connection for the reconnection timeout (DESIGN §6).
+ */
+import { type Encoder, type ServerFrame, type TopicSelector, SkeinError } from "@skein/protocol";
+import type { Core } from "../core/core.js";
+import type { Timer } from "../core/ports.js";
+import type { PatternSubscription } from "../core/subscription-index.js";
+import type { Subscriber, SubscriptionOptions, Topic, Update } from "../core/types.js";
+import type { SdkOptions } from "./options.js";
+import { ReplayBuffer } from "./replay.js";
+
+/** What a session needs from its live connection. */
+export interface SdkLink {
+  /** Sends encoded frames (batched by the connection). */
+  send(frame: Uint8Array): void;
+  /** Closes the connection (the session stays, waiting to be resumed, unless ended). */
+  close(code: number, reason: string): void;
+}
+
+interface Selection {
+  selector: TopicSelector;
+  pattern: PatternSubscription | undefined;
+}
+
+const SDK_SUBSCRIPTION: SubscriptionOptions = {
+  qos: 1,
+  noLocal: false,
+  retainAsPublished: true,
+  retainHandling: 0,
+};
+
+/** The update-frame bytes of an update are the same for every session: encoded once. */
+const V_FRAME = "sdk:v";
+
+/** State of one SDK session. */
+export class SdkSession implements Subscriber {
+  readonly selections = new Map<string, Selection>();
+  /** Topics this session has been told about (`topic` frame sent), by path. */
+  readonly selected = new Map<string, Topic>();
+  readonly replay: ReplayBuffer;
+  /** Client frames processed after hello (counted across connections). */
+  processed = 0;
+  link: SdkLink | undefined;
+  ended = false;
+  private readonly filterRefs = new Map<string, number>();
+  private expiryTimer: Timer | undefined;
+
+  constructor(
+    readonly sessionId: string,
+    readonly token: string,
+    readonly properties: Record<string, string>,
+    private readonly core: Core,
+    private readonly encoder: Encoder,
+    private readonly options: SdkOptions,
+    private readonly onEnd: (session: SdkSession) => void,
+  ) {
+    this.replay = new ReplayBuffer(options.replayBufferFrames, options.replayBufferBytes);
+  }
+
+  get online(): boolean {
+    return this.link !== undefined;
+  }
+
+  /** Encodes, numbers, keeps and (when connected) sends a frame. */
+  push(frame: ServerFrame): void {
+    this.pushEncoded(this.encoder.encode(frame));
+  }
+
+  /** Numbers, keeps and sends already-encoded frame bytes. */
+  pushEncoded(bytes: Uint8Array): void {
+    this.replay.push(bytes);
+    this.link?.send(bytes);
+  }
+
+  /** Core delivery: a new value of a topic this session selects. */
+  deliver(update: Update): void {
+    const topic = this.selected.get(update.topic);
+    if (!topic) return;
+    const cache = (update.encodings ??= new Map());
+    let bytes = cache.get(V_FRAME);
+    if (!bytes) {
+      bytes = this.encoder.encode({ type: "v", t: topic.id, v: update.payload } satisfies ServerFrame);
+      cache.set(V_FRAME, bytes);
+    }
+    this.pushEncoded(bytes);
+  }
+
+  /** Adds a selection; tells the session about every topic it newly selects. */
+  select(selector: TopicSelector): void {
+    if (this.selections.has(selector.expression)) return;
+    if (this.selections.size >= this.options.maxSelectionsPerSession) {
+      throw new SkeinError(
+        "TOO_MANY_SUBSCRIPTIONS",
+        `at most ${this.options.maxSelectionsPerSession} selections`,
+      );
+    }
+    let pattern: PatternSubscription | undefined;
+    if (selector.mqttFilters) {
+      for (const f of selector.mqttFilters) {
+        const n = this.filterRefs.get(f) ?? 0;
+        if (n === 0) this.core.subscriptions.add(f, undefined, this, SDK_SUBSCRIPTION);
+        this.filterRefs.set(f, n + 1);
+      }
+    } else {
+      pattern = {
+        subscriber: this,
+        filter: selector.expression,
+        shareGroup: undefined,
+        options: SDK_SUBSCRIPTION,
+        matches: (p) => selector.matches(p),
+      };
+      this.core.subscriptions.addPattern(pattern);
+    }
+    this.selections.set(selector.expression, { selector, pattern });
+    for (const topic of this.core.selectTopics(selector)) this.tell(topic);
+  }
+
+  /** Removes a selection; topics no other selection covers are unselected. Returns false when unknown. */
+  unselect(expression: string): boolean {
+    const selection = this.selections.get(expression);
+    if (!selection) return false;
+    this.selections.delete(expression);
+    this.release(selection);
+    for (const topic of [...this.selected.values()]) {
+      if (!this.covers(topic.path)) this.forget(topic, "unselected");
+    }
+    return true;
+  }
+
+  /** A topic was added to the tree: tell the session when a selection covers it. */
+  topicAdded(topic: Topic): void {
+    if (this.covers(topic.path)) this.tell(topic);
+  }
+
+  /** A topic was removed from the tree. */
+  topicRemoved(topic: Topic): void {
+    if (this.selected.get(topic.path) === topic) this.forget(topic, "removed");
+  }
+
+  /** A connection has taken this session. */
+  attach(link: SdkLink): void {
+    this.link = link;
+    if (this.expiryTimer) this.core.clock.clearTimeout(this.expiryTimer);
+    this.expiryTimer = undefined;
+  }
+
+  /** The connection dropped: wait for the reconnection timeout, then end. */
+  detach(): void {
+    this.link = undefined;
+    if (this.ended) return;
+    this.expiryTimer = this.core.clock.setTimeout(() => this.end(), this.options.reconnectTimeoutMs);
+    this.expiryTimer.unref?.();
+  }
+
+  /** Ends the session: selections, locks and registration go. */
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (this.expiryTimer) this.core.clock.clearTimeout(this.expiryTimer);
+    for (const selection of this.selections.values()) this.release(selection);
+    this.selections.clear();
+    this.selected.clear();
+    this.core.locks.releaseAll(this.sessionId);
+    this.core.sessions.remove(this.sessionId);
+    this.onEnd(this);
+  }
+
+  private covers(path: string): boolean {
+    for (const { selector } of this.selections.values()) if (selector.matches(path)) return true;
+    return false;
+  }
+
+  private tell(topic: Topic): void {
+    if (this.selected.has(topic.path)) return;
+    this.selected.set(topic.path, topic);
+    const value = topic.value?.payload;
+    this.push({
+      type: "topic",
+      tid: topic.id,
+      path: topic.path,
+      spec: topic.spec,
+      ...(value ? { value } : {}),
+    });
+  }
+
+  private forget(topic: Topic, reason: "unselected" | "removed"): void {
+    this.selected.delete(topic.path);
+    this.push({ type: "untopic", tid: topic.id, reason });
+  }
+
+  private release(selection: Selection): void {
+    if (selection.pattern) {
+      this.core.subscriptions.removePattern(selection.pattern);
+      return;
+    }
+    for (const f of selection.selector.mqttFilters ?? []) {
+      const n = (this.filterRefs.get(f) ?? 1) - 1;
+      if (n === 0) {
+        this.filterRefs.delete(f);
+        this.core.subscriptions.remove(f, undefined, this);
+      } else this.filterRefs.set(f, n);
+    }
+  }
+}
