@@ -1,0 +1,129 @@
+import { CloseCodes, errorCodeNumber } from "@skein/protocol";
+import { afterEach, describe, expect, it } from "vitest";
+import { connectClient, settle, startServer, waitFor, type TestServer } from "../helpers.js";
+import { openRaw, openSession } from "./raw-sdk.js";
+
+let srv: TestServer;
+afterEach(async () => srv?.close());
+const sdkUrl = () => `ws://127.0.0.1:${srv.addresses.http}/sdk`;
+
+describe("SDK door: handshake and bad input", () => {
+  it.each([
+    [
+      "a text message",
+      (r: Awaited<ReturnType<typeof openRaw>>) => r.sendBytes("hello"),
+      CloseCodes.INVALID_FRAME,
+    ],
+    [
+      "bytes that are not MessagePack",
+      (r: Awaited<ReturnType<typeof openRaw>>) => r.sendBytes(Buffer.from([0xc1])),
+      CloseCodes.INVALID_FRAME,
+    ],
+    [
+      "a request before hello",
+      (r: Awaited<ReturnType<typeof openRaw>>) => r.send({ type: "ping", id: 1 }),
+      CloseCodes.HANDSHAKE,
+    ],
+    [
+      "an unknown frame without id",
+      (r: Awaited<ReturnType<typeof openRaw>>) => r.send({ type: "nope" }),
+      CloseCodes.INVALID_FRAME,
+    ],
+    [
+      "no common version",
+      (r: Awaited<ReturnType<typeof openRaw>>) => r.send({ type: "hello", versions: [99] }),
+      CloseCodes.UNSUPPORTED_VERSION,
+    ],
+  ])("closes a connection that sends %s, counts it, and leaves others alone", async (_name, act, code) => {
+    srv = await startServer();
+    const good = await openSession(sdkUrl());
+    const bad = await openRaw(sdkUrl());
+    act(bad);
+    expect((await bad.waitClosed()).code).toBe(code);
+    expect(srv.server.metrics.total("sdk_connections_refused_total")).toBe(1);
+    good.send({ type: "ping", id: 1 });
+    expect(await good.next("result", (f) => f.id === 1)).toBeTruthy();
+  });
+
+  it("refuses a second hello", async () => {
+    srv = await startServer();
+    const raw = await openSession(sdkUrl());
+    raw.send({ type: "hello", versions: [1] });
+    expect((await raw.waitClosed()).code).toBe(CloseCodes.HANDSHAKE);
+  });
+
+  it("answers an invalid request that has an id with an error frame and keeps the connection", async () => {
+    srv = await startServer();
+    const raw = await openSession(sdkUrl());
+    raw.send({ type: "set", id: 7, path: "a", valueType: "nope", value: Buffer.from("x") });
+    const err = await raw.next("error", (f) => f.id === 7);
+    expect(err.code).toBe(errorCodeNumber("INVALID_ARGUMENT"));
+    raw.send({ type: "select", id: 8, selector: "?a/(" });
+    expect((await raw.next("error", (f) => f.id === 8)).code).toBe(errorCodeNumber("INVALID_SELECTOR"));
+    raw.send({ type: "add_topic", id: 9, path: "a/#", spec: { type: "json" } });
+    expect((await raw.next("error", (f) => f.id === 9)).code).toBe(errorCodeNumber("INVALID_PATH"));
+    raw.send({ type: "ping", id: 10 });
+    await raw.next("result", (f) => f.id === 10);
+    expect(raw.closed).toBeUndefined();
+  });
+});
+
+describe("SDK door: resumption", () => {
+  it("replays what a dropped connection missed, then continues, with nothing lost or duplicated", async () => {
+    srv = await startServer();
+    const first = await openSession(sdkUrl());
+    const welcome = await first.next("welcome");
+    first.send({ type: "add_topic", id: 1, path: "r/n", spec: { type: "int64" } });
+    first.send({ type: "select", id: 2, selector: ">r/n" });
+    await first.next("result", (f) => f.id === 2);
+    const mqtt = await connectClient(srv.url("tcp"));
+    for (let i = 1; i <= 5; i++) await mqtt.publishAsync("r/n", String(i), { qos: 1 });
+    await waitFor(() => first.frames.filter((f) => f.type === "v").length === 5, "first values");
+    const received = first.frames.length - 1; // every frame after welcome counts
+    first.ws.terminate();
+    await waitFor(() => srv.server.metrics.get("sdk_connections") === 0, "drop noticed");
+    for (let i = 6; i <= 10; i++) await mqtt.publishAsync("r/n", String(i), { qos: 1 });
+    const second = await openSession(sdkUrl(), {
+      resume: { sessionId: welcome.sessionId, token: welcome.token, received },
+    });
+    const w2 = await second.next("welcome");
+    expect(w2.resumed).toBe(true);
+    expect(w2.sessionId).toBe(welcome.sessionId);
+    expect(w2.processed).toBe(2);
+    for (let i = 11; i <= 12; i++) await mqtt.publishAsync("r/n", String(i), { qos: 1 });
+    await waitFor(() => second.frames.filter((f) => f.type === "v").length === 7, "replayed and new values");
+    const values = second.frames.flatMap((f) => (f.type === "v" ? [Buffer.from(f.v).toString()] : []));
+    expect(values).toEqual(["6", "7", "8", "9", "10", "11", "12"]);
+    await mqtt.endAsync();
+  });
+
+  it("starts a new session when the token is wrong or the session timed out", async () => {
+    srv = await startServer({ sdk: { reconnectTimeoutMs: 50 } });
+    const first = await openSession(sdkUrl());
+    const welcome = await first.next("welcome");
+    const wrong = await openSession(sdkUrl(), {
+      resume: { sessionId: welcome.sessionId, token: "x", received: 0 },
+    });
+    expect((await wrong.next("welcome")).resumed).toBe(false);
+    first.ws.terminate();
+    await settle(200);
+    const late = await openSession(sdkUrl(), {
+      resume: { sessionId: welcome.sessionId, token: welcome.token, received: 0 },
+    });
+    const w = await late.next("welcome");
+    expect(w.resumed).toBe(false);
+    expect(w.sessionId).not.toBe(welcome.sessionId);
+  });
+
+  it("ends the session at once on a clean close (code 1000)", async () => {
+    srv = await startServer();
+    const first = await openSession(sdkUrl());
+    const welcome = await first.next("welcome");
+    first.ws.close(1000);
+    await waitFor(() => srv.server.metrics.get("sdk_sessions") === 0, "session ended");
+    const again = await openSession(sdkUrl(), {
+      resume: { sessionId: welcome.sessionId, token: welcome.token, received: 0 },
+    });
+    expect((await again.next("welcome")).resumed).toBe(false);
+  });
+});
