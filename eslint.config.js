@@ -24,6 +24,7 @@ export default tseslint.config(
   },
   {
     files: ["packages/protocol/src/**/*.ts", "packages/server/src/core/**/*.ts"],
+    ignores: ["**/*.test.ts"],
     rules: {
       "no-restricted-imports": [
         "error",

@@ -1,5 +1,4 @@
 // Tests may read files; the protocol package itself stays I/O-free.
-// eslint-disable-next-line no-restricted-imports
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import {

@@ -71,6 +71,12 @@ export const constraintSchema: z.ZodType<Constraint> = z.lazy(() =>
   ]),
 );
 
+/** A session id or a session filter: whom a client-control request is about. */
+const sessionTarget = z.union([
+  z.strictObject({ sessionId: z.string().max(64) }),
+  z.strictObject({ filter: z.string().max(4096) }),
+]);
+
 /** Frames a client sends. */
 export const clientFrameSchema = z.discriminatedUnion("type", [
   /** First frame: protocol versions the client speaks, credentials, and optionally a session to resume. */
@@ -129,6 +135,74 @@ export const clientFrameSchema = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("lock"), id: requestId, name: z.string().min(1).max(256) }),
   z.strictObject({ type: z.literal("unlock"), id: requestId, name: z.string().min(1).max(256) }),
   z.strictObject({ type: z.literal("ping"), id: requestId }),
+  // Request-response messaging (DESIGN §4).
+  z.strictObject({
+    type: z.literal("add_handler"),
+    id: requestId,
+    /** `path`: any session may reach it; `session`: a request stream reached by sends to this session or a filter. */
+    kind: z.enum(["path", "session"]),
+    path,
+    requestType: z.enum(VALUE_TYPES).optional(),
+    responseType: z.enum(VALUE_TYPES).optional(),
+    sessionProperties: z.array(z.string().max(256)).max(64).optional(),
+  }),
+  z.strictObject({
+    type: z.literal("remove_handler"),
+    id: requestId,
+    kind: z.enum(["path", "session"]),
+    path,
+  }),
+  z.strictObject({
+    type: z.literal("send_request"),
+    id: requestId,
+    path,
+    requestType: z.enum(VALUE_TYPES),
+    responseType: z.enum(VALUE_TYPES),
+    value: bytes,
+    timeoutMs: z.number().int().positive().max(3_600_000).optional(),
+    /** Absent: the path's handler; a session id; or every session a filter selects. */
+    target: z
+      .union([
+        z.strictObject({ sessionId: z.string().max(64) }),
+        z.strictObject({ filter: z.string().max(4096) }),
+      ])
+      .optional(),
+  }),
+  /** A handler's answer to a `request` frame. */
+  z.strictObject({
+    type: z.literal("respond"),
+    id: requestId,
+    rid: z.number().int().nonnegative(),
+    value: bytes,
+  }),
+  z.strictObject({
+    type: z.literal("respond_error"),
+    id: requestId,
+    rid: z.number().int().nonnegative(),
+    message: z.string().max(4096),
+  }),
+  // Client control (DESIGN §6, §9).
+  z.strictObject({
+    type: z.literal("list_sessions"),
+    id: requestId,
+    filter: z.string().max(4096).optional(),
+  }),
+  z.strictObject({ type: z.literal("get_properties"), id: requestId, sessionId: z.string().max(64) }),
+  z.strictObject({
+    type: z.literal("set_properties"),
+    id: requestId,
+    target: sessionTarget,
+    properties: z.record(z.string().max(256), z.string().max(4096)),
+  }),
+  z.strictObject({ type: z.literal("close_sessions"), id: requestId, target: sessionTarget }),
+  z.strictObject({ type: z.literal("subscribe_sessions"), id: requestId, target: sessionTarget, selector }),
+  z.strictObject({ type: z.literal("unsubscribe_sessions"), id: requestId, target: sessionTarget, selector }),
+  z.strictObject({
+    type: z.literal("watch_sessions"),
+    id: requestId,
+    filter: z.string().max(4096).optional(),
+  }),
+  z.strictObject({ type: z.literal("unwatch_sessions"), id: requestId, watch: requestId }),
 ]);
 
 /** One topic of a fetch result. */
@@ -170,6 +244,35 @@ export const serverFrameSchema = z.discriminatedUnion("type", [
     type: z.literal("untopic"),
     tid: z.number().int().nonnegative(),
     reason: z.enum(["unselected", "removed", "not-permitted"]),
+  }),
+  /** A request for a handler this session registered; answer with `respond` or `respond_error`. */
+  z.strictObject({
+    type: z.literal("request"),
+    rid: z.number().int().nonnegative(),
+    path,
+    requestType: z.enum(VALUE_TYPES),
+    responseType: z.enum(VALUE_TYPES),
+    value: bytes,
+    /** The requester's session id, and the session properties the handler asked for. */
+    sessionId: z.string().optional(),
+    properties: z.record(z.string(), z.string()),
+  }),
+  /** One session's answer to a `send_request` with a filter target (`id` is that request's id). */
+  z.strictObject({ type: z.literal("filter_response"), id: requestId, sessionId: z.string(), value: bytes }),
+  z.strictObject({
+    type: z.literal("filter_error"),
+    id: requestId,
+    sessionId: z.string(),
+    code: z.number().int(),
+    message: z.string(),
+  }),
+  /** A session event for a `watch_sessions` request (`id` is that request's id). */
+  z.strictObject({
+    type: z.literal("session_event"),
+    id: requestId,
+    event: z.enum(["opened", "updated", "closed"]),
+    sessionId: z.string(),
+    properties: z.record(z.string(), z.string()),
   }),
   /** The server is closing the session; `code` is an error code number. */
   z.strictObject({ type: z.literal("goodbye"), code: z.number().int(), message: z.string() }),

@@ -91,6 +91,10 @@ export const configSchema = z
         maxConnections: positive.default(100_000),
         maxTopics: positive.default(1_000_000),
         removalSweepMs: positive.default(30_000),
+        /** Largest request or response of request-response messaging (bytes). */
+        maxRequestBytes: positive.default(1024 * 1024),
+        /** Default request timeout when a request names none (ms). */
+        requestTimeoutMs: positive.default(30_000),
       })
       .strict()
       .prefault({}),

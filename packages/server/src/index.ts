@@ -72,15 +72,24 @@ export function createServer(config: SkeinConfigInput = {}, deps: ServerDependen
   const logger: Logger = deps.logger ?? pino({ level: cfg.logLevel, base: { server: cfg.serverName } });
   const store = deps.store ?? new MemoryStore();
   const core = new Core({
-    limits: { maxTopics: cfg.limits.maxTopics, removalSweepMs: cfg.limits.removalSweepMs },
+    limits: {
+      maxTopics: cfg.limits.maxTopics,
+      removalSweepMs: cfg.limits.removalSweepMs,
+      maxRequestBytes: cfg.limits.maxRequestBytes,
+    },
     store,
     logger,
   });
   const { port: _p, tlsPort: _t, ...mqttLimits } = cfg.mqtt;
   const mqttOptions: MqttOptions = mqttLimits;
-  const mqtt = new MqttDoor(core, mqttOptions, logger);
+  const mqtt = new MqttDoor(core, mqttOptions, logger, cfg.serverName, cfg.limits.requestTimeoutMs);
   const { path: _sdkPath, ...sdkLimits } = cfg.sdk;
-  const sdk = new SdkDoor(core, { ...sdkLimits, serverName: cfg.serverName }, cfg.mqtt, logger);
+  const sdk = new SdkDoor(
+    core,
+    { ...sdkLimits, serverName: cfg.serverName, requestTimeoutMs: cfg.limits.requestTimeoutMs },
+    cfg.mqtt,
+    logger,
+  );
   const listeners = new Listeners(cfg, mqtt, sdk, logger, core.metrics);
   let closed = false;
   return {

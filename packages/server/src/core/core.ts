@@ -18,6 +18,7 @@ import { type Clock, type Logger, type Store, type Timer, silentLogger, systemCl
 import { SessionRegistry } from "./sessions.js";
 import { checkConstraint } from "./constraints.js";
 import { LockRegistry } from "./locks.js";
+import { Messaging } from "./messaging.js";
 import { SubscriptionIndex } from "./subscription-index.js";
 import { TopicTree } from "./topic-tree.js";
 import type { Topic, Update } from "./types.js";
@@ -26,6 +27,8 @@ import type { Topic, Update } from "./types.js";
 export interface CoreLimits {
   /** Most topics the server holds. */
   maxTopics: number;
+  /** Largest request or response payload (bytes). */
+  maxRequestBytes: number;
   /** How often to look for topics whose removal policy says they should go (ms). */
   removalSweepMs: number;
 }
@@ -90,6 +93,8 @@ export class Core {
   private nextTopicId = 1;
   /** Named locks held by sessions (update constraints). */
   readonly locks = new LockRegistry();
+  /** Request-response routing. */
+  readonly messaging: Messaging;
 
   constructor(options: CoreOptions) {
     this.limits = options.limits;
@@ -98,6 +103,17 @@ export class Core {
     this.clock = options.clock ?? systemClock;
     this.metrics = options.metrics ?? new Metrics();
     this.updatesCounter = this.metrics.counter("skein_updates_total");
+    this.messaging = new Messaging(
+      this.clock,
+      this.metrics,
+      { properties: (id) => this.sessions.get(id)?.properties },
+      this.limits.maxRequestBytes,
+    );
+    // A closed session's handlers go, and requests it was handling fail (DESIGN §4); its locks go too.
+    this.sessions.onEvent((kind, session) => {
+      if (kind !== "closed") return;
+      this.messaging.sessionClosed(session.sessionId);
+    });
   }
 
   /** Starts background work (removal sweeps). */

@@ -2,11 +2,12 @@
  * The registry of every live session of every door, with its properties (DESIGN §6). Request-response,
  * session filters and client control build on it.
  */
+import type { TopicSelector } from "@skein/protocol";
 
 /** How a session reached the server. */
 export type Transport = "mqtt" | "sdk";
 
-/** A session as the core sees it. */
+/** A session as the core sees it: its properties and what other sessions may do to it. */
 export interface SessionHandle {
   /** Server-unique session id. */
   readonly sessionId: string;
@@ -16,11 +17,25 @@ export interface SessionHandle {
   readonly properties: Record<string, string>;
   /** Closes the session (the door sends its own goodbye). */
   close(reason: string): void;
+  /**
+   * Subscribes the session to what a selector selects (client control).
+   * @throws SkeinError `INVALID_SELECTOR` when the door cannot express it
+   */
+  subscribe(selector: TopicSelector): void;
+  /** Removes such a subscription. */
+  unsubscribe(selector: TopicSelector): void;
 }
+
+/** What happened to a session. */
+export type SessionEventKind = "opened" | "updated" | "closed";
+
+/** A listener of session events. */
+export type SessionListener = (kind: SessionEventKind, session: SessionHandle) => void;
 
 /** Live sessions by id. */
 export class SessionRegistry {
   private readonly sessions = new Map<string, SessionHandle>();
+  private readonly listeners = new Set<SessionListener>();
 
   /** Number of live sessions. */
   get size(): number {
@@ -29,10 +44,14 @@ export class SessionRegistry {
 
   add(session: SessionHandle): void {
     this.sessions.set(session.sessionId, session);
+    this.emit("opened", session);
   }
 
   remove(sessionId: string): void {
+    const session = this.sessions.get(sessionId);
+    if (!session) return;
     this.sessions.delete(sessionId);
+    this.emit("closed", session);
   }
 
   get(sessionId: string): SessionHandle | undefined {
@@ -41,6 +60,32 @@ export class SessionRegistry {
 
   all(): IterableIterator<SessionHandle> {
     return this.sessions.values();
+  }
+
+  /**
+   * Sets user properties of a session (names without `$`; an empty string removes one).
+   * Returns false when the session is unknown.
+   */
+  setProperties(sessionId: string, properties: Readonly<Record<string, string>>): boolean {
+    const session = this.sessions.get(sessionId);
+    if (!session) return false;
+    for (const [name, value] of Object.entries(properties)) {
+      if (name.startsWith("$")) continue;
+      if (value === "") delete session.properties[name];
+      else session.properties[name] = value;
+    }
+    this.emit("updated", session);
+    return true;
+  }
+
+  /** Listens to sessions opened, updated and closed; returns a function that stops listening. */
+  onEvent(listener: SessionListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit(kind: SessionEventKind, session: SessionHandle): void {
+    for (const l of this.listeners) l(kind, session);
   }
 }
 

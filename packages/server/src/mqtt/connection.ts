@@ -85,6 +85,9 @@ export class MqttConnection implements SessionLink {
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
     socket.on("error", (err: Error) => this.log.debug({ err: err.message }, "socket error"));
     socket.on("close", () => this.onSocketClose());
+    // A WebSocket stream (ws's createWebSocketStream) only ends when the peer goes away; it emits no
+    // 'close'. MQTT has no half-close, so the end of input is the loss of the connection [MQTT-3.1.2-8].
+    socket.on("end", () => this.onSocketClose());
     socket.on("drain", () => this.session?.drain());
   }
 

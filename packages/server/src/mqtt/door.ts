@@ -30,6 +30,10 @@ export class MqttDoor {
     readonly core: Core,
     readonly options: MqttOptions,
     logger: Logger,
+    /** The `$ServerName` session property. */
+    readonly serverName = "skein",
+    /** Timeout of requests MQTT clients send (ms). */
+    readonly requestTimeoutMs = 30_000,
   ) {
     this.log = logger.child({ door: "mqtt" });
     this.publishContext = {

@@ -18,11 +18,22 @@ const REPEATABLE = new Set(["userProperties", "subscriptionIdentifier"]);
  */
 export class ProtocolViolation extends Error {}
 
+/** mqtt-packet readers and what each returns when the field runs past the end of the packet. */
+const TRUNCATED = [
+  ["_parseNum", -1],
+  ["_parse4ByteNum", -1],
+  ["_parseByte", undefined],
+  ["_parseBuffer", null],
+] as const;
+
 interface ParserInternals {
   _list: { slice(start: number, end: number): Buffer; length: number };
   _pos: number;
   packet: { length: number };
   _parseNum(): number;
+  _parse4ByteNum(): number;
+  _parseByte(): number | undefined;
+  _parseBuffer(): Buffer | null;
   _parseString(): string | null;
   _parseProperties(): Record<string, unknown> | false;
   _emitError(err: Error): void;
@@ -40,7 +51,10 @@ export class PacketParser {
     p._parseString = function parseStrictString(this: ParserInternals): string | null {
       const length = this._parseNum();
       const end = length + this._pos;
-      if (length === -1 || end > this._list.length || end > this.packet.length) return null;
+      if (length === -1 || end > this._list.length || end > this.packet.length) {
+        this._emitError(new Error("String runs past the end of the packet"));
+        return null;
+      }
       const bytes = this._list.slice(this._pos, end);
       if (!isUtf8(bytes)) {
         this._emitError(new Error("Malformed UTF-8 string"));
@@ -53,6 +67,17 @@ export class PacketParser {
       this._pos += length;
       return bytes.toString("utf8");
     };
+    // A field that runs past the end of the packet makes it malformed. mqtt-packet returns a sentinel
+    // (-1, null, undefined) that some of its callers pass on as a value: a packet identifier of -1, a
+    // User Property or Correlation Data of null (which crashed the encoder of every subscriber).
+    for (const [method, sentinel] of TRUNCATED) {
+      const read = p[method] as () => unknown;
+      (p[method] as () => unknown) = function readWhole(this: ParserInternals): unknown {
+        const value = read.call(this);
+        if (value === sentinel) this._emitError(new Error("Packet too short"));
+        return value;
+      };
+    }
     const parseProperties = p._parseProperties;
     p._parseProperties = function parseUniqueProperties(this: ParserInternals) {
       const props = parseProperties.call(this);
@@ -60,6 +85,14 @@ export class PacketParser {
         for (const name of Object.keys(props)) {
           if (!REPEATABLE.has(name) && Array.isArray(props[name])) {
             this._emitError(new ProtocolViolation(`Property ${name} appears more than once`));
+            return false;
+          }
+          // A truncated Variable Byte Integer reads as false [MQTT-1.5.5].
+          if (
+            name === "subscriptionIdentifier" &&
+            [props[name]].flat().some((id) => typeof id !== "number")
+          ) {
+            this._emitError(new Error("Malformed Subscription Identifier"));
             return false;
           }
         }

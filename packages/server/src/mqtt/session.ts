@@ -47,6 +47,8 @@ export interface SessionSubscription {
 export interface Will {
   update: Update;
   delaySec: number;
+  /** Message Expiry Interval (s): it runs from the will's publication, not from CONNECT (MQTT 5 §3.1.3.2.4). */
+  expirySec?: number;
 }
 
 /** What a session asks of its door. */
@@ -214,7 +216,9 @@ export class MqttSession implements Subscriber {
     if (this.willTimer) this.core.clock.clearTimeout(this.willTimer);
     this.willTimer = undefined;
     if (!will) return;
-    this.hooks.publish(will.update);
+    const expiresAt =
+      will.expirySec === undefined ? undefined : this.core.clock.now() + will.expirySec * 1000;
+    this.hooks.publish(expiresAt === undefined ? will.update : { ...will.update, expiresAt });
     this.core.metrics.inc("mqtt_wills_published_total");
   }
 

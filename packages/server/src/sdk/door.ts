@@ -49,7 +49,7 @@ export class SdkDoor {
 
   /** A new session, registered with the door and the core. */
   newSession(sessionId: string, token: string, properties: Record<string, string>): SdkSession {
-    const props = { ...properties, $SessionId: sessionId, $ServerName: this.options.serverName };
+    const props = { ...properties, $SessionId: sessionId, $Roles: "", $ServerName: this.options.serverName };
     const session = new SdkSession(sessionId, token, props, this.core, this.encoder, this.options, (s) => {
       this.sessions.delete(s.sessionId);
       this.core.metrics.set("sdk_sessions", this.sessions.size);
@@ -59,7 +59,12 @@ export class SdkDoor {
       sessionId,
       transport: "sdk",
       properties: props,
-      close: (reason) => session.link?.close(CloseCodes.CLOSED_BY_SERVER, reason),
+      close: (reason) => {
+        if (session.link) session.link.close(CloseCodes.CLOSED_BY_SERVER, reason);
+        session.end();
+      },
+      subscribe: (selector) => session.select(selector),
+      unsubscribe: (selector) => void session.unselect(selector.expression),
     });
     this.core.metrics.set("sdk_sessions", this.sessions.size);
     return session;

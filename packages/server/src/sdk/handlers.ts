@@ -11,6 +11,7 @@ import {
 } from "@skein/protocol";
 import { crc32 } from "node:zlib";
 import type { SdkConnection } from "./connection.js";
+import { handleControl, sendRequest } from "./control.js";
 import type { SdkSession } from "./session.js";
 
 /** Handles one request frame of a live session. */
@@ -48,6 +49,21 @@ export function handleRequest(
       return conn.door.core.locks.release(frame.name, session.sessionId);
     case "ping":
       return undefined;
+    case "send_request":
+      return sendRequest(conn, session, frame);
+    case "add_handler":
+    case "remove_handler":
+    case "respond":
+    case "respond_error":
+    case "list_sessions":
+    case "get_properties":
+    case "set_properties":
+    case "close_sessions":
+    case "subscribe_sessions":
+    case "unsubscribe_sessions":
+    case "watch_sessions":
+    case "unwatch_sessions":
+      return handleControl(conn, session, frame);
   }
 }
 

@@ -16,6 +16,8 @@ export interface SdkOptions {
   defaultFetchPage: number;
   /** Most selections one session may hold. */
   maxSelectionsPerSession: number;
+  /** Timeout of a request that names none (ms). */
+  requestTimeoutMs: number;
 }
 
 /** Defaults. */
@@ -28,4 +30,5 @@ export const DEFAULT_SDK_OPTIONS: SdkOptions = {
   heartbeatMs: 30_000,
   defaultFetchPage: 1000,
   maxSelectionsPerSession: 1000,
+  requestTimeoutMs: 30_000,
 };

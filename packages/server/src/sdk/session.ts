@@ -5,6 +5,7 @@
 import { type Encoder, type ServerFrame, type TopicSelector, SkeinError } from "@skein/protocol";
 import type { Core } from "../core/core.js";
 import type { Timer } from "../core/ports.js";
+import type { InboundRequest, RequestEndpoint } from "../core/messaging.js";
 import type { PatternSubscription } from "../core/subscription-index.js";
 import type { Subscriber, SubscriptionOptions, Topic, Update } from "../core/types.js";
 import type { SdkOptions } from "./options.js";
@@ -34,7 +35,7 @@ const SDK_SUBSCRIPTION: SubscriptionOptions = {
 const V_FRAME = "sdk:v";
 
 /** State of one SDK session. */
-export class SdkSession implements Subscriber {
+export class SdkSession implements Subscriber, RequestEndpoint {
   readonly selections = new Map<string, Selection>();
   /** Topics this session has been told about (`topic` frame sent), by path. */
   readonly selected = new Map<string, Topic>();
@@ -45,6 +46,8 @@ export class SdkSession implements Subscriber {
   ended = false;
   private readonly filterRefs = new Map<string, number>();
   private expiryTimer: Timer | undefined;
+  /** Session-event watches: request id -> stop function. */
+  private readonly watches = new Map<number, () => void>();
 
   constructor(
     readonly sessionId: string,
@@ -84,6 +87,43 @@ export class SdkSession implements Subscriber {
       cache.set(V_FRAME, bytes);
     }
     this.pushEncoded(bytes);
+  }
+
+  /** Messaging: a request for one of this session's handlers. */
+  deliverRequest(request: InboundRequest): void {
+    this.push({
+      type: "request",
+      rid: request.requestId,
+      path: request.path,
+      requestType: request.requestType,
+      responseType: request.responseType,
+      value: request.payload,
+      ...(request.fromSessionId ? { sessionId: request.fromSessionId } : {}),
+      properties: { ...request.properties },
+    });
+  }
+
+  /** Client control: reports sessions opened, updated and closed that `selects` picks. */
+  watchSessions(watchId: number, selects: (properties: Readonly<Record<string, string>>) => boolean): void {
+    this.unwatchSessions(watchId);
+    const stop = this.core.sessions.onEvent((event, s) => {
+      if (s.sessionId === this.sessionId || !selects(s.properties)) return;
+      this.push({
+        type: "session_event",
+        id: watchId,
+        event,
+        sessionId: s.sessionId,
+        properties: { ...s.properties },
+      });
+    });
+    this.watches.set(watchId, stop);
+  }
+
+  /** Stops a watch; true when there was one. */
+  unwatchSessions(watchId: number): boolean {
+    const stop = this.watches.get(watchId);
+    stop?.();
+    return this.watches.delete(watchId);
   }
 
   /** Adds a selection; tells the session about every topic it newly selects. */
@@ -162,6 +202,8 @@ export class SdkSession implements Subscriber {
     this.selections.clear();
     this.selected.clear();
     this.core.locks.releaseAll(this.sessionId);
+    for (const stop of this.watches.values()) stop();
+    this.watches.clear();
     this.core.sessions.remove(this.sessionId);
     this.onEnd(this);
   }

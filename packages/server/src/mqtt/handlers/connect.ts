@@ -9,6 +9,8 @@ import { newSessionId } from "../../core/sessions.js";
 import type { MqttConnection } from "../connection.js";
 import { Reason, connackV3Code } from "../reason-codes.js";
 import type { MqttSession } from "../session.js";
+import { mqttSessionHandle } from "../session-handle.js";
+import { restoreHandlers } from "../messaging.js";
 import { toUpdate, topicNameProblem } from "./publish.js";
 
 /** Handles the CONNECT packet [MQTT-3.1]. */
@@ -121,19 +123,8 @@ function takeSession(
   session ??= door.newSession(newSessionId(), conn.clientId);
   conn.session = session;
   session.attach(conn);
-  door.core.sessions.add({
-    sessionId: session.sessionId,
-    transport: "mqtt",
-    properties: {
-      $SessionId: session.sessionId,
-      $ClientId: conn.clientId,
-      $ClientIP: conn.info.remoteAddress,
-      $Transport: "mqtt",
-      $Principal: packet.username ?? "",
-      $StartTime: String(door.core.clock.now()),
-    },
-    close: (reason) => conn.close({ reason: 0x98, message: reason }),
-  });
+  door.core.sessions.add(mqttSessionHandle(conn, session, packet));
+  if (present) restoreHandlers(conn, session);
   return { session, present };
 }
 
@@ -166,7 +157,13 @@ function setWill(conn: MqttConnection, packet: IConnectPacket, session: MqttSess
     will.retain ?? false,
     will.properties,
   );
-  session.will = { update, delaySec: will.properties?.willDelayInterval ?? 0 };
+  // The will's Message Expiry Interval starts when it is published, not now (MQTT 5 §3.1.3.2.4).
+  const expirySec = conn.protocolVersion === 5 ? will.properties?.messageExpiryInterval : undefined;
+  session.will = {
+    update: { ...update, expiresAt: undefined },
+    delaySec: will.properties?.willDelayInterval ?? 0,
+    expirySec,
+  };
 }
 
 /** Keep alive: v5 clients asking for more than the maximum (or none) get the Server Keep Alive [MQTT-3.2.2-21]. */

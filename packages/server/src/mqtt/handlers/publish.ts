@@ -11,6 +11,7 @@ import { mqttReasonCode, pathProblem } from "@skein/protocol";
 import type { MessageProperties, QoS, Update } from "../../core/types.js";
 import type { MqttConnection } from "../connection.js";
 import { ownPayload } from "../outbound.js";
+import { handleMessagingPublish, isMessagingTopic } from "../messaging.js";
 import { Reason } from "../reason-codes.js";
 import { countUserProperties } from "./connect.js";
 
@@ -36,9 +37,21 @@ export function handlePublish(conn: MqttConnection, packet: IPublishPacket): voi
     if (conn.protocolVersion === 5) return refuse(conn, packet, Reason.PACKET_IDENTIFIER_IN_USE); // counted
     return conn.protocolError("packet identifier in use");
   }
-  if (qos === 2 && session.incomingQos2.size >= conn.door.options.receiveMaximum) {
-    // More unacknowledged QoS 2 publishes than the Receive Maximum we announced [MQTT-3.3.4-9].
+  if (
+    qos === 2 &&
+    conn.protocolVersion === 5 &&
+    session.incomingQos2.size >= conn.door.options.receiveMaximum
+  ) {
+    // More unacknowledged QoS 2 publishes than the Receive Maximum we announced [MQTT-3.3.4-9]. Only v5
+    // clients are told one (§3.2.2.3.3); 3.1.1 has no such limit and is bounded by its 65535 packet ids.
     return conn.protocolError("Receive Maximum exceeded", Reason.RECEIVE_MAXIMUM_EXCEEDED);
+  }
+  if (isMessagingTopic(topic)) {
+    // $request/ and $response/ carry request-response, not topic updates (DESIGN §4).
+    const reason = handleMessagingPublish(conn, topic, packet);
+    if (reason >= 0x80) return refuse(conn, packet, reason);
+    if (qos === 2) session.incomingQos2.add(packet.messageId as number);
+    return ack(conn, packet, reason);
   }
   const refusal = checkMessage(conn, topic, packet);
   if (refusal !== undefined) return refuse(conn, packet, refusal);

@@ -7,6 +7,7 @@ import type { ISubscribePacket, ISubscription } from "mqtt-packet";
 import { mqttFilterProblem, utf8Length } from "@skein/protocol";
 import type { QoS, SubscriptionOptions } from "../../core/types.js";
 import type { MqttConnection } from "../connection.js";
+import { REQUEST_PREFIX, subscribeHandler } from "../messaging.js";
 import { Reason } from "../reason-codes.js";
 
 /** A subscription filter split into its shared-subscription group (if any) and the filter. */
@@ -88,6 +89,18 @@ function subscribeOne(conn: MqttConnection, sub: ISubscription, subscriptionId: 
     retainHandling: (sub.rh ?? 0) as 0 | 1 | 2,
     subscriptionId,
   };
+  if (parsed.shareGroup === undefined && parsed.filter.startsWith(REQUEST_PREFIX)) {
+    // Subscribing to $request/<path> makes the client a handler of <path> (DESIGN §4).
+    const code = subscribeHandler(conn, parsed.filter, qos);
+    if (code >= 0x80) return failure(code);
+    session.subscriptions.set(sub.topic, {
+      key: sub.topic,
+      filter: parsed.filter,
+      shareGroup: undefined,
+      options,
+    });
+    return { code, filter: parsed.filter, sendRetained: false };
+  }
   const { isNew } = conn.door.core.subscriptions.add(parsed.filter, parsed.shareGroup, session, options);
   session.subscriptions.set(sub.topic, {
     key: sub.topic,

@@ -2,6 +2,7 @@
 import mqtt from "mqtt-packet";
 import type { IUnsubscribePacket } from "mqtt-packet";
 import type { MqttConnection } from "../connection.js";
+import { REQUEST_PREFIX, unsubscribeHandler } from "../messaging.js";
 import { Reason } from "../reason-codes.js";
 import { parseFilter } from "./subscribe.js";
 
@@ -17,7 +18,9 @@ export function handleUnsubscribe(conn: MqttConnection, packet: IUnsubscribePack
       continue;
     }
     const existed = session.subscriptions.delete(key);
-    if (existed) conn.door.core.subscriptions.remove(parsed.filter, parsed.shareGroup, session);
+    if (existed && parsed.shareGroup === undefined && parsed.filter.startsWith(REQUEST_PREFIX)) {
+      unsubscribeHandler(conn, parsed.filter);
+    } else if (existed) conn.door.core.subscriptions.remove(parsed.filter, parsed.shareGroup, session);
     reasons.push(existed ? Reason.SUCCESS : Reason.NO_SUBSCRIPTION_EXISTED);
   }
   conn.write(

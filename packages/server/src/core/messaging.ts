@@ -1,0 +1,323 @@
+/**
+ * Request-response messaging (DESIGN §4): handlers registered on message paths, requests routed to
+ * the most specific registered path and spread across its handlers, to one session, or to every
+ * session a filter selects. Doors adapt their sessions as {@link RequestEndpoint}s; the core only
+ * routes, checks types, times out and correlates.
+ */
+import { type ErrorCode, SkeinError, VALUE_CODECS, type ValueType } from "@skein/protocol";
+import type { Metrics } from "./metrics.js";
+import type { Clock, Timer } from "./ports.js";
+
+/** A request as a handler receives it. */
+export interface InboundRequest {
+  /** Server-wide id; the endpoint answers with {@link Messaging.respond}. */
+  readonly requestId: number;
+  /** The message path the request was sent to. */
+  readonly path: string;
+  /** The type of `payload`. */
+  readonly requestType: ValueType;
+  /** The type the requester expects back. */
+  readonly responseType: ValueType;
+  readonly payload: Uint8Array;
+  /** Session that sent it (undefined for server-originated requests). */
+  readonly fromSessionId: string | undefined;
+  /** The requester's session properties the handler asked for. */
+  readonly properties: Readonly<Record<string, string>>;
+}
+
+/** Something that can handle requests: an SDK session, an MQTT session subscribed to a request path. */
+export interface RequestEndpoint {
+  readonly sessionId: string;
+  /** Hands a request to the session. Must not throw. */
+  deliverRequest(request: InboundRequest): void;
+}
+
+/** Where a handler registration applies. */
+export type HandlerKind = "path" | "session";
+
+/** A handler's declared types and the requester properties it wants. */
+export interface HandlerOptions {
+  /** Requests must be of this type (undefined: any). */
+  requestType?: ValueType;
+  /** The handler's responses are of this type (undefined: whatever the requester asks). */
+  responseType?: ValueType;
+  /** Requester session properties passed to the handler. */
+  sessionProperties?: readonly string[];
+}
+
+/** A request to send. */
+export interface OutboundRequest {
+  path: string;
+  /** Declared type of the payload; undefined = untyped bytes (MQTT), checked against the handler's type. */
+  requestType: ValueType | undefined;
+  responseType: ValueType | undefined;
+  payload: Uint8Array;
+  fromSessionId: string | undefined;
+  timeoutMs: number;
+}
+
+/** What a request ends with. */
+export type RequestOutcome =
+  | { ok: true; payload: Uint8Array; responseType: ValueType }
+  | { ok: false; code: ErrorCode; message: string };
+
+interface Registration {
+  endpoint: RequestEndpoint;
+  options: HandlerOptions;
+}
+
+interface Pending {
+  resolve(outcome: RequestOutcome): void;
+  timer: Timer;
+  handlerSessionId: string;
+  responseType: ValueType;
+}
+
+/** Session lookups messaging needs (the registry provides them). */
+export interface SessionDirectory {
+  properties(sessionId: string): Readonly<Record<string, string>> | undefined;
+}
+
+/** The request-response router. */
+export class Messaging {
+  /** Path handlers: path -> registrations (requests spread round robin). */
+  private readonly byPath = new Map<string, { list: Registration[]; next: number }>();
+  /** Session request streams: session -> path -> registration. */
+  private readonly bySession = new Map<string, Map<string, Registration>>();
+  private readonly pending = new Map<number, Pending>();
+  private nextRequestId = 1;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly metrics: Metrics,
+    private readonly sessions: SessionDirectory,
+    private readonly maxRequestBytes: number,
+  ) {}
+
+  /**
+   * Registers `endpoint` for `path`: as a path handler (any requester may reach it) or as a session
+   * request stream (reached by sends to this session or to a filter). One per path per session.
+   * @throws SkeinError `HANDLER_EXISTS`
+   */
+  addHandler(kind: HandlerKind, path: string, endpoint: RequestEndpoint, options: HandlerOptions = {}): void {
+    if (kind === "session") {
+      let paths = this.bySession.get(endpoint.sessionId);
+      if (!paths) this.bySession.set(endpoint.sessionId, (paths = new Map()));
+      if (paths.has(path))
+        throw new SkeinError("HANDLER_EXISTS", `a request stream is already set for ${path}`);
+      paths.set(path, { endpoint, options });
+      return;
+    }
+    let entry = this.byPath.get(path);
+    if (!entry) this.byPath.set(path, (entry = { list: [], next: 0 }));
+    if (entry.list.some((r) => r.endpoint.sessionId === endpoint.sessionId)) {
+      throw new SkeinError("HANDLER_EXISTS", `this session already handles ${path}`);
+    }
+    entry.list.push({ endpoint, options });
+  }
+
+  /** Removes a registration; true when there was one. */
+  removeHandler(kind: HandlerKind, path: string, sessionId: string): boolean {
+    if (kind === "session") return this.bySession.get(sessionId)?.delete(path) ?? false;
+    const entry = this.byPath.get(path);
+    const i = entry ? entry.list.findIndex((r) => r.endpoint.sessionId === sessionId) : -1;
+    if (!entry || i < 0) return false;
+    entry.list.splice(i, 1);
+    if (entry.list.length === 0) this.byPath.delete(path);
+    return true;
+  }
+
+  /** A session closed: its registrations go, and requests it was handling fail. */
+  sessionClosed(sessionId: string): void {
+    this.bySession.delete(sessionId);
+    for (const [path, entry] of this.byPath) {
+      entry.list = entry.list.filter((r) => r.endpoint.sessionId !== sessionId);
+      if (entry.list.length === 0) this.byPath.delete(path);
+    }
+    for (const [id, p] of this.pending) {
+      if (p.handlerSessionId === sessionId) {
+        this.finish(id, {
+          ok: false,
+          code: "HANDLER_SESSION_CLOSED",
+          message: "the handler's session closed",
+        });
+      }
+    }
+  }
+
+  /** Sends to the handler of the most specific registered path [DESIGN §4]. */
+  sendToPath(request: OutboundRequest): Promise<RequestOutcome> {
+    const entry = this.mostSpecific(request.path, (p) => this.byPath.get(p));
+    if (!entry || entry.list.length === 0)
+      return Promise.resolve(this.fail("NO_HANDLER", `no handler for ${request.path}`));
+    const registration = entry.list[entry.next % entry.list.length] as Registration;
+    entry.next = (entry.next + 1) % entry.list.length;
+    return this.dispatch(registration, request);
+  }
+
+  /** Sends to one session's request stream for the path. */
+  sendToSession(sessionId: string, request: OutboundRequest): Promise<RequestOutcome> {
+    const paths = this.bySession.get(sessionId);
+    const registration = paths ? this.mostSpecific(request.path, (p) => paths.get(p)) : undefined;
+    if (!registration)
+      return Promise.resolve(
+        this.fail("NO_HANDLER", `session ${sessionId} has no request stream for ${request.path}`),
+      );
+    return this.dispatch(registration, request);
+  }
+
+  /**
+   * Sends to every session `selects` picks that has a request stream for the path; each outcome is
+   * reported to `onOutcome`. Returns how many sessions it was sent to.
+   */
+  sendToFilter(
+    selects: (sessionId: string) => boolean,
+    request: OutboundRequest,
+    onOutcome: (sessionId: string, outcome: RequestOutcome) => void,
+  ): number {
+    let n = 0;
+    for (const [sessionId, paths] of this.bySession) {
+      if (!selects(sessionId)) continue;
+      const registration = this.mostSpecific(request.path, (p) => paths.get(p));
+      if (!registration) continue;
+      n++;
+      void this.dispatch(registration, request).then((outcome) => onOutcome(sessionId, outcome));
+    }
+    return n;
+  }
+
+  /** A handler's answer (or failure) to request `requestId`. Unknown ids (timed out) are ignored. */
+  respond(requestId: number, outcome: RequestOutcome, fromSessionId: string): boolean {
+    const p = this.pending.get(requestId);
+    if (!p || p.handlerSessionId !== fromSessionId) return false;
+    if (outcome.ok) {
+      if (outcome.payload.length > this.maxRequestBytes) {
+        outcome = {
+          ok: false,
+          code: "TOO_LARGE",
+          message: `response larger than ${this.maxRequestBytes} bytes`,
+        };
+      } else {
+        const problem = typeProblem(p.responseType, outcome.payload);
+        if (problem) outcome = { ok: false, code: "REQUEST_TYPE_MISMATCH", message: `response: ${problem}` };
+        else outcome = { ok: true, payload: outcome.payload, responseType: p.responseType };
+      }
+    }
+    this.finish(requestId, outcome);
+    return true;
+  }
+
+  /** Number of requests waiting for an answer. */
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  private dispatch(registration: Registration, request: OutboundRequest): Promise<RequestOutcome> {
+    const { options, endpoint } = registration;
+    if (request.payload.length > this.maxRequestBytes) {
+      return Promise.resolve(this.fail("TOO_LARGE", `request larger than ${this.maxRequestBytes} bytes`));
+    }
+    const requestType = options.requestType ?? request.requestType ?? "binary";
+    // A request of the wrong type is refused before it reaches a handler (DESIGN §4).
+    if (
+      request.requestType !== undefined &&
+      options.requestType !== undefined &&
+      request.requestType !== options.requestType
+    ) {
+      return Promise.resolve(
+        this.fail(
+          "REQUEST_TYPE_MISMATCH",
+          `handler takes ${options.requestType}, not ${request.requestType}`,
+        ),
+      );
+    }
+    const problem = typeProblem(requestType, request.payload);
+    if (problem) return Promise.resolve(this.fail("REQUEST_TYPE_MISMATCH", `request: ${problem}`));
+    const responseType = request.responseType ?? options.responseType ?? "binary";
+    if (
+      options.responseType !== undefined &&
+      request.responseType !== undefined &&
+      options.responseType !== request.responseType
+    ) {
+      return Promise.resolve(
+        this.fail(
+          "REQUEST_TYPE_MISMATCH",
+          `handler answers ${options.responseType}, not ${request.responseType}`,
+        ),
+      );
+    }
+    const requestId = this.nextRequestId++;
+    const properties = pick(
+      request.fromSessionId ? this.sessions.properties(request.fromSessionId) : undefined,
+      options.sessionProperties,
+    );
+    this.metrics.inc("messaging_requests_total");
+    return new Promise<RequestOutcome>((resolve) => {
+      const timer = this.clock.setTimeout(
+        () =>
+          this.finish(requestId, {
+            ok: false,
+            code: "REQUEST_TIMEOUT",
+            message: `no answer within ${request.timeoutMs} ms`,
+          }),
+        request.timeoutMs,
+      );
+      this.pending.set(requestId, { resolve, timer, handlerSessionId: endpoint.sessionId, responseType });
+      endpoint.deliverRequest({
+        requestId,
+        path: request.path,
+        requestType,
+        responseType,
+        payload: request.payload,
+        fromSessionId: request.fromSessionId,
+        properties,
+      });
+    });
+  }
+
+  private finish(requestId: number, outcome: RequestOutcome): void {
+    const p = this.pending.get(requestId);
+    if (!p) return;
+    this.pending.delete(requestId);
+    this.clock.clearTimeout(p.timer);
+    if (!outcome.ok) this.metrics.inc("messaging_request_failures_total", { code: outcome.code });
+    p.resolve(outcome);
+  }
+
+  private fail(code: ErrorCode, message: string): RequestOutcome {
+    this.metrics.inc("messaging_request_failures_total", { code });
+    return { ok: false, code, message };
+  }
+
+  /** The registration of `path` or of its nearest registered ancestor. */
+  private mostSpecific<T>(path: string, lookup: (p: string) => T | undefined): T | undefined {
+    let p = path;
+    for (;;) {
+      const found = lookup(p);
+      if (found !== undefined) return found;
+      const slash = p.lastIndexOf("/");
+      if (slash < 0) return undefined;
+      p = p.slice(0, slash);
+    }
+  }
+}
+
+function typeProblem(type: ValueType, payload: Uint8Array): string | undefined {
+  if (type === "binary") return undefined;
+  try {
+    VALUE_CODECS[type].fromBytes(payload);
+    return undefined;
+  } catch (err) {
+    return `not a ${type} value: ${SkeinError.from(err).message}`;
+  }
+}
+
+function pick(
+  props: Readonly<Record<string, string>> | undefined,
+  names: readonly string[] | undefined,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!props || !names) return out;
+  for (const n of names) if (props[n] !== undefined) out[n] = props[n] as string;
+  return out;
+}

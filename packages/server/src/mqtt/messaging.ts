@@ -1,0 +1,165 @@
+/**
+ * MQTT 5 clients in request-response (DESIGN §4). The reserved prefixes:
+ *
+ * - `$request/<path>`: a PUBLISH there with a Response Topic (and Correlation Data) is a request to the
+ *   handler of `<path>`; the answer is published to the Response Topic with the same Correlation Data.
+ *   A SUBSCRIBE to `$request/<path>` (no wildcards) makes the client a handler of `<path>`: requests
+ *   reach it as PUBLISHes to `$request/<path>` with Response Topic `$response/<id>`.
+ * - `$response/<id>`: what a handler publishes there is the answer to request `<id>`.
+ *
+ * Failures reach an MQTT requester as an empty message on its Response Topic with the user
+ * properties `skein-error` (the error code name) and `skein-error-message`.
+ */
+import { type ValueType, VALUE_CODECS, pathProblem } from "@skein/protocol";
+import type { IPublishPacket } from "mqtt-packet";
+import type { InboundRequest, RequestEndpoint, RequestOutcome } from "../core/messaging.js";
+import type { QoS, Update } from "../core/types.js";
+import type { MqttConnection } from "./connection.js";
+import { Reason } from "./reason-codes.js";
+import type { MqttSession } from "./session.js";
+
+/** Topic prefix of requests. */
+export const REQUEST_PREFIX = "$request/";
+/** Topic prefix of responses from MQTT handlers. */
+export const RESPONSE_PREFIX = "$response/";
+
+/** True for topics this module handles instead of the topic tree. */
+export function isMessagingTopic(topic: string): boolean {
+  return topic.startsWith(REQUEST_PREFIX) || topic.startsWith(RESPONSE_PREFIX);
+}
+
+/** The type of an untyped MQTT payload, from its metadata (as for topics, DESIGN §3). */
+function typeOf(props: IPublishPacket["properties"]): ValueType | undefined {
+  if (props?.contentType?.split(";")[0]?.trim().toLowerCase() === "application/json") return "json";
+  if (props?.payloadFormatIndicator) return "string";
+  return undefined;
+}
+
+/**
+ * A PUBLISH to `$request/...` or `$response/...`. Returns the PUBACK/PUBREC reason code.
+ */
+export function handleMessagingPublish(conn: MqttConnection, topic: string, packet: IPublishPacket): number {
+  const session = conn.session as MqttSession;
+  const messaging = conn.door.core.messaging;
+  const payload = packet.payload as Buffer;
+  if (topic.startsWith(RESPONSE_PREFIX)) {
+    const rid = Number(topic.slice(RESPONSE_PREFIX.length));
+    const outcome: RequestOutcome = { ok: true, payload, responseType: "binary" };
+    return Number.isSafeInteger(rid) && messaging.respond(rid, outcome, session.sessionId)
+      ? Reason.SUCCESS
+      : Reason.NO_MATCHING_SUBSCRIBERS;
+  }
+  const path = topic.slice(REQUEST_PREFIX.length);
+  const props = packet.properties;
+  const responseTopic = props?.responseTopic;
+  if (conn.protocolVersion !== 5 || !responseTopic) return Reason.IMPLEMENTATION_SPECIFIC_ERROR;
+  if (pathProblem(path) || pathProblem(responseTopic)) return Reason.TOPIC_NAME_INVALID;
+  const correlationData = props?.correlationData;
+  void messaging
+    .sendToPath({
+      path,
+      requestType: typeOf(props),
+      responseType: undefined,
+      payload,
+      fromSessionId: session.sessionId,
+      timeoutMs: conn.door.requestTimeoutMs,
+    })
+    .then((outcome) =>
+      conn.door.publish(responseUpdate(responseTopic, correlationData, packet.qos, outcome)),
+    );
+  return Reason.SUCCESS;
+}
+
+function responseUpdate(
+  topic: string,
+  correlationData: Buffer | undefined,
+  qos: QoS,
+  outcome: RequestOutcome,
+): Update {
+  const base = { topic, qos, retain: false, expiresAt: undefined, origin: undefined };
+  if (!outcome.ok) {
+    return {
+      ...base,
+      payload: new Uint8Array(0),
+      properties: {
+        correlationData,
+        userProperties: { "skein-error": outcome.code, "skein-error-message": outcome.message },
+      },
+    };
+  }
+  const codec = VALUE_CODECS[outcome.responseType];
+  return {
+    ...base,
+    payload: outcome.payload,
+    properties: {
+      correlationData,
+      ...(codec.contentType ? { contentType: codec.contentType } : {}),
+      ...(codec.utf8 ? { payloadFormatIndicator: true } : {}),
+    },
+  };
+}
+
+/** The MQTT session as a request endpoint: requests become PUBLISHes to `$request/<path>`. */
+function endpointOf(session: MqttSession, qos: QoS): RequestEndpoint {
+  return {
+    sessionId: session.sessionId,
+    deliverRequest(request: InboundRequest) {
+      const codec = VALUE_CODECS[request.requestType];
+      session.send({
+        update: {
+          topic: REQUEST_PREFIX + request.path,
+          payload: request.payload,
+          qos,
+          retain: false,
+          properties: {
+            responseTopic: RESPONSE_PREFIX + request.requestId,
+            correlationData: Buffer.from(String(request.requestId)),
+            ...(codec.contentType ? { contentType: codec.contentType } : {}),
+            ...(codec.utf8 ? { payloadFormatIndicator: true } : {}),
+            userProperties: {
+              ...request.properties,
+              ...(request.fromSessionId ? { "skein-session": request.fromSessionId } : {}),
+            },
+          },
+          expiresAt: undefined,
+          origin: undefined,
+        },
+        qos,
+        retain: false,
+        subscriptionIds: undefined,
+      });
+    },
+  };
+}
+
+/**
+ * A SUBSCRIBE to `$request/<path>`: registers the session as a handler of `<path>`. Returns the
+ * SUBACK code.
+ */
+export function subscribeHandler(conn: MqttConnection, filter: string, qos: QoS): number {
+  const path = filter.slice(REQUEST_PREFIX.length);
+  if (path.length === 0 || /[+#]/.test(path)) return Reason.TOPIC_FILTER_INVALID;
+  const session = conn.session as MqttSession;
+  try {
+    conn.door.core.messaging.addHandler("path", path, endpointOf(session, qos));
+  } catch {
+    // Already a handler of this path: a repeated SUBSCRIBE keeps the registration.
+  }
+  return qos;
+}
+
+/** An UNSUBSCRIBE from `$request/<path>`. */
+export function unsubscribeHandler(conn: MqttConnection, filter: string): boolean {
+  return conn.door.core.messaging.removeHandler(
+    "path",
+    filter.slice(REQUEST_PREFIX.length),
+    (conn.session as MqttSession).sessionId,
+  );
+}
+
+/** After a reconnect, a persistent session's `$request/` subscriptions are handlers again. */
+export function restoreHandlers(conn: MqttConnection, session: MqttSession): void {
+  for (const sub of session.subscriptions.values()) {
+    if (sub.filter.startsWith(REQUEST_PREFIX)) subscribeHandler(conn, sub.filter, sub.options.qos);
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * The core's view of an MQTT session (DESIGN §6): its properties, and what client control may do to
+ * it (close it, subscribe it to a selector).
+ */
+import { SkeinError, type TopicSelector } from "@skein/protocol";
+import type { IConnectPacket } from "mqtt-packet";
+import type { SessionHandle } from "../core/sessions.js";
+import type { SubscriptionOptions } from "../core/types.js";
+import type { MqttConnection } from "./connection.js";
+import type { MqttSession } from "./session.js";
+
+/** Options of a subscription made by client control (QoS 1, nothing else asked). */
+const CONTROL_SUBSCRIPTION: SubscriptionOptions = {
+  qos: 1,
+  noLocal: false,
+  retainAsPublished: false,
+  retainHandling: 0,
+};
+
+/** Builds the session handle registered with the core for a connected MQTT session. */
+export function mqttSessionHandle(
+  conn: MqttConnection,
+  session: MqttSession,
+  packet: IConnectPacket,
+): SessionHandle {
+  const core = conn.door.core;
+  const properties: Record<string, string> = {};
+  // MQTT 5 CONNECT user properties become the session's user properties (DESIGN §6).
+  for (const [name, value] of Object.entries(packet.properties?.userProperties ?? {})) {
+    if (!name.startsWith("$")) properties[name] = Array.isArray(value) ? value.join(",") : value;
+  }
+  Object.assign(properties, {
+    $SessionId: session.sessionId,
+    $ClientId: conn.clientId,
+    $ClientIP: conn.info.remoteAddress,
+    $Transport: "mqtt",
+    $Principal: packet.username ?? "",
+    $Roles: "",
+    $StartTime: String(core.clock.now()),
+    $ServerName: conn.door.serverName,
+  });
+  const filtersOf = (selector: TopicSelector): readonly string[] => {
+    if (!selector.mqttFilters) {
+      throw new SkeinError(
+        "INVALID_SELECTOR",
+        `${selector.expression} cannot be expressed as MQTT topic filters`,
+      );
+    }
+    return selector.mqttFilters;
+  };
+  return {
+    sessionId: session.sessionId,
+    transport: "mqtt",
+    properties,
+    // 0x98 Administrative action.
+    close: (reason) => conn.close({ reason: 0x98, message: reason }),
+    subscribe(selector) {
+      for (const filter of filtersOf(selector)) {
+        core.subscriptions.add(filter, undefined, session, CONTROL_SUBSCRIPTION);
+        session.subscriptions.set(filter, {
+          key: filter,
+          filter,
+          shareGroup: undefined,
+          options: CONTROL_SUBSCRIPTION,
+        });
+      }
+    },
+    unsubscribe(selector) {
+      for (const filter of filtersOf(selector)) {
+        if (session.subscriptions.delete(filter)) core.subscriptions.remove(filter, undefined, session);
+      }
+    },
+  };
+}
