@@ -47,7 +47,9 @@ export class Listeners {
   ) {
     this.wss = new WebSocketServer({
       noServer: true,
-      maxPayload: config.http.maxMessageSize,
+      // At least mqtt.maxPacketSize: one WebSocket message carries one MQTT packet, and the MQTT limit is
+      // the door's to enforce, with DISCONNECT 0x95 [MQTT-3.1.2-24] rather than a WebSocket close.
+      maxPayload: Math.max(config.http.maxMessageSize, config.mqtt.maxPacketSize + 16),
       // MQTT over WebSocket uses subprotocol "mqtt" [MQTT-6.0.0-3]; accept "mqttv3.1" from old clients.
       handleProtocols: (protocols) =>
         protocols.has("mqtt") ? "mqtt" : protocols.has("mqttv3.1") ? "mqttv3.1" : false,

@@ -16,7 +16,10 @@ describe("TLS listeners", () => {
     expect(srv.addresses.mqtts).toBeGreaterThan(0);
     expect(srv.addresses.https).toBeGreaterThan(0);
     const sub = await connectClient(`mqtts://127.0.0.1:${srv.addresses.mqtts}`, { ca, protocolVersion: 5 });
-    const pub = await connectClient(`wss://127.0.0.1:${srv.addresses.https}/mqtt`, { ca, protocolVersion: 4 });
+    const pub = await connectClient(`wss://127.0.0.1:${srv.addresses.https}/mqtt`, {
+      ca,
+      protocolVersion: 4,
+    });
     const got = collect(sub);
     await sub.subscribeAsync("secure/#", { qos: 1 });
     await pub.publishAsync("secure/a", "over wss", { qos: 1 });
@@ -30,7 +33,9 @@ describe("TLS listeners", () => {
       tls: { cert: fixture("cert.pem"), key: fixture("key.pem") },
       mqtt: { tlsPort: 0 },
     });
-    await expect(connectClient(`mqtts://127.0.0.1:${srv.addresses.mqtts}`, { connectTimeout: 2000 })).rejects.toThrow();
+    await expect(
+      connectClient(`mqtts://127.0.0.1:${srv.addresses.mqtts}`, { connectTimeout: 2000 }),
+    ).rejects.toThrow();
     const ok = await connectClient(`mqtts://127.0.0.1:${srv.addresses.mqtts}`, { ca });
     expect(ok.connected).toBe(true);
     await ok.endAsync();

@@ -16,7 +16,7 @@ import { handlePublish } from "./handlers/publish.js";
 import { handleSubscribe } from "./handlers/subscribe.js";
 import { handleUnsubscribe } from "./handlers/unsubscribe.js";
 import { encodePublish } from "./outbound.js";
-import { PacketParser, ProtocolViolation } from "./parser.js";
+import { ProtocolViolation } from "./parser.js";
 import { Reason, reasonName } from "./reason-codes.js";
 import type { MqttSession, Outgoing, SessionLink } from "./session.js";
 
@@ -42,12 +42,13 @@ export interface CloseOptions {
 /** A live MQTT connection. */
 export class MqttConnection implements SessionLink {
   readonly framer: Framer;
-  readonly parser = new PacketParser();
+  /** Protocol level strings and properties are parsed for (set by CONNECT). */
+  parserVersion = 4;
   protocolVersion = 4;
   state: "awaiting-connect" | "connected" | "closed" = "awaiting-connect";
   session: MqttSession | undefined;
   clientId = "";
-  log: Logger;
+  private logger: Logger | undefined;
   /** Keep alive in effect (s); 0 = none. */
   keepAliveSec = 0;
   /** Client's Maximum Packet Size (bytes). */
@@ -58,10 +59,9 @@ export class MqttConnection implements SessionLink {
   clientTopicAliasMax = 0;
   /** Send Reason Strings and User Properties on errors (Request Problem Information). */
   problemInformation = true;
-  /** Topic aliases the client set, alias -> topic. */
-  readonly aliasesIn = new Map<number, string>();
-  /** Topic aliases the server set, topic -> alias. */
-  readonly aliasesOut = new Map<string, number>();
+  // Topic alias maps, made on first use.
+  private aliasesInMap: Map<number, string> | undefined;
+  private aliasesOutMap: Map<string, number> | undefined;
   private lastActivity = 0;
   private keepAliveTimer: Timer | undefined;
   private connectTimer: Timer | undefined;
@@ -74,7 +74,6 @@ export class MqttConnection implements SessionLink {
   ) {
     this.framer = new Framer(door.options.maxPacketSize);
     this.inflightLimit = door.options.maxInflight;
-    this.log = door.log.child({ remote: info.remoteAddress, transport: info.transport });
     const clock = door.core.clock;
     this.lastActivity = clock.now();
     // A socket that never sends CONNECT is closed [MQTT-3.1.4-1 / operational bound].
@@ -89,6 +88,24 @@ export class MqttConnection implements SessionLink {
     // 'close'. MQTT has no half-close, so the end of input is the loss of the connection [MQTT-3.1.2-8].
     socket.on("end", () => this.onSocketClose());
     socket.on("drain", () => this.session?.drain());
+  }
+
+  /** Topic aliases the client set, alias -> topic (made on first use). */
+  get aliasesIn(): Map<number, string> {
+    return (this.aliasesInMap ??= new Map());
+  }
+
+  /** Topic aliases the server set, topic -> alias (made on first use). */
+  get aliasesOut(): Map<string, number> {
+    return (this.aliasesOutMap ??= new Map());
+  }
+
+  /** This connection's logger, made on first use (idle connections never pay for it). */
+  get log(): Logger {
+    return (this.logger ??= this.door.log.child({
+      remote: this.info.remoteAddress,
+      transport: this.info.transport,
+    }));
   }
 
   /** True when the outbound buffer has room (QoS 0 is dropped and QoS 1/2 queued otherwise). */
@@ -122,7 +139,7 @@ export class MqttConnection implements SessionLink {
       this.close({ protocolError: "first_packet_not_connect", publishWill: false });
       return false;
     }
-    const parsed = this.parser.parse(bytes);
+    const parsed = this.door.parser.parse(bytes, this.parserVersion);
     if ("error" in parsed) {
       // A repeated property is a Protocol Error (§2.2.2.2); every other parse failure is malformed.
       const reason =
@@ -131,7 +148,14 @@ export class MqttConnection implements SessionLink {
       return false;
     }
     this.door.counters.packetsReceived.value++;
-    this.dispatch(parsed.packet);
+    try {
+      this.dispatch(parsed.packet);
+    } catch (err) {
+      // A handler bug costs this connection, never the process (STYLE §6); counted, so tests see it.
+      this.log.error({ err: (err as Error).message, cmd: parsed.packet.cmd }, "packet handler failed");
+      this.door.core.metrics.inc("mqtt_internal_errors_total", { cmd: parsed.packet.cmd });
+      this.close({ reason: Reason.IMPLEMENTATION_SPECIFIC_ERROR, message: "internal error" });
+    }
     return !this.closed;
   }
 

@@ -8,6 +8,7 @@ import type { Counter } from "../core/metrics.js";
 import type { Logger } from "../core/ports.js";
 import type { Update } from "../core/types.js";
 import { MqttConnection, type ConnectionInfo } from "./connection.js";
+import { PacketParser } from "./parser.js";
 import type { MqttOptions } from "./options.js";
 import { Reason } from "./reason-codes.js";
 import { MqttSession, inferSpec } from "./session.js";
@@ -20,6 +21,8 @@ export class MqttDoor {
   /** Live connections. */
   readonly connections = new Set<MqttConnection>();
   readonly log: Logger;
+  /** The packet parser all connections share (parsing is synchronous, one whole frame at a time). */
+  readonly parser = new PacketParser();
   private readonly publishContext: PublishContext;
   /** Hot-path counters. */
   readonly counters: Readonly<

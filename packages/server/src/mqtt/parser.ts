@@ -35,6 +35,7 @@ interface ParserInternals {
   _parseByte(): number | undefined;
   _parseBuffer(): Buffer | null;
   _parseString(): string | null;
+  _resetState(): void;
   _parseProperties(): Record<string, unknown> | false;
   _emitError(err: Error): void;
   settings: { protocolVersion?: number };
@@ -104,22 +105,23 @@ export class PacketParser {
   }
 
   /** The protocol version strings and properties are parsed for (set after CONNECT). */
-  set protocolVersion(version: number) {
-    this.version = version;
-    (this.parser as unknown as ParserInternals).settings.protocolVersion = version;
-  }
-
-  private version = 4;
 
   /** Parses one whole packet. */
-  parse(frame: Buffer): { packet: Packet } | { error: Error } {
+  parse(frame: Buffer, protocolVersion: number): { packet: Packet } | { error: Error } {
     if ((frame[0] as number) >> 4 === 3) {
-      const fast = decodePublish(frame, this.version);
+      const fast = decodePublish(frame, protocolVersion);
       if (fast instanceof MalformedPublish) return { error: fast };
       if (fast) return { packet: fast };
     }
     this.result = undefined;
     this.failure = undefined;
+    const internals = this.parser as unknown as ParserInternals;
+    // One parser serves every connection of a door: each call gets exactly one whole frame and is
+    // parsed synchronously, so only the version differs between calls.
+    internals.settings.protocolVersion = protocolVersion;
+    internals._resetState();
+    // _resetState leaves the read position of a failed parse behind; the length reader uses it.
+    internals._pos = 0;
     this.parser.parse(frame);
     if (this.failure) return { error: this.failure };
     if (!this.result) return { error: new Error("Packet too short") };

@@ -16,7 +16,7 @@ import { toUpdate, topicNameProblem } from "./publish.js";
 /** Handles the CONNECT packet [MQTT-3.1]. */
 export function handleConnect(conn: MqttConnection, packet: IConnectPacket): void {
   conn.protocolVersion = packet.protocolVersion === 5 ? 5 : 4;
-  conn.parser.protocolVersion = packet.protocolVersion ?? 4;
+  conn.parserVersion = packet.protocolVersion ?? 4;
   // Request Problem Information 0 is honoured on a refusing CONNACK too (MQTT 5 §3.1.2.11.7).
   if (packet.properties?.requestProblemInformation === false) conn.problemInformation = false;
   const refusal = checkConnect(conn, packet);

@@ -34,7 +34,7 @@ export function handlePublish(conn: MqttConnection, packet: IPublishPacket): voi
     // A re-sent QoS 2 PUBLISH (DUP) is acknowledged again but not delivered again [MQTT-4.3.3-9];
     // a new PUBLISH reusing an unreleased identifier is refused [MQTT-2.2.1-3].
     if (packet.dup) return ack(conn, packet, Reason.SUCCESS);
-    if (conn.protocolVersion === 5) return refuse(conn, packet, Reason.PACKET_IDENTIFIER_IN_USE); // counted
+    if (conn.protocolVersion === 5) return refuse(conn, packet, Reason.PACKET_IDENTIFIER_IN_USE); // refuse() counts it
     return conn.protocolError("packet identifier in use");
   }
   if (

@@ -20,6 +20,8 @@ export interface ParsedFilter {
 export function handleSubscribe(conn: MqttConnection, packet: ISubscribePacket): void {
   const session = conn.session;
   if (!session) return;
+  // A SUBSCRIBE without a Topic Filter is a Protocol Error [MQTT-3.8.3-2] (and has no SUBACK to send).
+  if (packet.subscriptions.length === 0) return conn.protocolError("SUBSCRIBE without a Topic Filter");
   const ids = packet.properties?.subscriptionIdentifier;
   // One Subscription Identifier at most, and never 0 [MQTT-3.8.2-?] (§3.8.2.1.2).
   if (Array.isArray(ids)) return conn.protocolError("more than one Subscription Identifier");

@@ -10,6 +10,8 @@ import { parseFilter } from "./subscribe.js";
 export function handleUnsubscribe(conn: MqttConnection, packet: IUnsubscribePacket): void {
   const session = conn.session;
   if (!session) return;
+  // An UNSUBSCRIBE without a Topic Filter is a Protocol Error [MQTT-3.10.3-2].
+  if (packet.unsubscriptions.length === 0) return conn.protocolError("UNSUBSCRIBE without a Topic Filter");
   const reasons: number[] = [];
   for (const key of packet.unsubscriptions) {
     const parsed = parseFilter(conn, key);

@@ -1,0 +1,108 @@
+/**
+ * The request side of a session, across its connections: request ids, the outbox of frames not yet
+ * known processed, the pending answers and the count of server frames received. The link decides when
+ * frames go out; the channel keeps the books that make resumption exact (see `link.ts`).
+ *
+ * @module
+ */
+import {
+  type ClientFrame,
+  type Encoder,
+  type ServerFrameOf,
+  SkeinError,
+  createMsgpackEncoder,
+} from "@skein/protocol";
+import type { ResolvedOptions } from "./options.js";
+import { Outbox, ReceivedCounter } from "./outbox.js";
+import { PendingRequests } from "./requests.js";
+
+/** A request frame without its id (the channel assigns it). */
+export type RequestFrame = ClientFrame extends infer F
+  ? F extends { id: number }
+    ? Omit<F, "id">
+    : never
+  : never;
+
+/** The books of one session. */
+export class RequestChannel {
+  /** Encodes every client frame. */
+  readonly encoder: Encoder = createMsgpackEncoder();
+  private readonly outbox: Outbox;
+  private readonly counter = new ReceivedCounter();
+  private readonly requests: PendingRequests;
+
+  constructor(options: ResolvedOptions) {
+    this.outbox = new Outbox(options.maxPendingRequests);
+    this.requests = new PendingRequests(options.requestTimeoutMs);
+  }
+
+  /** Server frames received (and processed) in this session: `received` of a resuming hello. */
+  get received(): number {
+    return this.counter.received;
+  }
+
+  /**
+   * Numbers and keeps a request frame, sends it with `send` when given (the link is connected), and
+   * waits for its answer.
+   */
+  request(
+    frame: RequestFrame,
+    what: string,
+    send: ((bytes: Uint8Array) => void) | undefined,
+  ): Promise<unknown> {
+    const id = this.requests.newId();
+    const bytes = this.encoder.encode({ ...frame, id });
+    try {
+      this.outbox.add(id, bytes);
+    } catch (err) {
+      return Promise.reject(SkeinError.from(err));
+    }
+    const answer = this.requests.wait(id, what);
+    send?.(bytes);
+    return answer;
+  }
+
+  /** Counts one server frame of `type` (every frame but welcome and goodbye is numbered). */
+  count(type: unknown): void {
+    this.counter.countFrame(type);
+  }
+
+  /** A `result` or `error` arrived: its frame was processed; its request (if still waiting) is answered. */
+  answer(frame: ServerFrameOf<"result" | "error">): void {
+    this.outbox.processedId(frame.id);
+    if (frame.type === "result") this.requests.resolve(frame.id, frame.value);
+    else this.requests.reject(frame.id, frame);
+  }
+
+  /** The connection dropped: request timers stop while the session waits for resumption. */
+  pause(): void {
+    this.requests.pause();
+  }
+
+  /**
+   * The session was resumed and the server had processed `processed` of our frames: returns the rest,
+   * to re-send in order. Request timers start again.
+   */
+  resumed(processed: number): Uint8Array[] {
+    this.outbox.processedUpTo(processed);
+    this.requests.resume();
+    return this.outbox.unprocessed().map((entry) => entry.bytes);
+  }
+
+  /** A new session replaced the old one: what waited fails with `SESSION_NOT_RESUMED`; counts restart. */
+  newSession(previousSessionId: string): void {
+    this.counter.reset();
+    const lost = this.outbox.reset();
+    this.requests.failAll(
+      new SkeinError("SESSION_NOT_RESUMED", `session ${previousSessionId} was not resumed`),
+      lost,
+    );
+    this.requests.resume();
+  }
+
+  /** The session ended: everything waiting fails with `error`. */
+  close(error: SkeinError): void {
+    this.requests.failAll(error);
+    this.outbox.reset();
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * The transport the session runs over: one WebSocket carrying binary messages. Browsers use the global
+ * `WebSocket` (`transport-browser.ts`); Node uses the `ws` package (`transport-node.ts`), because Node 20
+ * has no global WebSocket by default. Which one `connect` uses is chosen by the package's `#transport`
+ * import conditions (`browser` or not), so `ws` never enters a browser bundle.
+ *
+ * The core of the SDK sees only this small interface, which also lets tests plug in their own.
+ *
+ * @module
+ */
+
+/** Callbacks a transport reports to. Exactly one of `onOpen`/`onClose` ends the opening phase. */
+export interface TransportHandlers {
+  /** The connection is open: messages may be sent. */
+  onOpen(): void;
+  /** One binary message arrived. */
+  onMessage(data: Uint8Array): void;
+  /**
+   * The connection is closed (or could not be opened). Called once. `code` is the WebSocket close
+   * code (1006 when the connection dropped without a close handshake).
+   */
+  onClose(code: number, reason: string): void;
+}
+
+/** An open or opening connection. */
+export interface Transport {
+  /** Sends one binary message. Ignored when the connection is not open. */
+  send(data: Uint8Array): void;
+  /** Starts a close handshake with `code` and `reason`. */
+  close(code: number, reason: string): void;
+  /**
+   * Drops the connection without a close handshake, as a network failure would (used by tests to
+   * exercise resumption; where the platform cannot, a close with code 4999 stands in).
+   */
+  terminate(): void;
+}
+
+/** Opens a connection to `url` that reports to `handlers`. */
+export type TransportFactory = (url: string, handlers: TransportHandlers) => Transport;
+
+/** The part of the WHATWG WebSocket API both the browser's WebSocket and `ws` provide. */
+export interface WebSocketLike {
+  binaryType: string;
+  readonly readyState: number;
+  send(data: Uint8Array): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((event: unknown) => void) | null;
+  onmessage: ((event: { data: unknown }) => void) | null;
+  onclose: ((event: { code: number; reason: string }) => void) | null;
+  onerror: ((event: unknown) => void) | null;
+}
+
+const OPEN = 1;
+
+/**
+ * Adapts a WebSocket (browser or `ws`) to a {@link Transport}. Every socket gets an error listener: an
+ * error is always followed by a close event, which is what the session acts on.
+ *
+ * @param socket - a new WebSocket
+ * @param handlers - where to report
+ * @param terminate - how to drop the connection abruptly; default: a close with code 4999
+ */
+export function webSocketTransport(
+  socket: WebSocketLike,
+  handlers: TransportHandlers,
+  terminate: () => void = () => socket.close(4999, "terminated"),
+): Transport {
+  let closed = false;
+  socket.binaryType = "arraybuffer";
+  socket.onopen = () => handlers.onOpen();
+  socket.onmessage = (event) => {
+    const data = event.data;
+    if (data instanceof ArrayBuffer) handlers.onMessage(new Uint8Array(data));
+    else if (data instanceof Uint8Array) handlers.onMessage(data);
+    // Text messages are not part of the protocol: ignore them.
+  };
+  socket.onerror = () => {
+    // The close event follows with the details.
+  };
+  socket.onclose = (event) => {
+    if (closed) return;
+    closed = true;
+    handlers.onClose(event.code, event.reason);
+  };
+  return {
+    send(data) {
+      if (socket.readyState === OPEN) socket.send(data);
+    },
+    close(code, reason) {
+      try {
+        socket.close(code, reason);
+      } catch {
+        // An invalid code or an over-long reason: close without them.
+        try {
+          socket.close();
+        } catch {
+          // Already closed.
+        }
+      }
+    },
+    terminate,
+  };
+}

@@ -1,0 +1,127 @@
+/**
+ * The shared shape of the bad-input tests: a server with small limits, a well-behaved MQTT.js client
+ * (the bystander) connected before any bad input and checked after each one, and a runner for
+ * table-driven cases { name, version, bytes, expect }.
+ */
+import type { Socket } from "node:net";
+import type { MqttClient } from "mqtt";
+import type { IConnectPacket } from "mqtt-packet";
+import { expect } from "vitest";
+import { collect, connectClient, startServer, waitFor, type TestServer } from "../helpers.js";
+import { RawClient, type Sendable } from "../raw-client.js";
+
+/** Label values of a counter series. */
+type Labels = Readonly<Record<string, string>>;
+
+/** Limits the bad-input servers run with (small, so tests can exceed them cheaply). */
+export const LIMITS = { maxPacketSize: 1024, topicAliasMaximum: 100, connectTimeoutMs: 500 } as const;
+
+/** One bad input and what the server must do about it. */
+export interface BadInputCase {
+  name: string;
+  version: 4 | 5;
+  /** Complete a CONNECT/CONNACK handshake first (default true); an object adds CONNECT fields. */
+  handshake?: boolean | Partial<IConnectPacket>;
+  /** Runs after the handshake, before the bad bytes (e.g. to start a QoS 2 exchange). */
+  setup?: (raw: RawClient) => Promise<void>;
+  /** The bad input: bytes, a hex string or a packet object, or several sent in order. */
+  bytes: Sendable | Sendable[];
+  expect: {
+    /** The packet the server answers with (matched field by field); none when absent. */
+    packet?: Record<string, unknown>;
+    /** The server closes the connection (true) or keeps serving it (false: a PINGREQ is answered). */
+    closed: boolean;
+    /** The counter that must go up by `by` (default 1), for these labels (default: any). */
+    counted: { name: string; labels?: Labels; by?: number };
+    /** More checks once the bystander has caught up, on everything it has received. */
+    delivered?: (seen: Seen) => void;
+  };
+}
+
+/** Messages a client received. */
+export type Seen = ReturnType<typeof collect>;
+
+/** A server for bad input, its bystander, and the messages the bystander received on `#`. */
+export interface BadInputServer {
+  srv: TestServer;
+  bystander: MqttClient;
+  /** Everything published on the server (the bystander subscribes to `#`). */
+  seen: Seen;
+  /** Runs one table case. */
+  run(c: BadInputCase): Promise<void>;
+  /** Proves the bystander still works: it publishes and receives its own message. */
+  bystanderWorks(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The counter's current value: the labelled series, or the sum over all labels. */
+function counter(srv: TestServer, name: string, labels?: Labels): number {
+  return labels ? srv.server.metrics.get(name, labels) : srv.server.metrics.total(name);
+}
+
+/** Starts a server with {@link LIMITS} and connects the bystander (v5, subscribed to `#`). */
+export async function startBadInputServer(): Promise<BadInputServer> {
+  const srv = await startServer({ mqtt: { ...LIMITS } });
+  const bystander = await connectClient(srv.url(), { protocolVersion: 5, clientId: "bystander" });
+  // Without this, Nagle's algorithm holds each check's PUBLISH behind the previous PUBACK (~40 ms).
+  (bystander.stream as Socket).setNoDelay(true);
+  await bystander.subscribeAsync("#", { qos: 1 });
+  const seen = collect(bystander);
+  let round = 0;
+
+  async function bystanderWorks(): Promise<void> {
+    const payload = `still here ${++round}`;
+    await bystander.publishAsync("bystander/echo", payload, { qos: 1 });
+    await waitFor(() => seen.some((m) => m.payload.toString() === payload), "the bystander's own message");
+    expect(bystander.connected).toBe(true);
+  }
+
+  async function run(c: BadInputCase): Promise<void> {
+    const port = srv.addresses.mqtt!;
+    const raw =
+      c.handshake === false
+        ? await RawClient.open(port, c.version)
+        : await RawClient.connected(port, c.version, typeof c.handshake === "object" ? c.handshake : {});
+    try {
+      await c.setup?.(raw);
+      const { name, labels, by = 1 } = c.expect.counted;
+      const before = counter(srv, name, labels);
+      const received = raw.packets.length;
+      for (const bytes of Array.isArray(c.bytes) ? c.bytes : [c.bytes]) raw.send(bytes);
+      // Generous waits: the keep-alive cases take 1.5 s by design; a passing case returns at once.
+      if (c.expect.packet) expect(await raw.next(5000)).toMatchObject(c.expect.packet);
+      if (c.expect.closed) await raw.waitClosed(5000);
+      else await raw.ping();
+      // Nothing else was sent: the expected answer (if any), and the PINGRESP when still open.
+      expect(raw.packets.length - received).toBe((c.expect.packet ? 1 : 0) + (c.expect.closed ? 0 : 1));
+      expect(raw.parseErrors).toEqual([]);
+      expect(counter(srv, name, labels) - before).toBe(by);
+      await bystanderWorks();
+      c.expect.delivered?.(seen);
+    } finally {
+      raw.destroy();
+    }
+  }
+
+  return {
+    srv,
+    bystander,
+    seen,
+    run,
+    bystanderWorks,
+    async close() {
+      await bystander.endAsync();
+      await srv.close();
+    },
+  };
+}
+
+/** `mqtt_protocol_errors_total` with this reason label. */
+export function protocolError(reason: string): BadInputCase["expect"]["counted"] {
+  return { name: "mqtt_protocol_errors_total", labels: { reason } };
+}
+
+/** A v5 DISCONNECT with this reason code. */
+export function disconnect(reasonCode: number): Record<string, unknown> {
+  return { cmd: "disconnect", reasonCode };
+}
