@@ -118,12 +118,26 @@ describe.concurrent.each(TRANSPORTS)("MQTT topics over %s", (transport) => {
     });
   });
 
-  // SKIPPED: DESIGN §3 says outgoing v5 PUBLISHes carry the content type and payload format indicator
-  // matching the topic's type, but the encoder (mqtt/outbound.ts) forwards only the publisher's own
-  // properties, so a v4 (or SDK) update of a json topic reaches v5 subscribers without them. Needs a
-  // decision first: MQTT 5 requires both properties be forwarded unaltered [MQTT-3.3.2-4]
-  // [MQTT-3.3.2-20], so adding them is only clean for updates from publishers that cannot set them.
-  it.skip("tells v5 subscribers the content type and format of a typed topic, whoever published", async ({
+  it("forwards a v5 publisher's message to a typed topic unaltered, without added properties", async ({
+    f,
+  }) => {
+    await f.start();
+    const creator = await f.connect({ protocolVersion: 5 });
+    await creator.client.publishAsync("typed/plain", "{}", {
+      qos: 1,
+      properties: { contentType: "application/json" },
+    });
+    const sub = await f.connect({ protocolVersion: 5 });
+    await sub.client.subscribeAsync("typed/plain", { qos: 1, rh: 2 });
+    await creator.client.publishAsync("typed/plain", "[1]", { qos: 1 });
+    await waitFor(() => sub.got.length === 1, "the update");
+    expect(sub.got[0]!.packet.properties?.contentType).toBeUndefined();
+    expect(sub.got[0]!.packet.properties?.payloadFormatIndicator).toBeUndefined();
+  });
+
+  // DESIGN §3: v5 subscribers of a typed topic learn its content type and format from 3.1.1 publishers,
+  // who cannot say; a v5 publisher's properties are forwarded unaltered [MQTT-3.3.2-4] [MQTT-3.3.2-20].
+  it("tells v5 subscribers the content type and format of a typed topic when a 3.1.1 client publishes", async ({
     f,
   }) => {
     await f.start();

@@ -7,7 +7,7 @@
 import { isUtf8 as bufferIsUtf8 } from "node:buffer";
 import mqtt from "mqtt-packet";
 import type { IPublishPacket } from "mqtt-packet";
-import { mqttReasonCode, pathProblem } from "@skein/protocol";
+import { VALUE_CODECS, mqttReasonCode, pathProblem } from "@skein/protocol";
 import type { MessageProperties, QoS, Update } from "../../core/types.js";
 import type { MqttConnection } from "../connection.js";
 import { ownPayload } from "../outbound.js";
@@ -57,6 +57,7 @@ export function handlePublish(conn: MqttConnection, packet: IPublishPacket): voi
   if (refusal !== undefined) return refuse(conn, packet, refusal);
   let update = toUpdate(conn, topic, packet.payload, qos, packet.retain, props);
   if (packet.retain) update = ownPayload(update);
+  if (conn.protocolVersion !== 5) update = withTopicMetadata(conn, update);
   const result = conn.door.publish(update);
   conn.door.counters.messagesReceived.value++;
   if (!result.ok) {
@@ -163,6 +164,22 @@ export function toUpdate(
     properties,
     expiresAt,
     origin: conn.session?.sessionId,
+  };
+}
+
+/**
+ * A 3.1.1 publisher cannot say what its payload is; v5 subscribers of a typed topic are told the
+ * content type and format of the topic's type (DESIGN §3). A v5 publisher's properties are forwarded
+ * unaltered instead, present or not [MQTT-3.3.2-4] [MQTT-3.3.2-20].
+ */
+function withTopicMetadata(conn: MqttConnection, update: Update): Update {
+  const spec = conn.door.core.topics.get(update.topic)?.spec;
+  const type = spec?.type === "time-series" ? spec.properties?.eventType : spec?.type;
+  if (type === undefined || type === "binary") return update;
+  const codec = VALUE_CODECS[type];
+  return {
+    ...update,
+    properties: { contentType: codec.contentType, ...(codec.utf8 ? { payloadFormatIndicator: true } : {}) },
   };
 }
 
