@@ -23,6 +23,8 @@ export interface InboundRequest {
   readonly fromSessionId: string | undefined;
   /** The requester's session properties the handler asked for. */
   readonly properties: Readonly<Record<string, string>>;
+  /** The registration the request was routed to: its kind and registered path. */
+  readonly handler: { readonly kind: HandlerKind; readonly path: string };
 }
 
 /** Something that can handle requests: an SDK session, an MQTT session subscribed to a request path. */
@@ -62,6 +64,9 @@ export type RequestOutcome =
   | { ok: false; code: ErrorCode; message: string };
 
 interface Registration {
+  kind: HandlerKind;
+  /** The registered path (requests to paths below it reach it too). */
+  path: string;
   endpoint: RequestEndpoint;
   options: HandlerOptions;
 }
@@ -105,7 +110,7 @@ export class Messaging {
       if (!paths) this.bySession.set(endpoint.sessionId, (paths = new Map()));
       if (paths.has(path))
         throw new SkeinError("HANDLER_EXISTS", `a request stream is already set for ${path}`);
-      paths.set(path, { endpoint, options });
+      paths.set(path, { kind, path, endpoint, options });
       return;
     }
     let entry = this.byPath.get(path);
@@ -113,7 +118,7 @@ export class Messaging {
     if (entry.list.some((r) => r.endpoint.sessionId === endpoint.sessionId)) {
       throw new SkeinError("HANDLER_EXISTS", `this session already handles ${path}`);
     }
-    entry.list.push({ endpoint, options });
+    entry.list.push({ kind, path, endpoint, options });
   }
 
   /** Removes a registration; true when there was one. */
@@ -271,6 +276,7 @@ export class Messaging {
         payload: request.payload,
         fromSessionId: request.fromSessionId,
         properties,
+        handler: { kind: registration.kind, path: registration.path },
       });
     });
   }

@@ -3,8 +3,10 @@
  *
  * - `$request/<path>`: a PUBLISH there with a Response Topic (and Correlation Data) is a request to the
  *   handler of `<path>`; the answer is published to the Response Topic with the same Correlation Data.
- *   A SUBSCRIBE to `$request/<path>` (no wildcards) makes the client a handler of `<path>`: requests
- *   reach it as PUBLISHes to `$request/<path>` with Response Topic `$response/<id>`.
+ *   A SUBSCRIBE to `$request/<path>` (no wildcards) makes the client a handler of `<path>`, both as a
+ *   path handler (requests to the path) and as a session request stream (requests sent to its session
+ *   id or to a session filter that selects it): requests reach it as PUBLISHes to `$request/<path>`
+ *   with Response Topic `$response/<id>`.
  * - `$response/<id>`: what a handler publishes there is the answer to request `<id>`.
  *
  * Failures reach an MQTT requester as an empty message on its Response Topic with the user
@@ -132,29 +134,36 @@ function endpointOf(session: MqttSession, qos: QoS): RequestEndpoint {
   };
 }
 
+/** An MQTT handler is registered as both kinds: the SDK's sends to a session or a filter reach it too. */
+const HANDLER_KINDS = ["path", "session"] as const;
+
 /**
- * A SUBSCRIBE to `$request/<path>`: registers the session as a handler of `<path>`. Returns the
- * SUBACK code.
+ * A SUBSCRIBE to `$request/<path>`: registers the session as a handler of `<path>` (path handler and
+ * session request stream). Returns the SUBACK code.
  */
 export function subscribeHandler(conn: MqttConnection, filter: string, qos: QoS): number {
   const path = filter.slice(REQUEST_PREFIX.length);
   if (path.length === 0 || /[+#]/.test(path)) return Reason.TOPIC_FILTER_INVALID;
-  const session = conn.session as MqttSession;
-  try {
-    conn.door.core.messaging.addHandler("path", path, endpointOf(session, qos));
-  } catch {
-    // Already a handler of this path: a repeated SUBSCRIBE keeps the registration.
+  const endpoint = endpointOf(conn.session as MqttSession, qos);
+  for (const kind of HANDLER_KINDS) {
+    try {
+      conn.door.core.messaging.addHandler(kind, path, endpoint);
+    } catch {
+      // Already a handler of this path: a repeated SUBSCRIBE keeps the registration.
+    }
   }
   return qos;
 }
 
 /** An UNSUBSCRIBE from `$request/<path>`. */
 export function unsubscribeHandler(conn: MqttConnection, filter: string): boolean {
-  return conn.door.core.messaging.removeHandler(
-    "path",
-    filter.slice(REQUEST_PREFIX.length),
-    (conn.session as MqttSession).sessionId,
-  );
+  const path = filter.slice(REQUEST_PREFIX.length);
+  const sessionId = (conn.session as MqttSession).sessionId;
+  let removed = false;
+  for (const kind of HANDLER_KINDS) {
+    removed = conn.door.core.messaging.removeHandler(kind, path, sessionId) || removed;
+  }
+  return removed;
 }
 
 /** After a reconnect, a persistent session's `$request/` subscriptions are handlers again. */

@@ -118,7 +118,8 @@ export class PacketParser {
     const internals = this.parser as unknown as ParserInternals;
     // One parser serves every connection of a door: each call gets exactly one whole frame and is
     // parsed synchronously, so only the version differs between calls.
-    internals.settings.protocolVersion = protocolVersion;
+    // A fresh settings object: mqtt-packet makes the last CONNECT packet its settings.
+    internals.settings = { protocolVersion };
     internals._resetState();
     // _resetState leaves the read position of a failed parse behind; the length reader uses it.
     internals._pos = 0;

@@ -100,6 +100,7 @@ export class SdkSession implements Subscriber, RequestEndpoint {
       value: request.payload,
       ...(request.fromSessionId ? { sessionId: request.fromSessionId } : {}),
       properties: { ...request.properties },
+      handler: { kind: request.handler.kind, path: request.handler.path },
     });
   }
 

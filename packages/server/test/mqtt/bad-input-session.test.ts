@@ -66,13 +66,15 @@ const CASES: BadInputCase[] = [
     },
   },
   {
+    // 3.1.1 [MQTT-4.3.3-2]: any PUBLISH with an identifier awaiting PUBREL is acknowledged, not delivered again.
     name: "a QoS 2 packet identifier reused before PUBREL",
     version: 4,
     setup: awaitingPubrel("reuse/v4", 7),
     bytes: qos2("reuse/v4", 7, false),
     expect: {
-      closed: true,
-      counted: protocolError("protocol_error"),
+      packet: { cmd: "pubrec", messageId: 7 },
+      closed: false,
+      counted: { name: "mqtt_qos2_duplicates_total", labels: { dup: "0" } },
       delivered: (seen) => expect(seen.filter((m) => m.topic === "reuse/v4")).toHaveLength(1),
     },
   },

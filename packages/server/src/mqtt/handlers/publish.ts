@@ -31,11 +31,15 @@ export function handlePublish(conn: MqttConnection, packet: IPublishPacket): voi
   const session = conn.session;
   if (!session) return;
   if (qos === 2 && session.incomingQos2.has(packet.messageId as number)) {
-    // A re-sent QoS 2 PUBLISH (DUP) is acknowledged again but not delivered again [MQTT-4.3.3-9];
-    // a new PUBLISH reusing an unreleased identifier is refused [MQTT-2.2.1-3].
-    if (packet.dup) return ack(conn, packet, Reason.SUCCESS);
-    if (conn.protocolVersion === 5) return refuse(conn, packet, Reason.PACKET_IDENTIFIER_IN_USE); // refuse() counts it
-    return conn.protocolError("packet identifier in use");
+    // A re-sent QoS 2 PUBLISH (DUP) is acknowledged again but not delivered again [MQTT-4.3.3-9].
+    // v5: a new PUBLISH (DUP 0) reusing an unreleased identifier gets PUBREC 0x91 [MQTT-2.2.1-3];
+    // 3.1.1 says to acknowledge any PUBLISH with that identifier until PUBREL, without delivering it
+    // again [MQTT-4.3.3-2].
+    if (packet.dup || conn.protocolVersion !== 5) {
+      conn.door.core.metrics.inc("mqtt_qos2_duplicates_total", { dup: packet.dup ? "1" : "0" });
+      return ack(conn, packet, Reason.SUCCESS);
+    }
+    return refuse(conn, packet, Reason.PACKET_IDENTIFIER_IN_USE); // refuse() counts it
   }
   if (
     qos === 2 &&
