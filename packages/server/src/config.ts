@@ -95,6 +95,8 @@ export const configSchema = z
         maxRequestBytes: positive.default(1024 * 1024),
         /** Default request timeout when a request names none (ms). */
         requestTimeoutMs: positive.default(30_000),
+        /** How often `$SYS/broker/...` topics are published (ms); 0 turns them off. */
+        sysIntervalMs: z.number().int().min(0).default(10_000),
       })
       .strict()
       .prefault({}),

@@ -22,6 +22,7 @@ import { type ListeningAddresses, Listeners } from "./listeners.js";
 import { MqttDoor } from "./mqtt/door.js";
 import type { MqttOptions } from "./mqtt/options.js";
 import { SdkDoor } from "./sdk/door.js";
+import { startSysTopics } from "./admin/sys-topics.js";
 import { MemoryStore } from "./storage/memory.js";
 
 export { type SkeinConfig, type SkeinConfigInput, configSchema, parseConfig, LOG_LEVELS } from "./config.js";
@@ -92,6 +93,7 @@ export function createServer(config: SkeinConfigInput = {}, deps: ServerDependen
   );
   const listeners = new Listeners(cfg, mqtt, sdk, logger, core.metrics);
   let closed = false;
+  let stopSys = (): void => {};
   return {
     config: cfg,
     metrics: core.metrics,
@@ -102,6 +104,7 @@ export function createServer(config: SkeinConfigInput = {}, deps: ServerDependen
     async listen() {
       await store.open();
       core.start();
+      if (cfg.limits.sysIntervalMs > 0) stopSys = startSysTopics(core, cfg.limits.sysIntervalMs);
       const addresses = await listeners.start();
       logger.info({ ...addresses, host: cfg.host, store: store.kind }, "skein listening");
       return addresses;
@@ -109,6 +112,7 @@ export function createServer(config: SkeinConfigInput = {}, deps: ServerDependen
     async close() {
       if (closed) return;
       closed = true;
+      stopSys();
       mqtt.shutdown();
       sdk.shutdown();
       core.stop();

@@ -35,3 +35,21 @@ describe("HTTP endpoints", () => {
     await client.endAsync();
   });
 });
+
+describe("$SYS topics", () => {
+  it("publishes retained broker figures under $SYS/broker, which # does not match", async () => {
+    await using srv = await startServer({ limits: { sysIntervalMs: 50 } });
+    const client = await connectClient(srv.url("tcp"));
+    const got = collect(client);
+    await client.subscribeAsync(["$SYS/broker/clients/connected", "#"], { qos: 0 });
+    // The retained figure first (taken before this client connected), then fresh ones counting it.
+    await waitFor(
+      () => got.some((m) => Number(m.payload.toString()) >= 1),
+      "a $SYS figure counting this client",
+    );
+    expect(got[0]!.packet.retain).toBe(true);
+    // Only the explicit $SYS subscription matched: '#' does not match $-topics [MQTT-4.7.2-1].
+    expect(got.every((m) => m.topic === "$SYS/broker/clients/connected")).toBe(true);
+    await client.endAsync();
+  });
+});
