@@ -12,23 +12,9 @@
  *
  * @module
  */
-import { type JsonValue, SkeinError, VALUE_TYPES, type ValueType, codecFor } from "@skein/protocol";
+import { SkeinError, VALUE_TYPES, type ValueOf, type ValueType, codecFor } from "@skein/protocol";
 
-export type { JsonValue, ValueType } from "@skein/protocol";
-
-/** The JS type of a value of each type, as the SDK delivers it. */
-export interface ValueOf {
-  /** json: plain JS values. */
-  json: JsonValue;
-  /** string: text. */
-  string: string;
-  /** binary: bytes. */
-  binary: Uint8Array;
-  /** int64: a bigint in the signed 64-bit range. */
-  int64: bigint;
-  /** double: a number. */
-  double: number;
-}
+export type { JsonValue, ValueOf, ValueType } from "@skein/protocol";
 
 /**
  * The JS type a caller may give for each type: like {@link ValueOf}, but any JSON-serialisable value

@@ -11,12 +11,17 @@ export { type ValueCodec, utf8Decode, utf8Encode } from "./codec.js";
 /** A JSON value. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
-/** The JS type of each value type's values. */
+/** The JS type of a value of each type, as the SDK delivers it. */
 export interface ValueOf {
+  /** json: plain JS values. */
   json: JsonValue;
+  /** string: text. */
   string: string;
+  /** binary: bytes. */
   binary: Uint8Array;
+  /** int64: a bigint in the signed 64-bit range. */
   int64: bigint;
+  /** double: a number. */
   double: number;
 }
 
