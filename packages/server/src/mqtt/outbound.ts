@@ -44,7 +44,7 @@ function generate(message: Outgoing, packetId: number, dup: boolean, ctx: Encode
   const packet: IPublishPacket = {
     cmd: "publish",
     topic: ctx.alias?.known ? "" : update.topic,
-    payload: update.payload as Buffer,
+    payload: asBuffer(update.payload),
     qos: message.qos,
     retain: message.retain,
     dup,
@@ -56,7 +56,7 @@ function generate(message: Outgoing, packetId: number, dup: boolean, ctx: Encode
     if (p?.payloadFormatIndicator !== undefined) props.payloadFormatIndicator = p.payloadFormatIndicator;
     if (p?.contentType !== undefined) props.contentType = p.contentType;
     if (p?.responseTopic !== undefined) props.responseTopic = p.responseTopic;
-    if (p?.correlationData !== undefined) props.correlationData = p.correlationData as Buffer;
+    if (p?.correlationData !== undefined) props.correlationData = asBuffer(p.correlationData);
     if (p?.userProperties !== undefined) props.userProperties = p.userProperties;
     if (update.expiresAt !== undefined) {
       // The remaining lifetime, not the original interval [MQTT-3.3.2-6].
@@ -72,6 +72,11 @@ function generate(message: Outgoing, packetId: number, dup: boolean, ctx: Encode
     if (Object.keys(props).length > 0) packet.properties = props;
   }
   return mqtt.generate(packet, { protocolVersion: ctx.protocolVersion });
+}
+
+/** A Buffer view of bytes (mqtt-packet needs Buffers; the core and the SDK door may hand Uint8Arrays). */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /** Offset of the packet identifier: after the fixed header and the topic name. */

@@ -127,3 +127,27 @@ describe("SDK door: resumption", () => {
     expect((await again.next("welcome")).resumed).toBe(false);
   });
 });
+
+describe("SDK door: topic removal", () => {
+  it("tells SDK sessions (untopic) and MQTT subscribers (an empty message marked topic-removed)", async () => {
+    srv = await startServer();
+    const sdk = await openSession(sdkUrl());
+    sdk.send({ type: "add_topic", id: 1, path: "gone/a", spec: { type: "string" } });
+    sdk.send({ type: "select", id: 2, selector: ">gone//" });
+    const topic = await sdk.next("topic", (f) => f.path === "gone/a");
+    const mqtt = await connectClient(srv.url("tcp"), { protocolVersion: 5 });
+    const got: { topic: string; payload: Buffer; props: unknown }[] = [];
+    mqtt.on("message", (t, p, pk) => got.push({ topic: t, payload: p, props: pk.properties }));
+    await mqtt.subscribeAsync("gone/#", { qos: 1 });
+    sdk.send({ type: "remove_topics", id: 3, selector: ">gone//" });
+    expect((await sdk.next("result", (f) => f.id === 3)).value).toBe(1);
+    const untopic = await sdk.next("untopic");
+    expect(untopic).toMatchObject({ tid: topic.tid, reason: "removed" });
+    await waitFor(() => got.length === 1, "removal notice over MQTT");
+    expect(got[0]!.topic).toBe("gone/a");
+    expect(got[0]!.payload.length).toBe(0);
+    expect(got[0]!.props).toMatchObject({ userProperties: { "skein-event": "topic-removed" } });
+    expect(srv.server.getTopic("gone/a")).toBeUndefined();
+    await mqtt.endAsync();
+  });
+});
