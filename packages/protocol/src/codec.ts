@@ -36,8 +36,20 @@ export function createMsgpackEncoder(): Encoder {
 
 /** The outcome of checking one decoded value against a frame schema. */
 export type FrameCheck<TFrame> =
-  | { ok: true; frame: TFrame }
-  | { ok: false; problem: string; /** The request id, when the value carried one. */ id: number | undefined };
+  | {
+      /** The value is a valid frame. */
+      ok: true;
+      /** The frame. */
+      frame: TFrame;
+    }
+  | {
+      /** The value is not a valid frame. */
+      ok: false;
+      /** What is wrong with it, and where. */
+      problem: string;
+      /** The request id, when the value carried one. */
+      id: number | undefined;
+    };
 
 function check<TFrame>(schema: z.ZodType<TFrame>, value: unknown): FrameCheck<TFrame> {
   const result = schema.safeParse(value);

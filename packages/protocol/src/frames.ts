@@ -22,23 +22,40 @@ const selector = z.string().min(1).max(4096);
 
 /** A topic specification on the wire. */
 export const topicSpecificationSchema = z.strictObject({
+  /** The topic type. */
   type: z.enum(TOPIC_TYPES),
+  /** The topic's properties (see `TopicProperties`). */
   properties: z
     .strictObject({
+      /** What an update does to the stored value (see `Retention`). */
       retention: z.enum(["always", "mqtt", "never"]).optional(),
+      /** Kept across restarts. */
       persistent: z.boolean().optional(),
+      /** Check every update against the type. */
       validateValues: z.boolean().optional(),
+      /** When the topic removes itself (see `RemovalPolicy`). */
       removal: z
-        .strictObject({ idleMs: z.number().positive(), onlyWithoutValue: z.boolean().optional() })
+        .strictObject({
+          /** Remove after this many ms without subscribers and updates. */
+          idleMs: z.number().positive(),
+          /** Only while the topic has no value. */
+          onlyWithoutValue: z.boolean().optional(),
+        })
         .optional(),
+      /** Principal that owns the topic. */
       owner: z.string().optional(),
+      /** For `time-series`: the type of each event's value. */
       eventType: z.enum(VALUE_TYPES).optional(),
+      /** For `time-series`: how many events or how long to keep. */
       retainedRange: z
         .strictObject({
+          /** Keep at most this many events. */
           count: z.number().int().positive().optional(),
+          /** Keep events for at most this many ms. */
           durationMs: z.number().positive().optional(),
         })
         .optional(),
+      /** For `time-series`: how many recent events a new subscriber receives. */
       subscriptionRange: z.number().int().nonnegative().optional(),
     })
     .optional(),
@@ -46,18 +63,54 @@ export const topicSpecificationSchema = z.strictObject({
 
 /** A JSON pointer condition of a partial-JSON constraint. */
 const pointerCondition = z.union([
-  z.strictObject({ pointer: z.string(), equals: bytes }),
-  z.strictObject({ pointer: z.string(), absent: z.literal(true) }),
+  z.strictObject({
+    /** An RFC 6901 JSON pointer into the topic's value. */
+    pointer: z.string(),
+    /** Holds when the pointer selects a value equal to this JSON text. */
+    equals: bytes,
+  }),
+  z.strictObject({
+    /** An RFC 6901 JSON pointer into the topic's value. */
+    pointer: z.string(),
+    /** Holds when the pointer selects nothing. */
+    absent: z.literal(true),
+  }),
 ]);
 
 /** An update constraint (a conjunction when `and` is used). */
 export type Constraint =
-  | { kind: "no-value" }
-  | { kind: "no-topic" }
-  | { kind: "value-equals"; value: Uint8Array }
-  | { kind: "partial-json"; conditions: z.infer<typeof pointerCondition>[] }
-  | { kind: "locked"; lock: string }
-  | { kind: "and"; constraints: Constraint[] };
+  | {
+      /** The topic has no value. */
+      kind: "no-value";
+    }
+  | {
+      /** The topic does not exist. */
+      kind: "no-topic";
+    }
+  | {
+      /** The topic's value equals `value`. */
+      kind: "value-equals";
+      /** The value's bytes. */
+      value: Uint8Array;
+    }
+  | {
+      /** Every condition on a JSON pointer into a json topic's value holds. */
+      kind: "partial-json";
+      /** The conditions (1 to 64). */
+      conditions: z.infer<typeof pointerCondition>[];
+    }
+  | {
+      /** The session holds lock `lock`. */
+      kind: "locked";
+      /** The lock's name. */
+      lock: string;
+    }
+  | {
+      /** Every one of `constraints` holds. */
+      kind: "and";
+      /** The constraints (1 to 16). */
+      constraints: Constraint[];
+    };
 
 /** Schema of {@link Constraint}. */
 export const constraintSchema: z.ZodType<Constraint> = z.lazy(() =>
@@ -73,150 +126,343 @@ export const constraintSchema: z.ZodType<Constraint> = z.lazy(() =>
 
 /** A session id or a session filter: whom a client-control request is about. */
 const sessionTarget = z.union([
-  z.strictObject({ sessionId: z.string().max(64) }),
-  z.strictObject({ filter: z.string().max(4096) }),
+  z.strictObject({
+    /** One session, by id. */
+    sessionId: z.string().max(64),
+  }),
+  z.strictObject({
+    /** Every session this session filter selects. */
+    filter: z.string().max(4096),
+  }),
 ]);
 
 /** Frames a client sends. */
 export const clientFrameSchema = z.discriminatedUnion("type", [
   /** First frame: protocol versions the client speaks, credentials, and optionally a session to resume. */
   z.strictObject({
+    /** The frame type. */
     type: z.literal("hello"),
+    /** The protocol versions the client speaks. */
     versions: z.array(z.number().int().positive()).min(1).max(16),
+    /** The principal to authenticate as; anonymous when absent. */
     principal: z.string().max(256).optional(),
+    /** The principal's password. */
     password: z.string().max(1024).optional(),
+    /** Session properties to set. */
     properties: z.record(z.string().max(256), z.string().max(4096)).optional(),
+    /** The session to resume after a dropped connection. */
     resume: z
       .strictObject({
+        /** The session's id, from its `welcome`. */
         sessionId: z.string().max(64),
+        /** The session's secret token, from its `welcome`. */
         token: z.string().max(256),
         /** How many server frames the client received after its welcome. */
         received: z.number().int().nonnegative(),
       })
       .optional(),
   }),
-  z.strictObject({ type: z.literal("add_topic"), id: requestId, path, spec: topicSpecificationSchema }),
-  z.strictObject({ type: z.literal("remove_topics"), id: requestId, selector }),
+  /** Adds a topic. */
   z.strictObject({
-    type: z.literal("set"),
+    /** The frame type. */
+    type: z.literal("add_topic"),
+    /** The request id. */
     id: requestId,
+    /** The topic's path. */
     path,
+    /** The topic's specification. */
+    spec: topicSpecificationSchema,
+  }),
+  /** Removes the topics a selector selects. */
+  z.strictObject({
+    /** The frame type. */
+    type: z.literal("remove_topics"),
+    /** The request id. */
+    id: requestId,
+    /** The topic selector. */
+    selector,
+  }),
+  /** Sets a topic's value. */
+  z.strictObject({
+    /** The frame type. */
+    type: z.literal("set"),
+    /** The request id. */
+    id: requestId,
+    /** The topic's path. */
+    path,
+    /** The type of `value`: the topic's type. */
     valueType: z.enum(VALUE_TYPES),
+    /** The value's bytes. */
     value: bytes,
+    /** A constraint the update requires. */
     constraint: constraintSchema.optional(),
     /** Create the topic with this specification when it does not exist (addAndSet). */
     spec: topicSpecificationSchema.optional(),
   }),
+  /** Changes a range of a topic value's bytes. */
   z.strictObject({
+    /** The frame type. */
     type: z.literal("delta"),
+    /** The request id. */
     id: requestId,
+    /** The topic's path. */
     path,
+    /** The topic's type. */
     valueType: z.enum(VALUE_TYPES),
     /** CRC-32 of the value the delta applies to. */
     baseCrc: z.number().int().nonnegative(),
     /** Replace `deleteCount` bytes at `start` with `insert`. */
     start: z.number().int().nonnegative(),
+    /** How many bytes to replace. */
     deleteCount: z.number().int().nonnegative(),
+    /** The bytes that replace them. */
     insert: bytes,
   }),
-  z.strictObject({ type: z.literal("select"), id: requestId, selector }),
-  z.strictObject({ type: z.literal("unselect"), id: requestId, selector }),
+  /** Selects the topics a selector selects, now and later. */
   z.strictObject({
-    type: z.literal("fetch"),
+    /** The frame type. */
+    type: z.literal("select"),
+    /** The request id. */
     id: requestId,
+    /** The topic selector. */
     selector,
+  }),
+  /** Removes a selection. */
+  z.strictObject({
+    /** The frame type. */
+    type: z.literal("unselect"),
+    /** The request id. */
+    id: requestId,
+    /** The selector of the selection. */
+    selector,
+  }),
+  /** Reads topics without selecting them, a page at a time. */
+  z.strictObject({
+    /** The frame type. */
+    type: z.literal("fetch"),
+    /** The request id. */
+    id: requestId,
+    /** The topic selector. */
+    selector,
+    /** Include the topics' values. */
     withValues: z.boolean().optional(),
+    /** Only topics of these types. */
     types: z.array(z.enum(TOPIC_TYPES)).optional(),
+    /** At most this many topics, the first in path order. */
     first: z.number().int().positive().max(10_000).optional(),
+    /** At most this many topics, the last in path order. */
     last: z.number().int().positive().max(10_000).optional(),
+    /** Only topics whose path sorts after this one. */
     after: path.optional(),
+    /** Only topics whose path sorts before this one. */
     before: path.optional(),
   }),
-  z.strictObject({ type: z.literal("lock"), id: requestId, name: z.string().min(1).max(256) }),
-  z.strictObject({ type: z.literal("unlock"), id: requestId, name: z.string().min(1).max(256) }),
-  z.strictObject({ type: z.literal("ping"), id: requestId }),
-  // Request-response messaging (DESIGN §4).
+  /** Acquires a session lock. */
   z.strictObject({
+    /** The frame type. */
+    type: z.literal("lock"),
+    /** The request id. */
+    id: requestId,
+    /** The lock's name. */
+    name: z.string().min(1).max(256),
+  }),
+  /** Releases a session lock. */
+  z.strictObject({
+    /** The frame type. */
+    type: z.literal("unlock"),
+    /** The request id. */
+    id: requestId,
+    /** The lock's name. */
+    name: z.string().min(1).max(256),
+  }),
+  /** A round trip. */
+  z.strictObject({
+    /** The frame type. */
+    type: z.literal("ping"),
+    /** The request id. */
+    id: requestId,
+  }),
+  // Request-response messaging (DESIGN §4).
+  /** Registers a request handler or a request stream. */
+  z.strictObject({
+    /** The frame type. */
     type: z.literal("add_handler"),
+    /** The request id. */
     id: requestId,
     /** `path`: any session may reach it; `session`: a request stream reached by sends to this session or a filter. */
     kind: z.enum(["path", "session"]),
+    /** The message path (requests to paths below it reach it too). */
     path,
+    /** The type of requests it takes (absent: any). */
     requestType: z.enum(VALUE_TYPES).optional(),
+    /** The type of its responses (absent: what the requester asks). */
     responseType: z.enum(VALUE_TYPES).optional(),
+    /** Requester session properties to pass with each request. */
     sessionProperties: z.array(z.string().max(256)).max(64).optional(),
   }),
+  /** Removes a request handler or a request stream. */
   z.strictObject({
+    /** The frame type. */
     type: z.literal("remove_handler"),
+    /** The request id. */
     id: requestId,
+    /** Which registration: a path handler or a request stream. */
     kind: z.enum(["path", "session"]),
+    /** Its message path. */
     path,
   }),
+  /** Sends a request; the result is the response's bytes (or, for a filter target, a count). */
   z.strictObject({
+    /** The frame type. */
     type: z.literal("send_request"),
+    /** The request id. */
     id: requestId,
+    /** The message path. */
     path,
+    /** The type of `value`. */
     requestType: z.enum(VALUE_TYPES),
+    /** The type of response expected. */
     responseType: z.enum(VALUE_TYPES),
+    /** The request's bytes. */
     value: bytes,
+    /** How long the handler has to answer, in ms (absent: the server's default). */
     timeoutMs: z.number().int().positive().max(3_600_000).optional(),
     /** Absent: the path's handler; a session id; or every session a filter selects. */
     target: z
       .union([
-        z.strictObject({ sessionId: z.string().max(64) }),
-        z.strictObject({ filter: z.string().max(4096) }),
+        z.strictObject({
+          /** One session's request stream. */
+          sessionId: z.string().max(64),
+        }),
+        z.strictObject({
+          /** The request streams of every session this session filter selects. */
+          filter: z.string().max(4096),
+        }),
       ])
       .optional(),
   }),
   /** A handler's answer to a `request` frame. */
   z.strictObject({
+    /** The frame type. */
     type: z.literal("respond"),
+    /** The request id (of this frame). */
     id: requestId,
+    /** The `rid` of the `request` frame answered. */
     rid: z.number().int().nonnegative(),
+    /** The response's bytes, of the request's response type. */
     value: bytes,
   }),
+  /** A handler's failure to answer a `request` frame: the requester gets `HANDLER_FAILED`. */
   z.strictObject({
+    /** The frame type. */
     type: z.literal("respond_error"),
+    /** The request id (of this frame). */
     id: requestId,
+    /** The `rid` of the `request` frame answered. */
     rid: z.number().int().nonnegative(),
+    /** Why it failed. */
     message: z.string().max(4096),
   }),
   // Client control (DESIGN §6, §9).
+  /** Lists sessions and their properties. */
   z.strictObject({
+    /** The frame type. */
     type: z.literal("list_sessions"),
+    /** The request id. */
     id: requestId,
+    /** Only sessions this session filter selects (absent: all). */
     filter: z.string().max(4096).optional(),
   }),
-  z.strictObject({ type: z.literal("get_properties"), id: requestId, sessionId: z.string().max(64) }),
+  /** Reads one session's properties. */
   z.strictObject({
-    type: z.literal("set_properties"),
+    /** The frame type. */
+    type: z.literal("get_properties"),
+    /** The request id. */
     id: requestId,
+    /** The session's id. */
+    sessionId: z.string().max(64),
+  }),
+  /** Sets user properties of sessions. */
+  z.strictObject({
+    /** The frame type. */
+    type: z.literal("set_properties"),
+    /** The request id. */
+    id: requestId,
+    /** Whose properties. */
     target: sessionTarget,
+    /** The properties to set. */
     properties: z.record(z.string().max(256), z.string().max(4096)),
   }),
-  z.strictObject({ type: z.literal("close_sessions"), id: requestId, target: sessionTarget }),
-  z.strictObject({ type: z.literal("subscribe_sessions"), id: requestId, target: sessionTarget, selector }),
-  z.strictObject({ type: z.literal("unsubscribe_sessions"), id: requestId, target: sessionTarget, selector }),
+  /** Closes sessions. */
   z.strictObject({
-    type: z.literal("watch_sessions"),
+    /** The frame type. */
+    type: z.literal("close_sessions"),
+    /** The request id. */
     id: requestId,
+    /** Which sessions. */
+    target: sessionTarget,
+  }),
+  /** Subscribes other sessions to the topics a selector selects. */
+  z.strictObject({
+    /** The frame type. */
+    type: z.literal("subscribe_sessions"),
+    /** The request id. */
+    id: requestId,
+    /** Which sessions. */
+    target: sessionTarget,
+    /** The topic selector. */
+    selector,
+  }),
+  /** Unsubscribes other sessions. */
+  z.strictObject({
+    /** The frame type. */
+    type: z.literal("unsubscribe_sessions"),
+    /** The request id. */
+    id: requestId,
+    /** Which sessions. */
+    target: sessionTarget,
+    /** The topic selector. */
+    selector,
+  }),
+  /** Watches sessions open, change and close (`session_event` frames follow). */
+  z.strictObject({
+    /** The frame type. */
+    type: z.literal("watch_sessions"),
+    /** The request id; `session_event` frames carry it. */
+    id: requestId,
+    /** Only sessions this session filter selects (absent: all). */
     filter: z.string().max(4096).optional(),
   }),
-  z.strictObject({ type: z.literal("unwatch_sessions"), id: requestId, watch: requestId }),
+  /** Stops a watch. */
+  z.strictObject({
+    /** The frame type. */
+    type: z.literal("unwatch_sessions"),
+    /** The request id. */
+    id: requestId,
+    /** The request id of the `watch_sessions` to stop. */
+    watch: requestId,
+  }),
 ]);
 
 /** One topic of a fetch result. */
 export const fetchedTopicSchema = z.strictObject({
+  /** The topic's path. */
   path,
+  /** The topic's specification. */
   spec: topicSpecificationSchema,
+  /** The value's bytes, when asked for and the topic has one. */
   value: bytes.optional(),
 });
 
 /** Frames the server sends. */
 export const serverFrameSchema = z.discriminatedUnion("type", [
+  /** The handshake's answer to `hello`. */
   z.strictObject({
+    /** The frame type. */
     type: z.literal("welcome"),
+    /** The protocol version chosen. */
     version: z.number().int().positive(),
+    /** The session's id. */
     sessionId: z.string(),
     /** Secret the client presents to resume this session. */
     token: z.string(),
@@ -227,55 +473,134 @@ export const serverFrameSchema = z.discriminatedUnion("type", [
     /** On resumption: how many client frames after hello the server had processed. */
     processed: z.number().int().nonnegative(),
   }),
-  z.strictObject({ type: z.literal("result"), id: requestId, value: z.unknown().optional() }),
-  z.strictObject({ type: z.literal("error"), id: requestId, code: z.number().int(), message: z.string() }),
+  /** A request succeeded. */
+  z.strictObject({
+    /** The frame type. */
+    type: z.literal("result"),
+    /** The request's id. */
+    id: requestId,
+    /** What it returns, if anything (see each request). */
+    value: z.unknown().optional(),
+  }),
+  /** A request failed. */
+  z.strictObject({
+    /** The frame type. */
+    type: z.literal("error"),
+    /** The request's id. */
+    id: requestId,
+    /** The error code's number (see `ErrorCodes`). */
+    code: z.number().int(),
+    /** What went wrong. */
+    message: z.string(),
+  }),
   /** A topic now selected by this session: `tid` names it in later `v` frames. */
   z.strictObject({
+    /** The frame type. */
     type: z.literal("topic"),
+    /** The server-wide topic id. */
     tid: z.number().int().nonnegative(),
+    /** The topic's path. */
     path,
+    /** The topic's specification. */
     spec: topicSpecificationSchema,
+    /** Its current value's bytes, if it has one. */
     value: bytes.optional(),
   }),
   /** A new value of topic `t` (a server-wide topic id). The same bytes go to every subscriber. */
-  z.strictObject({ type: z.literal("v"), t: z.number().int().nonnegative(), v: bytes }),
+  z.strictObject({
+    /** The frame type. */
+    type: z.literal("v"),
+    /** The topic id (`tid` of its `topic` frame). */
+    t: z.number().int().nonnegative(),
+    /** The value's bytes. */
+    v: bytes,
+  }),
   /** A topic no longer selected (unselected, removed, or no longer permitted). */
   z.strictObject({
+    /** The frame type. */
     type: z.literal("untopic"),
+    /** The topic id. */
     tid: z.number().int().nonnegative(),
+    /** Why. */
     reason: z.enum(["unselected", "removed", "not-permitted"]),
   }),
   /** A request for a handler this session registered; answer with `respond` or `respond_error`. */
   z.strictObject({
+    /** The frame type. */
     type: z.literal("request"),
+    /** The server's id of the request, for `respond` and `respond_error`. */
     rid: z.number().int().nonnegative(),
+    /** The message path it was sent to. */
     path,
+    /** The type of `value`. */
     requestType: z.enum(VALUE_TYPES),
+    /** The type the response must have. */
     responseType: z.enum(VALUE_TYPES),
+    /** The request's bytes. */
     value: bytes,
     /** The requester's session id, and the session properties the handler asked for. */
     sessionId: z.string().optional(),
+    /** The requester's session properties the handler asked for. */
     properties: z.record(z.string(), z.string()),
+    /**
+     * The registration the server chose: its kind and registered path (a session may have a handler
+     * and a request stream that both match the request's path).
+     */
+    handler: z
+      .strictObject({
+        /** A path handler or a request stream. */
+        kind: z.enum(["path", "session"]),
+        /** The registered path. */
+        path,
+      })
+      .optional(),
   }),
   /** One session's answer to a `send_request` with a filter target (`id` is that request's id). */
-  z.strictObject({ type: z.literal("filter_response"), id: requestId, sessionId: z.string(), value: bytes }),
   z.strictObject({
-    type: z.literal("filter_error"),
+    /** The frame type. */
+    type: z.literal("filter_response"),
+    /** The id of the `send_request`. */
     id: requestId,
+    /** The session that answered. */
     sessionId: z.string(),
+    /** The response's bytes. */
+    value: bytes,
+  }),
+  /** One session's failure to answer a `send_request` with a filter target. */
+  z.strictObject({
+    /** The frame type. */
+    type: z.literal("filter_error"),
+    /** The id of the `send_request`. */
+    id: requestId,
+    /** The session that failed. */
+    sessionId: z.string(),
+    /** The error code's number. */
     code: z.number().int(),
+    /** What went wrong. */
     message: z.string(),
   }),
   /** A session event for a `watch_sessions` request (`id` is that request's id). */
   z.strictObject({
+    /** The frame type. */
     type: z.literal("session_event"),
+    /** The id of the `watch_sessions` request. */
     id: requestId,
+    /** What happened. */
     event: z.enum(["opened", "updated", "closed"]),
+    /** The session it happened to. */
     sessionId: z.string(),
+    /** The session's properties now. */
     properties: z.record(z.string(), z.string()),
   }),
   /** The server is closing the session; `code` is an error code number. */
-  z.strictObject({ type: z.literal("goodbye"), code: z.number().int(), message: z.string() }),
+  z.strictObject({
+    /** The frame type. */
+    type: z.literal("goodbye"),
+    /** The error code's number. */
+    code: z.number().int(),
+    /** Why. */
+    message: z.string(),
+  }),
 ]);
 
 /** A frame a client sends. */
@@ -283,16 +608,30 @@ export type ClientFrame = z.infer<typeof clientFrameSchema>;
 /** A frame the server sends. */
 export type ServerFrame = z.infer<typeof serverFrameSchema>;
 /** A client frame of one type. */
-export type ClientFrameOf<T extends ClientFrame["type"]> = Extract<ClientFrame, { type: T }>;
+export type ClientFrameOf<T extends ClientFrame["type"]> = Extract<
+  ClientFrame,
+  {
+    /** The frame type. */
+    type: T;
+  }
+>;
 /** A server frame of one type. */
-export type ServerFrameOf<T extends ServerFrame["type"]> = Extract<ServerFrame, { type: T }>;
+export type ServerFrameOf<T extends ServerFrame["type"]> = Extract<
+  ServerFrame,
+  {
+    /** The frame type. */
+    type: T;
+  }
+>;
 /** A topic specification as it travels. */
 export type WireTopicSpecification = z.infer<typeof topicSpecificationSchema>;
 /** One topic of a fetch result. */
 export type FetchedTopic = z.infer<typeof fetchedTopicSchema>;
 /** What a fetch returns. */
 export interface FetchResult {
+  /** The topics, in path order. */
   topics: FetchedTopic[];
+  /** True when the page was cut: more topics match. */
   hasMore: boolean;
 }
 

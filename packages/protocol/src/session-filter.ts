@@ -42,15 +42,64 @@ import {
  * `a and (b and c)` keeps its inner `and` node, so {@link formatSessionFilter} gives back the grouping.
  */
 export type SessionFilter =
-  | { readonly kind: "all" }
-  | { readonly kind: "eq"; readonly property: string; readonly value: string }
-  | { readonly kind: "ne"; readonly property: string; readonly value: string }
-  | { readonly kind: "in"; readonly property: string; readonly values: readonly [string, ...string[]] }
-  | { readonly kind: "has"; readonly property: string }
-  | { readonly kind: "hasRoles"; readonly roles: readonly [string, ...string[]] }
-  | { readonly kind: "not"; readonly filter: SessionFilter }
-  | { readonly kind: "and"; readonly filters: readonly [SessionFilter, SessionFilter, ...SessionFilter[]] }
-  | { readonly kind: "or"; readonly filters: readonly [SessionFilter, SessionFilter, ...SessionFilter[]] };
+  | {
+      /** `all`: every session. */
+      readonly kind: "all";
+    }
+  | {
+      /** `p is 'v'` or `p eq 'v'`: the property is present and equals the value. */
+      readonly kind: "eq";
+      /** The property's name. */
+      readonly property: string;
+      /** The value it must equal. */
+      readonly value: string;
+    }
+  | {
+      /** `p ne 'v'`: the property is missing or differs from the value. */
+      readonly kind: "ne";
+      /** The property's name. */
+      readonly property: string;
+      /** The value it must not equal. */
+      readonly value: string;
+    }
+  | {
+      /** `p in ['v1', 'v2']`: the property is present and equals one of the values. */
+      readonly kind: "in";
+      /** The property's name. */
+      readonly property: string;
+      /** The values (at least one). */
+      readonly values: readonly [string, ...string[]];
+    }
+  | {
+      /** `has p`: the property is present. */
+      readonly kind: "has";
+      /** The property's name. */
+      readonly property: string;
+    }
+  | {
+      /** `hasRoles ['r1', 'r2']`: `$Roles` holds every listed role. */
+      readonly kind: "hasRoles";
+      /** The roles (at least one). */
+      readonly roles: readonly [string, ...string[]];
+    }
+  | {
+      /** `not f`. */
+      readonly kind: "not";
+      /** The negated filter. */
+      readonly filter: SessionFilter;
+    }
+  | {
+      /** `f and g`: all operands hold. */
+      readonly kind: "and";
+      /** The operands (at least two). */
+      readonly filters: readonly [SessionFilter, SessionFilter, ...SessionFilter[]];
+    }
+  | {
+      /** `f or g`: some operand holds. */
+      readonly kind: "or";
+      /** The operands (at least two). */
+      readonly filters: readonly [SessionFilter, SessionFilter, ...SessionFilter[]];
+    };
 
 /** The longest filter text, in UTF-16 code units. */
 export const MAX_SESSION_FILTER_LENGTH = 4096;

@@ -55,7 +55,12 @@ export interface TopicProperties {
   /** For `time-series`: the type of each event's value. */
   eventType?: ValueType;
   /** For `time-series`: how many events (`count`) or how long (`durationMs`) to keep. */
-  retainedRange?: { count?: number; durationMs?: number };
+  retainedRange?: {
+    /** Keep at most this many events. */
+    count?: number;
+    /** Keep events for at most this many milliseconds. */
+    durationMs?: number;
+  };
   /** For `time-series`: how many recent events a new subscriber receives. Default 1. */
   subscriptionRange?: number;
 }

@@ -23,6 +23,17 @@ export type RequestFrame = ClientFrame extends infer F
     : never
   : never;
 
+/** Per-request options of {@link RequestChannel.request}. */
+export interface RequestOptions {
+  /** How long this request may wait for its answer while connected, in ms (0: forever). */
+  timeoutMs?: number;
+  /**
+   * Told the request's id before its frame is sent, so that frames the server pushes about the request
+   * (`filter_response`, `session_event`) can be matched to it even when they arrive with its result.
+   */
+  onId?: (id: number) => void;
+}
+
 /** The books of one session. */
 export class RequestChannel {
   /** Encodes every client frame. */
@@ -49,6 +60,7 @@ export class RequestChannel {
     frame: RequestFrame,
     what: string,
     send: ((bytes: Uint8Array) => void) | undefined,
+    options: RequestOptions = {},
   ): Promise<unknown> {
     const id = this.requests.newId();
     const bytes = this.encoder.encode({ ...frame, id });
@@ -57,7 +69,8 @@ export class RequestChannel {
     } catch (err) {
       return Promise.reject(SkeinError.from(err));
     }
-    const answer = this.requests.wait(id, what);
+    const answer = this.requests.wait(id, what, options.timeoutMs);
+    options.onId?.(id);
     send?.(bytes);
     return answer;
   }

@@ -1,8 +1,9 @@
 /**
  * `@skein/sdk`: the Skein SDK for Node and browsers. `connect` opens a session over WebSocket +
  * MessagePack; the session adds and removes topics, selects them, streams their typed values, updates
- * them (with constraints, locks and delta update streams) and fetches them, and survives dropped
- * connections by resuming.
+ * them (with constraints, locks and delta update streams) and fetches them; it handles and sends
+ * typed requests (`session.messaging`) and controls other sessions of both doors
+ * (`session.clients`); and it survives dropped connections by resuming.
  *
  * In Node the transport is the `ws` package; in browsers (the `browser` export condition) the global
  * `WebSocket`. A single-file browser build is `dist/skein-sdk.browser.js`.
@@ -81,6 +82,21 @@ export type {
 export type { SetOptions } from "./features/updates.js";
 export type { UpdateStream, UpdateStreamStats } from "./features/update-stream.js";
 export type { SessionLock } from "./features/locks.js";
+export { MessagingFeature, type SendRequestOptions, type SendToFilterOptions } from "./features/messaging.js";
+export type {
+  RequestContext,
+  RequestHandler,
+  RequestHandlerOptions,
+  RequestStream,
+  HandlerRegistration,
+} from "./features/request-handlers.js";
+export {
+  ClientsFeature,
+  type SessionTarget,
+  type SessionInfo,
+  type SessionLifecycleEvent,
+  type SessionEventWatch,
+} from "./features/clients.js";
 export type {
   FetchOptions,
   FetchResults,

@@ -30,7 +30,7 @@ import {
   checkServerFrame,
   decodeMessage,
 } from "@skein/protocol";
-import { type RequestFrame, RequestChannel } from "./channel.js";
+import { type RequestFrame, type RequestOptions, RequestChannel } from "./channel.js";
 import { closeOutcome } from "./close-codes.js";
 import type { Emitter } from "./emitter.js";
 import type { SessionEvents, SessionState } from "./events.js";
@@ -39,7 +39,7 @@ import { type ResolvedOptions, backoffDelay } from "./options.js";
 import { Reconnector } from "./reconnector.js";
 import type { Transport, TransportFactory } from "./transport.js";
 
-export type { RequestFrame } from "./channel.js";
+export type { RequestFrame, RequestOptions } from "./channel.js";
 
 /**
  * A frame the server pushes on its own (a topic selected, a value, a topic unselected, and the frames
@@ -113,10 +113,10 @@ export class Link {
    * Sends a request and waits for its `result` value or `error`. While the link is reconnecting the
    * frame waits in the outbox and is sent on resumption.
    */
-  request(frame: RequestFrame, what: string = frame.type): Promise<unknown> {
+  request(frame: RequestFrame, what: string = frame.type, options?: RequestOptions): Promise<unknown> {
     if (this.stateNow === "closed") return Promise.reject(new SkeinError("SESSION_CLOSED"));
     const transport = this.stateNow === "connected" ? this.transport : undefined;
-    return this.channel.request(frame, what, transport && ((bytes) => transport.send(bytes)));
+    return this.channel.request(frame, what, transport && ((bytes) => transport.send(bytes)), options);
   }
 
   /** Closes the session: a clean close (1000), so the server ends it at once. */

@@ -16,6 +16,7 @@ interface Pending {
   reject(err: SkeinError): void;
   timer: ReturnType<typeof setTimeout> | undefined;
   what: string;
+  timeoutMs: number;
 }
 
 /** The pending requests of a session. */
@@ -43,10 +44,13 @@ export class PendingRequests {
     return this.nextId++;
   }
 
-  /** Waits for the answer to request `id`; `what` names the request in a timeout message. */
-  wait(id: number, what: string): Promise<unknown> {
+  /**
+   * Waits for the answer to request `id`; `what` names the request in a timeout message. `timeoutMs`
+   * overrides the session's timeout for this request (0: forever).
+   */
+  wait(id: number, what: string, timeoutMs = this.timeoutMs): Promise<unknown> {
     return new Promise<unknown>((resolve, reject) => {
-      const entry: Pending = { resolve, reject, timer: undefined, what };
+      const entry: Pending = { resolve, reject, timer: undefined, what, timeoutMs };
       this.pending.set(id, entry);
       if (!this.paused) this.arm(id, entry);
     });
@@ -92,13 +96,13 @@ export class PendingRequests {
   }
 
   private arm(id: number, entry: Pending): void {
-    if (this.timeoutMs <= 0) return;
+    if (entry.timeoutMs <= 0) return;
     entry.timer = setTimeout(() => {
       this.take(id)?.reject(
-        new SkeinError("TIMEOUT", `${entry.what} got no answer within ${this.timeoutMs} ms`),
+        new SkeinError("TIMEOUT", `${entry.what} got no answer within ${entry.timeoutMs} ms`),
       );
       this.onTimeout(id);
-    }, this.timeoutMs);
+    }, entry.timeoutMs);
   }
 
   private take(id: number): Pending | undefined {

@@ -5,10 +5,12 @@
  *
  * @module
  */
-import { SkeinError, type ValueType, parseSelector } from "@skein/protocol";
+import { type SkeinError, type ValueType, parseSelector } from "@skein/protocol";
 import { Emitter, type Subscribable } from "./emitter.js";
 import type { SessionEvents, SessionState } from "./events.js";
+import { ClientsFeature } from "./features/clients.js";
 import { type SessionLock, acquireLock } from "./features/locks.js";
+import { MessagingFeature } from "./features/messaging.js";
 import { type FetchOptions, type FetchResults, fetchTopics } from "./features/fetch.js";
 import {
   StreamRegistry,
@@ -30,6 +32,10 @@ import { type InputValueOf, type ValueOf, checkValueType } from "./values.js";
 export class Session implements Subscribable<SessionEvents> {
   /** Adding and removing topics. */
   readonly topics: TopicsFeature;
+  /** Request-response messaging: request handlers, request streams and sending requests. */
+  readonly messaging: MessagingFeature;
+  /** Client control: listing, inspecting, changing, closing and watching sessions of both doors. */
+  readonly clients: ClientsFeature;
   private readonly events = new Emitter<SessionEvents>();
   private readonly link: Link;
   private readonly selected = new TopicState();
@@ -39,14 +45,23 @@ export class Session implements Subscribable<SessionEvents> {
   constructor(url: string, options: ResolvedOptions, transport: TransportFactory) {
     const owner: LinkOwner = {
       onPush: (frame) => this.onPush(frame),
-      onNewSession: () => this.forgetTopics(),
+      onNewSession: () => {
+        this.forgetTopics();
+        this.messaging.newSession();
+        this.clients.newSession();
+      },
       onClosed: () => {
         this.selected.clear();
         this.streams.closeAll();
+        this.messaging.closed();
+        this.clients.closed();
       },
     };
+    const report = (error: SkeinError): void => this.events.emit("error", error);
     this.link = new Link(url, options, transport, owner, this.events);
     this.topics = new TopicsFeature(this.link);
+    this.messaging = new MessagingFeature(this.link, options.requestTimeoutMs, report);
+    this.clients = new ClientsFeature(this.link, report);
   }
 
   /** @internal Opens the first connection. */
@@ -249,10 +264,9 @@ export class Session implements Subscribable<SessionEvents> {
       case "request":
       case "filter_response":
       case "filter_error":
+        return this.messaging.receive(frame);
       case "session_event":
-        // Messaging and client control (DESIGN §4, §9) are not in this SDK yet: it never asks for these.
-        this.events.emit("error", new SkeinError("PROTOCOL_ERROR", `unexpected ${frame.type} frame`));
-        return;
+        return this.clients.receive(frame);
     }
   }
 

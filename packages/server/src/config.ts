@@ -21,75 +21,115 @@ export const configSchema = z
     serverName: z.string().min(1).default("skein"),
     /** Where persistent data is kept. */
     dataDir: z.string().min(1).default("./data"),
+    /** Least severe log level written (pino's levels). */
     logLevel: z.enum(LOG_LEVELS).default("info"),
     /** Storage engine (`memory` keeps nothing across restarts). */
     store: z.enum(["memory"]).default("memory"),
+    /** MQTT door: listeners and limits. */
     mqtt: z
       .object({
         /** MQTT over TCP; `false` disables it. */
         port: port.default(1883),
         /** MQTT over TLS (needs `tls`); `false` disables it. */
         tlsPort: port.default(8883),
+        /** Largest packet accepted (bytes); announced to MQTT 5 clients. */
         maxPacketSize: z.number().int().min(64).max(268_435_455).default(D.maxPacketSize),
+        /** A socket that sends no CONNECT in this time is closed (ms). */
         connectTimeoutMs: positive.default(D.connectTimeoutMs),
+        /** Largest keep alive granted (s); MQTT 5 clients are told the Server Keep Alive. */
         maxKeepAliveSec: z.number().int().min(1).max(65_535).default(D.maxKeepAliveSec),
+        /** Unacknowledged QoS 2 publishes a client may have towards the server. */
         receiveMaximum: z.number().int().min(1).max(65_535).default(D.receiveMaximum),
+        /** Unacknowledged QoS 1/2 deliveries towards one client (capped by its Receive Maximum). */
         maxInflight: z.number().int().min(1).max(65_535).default(D.maxInflight),
+        /** QoS 1/2 messages queued per session (offline or beyond the window). */
         maxQueuedMessages: z.number().int().min(0).default(D.maxQueuedMessages),
+        /** What a full queue drops: the oldest or the newest message. */
         queueDropPolicy: z.enum(["drop-oldest", "drop-newest"]).default(D.queueDropPolicy),
+        /** Socket buffer beyond which QoS 0 deliveries to that client are dropped (bytes). */
         maxOutboundBufferBytes: positive.default(D.maxOutboundBufferBytes),
+        /** Topic aliases a client may set towards the server. */
         topicAliasMaximum: z.number().int().min(0).max(65_535).default(D.topicAliasMaximum),
+        /** Subscriptions per session; more get reason code 0x97. */
         maxSubscriptionsPerSession: positive.default(D.maxSubscriptionsPerSession),
+        /** Longest topic name or filter (UTF-8 bytes). */
         maxTopicLength: z.number().int().min(1).max(65_535).default(D.maxTopicLength),
+        /** Most levels in a topic name or filter. */
         maxTopicDepth: positive.default(D.maxTopicDepth),
+        /** User properties per packet. */
         maxUserProperties: z.number().int().min(0).default(D.maxUserProperties),
+        /** Longest session expiry granted to MQTT 5 clients (s). */
         maxSessionExpirySec: z.number().int().min(0).max(0xffffffff).default(D.maxSessionExpirySec),
+        /** How long a 3.1.1 `cleanSession=0` session is kept offline (s). */
         persistentSessionExpirySec: z
           .number()
           .int()
           .min(0)
           .max(0xffffffff)
           .default(D.persistentSessionExpirySec),
+        /** May publishes create missing topics. */
         allowTopicCreation: z.boolean().default(D.allowTopicCreation),
+        /** A publish-created topic with no value and no subscribers is removed after this idle time (ms). */
         createdTopicIdleMs: positive.default(D.createdTopicIdleMs),
       })
       .strict()
       .prefault({}),
+    /** HTTP(S) listeners: MQTT over WebSocket and the SDK door. */
     http: z
       .object({
         /** HTTP: MQTT over WebSocket at `mqttPath` (and the SDK door later); `false` disables it. */
         port: port.default(8080),
         /** HTTPS: the same over TLS (needs `tls`); `false` disables it. */
         tlsPort: port.default(8443),
+        /** WebSocket path of the MQTT door. */
         mqttPath: z.string().startsWith("/").default("/mqtt"),
         /** Largest WebSocket message accepted (bytes). */
         maxMessageSize: positive.default(D.maxPacketSize + 16),
       })
       .strict()
       .prefault({}),
+    /** SDK door. */
     sdk: z
       .object({
         /** WebSocket path of the SDK door on the HTTP(S) port(s). */
         path: z.string().startsWith("/").default("/sdk"),
+        /** How long an SDK session outlives a dropped connection, waiting to be resumed (ms). */
         reconnectTimeoutMs: z.number().int().min(0).default(S.reconnectTimeoutMs),
+        /** Most server frames kept per SDK session for replay on resumption. */
         replayBufferFrames: positive.default(S.replayBufferFrames),
+        /** Most bytes of server frames kept per SDK session for replay. */
         replayBufferBytes: positive.default(S.replayBufferBytes),
+        /** Send buffer beyond which an SDK client is a slow consumer and is disconnected (bytes). */
         maxOutboundBytes: positive.default(S.maxOutboundBytes),
+        /** Interval of the WebSocket pings that detect dead SDK connections (ms). */
         heartbeatMs: positive.default(S.heartbeatMs),
+        /** Most topics one fetch returns when it names no page size. */
         defaultFetchPage: positive.default(S.defaultFetchPage),
+        /** Most selections one SDK session may hold. */
         maxSelectionsPerSession: positive.default(S.maxSelectionsPerSession),
       })
       .strict()
       .prefault({}),
     /** PEM files for MQTTS and HTTPS/WSS; both listeners start only when cert and key are set. */
     tls: z
-      .object({ cert: z.string().optional(), key: z.string().optional(), ca: z.string().optional() })
+      .object({
+        /** PEM file of the server's certificate (chain). */
+        cert: z.string().optional(),
+        /** PEM file of the server's private key. */
+        key: z.string().optional(),
+        /** PEM file of CA certificates for client certificates. */
+        ca: z.string().optional(),
+      })
       .strict()
       .prefault({}),
+    /** Server-wide limits. */
     limits: z
       .object({
+        /** Connections beyond this are refused. */
         maxConnections: positive.default(100_000),
+        /** Topics beyond this are refused (MQTT reason code 0x97). */
         maxTopics: positive.default(1_000_000),
+        /** How often topic removal policies are checked (ms). */
         removalSweepMs: positive.default(30_000),
         /** Largest request or response of request-response messaging (bytes). */
         maxRequestBytes: positive.default(1024 * 1024),

@@ -41,7 +41,9 @@ export interface ServerDependencies {
 
 /** A topic as seen from outside the core. */
 export interface TopicView {
+  /** The topic's path. */
   readonly path: string;
+  /** Its specification. */
   readonly spec: TopicSpecification;
   /** The stored value's bytes, if it has one. */
   readonly value: Uint8Array | undefined;

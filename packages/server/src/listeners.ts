@@ -22,9 +22,13 @@ import type { SdkDoor } from "./sdk/door.js";
 
 /** Addresses the server listens on (port 0 resolved). */
 export interface ListeningAddresses {
+  /** The port of MQTT over TCP, when it listens. */
   mqtt?: number;
+  /** The port of MQTT over TLS, when it listens. */
   mqtts?: number;
+  /** The HTTP port (MQTT over WebSocket and the SDK door), when it listens. */
   http?: number;
+  /** The HTTPS port, when it listens. */
   https?: number;
 }
 

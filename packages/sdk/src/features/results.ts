@@ -5,12 +5,12 @@
  * @module
  */
 import { SkeinError } from "@skein/protocol";
-import type { RequestFrame } from "../channel.js";
+import type { RequestFrame, RequestOptions } from "../channel.js";
 
 /** Sends a request and waits for its result value; the link behind a session. */
 export interface Requester {
   /** Sends a frame (its id is assigned) and waits for its result value. */
-  request(frame: RequestFrame, what?: string): Promise<unknown>;
+  request(frame: RequestFrame, what?: string, options?: RequestOptions): Promise<unknown>;
 }
 
 function unexpected(what: string, value: unknown): SkeinError {

@@ -9,6 +9,7 @@
  *   with Response Topic `$response/<id>`.
  * - `$response/<id>`: what a handler publishes there is the answer to request `<id>`.
  *
+ * Responses are delivered to the Response Topic's subscribers without creating a topic there.
  * Failures reach an MQTT requester as an empty message on its Response Topic with the user
  * properties `skein-error` (the error code name) and `skein-error-message`.
  */
@@ -66,8 +67,12 @@ export function handleMessagingPublish(conn: MqttConnection, topic: string, pack
       fromSessionId: session.sessionId,
       timeoutMs: conn.door.requestTimeoutMs,
     })
+    // Responses are messages, not topic state: they go straight to the response topic's subscribers,
+    // creating no topic (and so no type that a later error reply would not fit).
     .then((outcome) =>
-      conn.door.publish(responseUpdate(responseTopic, correlationData, packet.qos, outcome)),
+      conn.door.core.subscriptions.deliver(
+        responseUpdate(responseTopic, correlationData, packet.qos, outcome),
+      ),
     );
   return Reason.SUCCESS;
 }
@@ -109,7 +114,9 @@ function endpointOf(session: MqttSession, qos: QoS): RequestEndpoint {
       const codec = VALUE_CODECS[request.requestType];
       session.send({
         update: {
-          topic: REQUEST_PREFIX + request.path,
+          // On the topic the client subscribed to (a server must not send what matches no subscription
+          // [MQTT-3.3.4-?]); the path the request was sent to is in the user property skein-path.
+          topic: REQUEST_PREFIX + request.handler.path,
           payload: request.payload,
           qos,
           retain: false,
@@ -120,6 +127,7 @@ function endpointOf(session: MqttSession, qos: QoS): RequestEndpoint {
             ...(codec.utf8 ? { payloadFormatIndicator: true } : {}),
             userProperties: {
               ...request.properties,
+              "skein-path": request.path,
               ...(request.fromSessionId ? { "skein-session": request.fromSessionId } : {}),
             },
           },

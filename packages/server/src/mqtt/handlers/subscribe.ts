@@ -92,7 +92,9 @@ function subscribeOne(conn: MqttConnection, sub: ISubscription, subscriptionId: 
     subscriptionId,
   };
   if (parsed.shareGroup === undefined && parsed.filter.startsWith(REQUEST_PREFIX)) {
-    // Subscribing to $request/<path> makes the client a handler of <path> (DESIGN §4).
+    // Subscribing to $request/<path> makes the client a handler of <path> (DESIGN §4). Only MQTT 5
+    // clients can answer (they see the Response Topic), so 3.1.1 clients are refused (SUBACK 0x80).
+    if (conn.protocolVersion !== 5) return failure(Reason.TOPIC_FILTER_INVALID);
     const code = subscribeHandler(conn, parsed.filter, qos);
     if (code >= 0x80) return failure(code);
     session.subscriptions.set(sub.topic, {
