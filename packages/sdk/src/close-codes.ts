@@ -46,5 +46,5 @@ export function closeOutcome(code: number, reason: string, goodbye?: SkeinError)
   if (retryCode) return { error: goodbye ?? new SkeinError(retryCode, reason || undefined), final: false };
   const what =
     code === 1006 ? "connection lost" : `connection closed (${code}${reason ? `: ${reason}` : ""})`;
-  return { error: goodbye ?? new SkeinError("SESSION_CLOSED", what), final: false };
+  return { error: goodbye ?? new SkeinError("CONNECTION_LOST", what), final: false };
 }
