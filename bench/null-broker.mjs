@@ -1,7 +1,8 @@
 // Null sink: a trivial MQTT endpoint used to measure the load generator's own ceiling.
 // It answers CONNECT, SUBSCRIBE, PINGREQ and QoS 1 PUBLISH (PUBACK), counts PUBLISH packets by
 // fixed header, and streams pre-encoded QoS 0 PUBLISH batches to every subscriber as fast as
-// TCP back-pressure allows. It routes nothing. The parent asks for counters over IPC.
+// TCP back-pressure allows once the parent sends "start". It routes nothing. The parent asks
+// for the counters over IPC.
 // Usage (forked by lib/brokers.mjs): node bench/null-broker.mjs <port> '{"payload":32}'
 import net from "node:net";
 import { Framer, publishPacket, publishPacketId, pubacks } from "./lib/mqtt.mjs";
@@ -13,6 +14,8 @@ const BATCH = 64;
 const WRITES_PER_TURN = 16;
 let received = 0;
 let streamed = 0;
+let streaming = false; // subscribers are held until the parent says "start"
+const waiting = [];
 
 function stream(sock, batch) {
   const pump = () => {
@@ -47,7 +50,9 @@ function onConnection(sock) {
         sock.write(Buffer.from(version === 5 ? [0x90, 4, ...id, 0, 0] : [0x90, 3, ...id, 0]));
         const topic = filter.replace(/[+#]/g, "x");
         const one = publishPacket(topic, Buffer.alloc(payload, "x"), 0, 0, version);
-        stream(sock, Buffer.concat(Array(BATCH).fill(one)));
+        const batch = Buffer.concat(Array(BATCH).fill(one));
+        if (streaming) stream(sock, batch);
+        else waiting.push(() => stream(sock, batch));
         break;
       }
       case 12: // PINGREQ
@@ -69,6 +74,12 @@ function onConnection(sock) {
 }
 
 net.createServer({ noDelay: true }, onConnection).listen(port, "127.0.0.1");
-process.on("message", () => process.send({ t: hrMs(), received, streamed }));
+process.on("message", (msg) => {
+  if (msg === "start") {
+    streaming = true;
+    waiting.splice(0).forEach((go) => go());
+  }
+  process.send({ t: hrMs(), received, streamed });
+});
 process.on("disconnect", () => process.exit(0));
 process.on("SIGTERM", () => process.exit(0));

@@ -9,6 +9,7 @@ const DEFAULTS = {
   brokers: ALL_BROKERS.join(","),
   scenarios: ALL_SCENARIOS.join(","),
   duration: "5", // measurement window, seconds
+  repeat: "1", // runs per scenario and broker; the median run is reported
   warmup: "1", // seconds before the window opens
   payload: "32", // PUBLISH payload bytes (>= 16: the latency timestamp lives in it)
   publishers: "32", // fan-in and QoS 1 publishers
@@ -19,6 +20,7 @@ const DEFAULTS = {
   mqtt: "4", // protocol version: 4 (3.1.1) or 5
   out: "bench/results/latest.json",
   "start-timeout": "20", // seconds to wait for a broker port to accept connections
+  "skein-args": "", // extra arguments for the Skein CLI, e.g. "--config bench/skein.json"
 };
 
 const USAGE = `Usage: node bench/run.mjs [options]   (every option also reads BENCH_<NAME>, e.g. BENCH_BROKERS)
@@ -26,6 +28,8 @@ const USAGE = `Usage: node bench/run.mjs [options]   (every option also reads BE
   --scenarios LIST      ${ALL_SCENARIOS.join(",")} (default: all)
   --duration S          measurement window per scenario, seconds (default ${DEFAULTS.duration})
   --warmup S            warm-up before each window, seconds (default ${DEFAULTS.warmup})
+  --repeat N            run each scenario N times per broker (brokers take turns) and report the
+                        median run (by msgs/s, p99 or RSS/conn); all runs go to the JSON
   --payload N           payload bytes (default ${DEFAULTS.payload}, min 16)
   --publishers N        fan-in / QoS 1 publishers (default ${DEFAULTS.publishers})
   --subscribers N       fan-out subscribers (default ${DEFAULTS.subscribers})
@@ -34,7 +38,10 @@ const USAGE = `Usage: node bench/run.mjs [options]   (every option also reads BE
   --idle-conns N        idle connections (default ${DEFAULTS["idle-conns"]})
   --mqtt 4|5            MQTT protocol version used by the load generator (default 4 = 3.1.1)
   --out FILE            JSON results (default ${DEFAULTS.out})
-  --start-timeout S     wait this long for a broker's port (default ${DEFAULTS["start-timeout"]})`;
+  --start-timeout S     wait this long for a broker's port (default ${DEFAULTS["start-timeout"]})
+  --skein-args="ARGS"   extra arguments appended to the Skein command line (split on spaces)
+  --nodelay             Aedes and Mosquitto with TCP_NODELAY (default: socket defaults, Nagle on;
+                        Skein decides for itself)`;
 
 function list(value, allowed, what) {
   const items = value
@@ -47,14 +54,20 @@ function list(value, allowed, what) {
 
 function num(name, value, min, max) {
   const n = Number(value);
-  if (!Number.isFinite(n) || n < min || n > max) throw new Error(`--${name} must be a number in [${min}, ${max}]`);
+  if (!Number.isFinite(n) || n < min || n > max)
+    throw new Error(`--${name} must be a number in [${min}, ${max}]`);
   return n;
 }
 
 export function readOptions(argv = process.argv.slice(2)) {
-  const options = { help: { type: "boolean", short: "h" } };
+  const options = { help: { type: "boolean", short: "h" }, nodelay: { type: "boolean" } };
   for (const name of Object.keys(DEFAULTS)) options[name] = { type: "string" };
-  const { values } = parseArgs({ args: argv, options, strict: true });
+  let values;
+  try {
+    ({ values } = parseArgs({ args: argv, options, strict: true }));
+  } catch (err) {
+    throw new Error(`${err.message}\nRun node bench/run.mjs --help for the options.`, { cause: err });
+  }
   if (values.help) {
     console.log(USAGE);
     process.exit(0);
@@ -68,6 +81,7 @@ export function readOptions(argv = process.argv.slice(2)) {
     scenarios: list(get("scenarios"), ALL_SCENARIOS, "scenario"),
     duration: num("duration", get("duration"), 0.5, 300),
     warmup: num("warmup", get("warmup"), 0, 60),
+    repeat: num("repeat", get("repeat"), 1, 50),
     payload: num("payload", get("payload"), 16, 65536),
     publishers: num("publishers", get("publishers"), 1, 1000),
     subscribers: num("subscribers", get("subscribers"), 1, 20000),
@@ -77,5 +91,7 @@ export function readOptions(argv = process.argv.slice(2)) {
     mqtt,
     out: get("out"),
     startTimeout: num("start-timeout", get("start-timeout"), 1, 300),
+    skeinArgs: get("skein-args").split(" ").filter(Boolean),
+    nodelay: values.nodelay ?? ["1", "true"].includes(process.env.BENCH_NODELAY ?? ""),
   };
 }

@@ -31,7 +31,7 @@ function readJson(file) {
 
 const SKEIN_CLI = "packages/server/dist/cli.js";
 
-function mosquittoConfig(port, dir) {
+function mosquittoConfig(port, dir, opts) {
   const file = path.join(dir, "mosquitto.conf");
   const lines = [
     "per_listener_settings false",
@@ -39,9 +39,9 @@ function mosquittoConfig(port, dir) {
     "allow_anonymous true",
     "persistence false",
     "max_connections -1",
-    "max_queued_messages 100000", // default 1000 drops QoS 0 under the delivery window's bursts
+    "max_queued_messages 1000000", // default 1000 (and even 100000 in 2.0.11) drops messages here
     "max_inflight_messages 1000", // default 20 QoS 1 in flight per client would cap QoS 1 delivery
-    "set_tcp_nodelay true", // like the Node brokers here (noDelay): no Nagle delay in latency
+    ...(opts.nodelay ? ["set_tcp_nodelay true"] : []), // default: Nagle on, like Node's net.Server
     "sys_interval 0",
     "log_dest stderr",
     "log_type error",
@@ -51,27 +51,46 @@ function mosquittoConfig(port, dir) {
   return file;
 }
 
+/**
+ * Skein gets the same queue and in-flight bounds as Mosquitto below (max_queued_messages,
+ * max_inflight_messages), so neither drops QoS 1 messages the other keeps.
+ */
+function skeinConfig(dir) {
+  const file = path.join(dir, "skein.json");
+  fs.writeFileSync(file, JSON.stringify({ mqtt: { maxQueuedMessages: 1_000_000, maxInflight: 1000 } }));
+  return file;
+}
+
 export const BROKERS = {
   skein: {
     label: "Skein",
-    unavailable: () => (fs.existsSync(path.join(ROOT, SKEIN_CLI)) ? null : `${SKEIN_CLI} not found (npm run build)`),
+    unavailable: () =>
+      fs.existsSync(path.join(ROOT, SKEIN_CLI)) ? null : `${SKEIN_CLI} not found (npm run build)`,
     version: () => readJson("packages/server/package.json").version,
-    command: (port) => [
+    command: (port, dir, opts) => [
       process.execPath,
-      [SKEIN_CLI, "--host", "127.0.0.1", "--mqtt-port", String(port), "--http-port", "0", "--log-level", "warn"],
+      [
+        SKEIN_CLI,
+        ...["--host", "127.0.0.1", "--mqtt-port", String(port), "--http-port", "0", "--log-level", "warn"],
+        ...["--data-dir", dir, "--config", skeinConfig(dir)],
+        ...opts.skeinArgs,
+      ],
     ],
   },
   aedes: {
     label: "Aedes",
     unavailable: () => null,
     version: () => readJson("node_modules/aedes/package.json").version,
-    command: (port) => [process.execPath, ["bench/aedes-server.mjs", String(port)]],
+    command: (port, dir, opts) => [
+      process.execPath,
+      ["bench/aedes-server.mjs", String(port), ...(opts.nodelay ? ["--nodelay"] : [])],
+    ],
   },
   mosquitto: {
     label: "Mosquitto",
     unavailable: () => (findBinary("mosquitto") ? null : "no mosquitto binary on PATH"),
     version() {
-      let out = "";
+      let out;
       try {
         out = execFileSync(findBinary("mosquitto"), ["-h"], { encoding: "utf8", stdio: "pipe" });
       } catch (err) {
@@ -79,7 +98,7 @@ export const BROKERS = {
       }
       return /version (\S+)/.exec(out)?.[1] ?? "unknown";
     },
-    command: (port, dir) => [findBinary("mosquitto"), ["-c", mosquittoConfig(port, dir)]],
+    command: (port, dir, opts) => [findBinary("mosquitto"), ["-c", mosquittoConfig(port, dir, opts)]],
   },
 };
 
@@ -137,7 +156,10 @@ class Running {
   async waitReady(timeoutS) {
     const deadline = Date.now() + timeoutS * 1000;
     while (Date.now() < deadline) {
-      if (this.exited !== null) throw new Error(`${this.name} exited (${this.exited}) before listening:\n${this.output}`);
+      if (this.exited !== null) {
+        const tail = this.output.trim().split("\n").slice(-3).join(" | ");
+        throw new Error(`${this.name} exited (${this.exited}) before listening: ${tail}`);
+      }
       if (await canConnect(this.port)) return this;
       await sleep(100);
     }
@@ -156,16 +178,19 @@ class Running {
 }
 
 /** Starts broker `name` on a free port and waits until the port accepts connections. */
-export async function startBroker(name, timeoutS) {
+export async function startBroker(name, opts) {
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `skein-bench-${name}-`));
-  const [cmd, args] = BROKERS[name].command(port, dir);
+  const [cmd, args] = BROKERS[name].command(port, dir, opts);
   // Raise the open-files limit as far as allowed: 10,000 idle connections need 10,000 fds.
   const script = 'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"';
-  const child = spawn("bash", ["-c", script, name, cmd, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn("bash", ["-c", script, name, cmd, ...args], {
+    cwd: ROOT,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   const broker = new Running(name, child, port, dir);
   try {
-    return await broker.waitReady(timeoutS);
+    return await broker.waitReady(opts.startTimeout);
   } catch (err) {
     await broker.stop();
     throw err;
@@ -179,11 +204,13 @@ export async function startNullSink(config) {
     stdio: ["ignore", "pipe", "pipe", "ipc"],
   });
   const sink = new Running("null-sink", child, port, null);
-  sink.counts = () =>
+  const ask = (msg) =>
     new Promise((resolve) => {
       child.once("message", resolve);
-      child.send("counts");
+      child.send(msg);
     });
+  sink.counts = () => ask("counts");
+  sink.startStreaming = () => ask("start");
   return sink.waitReady(10);
 }
 

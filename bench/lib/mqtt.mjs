@@ -71,7 +71,7 @@ export class Framer {
       this.onPacket(buf, i, pos - i, len);
       i = pos + len;
     }
-    if (i < n) this.rest = buf.subarray(i);
+    if (i < n) this.rest = Buffer.from(buf.subarray(i)); // copy: the read buffer is reused
   }
 }
 

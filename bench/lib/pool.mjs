@@ -64,7 +64,9 @@ export class Pool {
 
   /** Highest event-loop utilisation of any worker since markElu(): near 1.0 = a saturated worker. */
   maxElu() {
-    return Math.max(...this.workers.map((w, i) => w.worker.performance.eventLoopUtilization(this.elu[i]).utilization));
+    return Math.max(
+      ...this.workers.map((w, i) => w.worker.performance.eventLoopUtilization(this.elu[i]).utilization),
+    );
   }
 
   async close() {

@@ -2,6 +2,10 @@
 import { BROKERS } from "./brokers.mjs";
 import { fmtBytes, fmtFixed, fmtInt, fmtMs, fmtPct, fmtRatio, ratio } from "./stats.mjs";
 
+// Cores used by unrelated processes during the window; "!" flags a skewed row.
+const OTHER_CPU_WARN = 0.1;
+const fmtOther = (n) => (n == null ? "-" : `${n.toFixed(2)}${n > OTHER_CPU_WARN ? "!" : ""}`);
+
 const COLUMNS = {
   throughput: [
     ["msgs/s", (r) => fmtInt(r.msgsPerSec)],
@@ -9,6 +13,7 @@ const COLUMNS = {
     ["broker CPU", (r) => fmtFixed(r.brokerCpu)],
     ["gen CPU", (r) => fmtFixed(r.generatorCpu)],
     ["gen ELU", (r) => fmtFixed(r.generatorMaxElu)],
+    ["other CPU", (r) => fmtOther(r.otherCpu)],
     ["loss", (r) => fmtPct(r.loss)],
     ["stalls", (r) => String(r.stalls ?? "-")],
   ],
@@ -19,6 +24,7 @@ const COLUMNS = {
     ["max ms", (r) => fmtMs(r.maxMs)],
     ["delivered/s", (r) => fmtInt(r.msgsPerSec)],
     ["broker CPU", (r) => fmtFixed(r.brokerCpu)],
+    ["other CPU", (r) => fmtOther(r.otherCpu)],
   ],
   idle: [
     ["connections", (r) => fmtInt(r.connections)],
@@ -27,6 +33,7 @@ const COLUMNS = {
     ["RSS before", (r) => fmtBytes(r.rssBefore)],
     ["RSS after", (r) => fmtBytes(r.rssAfter)],
     ["RSS/conn", (r) => fmtBytes(r.bytesPerConn)],
+    ["other CPU", (r) => fmtOther(r.otherCpu)],
   ],
 };
 
@@ -45,7 +52,8 @@ const RATIO_METRICS = {
 
 function table(header, rows) {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells) => "  " + cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
+  const line = (cells) =>
+    "  " + cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
   return [line(header), ...rows.map(line)].join("\n");
 }
 
@@ -59,6 +67,12 @@ export function printScenario(scenario, opts, byBroker) {
     else rows.push([label, ...columns.map(([, f]) => f(r))]);
   }
   if (rows.length > 0) console.log(table(["broker", ...columns.map(([h]) => h)], rows));
+  for (const [name, r] of Object.entries(byBroker)) {
+    if (r.closed > 0) console.log(`  ! ${BROKERS[name].label} closed ${r.closed} of the bench's connections`);
+  }
+  if (Object.values(byBroker).some((r) => r.otherCpu > OTHER_CPU_WARN)) {
+    console.log("  ! other processes used CPU during that window: rerun on a quiet machine");
+  }
 }
 
 /** { "Skein/Aedes": {msgsPerSec: 3.1}, "Skein/Mosquitto": {...} } for one scenario. */
@@ -68,7 +82,8 @@ export function ratios(kind, byBroker) {
   for (const other of ["aedes", "mosquitto"]) {
     const key = `Skein/${BROKERS[other].label}`;
     out[key] = {};
-    for (const [metric] of RATIO_METRICS[kind] ?? []) out[key][metric] = ratio(skein?.[metric], byBroker[other]?.[metric]);
+    for (const [metric] of RATIO_METRICS[kind] ?? [])
+      out[key][metric] = ratio(skein?.[metric], byBroker[other]?.[metric]);
   }
   return out;
 }
@@ -80,7 +95,8 @@ export function printRatios(kind, r) {
       parts.push(`${pair} ${label} ${fmtRatio(metrics[metric])}${higher ? "" : " (lower is better)"}`);
     }
   }
-  if (parts.length > 0) console.log(`  ${parts.join("; ")}`);
+  const any = Object.values(r).some((metrics) => Object.values(metrics).some((v) => v != null));
+  if (any) console.log(`  ${parts.join("; ")}`);
 }
 
 export function printCeiling(result) {
@@ -90,7 +106,13 @@ export function printCeiling(result) {
     ["publish QoS 1 (100 in flight)", result.publishQos1],
     ["receive, 1 connection", result.receiveOne],
     ["receive, many connections", result.receiveMany],
-  ].map(([label, r]) => [label, fmtInt(r.msgsPerSec), fmtFixed(r.brokerCpu), fmtFixed(r.generatorCpu), fmtFixed(r.generatorMaxElu)]);
+  ].map(([label, r]) => [
+    label,
+    fmtInt(r.msgsPerSec),
+    fmtFixed(r.brokerCpu),
+    fmtFixed(r.generatorCpu),
+    fmtFixed(r.generatorMaxElu),
+  ]);
   console.log(table(["measure", "msgs/s", "sink CPU", "gen CPU", "gen ELU"], rows));
 }
 
@@ -100,10 +122,22 @@ export function checkTargets(results) {
   const get = (scn, broker, key) => s[scn]?.brokers[broker]?.[key] ?? null;
   const checks = [];
   for (const scn of ["fanin", "fanout"]) {
-    checks.push([`${scn} >= 3x Aedes`, ratio(get(scn, "skein", "msgsPerSec"), get(scn, "aedes", "msgsPerSec")), (r) => r >= 3]);
-    checks.push([`${scn} >= 1.0x Mosquitto`, ratio(get(scn, "skein", "msgsPerSec"), get(scn, "mosquitto", "msgsPerSec")), (r) => r >= 1]);
+    checks.push([
+      `${scn} >= 3x Aedes`,
+      ratio(get(scn, "skein", "msgsPerSec"), get(scn, "aedes", "msgsPerSec")),
+      (r) => r >= 3,
+    ]);
+    checks.push([
+      `${scn} >= 1.0x Mosquitto`,
+      ratio(get(scn, "skein", "msgsPerSec"), get(scn, "mosquitto", "msgsPerSec")),
+      (r) => r >= 1,
+    ]);
   }
-  checks.push(["latency p99 <= Mosquitto", ratio(get("latency", "skein", "p99Ms"), get("latency", "mosquitto", "p99Ms")), (r) => r <= 1]);
+  checks.push([
+    "latency p99 <= Mosquitto",
+    ratio(get("latency", "skein", "p99Ms"), get("latency", "mosquitto", "p99Ms")),
+    (r) => r <= 1,
+  ]);
   const perConn = get("idle", "skein", "bytesPerConn");
   checks.push(["idle RSS <= 10 KB/conn", perConn, (v) => v <= 10 * 1024]);
   return checks.map(([target, value, ok]) => ({ target, value, pass: value == null ? null : ok(value) }));
@@ -112,7 +146,12 @@ export function checkTargets(results) {
 export function printTargets(targets) {
   console.log("\n== Targets (Skein)");
   for (const t of targets) {
-    const value = t.value == null ? "" : t.target.startsWith("idle") ? ` (${fmtBytes(t.value)})` : ` (${fmtRatio(t.value)})`;
+    const value =
+      t.value == null
+        ? ""
+        : t.target.startsWith("idle")
+          ? ` (${fmtBytes(t.value)})`
+          : ` (${fmtRatio(t.value)})`;
     console.log(`  ${t.pass == null ? "n/a " : t.pass ? "PASS" : "FAIL"}  ${t.target}${value}`);
   }
 }

@@ -2,7 +2,8 @@
 
 /** Latency summary (values in ms) of a Float64Array of samples; sorts it in place. */
 export function percentiles(samples) {
-  if (samples.length === 0) return { samples: 0, p50Ms: null, p99Ms: null, p999Ms: null, maxMs: null, meanMs: null };
+  if (samples.length === 0)
+    return { samples: 0, p50Ms: null, p99Ms: null, p999Ms: null, maxMs: null, meanMs: null };
   samples.sort();
   const at = (q) => samples[Math.min(samples.length - 1, Math.ceil(q * samples.length) - 1)];
   let sum = 0;
@@ -21,6 +22,10 @@ export const fmtInt = (n) => (n == null ? "-" : Math.round(n).toLocaleString("en
 export const fmtMs = (n) => (n == null ? "-" : n < 10 ? n.toFixed(3) : n.toFixed(1));
 export const fmtFixed = (n, d = 2) => (n == null ? "-" : n.toFixed(d));
 export const fmtPct = (n) => (n == null ? "-" : `${(n * 100).toFixed(n > 0 && n < 0.001 ? 3 : 1)}%`);
-export const fmtBytes = (n) => (n == null ? "-" : n >= 10240 ? `${(n / 1024).toFixed(1)} KB` : `${Math.round(n)} B`);
+export function fmtBytes(n) {
+  if (n == null) return "-";
+  if (Math.abs(n) >= 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1)} MB`;
+  return Math.abs(n) >= 10240 ? `${(n / 1024).toFixed(1)} KB` : `${Math.round(n)} B`;
+}
 export const ratio = (a, b) => (a == null || b == null || b === 0 ? null : a / b);
 export const fmtRatio = (r) => (r == null ? "n/a" : `${r.toFixed(2)}x`);

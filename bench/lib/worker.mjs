@@ -6,7 +6,7 @@
 // The main thread drives it with {id, cmd} messages (see pool.mjs) and gets {id, ...} replies.
 import { parentPort, workerData } from "node:worker_threads";
 import { Conn, forEachLimited } from "./client.mjs";
-import { PINGREQ, PUBACK, PUBLISH, publishPacket, publishPacketId, publishPayloadOffset, pubacks } from "./mqtt.mjs";
+import { PINGREQ, PUBACK, publishPacket, publishPacketId, publishPayloadOffset, pubacks } from "./mqtt.mjs";
 import { SENT, RECV, FORGIVEN, hrMs } from "./shared.mjs";
 
 const cfg = workerData;
@@ -62,7 +62,8 @@ let creditTimer = null;
 
 function credit() {
   if (shared === null) return Infinity;
-  const lag = Atomics.load(shared, SENT) - Atomics.load(shared, RECV) / cfg.fanout - Atomics.load(shared, FORGIVEN);
+  const lag =
+    Atomics.load(shared, SENT) - Atomics.load(shared, RECV) / cfg.fanout - Atomics.load(shared, FORGIVEN);
   return cfg.window - lag;
 }
 
@@ -87,7 +88,7 @@ function pump() {
         creditBlocked = true;
         break;
       }
-      const bytes = cfg.qos > 0 ? c.ring_buf.subarray(c.offsets[c.ring], c.offsets[c.ring + n]) : c.batch_buf;
+      const bytes = cfg.qos > 0 ? c.ringBuf.subarray(c.offsets[c.ring], c.offsets[c.ring + n]) : c.batchBuf;
       if (cfg.qos > 0) c.ring = (c.ring + n) % RING;
       c.sent += n;
       sent += n;
@@ -116,11 +117,13 @@ function preEncode(c, topic) {
   } else if (cfg.qos > 0) {
     const packets = [];
     for (let id = 1; id <= RING; id++) packets.push(publishPacket(topic, payload, cfg.qos, id, cfg.version));
-    c.ring_buf = Buffer.concat(packets);
+    c.ringBuf = Buffer.concat(packets);
     c.offsets = [0];
     for (const p of packets) c.offsets.push(c.offsets[c.offsets.length - 1] + p.length);
   } else {
-    c.batch_buf = Buffer.concat(Array.from({ length: cfg.batch }, () => publishPacket(topic, payload, 0, 0, cfg.version)));
+    c.batchBuf = Buffer.concat(
+      Array.from({ length: cfg.batch }, () => publishPacket(topic, payload, 0, 0, cfg.version)),
+    );
   }
 }
 
@@ -175,7 +178,10 @@ async function open() {
     }
   });
   if (failed > 0 && cfg.role !== "idle") throw new Error(firstError);
-  const ping = setInterval(() => conns.forEach((c) => c.closed || c.socket.write(PINGREQ)), cfg.keepalive * 500);
+  const ping = setInterval(
+    () => conns.forEach((c) => c.closed || c.socket.write(PINGREQ)),
+    cfg.keepalive * 500,
+  );
   ping.unref();
   return { t0, t1: hrMs(), connected: conns.length, failed, firstError };
 }

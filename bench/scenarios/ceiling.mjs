@@ -2,20 +2,30 @@
 // process, so it takes the core a broker would): the same publisher and subscriber layouts as the
 // broker scenarios, with a peer that does no routing. Broker figures far below these are the
 // broker's, not the generator's.
+import { startNullSink } from "../lib/brokers.mjs";
 import { runThroughput } from "../lib/measure.mjs";
+
+async function withSink(opts, spec) {
+  const sink = await startNullSink({ payload: opts.payload });
+  try {
+    return await runThroughput(sink, opts, spec);
+  } finally {
+    await sink.stop();
+  }
+}
 
 export default {
   name: "ceiling",
   title: () => "Load-generator ceiling (null sink instead of a broker)",
   kind: "ceiling",
   generatorOnly: true,
-  async run(sink, opts) {
+  async run(opts) {
     const pub = { workers: 2, conns: opts.publishers, topics: (i) => `bench/in/${i}` };
     return {
-      publishQos0: await runThroughput(sink, opts, { pub: { ...pub, qos: 0, batch: 64 } }),
-      publishQos1: await runThroughput(sink, opts, { pub: { ...pub, qos: 1, batch: 50, inflight: 100 } }),
-      receiveOne: await runThroughput(sink, opts, { sub: { workers: 1, conns: 1, topic: "bench/in/+", qos: 0 } }),
-      receiveMany: await runThroughput(sink, opts, {
+      publishQos0: await withSink(opts, { pub: { ...pub, qos: 0, batch: 64 } }),
+      publishQos1: await withSink(opts, { pub: { ...pub, qos: 1, batch: 50, inflight: 100 } }),
+      receiveOne: await withSink(opts, { sub: { workers: 1, conns: 1, topic: "bench/in/+", qos: 0 } }),
+      receiveMany: await withSink(opts, {
         sub: { workers: 2, conns: opts.subscribers, topic: "bench/out", qos: 0 },
       }),
     };

@@ -2,13 +2,15 @@
 // stamped with process.hrtime at the moment it is written; `--latency-subs` QoS 1 subscribers
 // (another worker thread of the same process, same monotonic clock) record receive - stamp.
 import { setTimeout as sleep } from "node:timers/promises";
+import { machineCpu, otherCpu, stealCpu } from "../lib/cpu.mjs";
 import { baseConfig } from "../lib/measure.mjs";
 import { Pool, rate } from "../lib/pool.mjs";
 import { percentiles } from "../lib/stats.mjs";
 
 export default {
   name: "latency",
-  title: (o) => `Latency: QoS 1 at ${o.rate} msg/s -> ${o.latencySubs} QoS 1 subscribers (publish -> receive)`,
+  title: (o) =>
+    `Latency: QoS 1 at ${o.rate} msg/s -> ${o.latencySubs} QoS 1 subscribers (publish -> receive)`,
   kind: "latency",
   async run(target, opts) {
     const maxSamples = Math.min(5e6, Math.ceil(opts.rate * opts.latencySubs * (opts.duration + 1)));
@@ -35,11 +37,17 @@ export default {
       const before = await subs.snap();
       const pubBefore = await pubs.snap();
       const cpu0 = target.cpuSeconds();
+      const machine = machineCpu();
+      const steal = stealCpu();
+      const other = otherCpu([target.pid]);
       await sleep(opts.duration * 1000);
       await subs.all("record", { on: false });
       const after = await subs.snap();
       const pubAfter = await pubs.snap();
       const cpu = (target.cpuSeconds() - cpu0) / opts.duration;
+      const machineCores = machine();
+      const stealCores = steal();
+      const otherCores = other();
       await pubs.all("stop");
       const closed = await subs.close();
       const samples = closed.flatMap((r) => Array.from(r.samples ?? []));
@@ -48,6 +56,9 @@ export default {
         msgsPerSec: rate(before, after, "recv"),
         publishedPerSec: rate(pubBefore, pubAfter, "sent"),
         brokerCpu: cpu,
+        machineCpu: machineCores,
+        stealCpu: stealCores,
+        otherCpu: otherCores,
         samplesDropped: closed.reduce((a, r) => a + r.dropped, 0),
       };
     } finally {

@@ -9,7 +9,14 @@ export default {
   run: (target, opts) =>
     runThroughput(target, opts, {
       sub: { workers: 1, conns: 1, topic: "bench/q1/+", qos: 1 },
-      pub: { workers: 2, conns: opts.publishers, topics: (i) => `bench/q1/${i}`, qos: 1, batch: 50, inflight: 100 },
+      pub: {
+        workers: 2,
+        conns: opts.publishers,
+        topics: (i) => `bench/q1/${i}`,
+        qos: 1,
+        batch: 50,
+        inflight: 100,
+      },
       window: 8192,
     }),
 };
