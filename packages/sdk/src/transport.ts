@@ -82,11 +82,28 @@ export function webSocketTransport(
     closed = true;
     handlers.onClose(event.code, event.reason);
   };
+  // Frames sent in one turn of the event loop go out as one WebSocket message (the protocol allows
+  // several frames per message): fewer messages, fewer system calls on both sides.
+  let pending: Uint8Array[] = [];
+  let scheduled = false;
+  const flush = (): void => {
+    scheduled = false;
+    const frames = pending;
+    pending = [];
+    if (frames.length > 0 && socket.readyState === OPEN)
+      socket.send(frames.length === 1 ? (frames[0] as Uint8Array) : concat(frames));
+  };
   return {
     send(data) {
-      if (socket.readyState === OPEN) socket.send(data);
+      if (socket.readyState !== OPEN) return;
+      pending.push(data);
+      if (!scheduled) {
+        scheduled = true;
+        queueMicrotask(flush);
+      }
     },
     close(code, reason) {
+      flush();
       try {
         socket.close(code, reason);
       } catch {
@@ -100,4 +117,17 @@ export function webSocketTransport(
     },
     terminate,
   };
+}
+
+/** One message of several frames, concatenated. */
+function concat(frames: Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const f of frames) length += f.length;
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const f of frames) {
+    out.set(f, offset);
+    offset += f.length;
+  }
+  return out;
 }

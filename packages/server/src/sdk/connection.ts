@@ -49,13 +49,15 @@ export class SdkConnection implements SdkLink {
     this.heartbeat.unref();
   }
 
-  /** SdkLink: queues frame bytes; frames of one tick go out as one WebSocket message. */
+  /** SdkLink: queues frame bytes; frames of one event-loop turn go out as one WebSocket message. */
   send(frame: Uint8Array): void {
     if (this.state === "closed") return;
     this.pending.push(frame);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      process.nextTick(() => this.flush());
+      // After this turn's I/O callbacks: frames for this client produced by several incoming
+      // messages share one WebSocket message and one write.
+      setImmediate(() => this.flush());
     }
   }
 

@@ -1,0 +1,160 @@
+#!/usr/bin/env node
+// Skein SDK-door benchmark: fan-out and latency through the SDK door compared with the MQTT door in
+// the same run, and request-response (SDK->SDK, MQTT 5->SDK) compared with NATS request-reply.
+// See docs/performance.md ("SDK door and request-response"). `node bench/run-sdk.mjs --help`.
+import { execFileSync, spawn } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { ROOT } from "./lib/brokers.mjs";
+import { fmtMs } from "./lib/stats.mjs";
+import { backgroundLoad } from "./lib/cpu.mjs";
+import { readOptions } from "./sdk/args.mjs";
+import { tcpBaseline } from "./sdk/baseline.mjs";
+import { printProfile, summarise } from "./sdk/profile.mjs";
+import { checkTargets, printFanout, printLatency, printRr, printTargets } from "./sdk/report.mjs";
+import { fanout, latency, rr, rrKind, sdkFanout } from "./sdk/scenarios.mjs";
+import { killAll, natsUnavailable, natsVersion, skeinUnavailable, startSkein } from "./sdk/servers.mjs";
+
+const RAISE_FDS = 'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"';
+
+/** 1,000 subscribers need more than the usual 1,024 descriptors: re-run under a raised `ulimit -n`. */
+function reexecWithMoreFds(needed) {
+  const soft = execFileSync("bash", ["-c", "ulimit -n"], { encoding: "utf8" }).trim();
+  if (soft === "unlimited" || Number(soft) >= needed || process.env.BENCH_REEXEC) return false;
+  const argv = [process.execPath, ...process.execArgv, ...process.argv.slice(1)];
+  const child = spawn("bash", ["-c", RAISE_FDS, "bench", ...argv], {
+    stdio: "inherit",
+    env: { ...process.env, BENCH_REEXEC: "1" },
+  });
+  process.on("SIGINT", () => {}); // the child gets Ctrl-C too and cleans up its servers
+  process.on("SIGTERM", () => child.kill("SIGTERM"));
+  child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+  return true;
+}
+
+function installCleanup() {
+  process.on("exit", killAll);
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
+    process.on(signal, () => {
+      console.error(`\n${signal}: stopping servers`);
+      killAll();
+      process.exit(130);
+    });
+  }
+}
+
+async function natsClientMissing() {
+  try {
+    await import("@nats-io/transport-node");
+    return null;
+  } catch {
+    return "@nats-io/transport-node is not installed";
+  }
+}
+
+/** Runs the SDK case of each `opts.profile` entry with Skein under node --cpu-prof. */
+async function profiles(opts) {
+  const out = {};
+  for (const what of opts.profile) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "skein-prof-"));
+    try {
+      if (what === "fanout") {
+        const server = await startSkein({ ...opts, profileDir: dir });
+        try {
+          await sdkFanout(server, opts);
+        } finally {
+          await server.stop();
+        }
+      } else {
+        const r = await rrKind("sdk", opts, { profileDir: dir, throughputOnly: true });
+        if (r.error) throw new Error(r.error);
+      }
+      const file = fs.readdirSync(dir).find((f) => f.endsWith(".cpuprofile"));
+      if (!file) throw new Error("the server wrote no profile");
+      const keep = path.join(ROOT, "bench/results", `sdk-${what}.cpuprofile`);
+      fs.copyFileSync(path.join(dir, file), keep);
+      out[what] = summarise(keep);
+      printProfile(what === "fanout" ? "SDK fan-out" : "SDK->SDK request-response (64 in flight)", out[what]);
+      console.log(`  (profile kept in ${path.relative(process.cwd(), keep)}; open it in Chrome DevTools)`);
+    } catch (err) {
+      out[what] = { error: err.message };
+      console.log(`\n== Server profile ${what}: error: ${err.message.split("\n")[0]}`);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  return out;
+}
+
+async function main() {
+  let opts;
+  try {
+    opts = readOptions();
+  } catch (err) {
+    console.error(`bench: ${err.message}`);
+    process.exit(2);
+  }
+  if (reexecWithMoreFds(2 * opts.subscribers + 1000)) return;
+  installCleanup();
+  const why = skeinUnavailable();
+  if (why) {
+    console.error(`bench: ${why}`);
+    process.exit(2);
+  }
+  const skip = {};
+  if (opts.scenarios.includes("rr") && opts.rrKinds.includes("nats")) {
+    const missing = natsUnavailable() ?? (await natsClientMissing());
+    if (missing) skip.nats = missing;
+  }
+  const results = {
+    meta: {
+      date: new Date().toISOString(),
+      node: process.version,
+      os: `${os.type()} ${os.release()}`,
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model,
+      versions: {
+        skein: JSON.parse(fs.readFileSync(path.join(ROOT, "packages/server/package.json"), "utf8")).version,
+        nats: skip.nats ? null : opts.rrKinds.includes("nats") ? natsVersion() : null,
+      },
+      options: opts,
+    },
+    scenarios: {},
+  };
+  console.log(
+    `Skein SDK bench: node ${process.version}, ${results.meta.cpus} CPUs, ${opts.duration} s windows`,
+  );
+  results.meta.backgroundCpu = await backgroundLoad();
+  if (results.meta.backgroundCpu > 0.2) {
+    const cores = results.meta.backgroundCpu.toFixed(2);
+    console.log(`  WARNING: ${cores} cores were busy before the bench started; figures will be skewed`);
+  }
+  if (skip.nats) console.log(`  skipping NATS: ${skip.nats}`);
+  if (opts.scenarios.includes("latency") || opts.scenarios.includes("rr")) {
+    const b = (results.meta.tcpBaseline = await tcpBaseline());
+    console.log(
+      `  latency floor of this machine: TCP ping-pong between two processes p50 ${fmtMs(b.p50Ms)} ms, p99 ${fmtMs(b.p99Ms)} ms`,
+    );
+  }
+
+  for (const name of opts.scenarios) {
+    if (name === "fanout") printFanout(opts, (results.scenarios.fanout = await fanout(opts)));
+    if (name === "latency") printLatency(opts, (results.scenarios.latency = await latency(opts)));
+    if (name === "rr") printRr(opts, (results.scenarios.rr = await rr(opts, skip)));
+  }
+  if (opts.profile.length > 0) results.profiles = await profiles(opts);
+
+  results.targets = checkTargets(results.scenarios, opts);
+  printTargets(results.targets);
+  const out = path.resolve(ROOT, opts.out);
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  fs.writeFileSync(out, JSON.stringify(results, null, 2) + "\n");
+  console.log(`\nResults written to ${path.relative(process.cwd(), out) || out}`);
+}
+
+main().catch((err) => {
+  console.error(err.stack ?? err);
+  killAll();
+  process.exit(1);
+});
