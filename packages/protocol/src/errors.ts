@@ -52,6 +52,7 @@ export const ErrorCodes = {
   CLIENT_ID_INVALID: { code: 206, message: "Client identifier not valid", mqtt: 0x85 },
   /** The client did not read its messages fast enough; its outbound queue filled up. */
   SLOW_CONSUMER: { code: 207, message: "Slow consumer: outbound queue full", mqtt: 0x97 },
+  /** The connection dropped; the SDK is reconnecting and the session may still be resumed. */
   CONNECTION_LOST: { code: 208, message: "Connection lost; the session may still be resumed", mqtt: 0x80 },
   // 3xx: topics and selectors
   /** A topic or message path that is not valid. */
