@@ -2,47 +2,19 @@
 // Skein SDK-door benchmark: fan-out and latency through the SDK door compared with the MQTT door in
 // the same run, and request-response (SDK->SDK, MQTT 5->SDK) compared with NATS request-reply.
 // See docs/performance.md ("SDK door and request-response"). `node bench/run-sdk.mjs --help`.
-import { execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { ROOT } from "./lib/brokers.mjs";
 import { fmtMs } from "./lib/stats.mjs";
 import { backgroundLoad } from "./lib/cpu.mjs";
+import { installCleanup, reexecWithMoreFds } from "./lib/process.mjs";
 import { readOptions } from "./sdk/args.mjs";
 import { tcpBaseline } from "./sdk/baseline.mjs";
 import { printProfile, summarise } from "./sdk/profile.mjs";
 import { checkTargets, printFanout, printLatency, printRr, printTargets } from "./sdk/report.mjs";
 import { fanout, latency, rr, rrKind, sdkFanout } from "./sdk/scenarios.mjs";
 import { killAll, natsUnavailable, natsVersion, skeinUnavailable, startSkein } from "./sdk/servers.mjs";
-
-const RAISE_FDS = 'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"';
-
-/** 1,000 subscribers need more than the usual 1,024 descriptors: re-run under a raised `ulimit -n`. */
-function reexecWithMoreFds(needed) {
-  const soft = execFileSync("bash", ["-c", "ulimit -n"], { encoding: "utf8" }).trim();
-  if (soft === "unlimited" || Number(soft) >= needed || process.env.BENCH_REEXEC) return false;
-  const argv = [process.execPath, ...process.execArgv, ...process.argv.slice(1)];
-  const child = spawn("bash", ["-c", RAISE_FDS, "bench", ...argv], {
-    stdio: "inherit",
-    env: { ...process.env, BENCH_REEXEC: "1" },
-  });
-  process.on("SIGINT", () => {}); // the child gets Ctrl-C too and cleans up its servers
-  process.on("SIGTERM", () => child.kill("SIGTERM"));
-  child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
-  return true;
-}
-
-function installCleanup() {
-  process.on("exit", killAll);
-  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
-    process.on(signal, () => {
-      console.error(`\n${signal}: stopping servers`);
-      killAll();
-      process.exit(130);
-    });
-  }
-}
 
 async function natsClientMissing() {
   try {
@@ -96,7 +68,7 @@ async function main() {
     process.exit(2);
   }
   if (reexecWithMoreFds(2 * opts.subscribers + 1000)) return;
-  installCleanup();
+  installCleanup(killAll, "servers");
   const why = skeinUnavailable();
   if (why) {
     console.error(`bench: ${why}`);

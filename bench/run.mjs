@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 // Skein benchmark: runs each scenario against Skein, Aedes and Mosquitto in one run and prints
 // figures and Skein ratios. See docs/performance.md. `node bench/run.mjs --help` for options.
-import { execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { installCleanup, reexecWithMoreFds } from "./lib/process.mjs";
 import { readOptions } from "./lib/args.mjs";
 import { backgroundLoad } from "./lib/cpu.mjs";
 import { BROKERS, ROOT, killAll, startBroker } from "./lib/brokers.mjs";
@@ -25,33 +25,6 @@ import qos1 from "./scenarios/qos1.mjs";
 
 const SCENARIOS = { ceiling, fanin, fanout, qos1, latency, idle };
 const PRIMARY = { throughput: "msgsPerSec", latency: "p99Ms", idle: "bytesPerConn" }; // picks the median run
-const RAISE_FDS = 'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"';
-
-/** Node cannot raise its own open-files limit: re-run this script under a raised `ulimit -n`. */
-function reexecWithMoreFds(needed) {
-  const soft = execFileSync("bash", ["-c", "ulimit -n"], { encoding: "utf8" }).trim();
-  if (soft === "unlimited" || Number(soft) >= needed || process.env.BENCH_REEXEC) return false;
-  const argv = [process.execPath, ...process.execArgv, ...process.argv.slice(1)];
-  const child = spawn("bash", ["-c", RAISE_FDS, "bench", ...argv], {
-    stdio: "inherit",
-    env: { ...process.env, BENCH_REEXEC: "1" },
-  });
-  process.on("SIGINT", () => {}); // the child gets Ctrl-C too and cleans up its brokers
-  process.on("SIGTERM", () => child.kill("SIGTERM"));
-  child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
-  return true;
-}
-
-function installCleanup() {
-  process.on("exit", killAll);
-  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
-    process.on(signal, () => {
-      console.error(`\n${signal}: stopping brokers`);
-      killAll();
-      process.exit(130);
-    });
-  }
-}
 
 function meta(opts) {
   const versions = {};
@@ -115,7 +88,7 @@ async function main() {
     process.exit(2);
   }
   if (opts.scenarios.includes("idle") && reexecWithMoreFds(opts.idleConns + 1000)) return;
-  installCleanup();
+  installCleanup(killAll, "brokers");
   const results = { meta: meta(opts), scenarios: {} };
   const brokerState = {}; // broker name -> reason it is skipped
   for (const name of opts.brokers) {

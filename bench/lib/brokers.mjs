@@ -6,24 +6,10 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { RAISE_FDS, canConnect, findBinary, procCpu, procRss } from "./process.mjs";
 
 export const ROOT = path.resolve(new URL("../..", import.meta.url).pathname);
 const live = new Set(); // running children, killed on exit / Ctrl-C
-
-function findBinary(name) {
-  // Debian installs mosquitto in /usr/sbin, which is not on every user's PATH.
-  const dirs = [...(process.env.PATH ?? "").split(":"), "/usr/sbin", "/usr/local/sbin"];
-  for (const dir of dirs) {
-    const file = path.join(dir, name);
-    try {
-      fs.accessSync(file, fs.constants.X_OK);
-      return file;
-    } catch {
-      // keep looking
-    }
-  }
-  return null;
-}
 
 function readJson(file) {
   return JSON.parse(fs.readFileSync(path.join(ROOT, file), "utf8"));
@@ -113,19 +99,6 @@ export function freePort() {
   });
 }
 
-function canConnect(port) {
-  return new Promise((resolve) => {
-    const s = net.connect({ host: "127.0.0.1", port });
-    s.once("connect", () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once("error", () => resolve(false));
-  });
-}
-
-const CLK_TCK = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
-
 /** A running broker child process. */
 class Running {
   constructor(name, child, port, dir) {
@@ -142,15 +115,13 @@ class Running {
 
   /** Resident set size in bytes, from /proc/<pid>/status VmRSS. */
   rss() {
-    const status = fs.readFileSync(`/proc/${this.pid}/status`, "utf8");
-    return Number(/VmRSS:\s+(\d+) kB/.exec(status)[1]) * 1024;
+    return procRss(this.pid);
   }
 
   /** User + system CPU seconds used so far (all threads), from /proc/<pid>/stat. */
   cpuSeconds() {
-    const stat = fs.readFileSync(`/proc/${this.pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+    const { user, sys } = procCpu(this.pid);
+    return user + sys;
   }
 
   async waitReady(timeoutS) {
@@ -183,8 +154,7 @@ export async function startBroker(name, opts) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `skein-bench-${name}-`));
   const [cmd, args] = BROKERS[name].command(port, dir, opts);
   // Raise the open-files limit as far as allowed: 10,000 idle connections need 10,000 fds.
-  const script = 'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"';
-  const child = spawn("bash", ["-c", script, name, cmd, ...args], {
+  const child = spawn("bash", ["-c", RAISE_FDS, name, cmd, ...args], {
     cwd: ROOT,
     stdio: ["ignore", "pipe", "pipe"],
   });

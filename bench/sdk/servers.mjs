@@ -3,41 +3,14 @@
 // on PATH. Optionally Skein runs under `node --cpu-prof` (profile written when it exits on SIGTERM).
 import { execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ROOT, freePort } from "../lib/brokers.mjs";
+import { RAISE_FDS, canConnect, findBinary, procCpu, procRss } from "../lib/process.mjs";
 
 const SKEIN_CLI = "packages/server/dist/cli.js";
-const CLK_TCK = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
-const RAISE_FDS = 'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"';
 const live = new Set();
-
-export function findBinary(name) {
-  const dirs = [...(process.env.PATH ?? "").split(":"), "/usr/sbin", "/usr/local/sbin"];
-  for (const dir of dirs) {
-    const file = path.join(dir, name);
-    try {
-      fs.accessSync(file, fs.constants.X_OK);
-      return file;
-    } catch {
-      // keep looking
-    }
-  }
-  return null;
-}
-
-function canConnect(port) {
-  return new Promise((resolve) => {
-    const s = net.connect({ host: "127.0.0.1", port });
-    s.once("connect", () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once("error", () => resolve(false));
-  });
-}
 
 class Server {
   constructor(name, child, ports, dir) {
@@ -60,14 +33,11 @@ class Server {
 
   /** User and system (kernel) CPU seconds so far. */
   cpuSplit() {
-    const stat = fs.readFileSync(`/proc/${this.pid}/stat`, "utf8");
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return { user: Number(f[11]) / CLK_TCK, sys: Number(f[12]) / CLK_TCK };
+    return procCpu(this.pid);
   }
 
   rss() {
-    const status = fs.readFileSync(`/proc/${this.pid}/status`, "utf8");
-    return Number(/VmRSS:\s+(\d+) kB/.exec(status)[1]) * 1024;
+    return procRss(this.pid);
   }
 
   async waitReady(timeoutS) {
