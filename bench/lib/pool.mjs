@@ -1,23 +1,30 @@
-// A group of load-generator workers (worker.mjs) driven with request/reply commands.
+// A group of load-generator workers driven with request/reply commands: {id, cmd} out,
+// {id, ok, ...reply} back. The MQTT generator (worker.mjs) by default; the SDK bench passes its own.
 import { Worker } from "node:worker_threads";
 
 const WORKER_URL = new URL("./worker.mjs", import.meta.url);
+const CALL_TIMEOUT_MS = 60000; // a command (open: thousands of handshakes) that takes longer is stuck
 
 class LoadWorker {
-  constructor(config) {
-    this.worker = new Worker(WORKER_URL, { workerData: config });
+  constructor(config, workerUrl) {
+    this.worker = new Worker(workerUrl, { workerData: config });
     this.nextId = 1;
     this.pending = new Map();
     this.exitError = null;
     this.worker.on("message", ({ id, ok, error, ...reply }) => {
       const p = this.pending.get(id);
+      if (!p) return;
       this.pending.delete(id);
-      if (ok) p?.resolve(reply);
-      else p?.reject(new Error(error));
+      clearTimeout(p.timer);
+      if (ok) p.resolve(reply);
+      else p.reject(new Error(error));
     });
     const failAll = (err) => {
       this.exitError = err;
-      for (const p of this.pending.values()) p.reject(err);
+      for (const p of this.pending.values()) {
+        clearTimeout(p.timer);
+        p.reject(err);
+      }
       this.pending.clear();
     };
     this.worker.on("error", failAll);
@@ -28,20 +35,27 @@ class LoadWorker {
     if (this.exitError) return Promise.reject(this.exitError);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new Error(`worker command ${cmd} took more than ${CALL_TIMEOUT_MS / 1000} s`));
+      }, CALL_TIMEOUT_MS);
+      this.pending.set(id, { resolve, reject, timer });
       this.worker.postMessage({ id, cmd, ...args });
     });
   }
 }
 
-/** Splits `total` connections over `count` workers built by configFor(index, conns, firstConn). */
+/**
+ * Splits `total` connections over `count` workers built by configFor(index, conns, firstConn),
+ * each running the worker script at `workerUrl`.
+ */
 export class Pool {
-  constructor(count, total, configFor) {
+  constructor(count, total, configFor, workerUrl = WORKER_URL) {
     this.workers = [];
     let first = 0;
     for (let w = 0; w < count && first < total; w++) {
       const conns = Math.floor(total / count) + (w < total % count ? 1 : 0);
-      this.workers.push(new LoadWorker(configFor(w, conns, first)));
+      this.workers.push(new LoadWorker(configFor(w, conns, first), workerUrl));
       first += conns;
     }
     this.elu = null;
@@ -54,19 +68,29 @@ export class Pool {
   /** Sums counters across workers; rate helpers divide by each worker's own clock delta. */
   async snap() {
     const snaps = await this.all("snap");
-    const sum = (key) => snaps.reduce((a, s) => a + s[key], 0);
-    return { snaps, sent: sum("sent"), recv: sum("recv"), acked: sum("acked"), closed: sum("closed") };
+    const sum = (key) => snaps.reduce((a, s) => a + (s[key] ?? 0), 0);
+    return {
+      snaps,
+      sent: sum("sent"),
+      recv: sum("recv"),
+      acked: sum("acked"),
+      errors: sum("errors"),
+      closed: sum("closed"),
+    };
   }
 
   markElu() {
     this.elu = this.workers.map((w) => w.worker.performance.eventLoopUtilization());
   }
 
-  /** Highest event-loop utilisation of any worker since markElu(): near 1.0 = a saturated worker. */
+  /** Event-loop utilisation of each worker since markElu(): near 1.0 = a saturated worker. */
+  elus() {
+    return this.workers.map((w, i) => w.worker.performance.eventLoopUtilization(this.elu[i]).utilization);
+  }
+
+  /** Highest event-loop utilisation of any worker since markElu(). */
   maxElu() {
-    return Math.max(
-      ...this.workers.map((w, i) => w.worker.performance.eventLoopUtilization(this.elu[i]).utilization),
-    );
+    return Math.max(...this.elus());
   }
 
   async close() {

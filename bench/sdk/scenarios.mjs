@@ -4,10 +4,13 @@
 //   rr       request-response: SDK->SDK, MQTT 5->SDK, raw SDK frames, NATS request-reply
 import { baseConfig, runThroughput } from "../lib/measure.mjs";
 import { Pool } from "../lib/pool.mjs";
+
+const SDK_WORKER = new URL("./worker.mjs", import.meta.url);
+/** A pool of SDK load-generator workers (bench/sdk/worker.mjs). */
+const sdkPool = (count, total, configFor) => new Pool(count, total, configFor, SDK_WORKER);
 import { newShared } from "../lib/shared.mjs";
 import { percentiles } from "../lib/stats.mjs";
 import { drained, measureWindow, stallWatch } from "./measure.mjs";
-import { SdkPool } from "./pool.mjs";
 import { startNats, startSkein } from "./servers.mjs";
 
 const HOST = "127.0.0.1";
@@ -54,7 +57,7 @@ export async function sdkFanout(server, opts) {
   };
   const pools = [];
   try {
-    const pub = new SdkPool(1, 1, (w, conns, first) => ({
+    const pub = sdkPool(1, 1, (w, conns, first) => ({
       ...base,
       role: "sdk-pub",
       conns,
@@ -67,7 +70,7 @@ export async function sdkFanout(server, opts) {
     }));
     pools.push(pub);
     await pub.all("open"); // adds the topic
-    const subs = new SdkPool(opts.sdkWorkers, n, (w, conns, first) => ({
+    const subs = sdkPool(opts.sdkWorkers, n, (w, conns, first) => ({
       ...base,
       role: "sdk-sub",
       conns,
@@ -161,7 +164,7 @@ function maxSamples(rate, subs, opts) {
 /** SDK door: a raw publisher `set`s a binary topic at a fixed rate, stamped; raw subscribers. */
 export async function sdkLatency(server, opts) {
   const base = { host: HOST, port: server.ports.http, wsPath: "/sdk" };
-  const pub = new SdkPool(1, 1, (w, conns, first) => ({
+  const pub = sdkPool(1, 1, (w, conns, first) => ({
     ...base,
     role: "sdk-pub",
     conns,
@@ -172,7 +175,7 @@ export async function sdkLatency(server, opts) {
     inflight: 1e9,
     rate: opts.rate,
   }));
-  const subs = new SdkPool(1, opts.latencySubs, (w, conns, first) => ({
+  const subs = sdkPool(1, opts.latencySubs, (w, conns, first) => ({
     ...base,
     role: "sdk-sub",
     conns,
@@ -288,7 +291,7 @@ async function rrWindow(kind, server, opts, responder, rate) {
   const conns = opts.rrConns;
   const workers = Math.min(conns, 2);
   const timed = rate > 0;
-  const req = new SdkPool(workers, conns, (w, n, first) => ({
+  const req = sdkPool(workers, conns, (w, n, first) => ({
     ...rrConfig(kind, server, opts, RR[kind].requester),
     conns: n,
     firstConn: first,
@@ -339,7 +342,7 @@ export async function rrKind(kind, opts, { profileDir, throughputOnly } = {}) {
   let responder = null;
   try {
     server = RR[kind].server === "nats" ? await startNats(opts) : await startSkein({ ...opts, profileDir });
-    responder = new SdkPool(1, 1, (w, n, first) => ({
+    responder = sdkPool(1, 1, (w, n, first) => ({
       ...rrConfig(kind, server, opts, RR[kind].responder),
       conns: n,
       firstConn: first,
