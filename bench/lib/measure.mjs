@@ -35,7 +35,12 @@ export function baseConfig(target, opts, role, prefix, w, conns) {
   };
 }
 
-function stallWatch(buffer, window, fanout) {
+/**
+ * The fan-out delivery window's safety valve: when deliveries stall for STALL_MS with the window at
+ * least half full, the outstanding updates are forgiven so the publisher cannot hang. Used by the SDK
+ * bench too.
+ */
+export function stallWatch(buffer, window, fanout) {
   const shared = new Int32Array(buffer);
   let lastRecv = -1;
   let since = Date.now();

@@ -4,9 +4,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { machineCpu, otherCpu } from "../lib/cpu.mjs";
 import { rate } from "../lib/pool.mjs";
-import { FORGIVEN, RECV, SENT } from "../lib/shared.mjs";
-
-const STALL_MS = 500;
 
 /** Share of the server's CPU time spent in the kernel (syscalls: socket reads and writes). */
 function sysShare(a, b) {
@@ -53,31 +50,7 @@ export async function measureWindow(server, opts, { counter, pools, extra = [], 
   };
 }
 
-/**
- * The fan-out delivery window's safety valve (as bench/lib/measure.mjs): when deliveries stall for
- * STALL_MS with the window full, the outstanding updates are forgiven so the publisher cannot hang.
- */
-export function stallWatch(buffer, window, fanout) {
-  const shared = new Int32Array(buffer);
-  let lastRecv = -1;
-  let since = Date.now();
-  const state = { stalls: 0, timer: null };
-  state.timer = setInterval(() => {
-    const recv = Atomics.load(shared, RECV);
-    if (recv !== lastRecv) {
-      lastRecv = recv;
-      since = Date.now();
-      return;
-    }
-    const lag = Atomics.load(shared, SENT) - recv / fanout - Atomics.load(shared, FORGIVEN);
-    if (lag > window / 2 && Date.now() - since >= STALL_MS) {
-      Atomics.add(shared, FORGIVEN, Math.floor(lag));
-      state.stalls++;
-      since = Date.now();
-    }
-  }, 50);
-  return state;
-}
+export { stallWatch } from "../lib/measure.mjs";
 
 /** Waits (at most 10 s) until a pool stops receiving, then returns its final counters. */
 export async function drained(pool) {
