@@ -39,7 +39,12 @@ async function profiles(opts) {
           await server.stop();
         }
       } else {
-        const r = await rrKind("sdk", opts, { profileDir: dir, throughputOnly: true });
+        const fixedRate = what === "rr-rate";
+        const r = await rrKind("sdk", opts, {
+          profileDir: dir,
+          throughputOnly: !fixedRate,
+          latencyOnly: fixedRate,
+        });
         if (r.error) throw new Error(r.error);
       }
       const file = fs.readdirSync(dir).find((f) => f.endsWith(".cpuprofile"));
@@ -47,7 +52,12 @@ async function profiles(opts) {
       const keep = path.join(ROOT, "bench/results", `sdk-${what}.cpuprofile`);
       fs.copyFileSync(path.join(dir, file), keep);
       out[what] = summarise(keep);
-      printProfile(what === "fanout" ? "SDK fan-out" : "SDK->SDK request-response (64 in flight)", out[what]);
+      const titles = {
+        fanout: "SDK fan-out",
+        rr: "SDK->SDK request-response (64 in flight)",
+        "rr-rate": `SDK->SDK request-response (${opts.rrRate} requests/s)`,
+      };
+      printProfile(titles[what], out[what]);
       console.log(`  (profile kept in ${path.relative(process.cwd(), keep)}; open it in Chrome DevTools)`);
     } catch (err) {
       out[what] = { error: err.message };

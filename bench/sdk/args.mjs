@@ -64,7 +64,8 @@ const USAGE = `Usage: node bench/run-sdk.mjs [options]   (every option also read
   --rr-inflight N       requests outstanding in the throughput window (default ${DEFAULTS["rr-inflight"]})
   --rr-conns N          requester connections (default ${DEFAULTS["rr-conns"]})
   --rr-rate N           requests/s of the latency window (default ${DEFAULTS["rr-rate"]})
-  --profile LIST        fanout,rr: afterwards profile the server (node --cpu-prof) under that SDK load
+  --profile LIST        fanout,rr,rr-rate: afterwards profile the server (node --cpu-prof) under that
+                        SDK load (rr: 64 in flight; rr-rate: the fixed-rate latency window)
   --out FILE            JSON results (default ${DEFAULTS.out})
   --start-timeout S     wait this long for a server's ports (default ${DEFAULTS["start-timeout"]})
   --skein-args="ARGS"   extra arguments for the Skein command line (split on spaces)`;
@@ -125,7 +126,7 @@ export function readOptions(argv = process.argv.slice(2)) {
     rrInflight: num("rr-inflight", get("rr-inflight"), 1, 10000),
     rrConns: num("rr-conns", get("rr-conns"), 1, 64),
     rrRate: num("rr-rate", get("rr-rate"), 1, 100000),
-    profile: list(get("profile"), ["fanout", "rr"], "profile case"),
+    profile: list(get("profile"), ["fanout", "rr", "rr-rate"], "profile case"),
     out: get("out"),
     startTimeout: num("start-timeout", get("start-timeout"), 1, 300),
     skeinArgs: get("skein-args").split(" ").filter(Boolean),

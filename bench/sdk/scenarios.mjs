@@ -337,7 +337,7 @@ async function rrWindow(kind, server, opts, responder, rate) {
 }
 
 /** Both windows of one kind (throughput, then latency at a fixed rate) on one fresh server. */
-export async function rrKind(kind, opts, { profileDir, throughputOnly } = {}) {
+export async function rrKind(kind, opts, { profileDir, throughputOnly, latencyOnly } = {}) {
   let server = null;
   let responder = null;
   try {
@@ -348,7 +348,8 @@ export async function rrKind(kind, opts, { profileDir, throughputOnly } = {}) {
       firstConn: first,
     }));
     await responder.all("open");
-    const result = { throughput: await rrWindow(kind, server, opts, responder, 0) };
+    const result = {};
+    if (!latencyOnly) result.throughput = await rrWindow(kind, server, opts, responder, 0);
     if (!throughputOnly) result.latency = await rrWindow(kind, server, opts, responder, opts.rrRate);
     result.serverRssEnd = server.rss();
     return result;
