@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // Skein SDK-door benchmark: fan-out and latency through the SDK door compared with the MQTT door in
-// the same run, and request-response (SDK->SDK, MQTT 5->SDK) compared with NATS request-reply.
+// the same run, and request-response (SDK->SDK, MQTT 5->SDK) compared with NATS request-reply and
+// with a bare WebSocket + MessagePack relay in Node (bench/sdk/relay-server.mjs: the floor of this
+// machine for a Node WebSocket server).
 // See docs/performance.md ("SDK door and request-response"). `node bench/run-sdk.mjs --help`.
 import fs from "node:fs";
 import os from "node:os";

@@ -5,7 +5,7 @@
 import { parseArgs } from "node:util";
 
 export const ALL_SCENARIOS = ["fanout", "latency", "rr"];
-export const ALL_RR_KINDS = ["sdk", "mqtt", "raw", "nats"];
+export const ALL_RR_KINDS = ["sdk", "mqtt", "raw", "relay", "nats"];
 const SHARED = new Set([
   "duration",
   "repeat",
@@ -59,7 +59,8 @@ const USAGE = `Usage: node bench/run-sdk.mjs [options]   (every option also read
   --rate N              latency: updates/s (default ${DEFAULTS.rate})
   --latency-subs N      latency: subscribers (default ${DEFAULTS["latency-subs"]})
   --mqtt 4|5            MQTT version of the fan-out and latency clients (default 4)
-  --rr-kinds LIST       ${ALL_RR_KINDS.join(",")} (default: all; nats skipped without nats-server)
+  --rr-kinds LIST       ${ALL_RR_KINDS.join(",")} (default: all; nats skipped without nats-server;
+                        relay: the raw frames through a bare ws + msgpackr relay, the Node floor)
   --rr-payload N        request and response bytes (default ${DEFAULTS["rr-payload"]})
   --rr-inflight N       requests outstanding in the throughput window (default ${DEFAULTS["rr-inflight"]})
   --rr-conns N          requester connections (default ${DEFAULTS["rr-conns"]})

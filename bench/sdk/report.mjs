@@ -119,7 +119,9 @@ export function printRr(opts, r) {
   );
   console.log(
     "  SDK: the real @skein/sdk (sendRequest / addRequestHandler); MQTT 5: $request/ + Response Topic + Correlation Data, QoS 0;" +
-      " raw: pre-encoded SDK frames over raw WebSocket (server ceiling); NATS: nats-server + @nats-io/transport-node",
+      " raw: pre-encoded SDK frames over raw WebSocket (server ceiling); bare relay: the same raw frames through a" +
+      " bare ws + msgpackr relay in Node, no validation (the floor for a Node WebSocket server on this machine);" +
+      " NATS: nats-server + @nats-io/transport-node",
   );
   const entries = Object.entries(r).map(([kind, x]) => [rrLabel(kind), x]);
   const pick = (key) => entries.map(([label, x]) => [label, x.error ? x : x[key]]);
@@ -144,7 +146,10 @@ export function printRr(opts, r) {
     fmtInt,
     "round trips/s of each run",
   );
-  console.log(`  latency at ${opts.rrRate} requests/s:`);
+  console.log(
+    `  latency at ${opts.rrRate} requests/s` +
+      (r.relay ? " (bare relay: the floor for a Node WebSocket server on this machine):" : ":"),
+  );
   printRows(
     [
       ["p50 ms", (x) => fmtMs(x.p50Ms)],
@@ -166,11 +171,21 @@ export function printRr(opts, r) {
   );
   const sdk = r.sdk?.throughput?.rtPerSec;
   const parts = [];
-  for (const kind of ["mqtt", "raw", "nats"]) {
+  for (const kind of ["mqtt", "raw", "relay", "nats"]) {
     const v = r[kind]?.throughput?.rtPerSec;
     if (v) parts.push(`SDK->SDK/${rrLabel(kind)} ${fmtRatio(ratio(sdk, v))}`);
   }
   if (parts.length > 0) console.log(`  round trips/s: ${parts.join("; ")}`);
+  // The floor: what a Node WebSocket server that only relays frames costs on this machine.
+  const relay = r.relay;
+  if (relay && !relay.error && r.sdk && !r.sdk.error) {
+    const us = ratio(r.sdk.throughput?.serverUsPerRt, relay.throughput?.serverUsPerRt);
+    const p99 = ratio(r.sdk.latency?.p99Ms, relay.latency?.p99Ms);
+    console.log(`  µs CPU/rt: SDK->SDK/${rrLabel("relay")} ${fmtRatio(us)} (lower is better)`);
+    console.log(
+      `  p99 at ${opts.rrRate} requests/s: SDK->SDK/${rrLabel("relay")} ${fmtRatio(p99)} (lower is better)`,
+    );
+  }
 }
 
 /** The targets of the SDK door issues, checked when both sides have figures. */

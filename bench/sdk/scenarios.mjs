@@ -1,7 +1,8 @@
 // The SDK bench scenarios. Each measurement gets a fresh server process.
 //   fanout   1 publisher -> N subscribers of one topic, through the SDK door and through the MQTT door
 //   latency  fixed-rate updates -> a few subscribers, publish -> receive, both doors
-//   rr       request-response: SDK->SDK, MQTT 5->SDK, raw SDK frames, NATS request-reply
+//   rr       request-response: SDK->SDK, MQTT 5->SDK, raw SDK frames, raw frames through a bare
+//            WebSocket relay (the floor for a Node server), NATS request-reply
 import { baseConfig, runThroughput } from "../lib/measure.mjs";
 import { Pool } from "../lib/pool.mjs";
 
@@ -11,7 +12,7 @@ const sdkPool = (count, total, configFor) => new Pool(count, total, configFor, S
 import { newShared } from "../lib/shared.mjs";
 import { percentiles } from "../lib/stats.mjs";
 import { drained, measureWindow, stallWatch } from "./measure.mjs";
-import { startNats, startSkein } from "./servers.mjs";
+import { startNats, startRelay, startSkein } from "./servers.mjs";
 
 const HOST = "127.0.0.1";
 const FANOUT_TOPIC = "bench/out";
@@ -268,6 +269,7 @@ const RR = {
   sdk: { label: "SDK -> SDK", requester: "rr-sdk-req", responder: "rr-sdk-resp", server: "skein" },
   mqtt: { label: "MQTT 5 -> SDK", requester: "rr-mqtt-req", responder: "rr-sdk-resp", server: "skein" },
   raw: { label: "raw frames -> raw", requester: "rr-raw-req", responder: "rr-raw-resp", server: "skein" },
+  relay: { label: "bare relay (floor)", requester: "rr-raw-req", responder: "rr-raw-resp", server: "relay" },
   nats: { label: "NATS -> NATS", requester: "rr-nats-req", responder: "rr-nats-resp", server: "nats" },
 };
 export const rrLabel = (kind) => RR[kind].label;
@@ -341,7 +343,8 @@ export async function rrKind(kind, opts, { profileDir, throughputOnly, latencyOn
   let server = null;
   let responder = null;
   try {
-    server = RR[kind].server === "nats" ? await startNats(opts) : await startSkein({ ...opts, profileDir });
+    const start = { nats: startNats, relay: startRelay, skein: startSkein }[RR[kind].server];
+    server = await start({ ...opts, profileDir });
     responder = sdkPool(1, 1, (w, n, first) => ({
       ...rrConfig(kind, server, opts, RR[kind].responder),
       conns: n,

@@ -1,6 +1,7 @@
 // The servers of the SDK bench, each in its own child process on 127.0.0.1 (so its CPU time is its
-// own, read from /proc/<pid>/stat): Skein with both doors on known ports, and nats-server when it is
-// on PATH. Optionally Skein runs under `node --cpu-prof` (profile written when it exits on SIGTERM).
+// own, read from /proc/<pid>/stat): Skein with both doors on known ports, the bare WebSocket relay
+// (relay-server.mjs, the floor for a Node server), and nats-server when it is on PATH. Optionally
+// Skein (or the relay) runs under `node --cpu-prof` (profile written when it exits on SIGTERM).
 import { execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -10,6 +11,7 @@ import { ROOT, freePort } from "../lib/brokers.mjs";
 import { RAISE_FDS, canConnect, findBinary, procCpu, procRss } from "../lib/process.mjs";
 
 const SKEIN_CLI = "packages/server/dist/cli.js";
+const RELAY_SCRIPT = "bench/sdk/relay-server.mjs";
 const live = new Set();
 
 class Server {
@@ -94,6 +96,25 @@ export async function startSkein(opts) {
     ...(opts.skeinArgs ?? []),
   ];
   const server = launch("skein", process.execPath, args, ports, dir);
+  try {
+    await server.waitReady(opts.startTimeout);
+  } catch (err) {
+    await server.stop();
+    throw err;
+  }
+  server.sdkUrl = `ws://127.0.0.1:${ports.http}/sdk`;
+  return server;
+}
+
+/**
+ * Starts the bare WebSocket + MessagePack relay (relay-server.mjs): the SDK frames of the raw
+ * request-response roles at /sdk on `ports.http`, nothing else.
+ * @param opts {startTimeout, profileDir?}
+ */
+export async function startRelay(opts) {
+  const ports = { http: await freePort() };
+  const nodeArgs = opts.profileDir ? ["--cpu-prof", `--cpu-prof-dir=${opts.profileDir}`] : [];
+  const server = launch("relay", process.execPath, [...nodeArgs, RELAY_SCRIPT, String(ports.http)], ports);
   try {
     await server.waitReady(opts.startTimeout);
   } catch (err) {

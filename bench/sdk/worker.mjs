@@ -5,7 +5,8 @@
 //              sets without a result, and the shared delivery window) or at a fixed rate, stamped.
 //   rr-sdk-req / rr-sdk-resp   the real SDK (`connect` from @skein/sdk): sendRequest / addRequestHandler.
 //   rr-raw-req / rr-raw-resp   the same requests over raw WebSocket sessions with pre-encoded frames
-//              (what the server can do when its clients cost little).
+//              (what the server can do when its clients cost little), against Skein or against the
+//              bare relay (relay-server.mjs).
 //   rr-mqtt-req  MQTT 5 requesters: PUBLISH to $request/<path> with Response Topic + Correlation Data.
 //   rr-nats-req / rr-nats-resp  NATS request-reply (@nats-io/transport-node).
 // Requesters run "max" (`inflight` requests outstanding per connection, as fast as answers come) or
