@@ -9,6 +9,7 @@ import { Packr } from "msgpackr";
 import type { z } from "zod";
 import { SkeinError } from "./errors.js";
 import { type ClientFrame, type ServerFrame, clientFrameSchema, serverFrameSchema } from "./frames.js";
+import { hotClientFrame, hotServerFrame, writeHotFrame } from "./hot-frames.js";
 
 /** Turns values into bytes and back. */
 export interface Encoder {
@@ -18,7 +19,10 @@ export interface Encoder {
   decodeAll(bytes: Uint8Array): unknown[];
 }
 
-/** The MessagePack encoder: plain MessagePack, maps as maps, binaries as bytes, no extensions. */
+/**
+ * The MessagePack encoder: plain MessagePack, maps as maps, binaries as bytes, no extensions. The
+ * frames of the hot paths are written by hand (`hot-frames.ts`), the rest by msgpackr.
+ */
 export function createMsgpackEncoder(): Encoder {
   const packr = new Packr({
     useRecords: false,
@@ -29,7 +33,7 @@ export function createMsgpackEncoder(): Encoder {
     int64AsType: "number",
   });
   return {
-    encode: (value) => packr.pack(value),
+    encode: (value) => writeHotFrame(value) ?? packr.pack(value),
     decodeAll: (bytes) => packr.unpackMultiple(bytes as Parameters<Packr["unpackMultiple"]>[0]) as unknown[],
   };
 }
@@ -61,14 +65,16 @@ function check<TFrame>(schema: z.ZodType<TFrame>, value: unknown): FrameCheck<TF
   return { ok: false, problem: `${issue?.message ?? "invalid frame"}${where}`, id };
 }
 
-/** Checks a value decoded from a client message. */
+/** Checks a value decoded from a client message (the hot frames by hand, the rest with zod). */
 export function checkClientFrame(value: unknown): FrameCheck<ClientFrame> {
-  return check(clientFrameSchema, value);
+  const frame = hotClientFrame(value);
+  return frame ? { ok: true, frame } : check(clientFrameSchema, value);
 }
 
-/** Checks a value decoded from a server message. */
+/** Checks a value decoded from a server message (the hot frames by hand, the rest with zod). */
 export function checkServerFrame(value: unknown): FrameCheck<ServerFrame> {
-  return check(serverFrameSchema, value);
+  const frame = hotServerFrame(value);
+  return frame ? { ok: true, frame } : check(serverFrameSchema, value);
 }
 
 /**

@@ -131,6 +131,7 @@ export class Core {
   stop(): void {
     if (this.sweepTimer) this.clock.clearTimeout(this.sweepTimer);
     this.sweepTimer = undefined;
+    this.messaging.stop();
   }
 
   /** Registers a topic listener; returns a function that removes it. */

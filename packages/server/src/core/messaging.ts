@@ -5,8 +5,9 @@
  * routes, checks types, times out and correlates.
  */
 import { type ErrorCode, SkeinError, VALUE_CODECS, type ValueType } from "@skein/protocol";
-import type { Metrics } from "./metrics.js";
-import type { Clock, Timer } from "./ports.js";
+import { type Deadline, Deadlines } from "./deadlines.js";
+import type { Counter, Metrics } from "./metrics.js";
+import type { Clock } from "./ports.js";
 
 /** A request as a handler receives it. */
 export interface InboundRequest {
@@ -63,20 +64,31 @@ export type RequestOutcome =
   | { ok: true; payload: Uint8Array; responseType: ValueType }
   | { ok: false; code: ErrorCode; message: string };
 
+/** Told the outcome of a request, exactly once. */
+export type OutcomeCallback = (outcome: RequestOutcome) => void;
+
 interface Registration {
   kind: HandlerKind;
   /** The registered path (requests to paths below it reach it too). */
   path: string;
   endpoint: RequestEndpoint;
   options: HandlerOptions;
+  /** What requests routed here carry as their `handler` (one object for all of them). */
+  handler: InboundRequest["handler"];
 }
 
-interface Pending {
-  resolve(outcome: RequestOutcome): void;
-  timer: Timer;
+interface Pending extends Deadline {
+  requestId: number;
+  done: boolean;
+  deadline: number;
+  timeoutMs: number;
+  callback: OutcomeCallback;
   handlerSessionId: string;
   responseType: ValueType;
 }
+
+/** The properties of a request whose handler asked for none. */
+const NO_PROPERTIES: Readonly<Record<string, string>> = Object.freeze({});
 
 /** Session lookups messaging needs (the registry provides them). */
 export interface SessionDirectory {
@@ -90,14 +102,26 @@ export class Messaging {
   /** Session request streams: session -> path -> registration. */
   private readonly bySession = new Map<string, Map<string, Registration>>();
   private readonly pending = new Map<number, Pending>();
+  private readonly deadlines: Deadlines<Pending>;
+  private readonly requestsCounter: Counter;
   private nextRequestId = 1;
 
   constructor(
-    private readonly clock: Clock,
+    clock: Clock,
     private readonly metrics: Metrics,
     private readonly sessions: SessionDirectory,
     private readonly maxRequestBytes: number,
-  ) {}
+  ) {
+    this.requestsCounter = metrics.counter("messaging_requests_total");
+    // One timer for every request's timeout: most are answered long before it.
+    this.deadlines = new Deadlines(clock, (p) =>
+      this.settle(p, {
+        ok: false,
+        code: "REQUEST_TIMEOUT",
+        message: `no answer within ${p.timeoutMs} ms`,
+      }),
+    );
+  }
 
   /**
    * Registers `endpoint` for `path`: as a path handler (any requester may reach it) or as a session
@@ -110,7 +134,7 @@ export class Messaging {
       if (!paths) this.bySession.set(endpoint.sessionId, (paths = new Map()));
       if (paths.has(path))
         throw new SkeinError("HANDLER_EXISTS", `a request stream is already set for ${path}`);
-      paths.set(path, { kind, path, endpoint, options });
+      paths.set(path, { kind, path, endpoint, options, handler: { kind, path } });
       return;
     }
     let entry = this.byPath.get(path);
@@ -118,7 +142,7 @@ export class Messaging {
     if (entry.list.some((r) => r.endpoint.sessionId === endpoint.sessionId)) {
       throw new SkeinError("HANDLER_EXISTS", `this session already handles ${path}`);
     }
-    entry.list.push({ kind, path, endpoint, options });
+    entry.list.push({ kind, path, endpoint, options, handler: { kind, path } });
   }
 
   /** Removes a registration; true when there was one. */
@@ -150,25 +174,26 @@ export class Messaging {
     }
   }
 
-  /** Sends to the handler of the most specific registered path [DESIGN §4]. */
-  sendToPath(request: OutboundRequest): Promise<RequestOutcome> {
+  /**
+   * Sends to the handler of the most specific registered path [DESIGN §4]; `done` is told the outcome
+   * (at once when the request cannot be sent).
+   */
+  sendToPath(request: OutboundRequest, done: OutcomeCallback): void {
     const entry = this.mostSpecific(request.path, (p) => this.byPath.get(p));
     if (!entry || entry.list.length === 0)
-      return Promise.resolve(this.fail("NO_HANDLER", `no handler for ${request.path}`));
+      return done(this.fail("NO_HANDLER", `no handler for ${request.path}`));
     const registration = entry.list[entry.next % entry.list.length] as Registration;
     entry.next = (entry.next + 1) % entry.list.length;
-    return this.dispatch(registration, request);
+    this.dispatch(registration, request, done);
   }
 
-  /** Sends to one session's request stream for the path. */
-  sendToSession(sessionId: string, request: OutboundRequest): Promise<RequestOutcome> {
+  /** Sends to one session's request stream for the path; `done` is told the outcome. */
+  sendToSession(sessionId: string, request: OutboundRequest, done: OutcomeCallback): void {
     const paths = this.bySession.get(sessionId);
     const registration = paths ? this.mostSpecific(request.path, (p) => paths.get(p)) : undefined;
     if (!registration)
-      return Promise.resolve(
-        this.fail("NO_HANDLER", `session ${sessionId} has no request stream for ${request.path}`),
-      );
-    return this.dispatch(registration, request);
+      return done(this.fail("NO_HANDLER", `session ${sessionId} has no request stream for ${request.path}`));
+    this.dispatch(registration, request, done);
   }
 
   /**
@@ -186,7 +211,7 @@ export class Messaging {
       const registration = this.mostSpecific(request.path, (p) => paths.get(p));
       if (!registration) continue;
       n++;
-      void this.dispatch(registration, request).then((outcome) => onOutcome(sessionId, outcome));
+      this.dispatch(registration, request, (outcome) => onOutcome(sessionId, outcome));
     }
     return n;
   }
@@ -212,15 +237,20 @@ export class Messaging {
     return true;
   }
 
+  /** Stops the timeout timer (shutdown). */
+  stop(): void {
+    this.deadlines.stop();
+  }
+
   /** Number of requests waiting for an answer. */
   get inFlight(): number {
     return this.pending.size;
   }
 
-  private dispatch(registration: Registration, request: OutboundRequest): Promise<RequestOutcome> {
+  private dispatch(registration: Registration, request: OutboundRequest, done: OutcomeCallback): void {
     const { options, endpoint } = registration;
     if (request.payload.length > this.maxRequestBytes) {
-      return Promise.resolve(this.fail("TOO_LARGE", `request larger than ${this.maxRequestBytes} bytes`));
+      return done(this.fail("TOO_LARGE", `request larger than ${this.maxRequestBytes} bytes`));
     }
     const requestType = options.requestType ?? request.requestType ?? "binary";
     // A request of the wrong type is refused before it reaches a handler (DESIGN §4).
@@ -229,7 +259,7 @@ export class Messaging {
       options.requestType !== undefined &&
       request.requestType !== options.requestType
     ) {
-      return Promise.resolve(
+      return done(
         this.fail(
           "REQUEST_TYPE_MISMATCH",
           `handler takes ${options.requestType}, not ${request.requestType}`,
@@ -237,14 +267,14 @@ export class Messaging {
       );
     }
     const problem = typeProblem(requestType, request.payload);
-    if (problem) return Promise.resolve(this.fail("REQUEST_TYPE_MISMATCH", `request: ${problem}`));
+    if (problem) return done(this.fail("REQUEST_TYPE_MISMATCH", `request: ${problem}`));
     const responseType = request.responseType ?? options.responseType ?? "binary";
     if (
       options.responseType !== undefined &&
       request.responseType !== undefined &&
       options.responseType !== request.responseType
     ) {
-      return Promise.resolve(
+      return done(
         this.fail(
           "REQUEST_TYPE_MISMATCH",
           `handler answers ${options.responseType}, not ${request.responseType}`,
@@ -252,42 +282,47 @@ export class Messaging {
       );
     }
     const requestId = this.nextRequestId++;
-    const properties = pick(
-      request.fromSessionId ? this.sessions.properties(request.fromSessionId) : undefined,
-      options.sessionProperties,
-    );
-    this.metrics.inc("messaging_requests_total");
-    return new Promise<RequestOutcome>((resolve) => {
-      const timer = this.clock.setTimeout(
-        () =>
-          this.finish(requestId, {
-            ok: false,
-            code: "REQUEST_TIMEOUT",
-            message: `no answer within ${request.timeoutMs} ms`,
-          }),
-        request.timeoutMs,
-      );
-      this.pending.set(requestId, { resolve, timer, handlerSessionId: endpoint.sessionId, responseType });
-      endpoint.deliverRequest({
-        requestId,
-        path: request.path,
-        requestType,
-        responseType,
-        payload: request.payload,
-        fromSessionId: request.fromSessionId,
-        properties,
-        handler: { kind: registration.kind, path: registration.path },
-      });
+    const properties =
+      options.sessionProperties && request.fromSessionId
+        ? pick(this.sessions.properties(request.fromSessionId), options.sessionProperties)
+        : NO_PROPERTIES;
+    this.requestsCounter.value++;
+    const pending: Pending = {
+      requestId,
+      done: false,
+      deadline: 0,
+      timeoutMs: request.timeoutMs,
+      callback: done,
+      handlerSessionId: endpoint.sessionId,
+      responseType,
+    };
+    this.pending.set(requestId, pending);
+    this.deadlines.add(pending, request.timeoutMs);
+    endpoint.deliverRequest({
+      requestId,
+      path: request.path,
+      requestType,
+      responseType,
+      payload: request.payload,
+      fromSessionId: request.fromSessionId,
+      properties,
+      handler: registration.handler,
     });
   }
 
   private finish(requestId: number, outcome: RequestOutcome): void {
     const p = this.pending.get(requestId);
     if (!p) return;
-    this.pending.delete(requestId);
-    this.clock.clearTimeout(p.timer);
+    p.done = true;
+    this.deadlines.trim(p.timeoutMs);
+    this.settle(p, outcome);
+  }
+
+  /** Tells a request's requester its outcome (the request is done). */
+  private settle(p: Pending, outcome: RequestOutcome): void {
+    this.pending.delete(p.requestId);
     if (!outcome.ok) this.metrics.inc("messaging_request_failures_total", { code: outcome.code });
-    p.resolve(outcome);
+    p.callback(outcome);
   }
 
   private fail(code: ErrorCode, message: string): RequestOutcome {
@@ -320,10 +355,10 @@ function typeProblem(type: ValueType, payload: Uint8Array): string | undefined {
 
 function pick(
   props: Readonly<Record<string, string>> | undefined,
-  names: readonly string[] | undefined,
+  names: readonly string[],
 ): Record<string, string> {
   const out: Record<string, string> = {};
-  if (!props || !names) return out;
+  if (!props) return out;
   for (const n of names) if (props[n] !== undefined) out[n] = props[n] as string;
   return out;
 }

@@ -58,22 +58,30 @@ export function handleMessagingPublish(conn: MqttConnection, topic: string, pack
   if (conn.protocolVersion !== 5 || !responseTopic) return Reason.IMPLEMENTATION_SPECIFIC_ERROR;
   if (pathProblem(path) || pathProblem(responseTopic)) return Reason.TOPIC_NAME_INVALID;
   const correlationData = props?.correlationData;
-  void messaging
-    .sendToPath({
+  let sending = true;
+  messaging.sendToPath(
+    {
       path,
       requestType: typeOf(props),
       responseType: undefined,
       payload,
       fromSessionId: session.sessionId,
       timeoutMs: conn.door.requestTimeoutMs,
-    })
+    },
     // Responses are messages, not topic state: they go straight to the response topic's subscribers,
     // creating no topic (and so no type that a later error reply would not fit).
-    .then((outcome) =>
-      conn.door.core.subscriptions.deliver(
-        responseUpdate(responseTopic, correlationData, packet.qos, outcome),
-      ),
-    );
+    (outcome) => {
+      const deliver = (): void => {
+        conn.door.core.subscriptions.deliver(
+          responseUpdate(responseTopic, correlationData, packet.qos, outcome),
+        );
+      };
+      // A request refused at once is answered after this PUBLISH's acknowledgement.
+      if (sending) queueMicrotask(deliver);
+      else deliver();
+    },
+  );
+  sending = false;
   return Reason.SUCCESS;
 }
 

@@ -7,6 +7,7 @@ import type { WebSocket } from "ws";
 import {
   type ClientFrameOf,
   CloseCodes,
+  type ErrorCode,
   PROTOCOL_VERSIONS,
   type ServerFrame,
   SkeinError,
@@ -18,11 +19,12 @@ import {
 import type { Logger } from "../core/ports.js";
 import { newSessionId } from "../core/sessions.js";
 import type { SdkDoor } from "./door.js";
-import { handleRequest } from "./handlers.js";
+import type { Answer } from "./control.js";
+import { ANSWERED_LATER, handleRequest } from "./handlers.js";
 import type { SdkLink, SdkSession } from "./session.js";
 
 /** A live SDK connection. */
-export class SdkConnection implements SdkLink {
+export class SdkConnection implements SdkLink, Answer {
   state: "handshake" | "open" | "closed" = "handshake";
   session: SdkSession | undefined;
   readonly log: Logger;
@@ -137,28 +139,37 @@ export class SdkConnection implements SdkLink {
     if (this.state !== "open") return this.refuse(CloseCodes.HANDSHAKE, "the first frame must be hello");
     const session = this.session as SdkSession;
     session.processed++;
+    const id = frame.id;
     let result: unknown;
     try {
       result = handleRequest(this, session, frame);
     } catch (err) {
-      return this.fail(frame.id, err);
+      return this.fail(id, err);
     }
+    if (result === ANSWERED_LATER) return;
     if (result instanceof Promise) {
       result.then(
-        (v: unknown) =>
-          this.reply({ type: "result", id: frame.id, ...(v === undefined ? {} : { value: v }) }),
-        (err: unknown) => this.fail(frame.id, err),
+        (v: unknown) => this.result(id, v),
+        (err: unknown) => this.fail(id, err),
       );
-    } else {
-      this.reply({ type: "result", id: frame.id, ...(result === undefined ? {} : { value: result }) });
-    }
+    } else this.result(id, result);
+  }
+
+  /** Answer: a `result` frame for request `id`. */
+  result(id: number, value?: unknown): void {
+    this.reply(value === undefined ? { type: "result", id } : { type: "result", id, value });
+  }
+
+  /** Answer: an `error` frame for request `id`. */
+  error(id: number, code: ErrorCode, message: string): void {
+    if (code === "INTERNAL") this.log.error({ err: message }, "request failed");
+    this.door.core.metrics.inc("sdk_request_errors_total", { code });
+    this.reply({ type: "error", id, code: errorCodeNumber(code), message });
   }
 
   private fail(id: number, err: unknown): void {
     const e = SkeinError.from(err);
-    if (e.code === "INTERNAL") this.log.error({ err: e.message }, "request failed");
-    this.door.core.metrics.inc("sdk_request_errors_total", { code: e.code });
-    this.reply({ type: "error", id, code: errorCodeNumber(e.code), message: e.message });
+    this.error(id, e.code, e.message);
   }
 
   /** Result and error frames are numbered session frames (replayed on resumption). */

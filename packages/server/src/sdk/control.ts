@@ -4,6 +4,7 @@
  */
 import {
   type ClientFrameOf,
+  type ErrorCode,
   SkeinError,
   compileSessionFilter,
   errorCodeNumber,
@@ -15,6 +16,14 @@ import type { SdkConnection } from "./connection.js";
 import type { SdkSession } from "./session.js";
 
 type Target = { sessionId: string } | { filter: string };
+
+/** Where the answer to a request frame goes: its `result` or `error` frame. */
+export interface Answer {
+  /** Answers request `id` with a `result` (carrying `value` unless undefined). */
+  result(id: number, value?: unknown): void;
+  /** Answers request `id` with an `error`. */
+  error(id: number, code: ErrorCode, message: string): void;
+}
 
 /** The sessions a client-control target names (a missing session id is an error). */
 function targets(conn: SdkConnection, target: Target): SessionHandle[] {
@@ -28,17 +37,16 @@ function targets(conn: SdkConnection, target: Target): SessionHandle[] {
   return [...sessions.all()].filter((s) => selects(s.properties));
 }
 
-function outcomeValue(outcome: RequestOutcome): Uint8Array {
-  if (outcome.ok) return outcome.payload;
-  throw new SkeinError(outcome.code, outcome.message);
-}
-
-/** `send_request`: to the path's handler, one session, or every session a filter selects. */
-export async function sendRequest(
+/**
+ * `send_request`: to the path's handler, one session, or every session a filter selects. Answers
+ * through `answer` (a request's outcome comes later; a filter target's count at once).
+ */
+export function sendRequest(
   conn: SdkConnection,
   session: SdkSession,
   frame: ClientFrameOf<"send_request">,
-): Promise<unknown> {
+  answer: Answer,
+): void {
   const messaging = conn.door.core.messaging;
   const request = {
     path: frame.path,
@@ -48,30 +56,34 @@ export async function sendRequest(
     fromSessionId: session.sessionId,
     timeoutMs: frame.timeoutMs ?? conn.door.options.requestTimeoutMs,
   };
+  const id = frame.id;
   const target = frame.target;
-  if (!target) return outcomeValue(await messaging.sendToPath(request));
-  if ("sessionId" in target) return outcomeValue(await messaging.sendToSession(target.sessionId, request));
+  const done = (outcome: RequestOutcome): void =>
+    outcome.ok ? answer.result(id, outcome.payload) : answer.error(id, outcome.code, outcome.message);
+  if (!target) return messaging.sendToPath(request, done);
+  if ("sessionId" in target) return messaging.sendToSession(target.sessionId, request, done);
   const selects = compileSessionFilter(target.filter);
   const sessions = conn.door.core.sessions;
-  return messaging.sendToFilter(
-    (id) => {
-      const s = sessions.get(id);
+  const count = messaging.sendToFilter(
+    (sessionId) => {
+      const s = sessions.get(sessionId);
       return s !== undefined && selects(s.properties);
     },
     request,
     (sessionId, outcome) =>
       session.push(
         outcome.ok
-          ? { type: "filter_response", id: frame.id, sessionId, value: outcome.payload }
+          ? { type: "filter_response", id, sessionId, value: outcome.payload }
           : {
               type: "filter_error",
-              id: frame.id,
+              id,
               sessionId,
               code: errorCodeNumber(outcome.code),
               message: outcome.message,
             },
       ),
   );
+  answer.result(id, count);
 }
 
 /** Client control and handler registration frames. */

@@ -14,7 +14,13 @@ import type { SdkConnection } from "./connection.js";
 import { handleControl, sendRequest } from "./control.js";
 import type { SdkSession } from "./session.js";
 
-/** Handles one request frame of a live session. */
+/** What {@link handleRequest} returns for a request answered later through the connection. */
+export const ANSWERED_LATER: unique symbol = Symbol("answered later");
+
+/**
+ * Handles one request frame of a live session: returns its result value, a promise of it, or
+ * {@link ANSWERED_LATER}; throws a SkeinError for an error.
+ */
 export function handleRequest(
   conn: SdkConnection,
   session: SdkSession,
@@ -50,7 +56,8 @@ export function handleRequest(
     case "ping":
       return undefined;
     case "send_request":
-      return sendRequest(conn, session, frame);
+      sendRequest(conn, session, frame, conn);
+      return ANSWERED_LATER;
     case "add_handler":
     case "remove_handler":
     case "respond":

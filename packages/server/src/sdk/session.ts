@@ -91,6 +91,7 @@ export class SdkSession implements Subscriber, RequestEndpoint {
 
   /** Messaging: a request for one of this session's handlers. */
   deliverRequest(request: InboundRequest): void {
+    // The frame writer leaves out an undefined sessionId; properties and handler are shared, read-only.
     this.push({
       type: "request",
       rid: request.requestId,
@@ -98,9 +99,9 @@ export class SdkSession implements Subscriber, RequestEndpoint {
       requestType: request.requestType,
       responseType: request.responseType,
       value: request.payload,
-      ...(request.fromSessionId ? { sessionId: request.fromSessionId } : {}),
-      properties: { ...request.properties },
-      handler: { kind: request.handler.kind, path: request.handler.path },
+      sessionId: request.fromSessionId,
+      properties: request.properties,
+      handler: request.handler,
     });
   }
 

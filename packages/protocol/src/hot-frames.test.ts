@@ -1,0 +1,265 @@
+import fc from "fast-check";
+import { Packr } from "msgpackr";
+import { describe, expect, it } from "vitest";
+import { clientFrameSchema, serverFrameSchema } from "./frames.js";
+import { checkClientFrame, checkServerFrame, createMsgpackEncoder } from "./codec.js";
+import { hotClientFrame, hotServerFrame, writeHotFrame } from "./hot-frames.js";
+import { VALUE_TYPES } from "./topic-types.js";
+
+const packr = new Packr({
+  useRecords: false,
+  moreTypes: false,
+  structuredClone: false,
+  mapsAsObjects: true,
+  variableMapSize: true,
+  int64AsType: "number",
+});
+const decode = (bytes: Uint8Array): unknown => packr.unpack(bytes);
+
+/** The frame as it comes out of MessagePack: keys with undefined values dropped, bytes as Uint8Array. */
+function normal(value: unknown): unknown {
+  if (value instanceof Uint8Array) return Uint8Array.from(value);
+  if (Array.isArray(value)) return value.map(normal);
+  if (typeof value === "object" && value !== null) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = normal(v);
+    return out;
+  }
+  return value;
+}
+
+// ---- arbitraries: valid frames, and frames with one thing wrong ---------------------------------
+const id = fc.nat({ max: 0xffffffff });
+const badId = fc.constantFrom(-1, 1.5, Number.NaN, Infinity, 2 ** 53, "1", null);
+const path = fc.oneof(
+  fc.stringMatching(/^[a-z0-9/_-]{1,40}$/),
+  fc.string({ minLength: 1, maxLength: 40, unit: "grapheme" }),
+);
+const badPath = fc.constantFrom("", 7, null, "x".repeat(65536));
+const valueType = fc.constantFrom(...VALUE_TYPES);
+const badValueType = fc.constantFrom("time-series", "JSON", "", 3);
+const BIG = new Uint8Array(70000).fill(9); // past bin16: the bin32 header
+const bytes = fc.oneof(
+  { arbitrary: fc.uint8Array({ maxLength: 300 }), weight: 20 },
+  { arbitrary: fc.constant(BIG), weight: 1 },
+);
+const badBytes = fc.constantFrom("bytes", [1, 2], null, 5);
+const timeout = fc.integer({ min: 1, max: 3_600_000 });
+const badTimeout = fc.constantFrom(0, -5, 1.5, 3_600_001, "10");
+const props = fc.dictionary(
+  fc.string({ maxLength: 10 }).filter((k) => k !== "__proto__"),
+  fc.string({ maxLength: 20 }),
+  { maxKeys: 5 },
+);
+
+const validClient = fc.oneof(
+  fc.record(
+    {
+      type: fc.constant("send_request"),
+      id,
+      path,
+      requestType: valueType,
+      responseType: valueType,
+      value: bytes,
+      timeoutMs: timeout,
+    },
+    { requiredKeys: ["type", "id", "path", "requestType", "responseType", "value"] },
+  ),
+  fc.record({ type: fc.constant("respond"), id, rid: id, value: bytes }),
+  fc.record({ type: fc.constant("set"), id, path, valueType, value: bytes }),
+  fc.record({ type: fc.constant("ping"), id }),
+);
+
+const validServer = fc.oneof(
+  fc.record(
+    { type: fc.constant("result"), id, value: fc.oneof(bytes, fc.boolean(), id) },
+    { requiredKeys: ["type", "id"] },
+  ),
+  fc.record({
+    type: fc.constant("error"),
+    id,
+    code: fc.integer({ min: -1000, max: 100000 }),
+    message: fc.string(),
+  }),
+  fc.record({ type: fc.constant("v"), t: id, v: bytes }),
+  fc.record(
+    {
+      type: fc.constant("request"),
+      rid: id,
+      path,
+      requestType: valueType,
+      responseType: valueType,
+      value: bytes,
+      sessionId: fc.string({ maxLength: 64 }),
+      properties: props,
+      handler: fc.record({ kind: fc.constantFrom("path", "session"), path }),
+    },
+    { requiredKeys: ["type", "rid", "path", "requestType", "responseType", "value", "properties"] },
+  ),
+);
+
+/** A valid frame with one field replaced by a bad value, or an unknown key added. */
+function spoil(frame: fc.Arbitrary<Record<string, unknown>>): fc.Arbitrary<Record<string, unknown>> {
+  const bad: Record<string, fc.Arbitrary<unknown>> = {
+    id: badId,
+    rid: badId,
+    t: badId,
+    path: badPath,
+    requestType: badValueType,
+    responseType: badValueType,
+    valueType: badValueType,
+    value: badBytes,
+    v: badBytes,
+    timeoutMs: badTimeout,
+    code: fc.constantFrom(1.5, "5"),
+    message: fc.constantFrom(5, null),
+    properties: fc.constantFrom(null, [], { a: 1 }, "x"),
+    handler: fc.constantFrom(
+      null,
+      { kind: "x", path: "a" },
+      { kind: "path" },
+      { kind: "path", path: "a", z: 1 },
+    ),
+    sessionId: fc.constantFrom(5, null),
+  };
+  return frame.chain((f) =>
+    fc.oneof(
+      fc
+        .constantFrom(...Object.keys(f).filter((k) => k !== "type" && bad[k]))
+        .chain((k) => (bad[k] as fc.Arbitrary<unknown>).map((v) => ({ ...f, [k]: v }))),
+      fc.constantFrom("extra", "target", "constraint", "spec").map((k) => ({ ...f, [k]: { x: 1 } })),
+    ),
+  );
+}
+
+describe("hot frame checks agree with the zod schemas", () => {
+  it("accept every valid hot client frame, as zod does", () => {
+    fc.assert(
+      fc.property(validClient, (frame) => {
+        expect(hotClientFrame(frame)).toBe(frame);
+        expect(clientFrameSchema.safeParse(frame).success).toBe(true);
+      }),
+    );
+  });
+
+  it("accept every valid hot server frame, as zod does", () => {
+    fc.assert(
+      fc.property(validServer, (frame) => {
+        expect(hotServerFrame(frame)).toBe(frame);
+        expect(serverFrameSchema.safeParse(frame).success).toBe(true);
+      }),
+    );
+  });
+
+  it("never accept a client frame zod refuses (spoiled frames)", () => {
+    fc.assert(
+      fc.property(spoil(validClient), (frame) => {
+        if (hotClientFrame(frame) !== undefined)
+          expect(clientFrameSchema.safeParse(frame).success).toBe(true);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("never accept a server frame zod refuses (spoiled frames)", () => {
+    fc.assert(
+      fc.property(spoil(validServer), (frame) => {
+        if (hotServerFrame(frame) !== undefined)
+          expect(serverFrameSchema.safeParse(frame).success).toBe(true);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("leave frames they do not cover to zod, which still reports the problem", () => {
+    const withTarget = {
+      type: "send_request",
+      id: 1,
+      path: "a",
+      requestType: "binary",
+      responseType: "binary",
+      value: new Uint8Array(1),
+      target: { sessionId: "s" },
+    };
+    expect(hotClientFrame(withTarget)).toBeUndefined();
+    expect(checkClientFrame(withTarget).ok).toBe(true);
+    const bad = { type: "respond", id: 1, rid: -1, value: new Uint8Array(1) };
+    expect(hotClientFrame(bad)).toBeUndefined();
+    const checked = checkClientFrame(bad);
+    expect(checked.ok).toBe(false);
+    if (!checked.ok) {
+      expect(checked.problem).toContain("rid");
+      expect(checked.id).toBe(1);
+    }
+    expect(checkServerFrame({ type: "result", id: 2, value: { hasMore: false, topics: [] } }).ok).toBe(true);
+    expect(
+      hotClientFrame(Object.assign(Object.create({ inherited: 1 }), { type: "ping", id: 1 })),
+    ).toBeUndefined();
+    expect(hotClientFrame(null)).toBeUndefined();
+    expect(hotClientFrame([1])).toBeUndefined();
+  });
+});
+
+describe("hot frame writer", () => {
+  it("writes every valid hot frame as MessagePack that decodes to the frame", () => {
+    fc.assert(
+      fc.property(fc.oneof(validClient, validServer), (frame) => {
+        const bytes = writeHotFrame(frame);
+        expect(bytes).toBeDefined();
+        expect(normal(decode(bytes as Uint8Array))).toEqual(normal(frame));
+      }),
+    );
+  });
+
+  it("writes the same bytes msgpackr would for ASCII frames in the same key order", () => {
+    const frame = { type: "respond", id: 300, rid: 70000, value: new Uint8Array([1, 2, 3]) };
+    expect(Buffer.from(writeHotFrame(frame) as Uint8Array)).toEqual(Buffer.from(packr.pack(frame)));
+    const result = { type: "result", id: 5, value: true };
+    expect(Buffer.from(writeHotFrame(result) as Uint8Array)).toEqual(Buffer.from(packr.pack(result)));
+  });
+
+  it("leaves frames it does not cover to msgpackr", () => {
+    expect(writeHotFrame({ type: "result", id: 1, value: { a: 1 } })).toBeUndefined();
+    expect(writeHotFrame({ type: "result", id: -1 })).toBeUndefined();
+    expect(writeHotFrame({ type: "result", id: 2 ** 40 })).toBeUndefined();
+    expect(
+      writeHotFrame({ type: "set", id: 1, path: "a", valueType: "json", value: new Uint8Array(1), spec: {} }),
+    ).toBeUndefined();
+    expect(writeHotFrame({ type: "welcome" })).toBeUndefined();
+    const encoder = createMsgpackEncoder();
+    const welcome = { type: "result", id: 1, value: { created: true } };
+    expect(decode(encoder.encode(welcome))).toEqual(welcome);
+  });
+
+  it("never overwrites bytes it has handed out (frames outlive many later writes)", () => {
+    const kept = Array.from({ length: 3000 }, (_, i) => ({
+      frame: { type: "v", t: i, v: new Uint8Array(100).fill(i & 0xff) },
+      bytes: new Uint8Array(0),
+    }));
+    for (const k of kept) k.bytes = writeHotFrame(k.frame) as Uint8Array;
+    const big = { type: "v", t: 1, v: new Uint8Array(200_000).fill(7) };
+    expect(normal(decode(writeHotFrame(big) as Uint8Array))).toEqual(normal(big));
+    for (const k of kept) expect(normal(decode(k.bytes))).toEqual(normal(k.frame));
+  });
+
+  it("starts a new chunk for a frame that does not fit what is left (big values after small ones)", () => {
+    for (let i = 0; i < 20; i++) {
+      writeHotFrame({ type: "v", t: i, v: new Uint8Array(200) });
+      const big = { type: "result", id: 65536, value: new Uint8Array(65536 + i).fill(9) };
+      expect(normal(decode(writeHotFrame(big) as Uint8Array))).toEqual(normal(big));
+    }
+  });
+
+  it("writes non-ASCII strings as UTF-8", () => {
+    const frame = {
+      type: "request",
+      rid: 1,
+      path: "zürich/温度/🙂",
+      requestType: "string",
+      responseType: "json",
+      value: new Uint8Array(0),
+      properties: { ключ: "значение" },
+    };
+    expect(normal(decode(writeHotFrame(frame) as Uint8Array))).toEqual(normal(frame));
+  });
+});

@@ -1,0 +1,566 @@
+/**
+ * The frames of the hot paths (request-response, topic updates), checked and encoded by hand.
+ *
+ * Every frame is checked at the edge against its zod schema (`frames.ts`); for the few frames that
+ * carry most of the traffic, a hand-written check and a hand-written MessagePack writer do the same
+ * work in a fraction of the time, with no intermediate objects. They are shortcuts, not a second
+ * definition: a check accepts only values its schema accepts, and returns `undefined` for anything
+ * else (an optional field it does not know, a value out of range), which then goes to zod for the
+ * verdict and the precise problem. A writer produces bytes that decode to the frame (the tests compare
+ * both against zod and msgpackr on generated frames); a frame it does not cover is left to msgpackr.
+ *
+ * @module
+ */
+import type { ClientFrame, ServerFrame } from "./frames.js";
+import { VALUE_TYPES } from "./topic-types.js";
+
+const VALUE_TYPE_SET: ReadonlySet<unknown> = new Set(VALUE_TYPES);
+const MAX_TIMEOUT_MS = 3_600_000;
+const MAX_PATH = 65535;
+
+const isId = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+const isPath = (v: unknown): v is string => typeof v === "string" && v.length >= 1 && v.length <= MAX_PATH;
+const isBytes = (v: unknown): v is Uint8Array => v instanceof Uint8Array;
+
+/** A plain object (what MessagePack maps decode to), or undefined. */
+function plain(value: unknown): Record<string, unknown> | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null ? (value as Record<string, unknown>) : undefined;
+}
+
+/** True when every own key of `o` is one of `keys`. */
+function onlyKeys(o: Record<string, unknown>, keys: ReadonlySet<string>): boolean {
+  for (const k in o) if (!keys.has(k)) return false;
+  return true;
+}
+
+const keySet = (...keys: string[]): ReadonlySet<string> => new Set(keys);
+const SEND_REQUEST_KEYS = keySet("type", "id", "path", "requestType", "responseType", "value", "timeoutMs");
+const RESPOND_KEYS = keySet("type", "id", "rid", "value");
+const SET_KEYS = keySet("type", "id", "path", "valueType", "value");
+const PING_KEYS = keySet("type", "id");
+const RESULT_KEYS = keySet("type", "id", "value");
+const ERROR_KEYS = keySet("type", "id", "code", "message");
+const V_KEYS = keySet("type", "t", "v");
+const REQUEST_KEYS = keySet(
+  "type",
+  "rid",
+  "path",
+  "requestType",
+  "responseType",
+  "value",
+  "sessionId",
+  "properties",
+  "handler",
+);
+const HANDLER_KEYS = keySet("kind", "path");
+
+function stringRecord(value: unknown): boolean {
+  const o = plain(value);
+  if (!o) return false;
+  for (const k in o) if (typeof o[k] !== "string") return false;
+  return true;
+}
+
+/**
+ * A hot client frame (`send_request` to a path, `respond`, `set` without constraint or creation,
+ * `ping`) when `value` is a valid one; undefined otherwise (the caller asks zod).
+ */
+export function hotClientFrame(value: unknown): ClientFrame | undefined {
+  const o = plain(value);
+  if (!o) return undefined;
+  switch (o.type) {
+    case "send_request":
+      return onlyKeys(o, SEND_REQUEST_KEYS) &&
+        isId(o.id) &&
+        isPath(o.path) &&
+        VALUE_TYPE_SET.has(o.requestType) &&
+        VALUE_TYPE_SET.has(o.responseType) &&
+        isBytes(o.value) &&
+        (o.timeoutMs === undefined ||
+          (typeof o.timeoutMs === "number" &&
+            Number.isSafeInteger(o.timeoutMs) &&
+            o.timeoutMs > 0 &&
+            o.timeoutMs <= MAX_TIMEOUT_MS))
+        ? (o as ClientFrame)
+        : undefined;
+    case "respond":
+      return onlyKeys(o, RESPOND_KEYS) && isId(o.id) && isId(o.rid) && isBytes(o.value)
+        ? (o as ClientFrame)
+        : undefined;
+    case "set":
+      return onlyKeys(o, SET_KEYS) &&
+        isId(o.id) &&
+        isPath(o.path) &&
+        VALUE_TYPE_SET.has(o.valueType) &&
+        isBytes(o.value)
+        ? (o as ClientFrame)
+        : undefined;
+    case "ping":
+      return onlyKeys(o, PING_KEYS) && isId(o.id) ? (o as ClientFrame) : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * A hot server frame (`result`, `error`, `v`, `request`) when `value` is a valid one; undefined
+ * otherwise (the caller asks zod).
+ */
+export function hotServerFrame(value: unknown): ServerFrame | undefined {
+  const o = plain(value);
+  if (!o) return undefined;
+  switch (o.type) {
+    case "result":
+      return onlyKeys(o, RESULT_KEYS) && isId(o.id) ? (o as ServerFrame) : undefined;
+    case "v":
+      return onlyKeys(o, V_KEYS) && isId(o.t) && isBytes(o.v) ? (o as ServerFrame) : undefined;
+    case "error":
+      return onlyKeys(o, ERROR_KEYS) &&
+        isId(o.id) &&
+        typeof o.code === "number" &&
+        Number.isSafeInteger(o.code) &&
+        typeof o.message === "string"
+        ? (o as ServerFrame)
+        : undefined;
+    case "request": {
+      if (
+        !onlyKeys(o, REQUEST_KEYS) ||
+        !isId(o.rid) ||
+        !isPath(o.path) ||
+        !VALUE_TYPE_SET.has(o.requestType) ||
+        !VALUE_TYPE_SET.has(o.responseType) ||
+        !isBytes(o.value) ||
+        (o.sessionId !== undefined && typeof o.sessionId !== "string") ||
+        !stringRecord(o.properties)
+      )
+        return undefined;
+      if (o.handler !== undefined) {
+        const h = plain(o.handler);
+        if (
+          !h ||
+          !onlyKeys(h, HANDLER_KEYS) ||
+          (h.kind !== "path" && h.kind !== "session") ||
+          !isPath(h.path)
+        )
+          return undefined;
+      }
+      return o as ServerFrame;
+    }
+    default:
+      return undefined;
+  }
+}
+
+// ---- writing ------------------------------------------------------------------------------------
+
+/**
+ * Frames are written into a shared chunk and handed out as views of it, never overwritten (the
+ * technique msgpackr uses): no copy, and one allocation per many small frames.
+ */
+const CHUNK = 64 * 1024;
+let chunk = new Uint8Array(CHUNK);
+let view = new DataView(chunk.buffer);
+let pos = 0;
+const utf8 = new TextEncoder();
+
+/** Makes room for at most `bytes` more bytes; returns where the frame starts. */
+function begin(bytes: number): number {
+  if (pos + bytes > chunk.length) {
+    chunk = new Uint8Array(Math.max(CHUNK, bytes));
+    view = new DataView(chunk.buffer);
+    pos = 0;
+  }
+  return pos;
+}
+
+/** Upper bound of a string's encoded size (header + UTF-8). */
+const strMax = (s: string): number => 5 + 3 * s.length;
+/** Upper bound of a byte string's encoded size. */
+const binMax = (b: Uint8Array): number => 5 + b.length;
+
+function writeStr(s: string): void {
+  const n = s.length;
+  // ASCII, the usual case: the length is known, the header is written first.
+  let ascii = true;
+  for (let i = 0; i < n; i++) {
+    if (s.charCodeAt(i) >= 0x80) {
+      ascii = false;
+      break;
+    }
+  }
+  if (ascii) {
+    writeStrHeader(n);
+    for (let i = 0; i < n; i++) chunk[pos++] = s.charCodeAt(i);
+    return;
+  }
+  const bytes = utf8.encode(s);
+  writeStrHeader(bytes.length);
+  chunk.set(bytes, pos);
+  pos += bytes.length;
+}
+
+function writeStrHeader(n: number): void {
+  if (n < 32) chunk[pos++] = 0xa0 | n;
+  else if (n < 0x100) {
+    chunk[pos++] = 0xd9;
+    chunk[pos++] = n;
+  } else if (n < 0x10000) {
+    chunk[pos++] = 0xda;
+    view.setUint16(pos, n);
+    pos += 2;
+  } else {
+    chunk[pos++] = 0xdb;
+    view.setUint32(pos, n);
+    pos += 4;
+  }
+}
+
+/** A key the writer emits: its encoded bytes, prepared once. */
+function key(s: string): Uint8Array {
+  const saved = { chunk, view, pos };
+  chunk = new Uint8Array(strMax(s));
+  view = new DataView(chunk.buffer);
+  pos = 0;
+  writeStr(s);
+  const out = chunk.slice(0, pos);
+  ({ chunk, view, pos } = saved);
+  return out;
+}
+
+function writeRaw(bytes: Uint8Array): void {
+  if (bytes.length <= 8) for (let i = 0; i < bytes.length; i++) chunk[pos++] = bytes[i] as number;
+  else {
+    chunk.set(bytes, pos);
+    pos += bytes.length;
+  }
+}
+
+/** An unsigned integer up to 2^32 - 1 (callers check). */
+function writeUint(n: number): void {
+  if (n < 0x80) chunk[pos++] = n;
+  else if (n < 0x100) {
+    chunk[pos++] = 0xcc;
+    chunk[pos++] = n;
+  } else if (n < 0x10000) {
+    chunk[pos++] = 0xcd;
+    view.setUint16(pos, n);
+    pos += 2;
+  } else {
+    chunk[pos++] = 0xce;
+    view.setUint32(pos, n);
+    pos += 4;
+  }
+}
+
+/** A signed integer in the int32 range (callers check). */
+function writeInt(n: number): void {
+  if (n >= 0) return writeUint(n);
+  if (n >= -32) chunk[pos++] = n & 0xff;
+  else if (n >= -0x80) {
+    chunk[pos++] = 0xd0;
+    view.setInt8(pos++, n);
+  } else if (n >= -0x8000) {
+    chunk[pos++] = 0xd1;
+    view.setInt16(pos, n);
+    pos += 2;
+  } else {
+    chunk[pos++] = 0xd2;
+    view.setInt32(pos, n);
+    pos += 4;
+  }
+}
+
+function writeBin(b: Uint8Array): void {
+  const n = b.length;
+  if (n < 0x100) {
+    chunk[pos++] = 0xc4;
+    chunk[pos++] = n;
+  } else if (n < 0x10000) {
+    chunk[pos++] = 0xc5;
+    view.setUint16(pos, n);
+    pos += 2;
+  } else {
+    chunk[pos++] = 0xc6;
+    view.setUint32(pos, n);
+    pos += 4;
+  }
+  writeRaw(b);
+}
+
+const isUint32 = (v: unknown): v is number =>
+  typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= 0xffffffff;
+const isInt32 = (v: unknown): v is number =>
+  typeof v === "number" && Number.isInteger(v) && v >= -0x80000000 && v <= 0x7fffffff;
+
+const K = {
+  type: key("type"),
+  id: key("id"),
+  rid: key("rid"),
+  path: key("path"),
+  value: key("value"),
+  requestType: key("requestType"),
+  responseType: key("responseType"),
+  timeoutMs: key("timeoutMs"),
+  valueType: key("valueType"),
+  code: key("code"),
+  message: key("message"),
+  t: key("t"),
+  v: key("v"),
+  sessionId: key("sessionId"),
+  properties: key("properties"),
+  handler: key("handler"),
+  kind: key("kind"),
+  // Values of `type`.
+  result: key("result"),
+  error: key("error"),
+  request: key("request"),
+  sendRequest: key("send_request"),
+  respond: key("respond"),
+  set: key("set"),
+  ping: key("ping"),
+  vType: key("v"),
+};
+const VALUE_TYPE_BYTES: Readonly<Record<string, Uint8Array>> = Object.fromEntries(
+  VALUE_TYPES.map((t) => [t, key(t)]),
+);
+const HANDLER_KIND_BYTES: Readonly<Record<string, Uint8Array>> = {
+  path: key("path"),
+  session: key("session"),
+};
+
+/** Counts the own keys of `o` whose values are not undefined; -1 if one is not in `keys`. */
+function definedKeys(o: Record<string, unknown>, keys: ReadonlySet<string>): number {
+  let n = 0;
+  for (const k in o) {
+    if (!keys.has(k)) return -1;
+    if (o[k] !== undefined) n++;
+  }
+  return n;
+}
+
+/** Encodes a hot frame by hand; undefined when `frame` is not one this writer covers. */
+export function writeHotFrame(frame: unknown): Uint8Array | undefined {
+  const o = plain(frame);
+  if (!o) return undefined;
+  switch (o.type) {
+    case "result":
+      return writeResult(o);
+    case "request":
+      return writeRequest(o);
+    case "v":
+      return definedKeys(o, V_KEYS) === 3 && isUint32(o.t) && isBytes(o.v)
+        ? frameOf(3, binMax(o.v), () => {
+            writeRaw(K.type);
+            writeRaw(K.vType);
+            writeRaw(K.t);
+            writeUint(o.t as number);
+            writeRaw(K.v);
+            writeBin(o.v as Uint8Array);
+          })
+        : undefined;
+    case "error":
+      return definedKeys(o, ERROR_KEYS) === 4 &&
+        isUint32(o.id) &&
+        isInt32(o.code) &&
+        typeof o.message === "string"
+        ? frameOf(4, strMax(o.message), () => {
+            writeRaw(K.type);
+            writeRaw(K.error);
+            writeRaw(K.id);
+            writeUint(o.id as number);
+            writeRaw(K.code);
+            writeInt(o.code as number);
+            writeRaw(K.message);
+            writeStr(o.message as string);
+          })
+        : undefined;
+    case "send_request":
+      return writeSendRequest(o);
+    case "respond":
+      return definedKeys(o, RESPOND_KEYS) === 4 && isUint32(o.id) && isUint32(o.rid) && isBytes(o.value)
+        ? frameOf(4, binMax(o.value), () => {
+            writeRaw(K.type);
+            writeRaw(K.respond);
+            writeRaw(K.id);
+            writeUint(o.id as number);
+            writeRaw(K.rid);
+            writeUint(o.rid as number);
+            writeRaw(K.value);
+            writeBin(o.value as Uint8Array);
+          })
+        : undefined;
+    case "set":
+      return definedKeys(o, SET_KEYS) === 5 &&
+        isUint32(o.id) &&
+        typeof o.path === "string" &&
+        typeof o.valueType === "string" &&
+        VALUE_TYPE_SET.has(o.valueType) &&
+        isBytes(o.value)
+        ? frameOf(5, strMax(o.path) + binMax(o.value), () => {
+            writeRaw(K.type);
+            writeRaw(K.set);
+            writeRaw(K.id);
+            writeUint(o.id as number);
+            writeRaw(K.path);
+            writeStr(o.path as string);
+            writeRaw(K.valueType);
+            writeRaw(VALUE_TYPE_BYTES[o.valueType as string] as Uint8Array);
+            writeRaw(K.value);
+            writeBin(o.value as Uint8Array);
+          })
+        : undefined;
+    case "ping":
+      return definedKeys(o, PING_KEYS) === 2 && isUint32(o.id)
+        ? frameOf(2, 0, () => {
+            writeRaw(K.type);
+            writeRaw(K.ping);
+            writeRaw(K.id);
+            writeUint(o.id as number);
+          })
+        : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** Room for the map header, keys, type names and numbers of any hot frame (all under 200 bytes). */
+const FIXED = 256;
+
+/** Writes a map of `entries` entries with `body`; `max` bounds its strings and bytes. */
+function frameOf(entries: number, max: number, body: () => void): Uint8Array {
+  const start = begin(FIXED + max);
+  chunk[pos++] = 0x80 | entries;
+  body();
+  return chunk.subarray(start, pos);
+}
+
+function writeResult(o: Record<string, unknown>): Uint8Array | undefined {
+  const n = definedKeys(o, RESULT_KEYS);
+  if (n < 2 || !isUint32(o.id)) return undefined;
+  const value = o.value;
+  // The values results carry on the hot paths: none, a flag, bytes (a response), a small number.
+  let max = 0;
+  if (isBytes(value)) max += binMax(value);
+  else if (!(value === undefined || typeof value === "boolean" || isUint32(value))) return undefined;
+  return frameOf(n, max, () => {
+    writeRaw(K.type);
+    writeRaw(K.result);
+    writeRaw(K.id);
+    writeUint(o.id as number);
+    if (value === undefined) return;
+    writeRaw(K.value);
+    if (typeof value === "boolean") chunk[pos++] = value ? 0xc3 : 0xc2;
+    else if (typeof value === "number") writeUint(value);
+    else writeBin(value as Uint8Array);
+  });
+}
+
+function writeSendRequest(o: Record<string, unknown>): Uint8Array | undefined {
+  const n = definedKeys(o, SEND_REQUEST_KEYS);
+  const timeout = o.timeoutMs;
+  if (
+    n < 6 ||
+    !isUint32(o.id) ||
+    typeof o.path !== "string" ||
+    typeof o.requestType !== "string" ||
+    !VALUE_TYPE_SET.has(o.requestType) ||
+    typeof o.responseType !== "string" ||
+    !VALUE_TYPE_SET.has(o.responseType) ||
+    !isBytes(o.value) ||
+    (timeout !== undefined && !isUint32(timeout))
+  )
+    return undefined;
+  const value = o.value;
+  return frameOf(n, strMax(o.path) + binMax(value), () => {
+    writeRaw(K.type);
+    writeRaw(K.sendRequest);
+    writeRaw(K.id);
+    writeUint(o.id as number);
+    writeRaw(K.path);
+    writeStr(o.path as string);
+    writeRaw(K.requestType);
+    writeRaw(VALUE_TYPE_BYTES[o.requestType as string] as Uint8Array);
+    writeRaw(K.responseType);
+    writeRaw(VALUE_TYPE_BYTES[o.responseType as string] as Uint8Array);
+    writeRaw(K.value);
+    writeBin(value);
+    if (timeout === undefined) return;
+    writeRaw(K.timeoutMs);
+    writeUint(timeout as number);
+  });
+}
+
+function writeRequest(o: Record<string, unknown>): Uint8Array | undefined {
+  const n = definedKeys(o, REQUEST_KEYS);
+  const { sessionId, handler } = o;
+  const props = plain(o.properties);
+  if (
+    n < 7 ||
+    !isUint32(o.rid) ||
+    typeof o.path !== "string" ||
+    typeof o.requestType !== "string" ||
+    !VALUE_TYPE_SET.has(o.requestType) ||
+    typeof o.responseType !== "string" ||
+    !VALUE_TYPE_SET.has(o.responseType) ||
+    !isBytes(o.value) ||
+    (sessionId !== undefined && typeof sessionId !== "string") ||
+    !props
+  )
+    return undefined;
+  let max = strMax(o.path) + binMax(o.value) + (sessionId === undefined ? 0 : strMax(sessionId));
+  let nProps = 0;
+  for (const k in props) {
+    const v = props[k];
+    if (typeof v !== "string") return undefined;
+    max += strMax(k) + strMax(v);
+    nProps++;
+  }
+  if (nProps >= 16) return undefined;
+  let h: Record<string, unknown> | undefined;
+  if (handler !== undefined) {
+    h = plain(handler);
+    if (
+      !h ||
+      definedKeys(h, HANDLER_KEYS) !== 2 ||
+      (h.kind !== "path" && h.kind !== "session") ||
+      typeof h.path !== "string"
+    )
+      return undefined;
+    max += strMax(h.path);
+  }
+  const value = o.value;
+  return frameOf(n, max, () => {
+    writeRaw(K.type);
+    writeRaw(K.request);
+    writeRaw(K.rid);
+    writeUint(o.rid as number);
+    writeRaw(K.path);
+    writeStr(o.path as string);
+    writeRaw(K.requestType);
+    writeRaw(VALUE_TYPE_BYTES[o.requestType as string] as Uint8Array);
+    writeRaw(K.responseType);
+    writeRaw(VALUE_TYPE_BYTES[o.responseType as string] as Uint8Array);
+    writeRaw(K.value);
+    writeBin(value);
+    if (sessionId !== undefined) {
+      writeRaw(K.sessionId);
+      writeStr(sessionId);
+    }
+    writeRaw(K.properties);
+    chunk[pos++] = 0x80 | nProps;
+    for (const k in props) {
+      writeStr(k);
+      writeStr(props[k] as string);
+    }
+    if (h) {
+      writeRaw(K.handler);
+      chunk[pos++] = 0x82;
+      writeRaw(K.kind);
+      writeRaw(HANDLER_KIND_BYTES[h.kind as string] as Uint8Array);
+      writeRaw(K.path);
+      writeStr(h.path as string);
+    }
+  });
+}
