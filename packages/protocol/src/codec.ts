@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { Packr } from "msgpackr";
+import { type Options, Packr } from "msgpackr";
 import type { z } from "zod";
 import { SkeinError } from "./errors.js";
 import { type ClientFrame, type ServerFrame, clientFrameSchema, serverFrameSchema } from "./frames.js";
@@ -24,14 +24,18 @@ export interface Encoder {
  * frames of the hot paths are written by hand (`hot-frames.ts`), the rest by msgpackr.
  */
 export function createMsgpackEncoder(): Encoder {
-  const packr = new Packr({
+  const options: Options & { skipValues: unknown[] } = {
     useRecords: false,
     moreTypes: false,
     structuredClone: false,
     mapsAsObjects: true,
     variableMapSize: true,
     int64AsType: "number",
-  });
+    // A field whose value is undefined is absent (as in JSON), never msgpackr's own `undefined` extension.
+    // (msgpackr supports the option; its type definitions do not list it yet.)
+    skipValues: [undefined],
+  };
+  const packr = new Packr(options);
   return {
     encode: (value) => writeHotFrame(value) ?? packr.pack(value),
     decodeAll: (bytes) => packr.unpackMultiple(bytes as Parameters<Packr["unpackMultiple"]>[0]) as unknown[],

@@ -218,6 +218,25 @@ describe("hot frame writer", () => {
     expect(Buffer.from(writeHotFrame(result) as Uint8Array)).toEqual(Buffer.from(packr.pack(result)));
   });
 
+  it("leaves undefined fields out, in both writers (plain MessagePack, no extension types)", () => {
+    const encoder = createMsgpackEncoder();
+    const hot = {
+      type: "send_request",
+      id: 1,
+      path: "a",
+      requestType: "binary",
+      responseType: "binary",
+      value: new Uint8Array(1),
+      timeoutMs: undefined,
+    };
+    const cold = { ...hot, target: { sessionId: "s" } };
+    for (const frame of [hot, cold]) {
+      const bytes = encoder.encode(frame);
+      expect(Buffer.from(bytes).includes(Buffer.from([0xd4, 0x00, 0x00]))).toBe(false);
+      expect(Object.keys(decode(bytes) as object)).not.toContain("timeoutMs");
+    }
+  });
+
   it("leaves frames it does not cover to msgpackr", () => {
     expect(writeHotFrame({ type: "result", id: 1, value: { a: 1 } })).toBeUndefined();
     expect(writeHotFrame({ type: "result", id: -1 })).toBeUndefined();
@@ -234,7 +253,7 @@ describe("hot frame writer", () => {
   it("never overwrites bytes it has handed out (frames outlive many later writes)", () => {
     const kept = Array.from({ length: 3000 }, (_, i) => ({
       frame: { type: "v", t: i, v: new Uint8Array(100).fill(i & 0xff) },
-      bytes: new Uint8Array(0),
+      bytes: new Uint8Array(0) as Uint8Array,
     }));
     for (const k of kept) k.bytes = writeHotFrame(k.frame) as Uint8Array;
     const big = { type: "v", t: 1, v: new Uint8Array(200_000).fill(7) };

@@ -29,32 +29,18 @@ function plain(value: unknown): Record<string, unknown> | undefined {
   return proto === Object.prototype || proto === null ? (value as Record<string, unknown>) : undefined;
 }
 
-/** True when every own key of `o` is one of `keys`. */
-function onlyKeys(o: Record<string, unknown>, keys: ReadonlySet<string>): boolean {
-  for (const k in o) if (!keys.has(k)) return false;
-  return true;
+/**
+ * How many own keys `o` has. A frame whose required fields all check out and whose key count is the
+ * number of its known keys present has no unknown key (strict schemas refuse unknown keys).
+ */
+function keyCount(o: Record<string, unknown>): number {
+  let n = 0;
+  for (const _ in o) n++;
+  return n;
 }
 
-const keySet = (...keys: string[]): ReadonlySet<string> => new Set(keys);
-const SEND_REQUEST_KEYS = keySet("type", "id", "path", "requestType", "responseType", "value", "timeoutMs");
-const RESPOND_KEYS = keySet("type", "id", "rid", "value");
-const SET_KEYS = keySet("type", "id", "path", "valueType", "value");
-const PING_KEYS = keySet("type", "id");
-const RESULT_KEYS = keySet("type", "id", "value");
-const ERROR_KEYS = keySet("type", "id", "code", "message");
-const V_KEYS = keySet("type", "t", "v");
-const REQUEST_KEYS = keySet(
-  "type",
-  "rid",
-  "path",
-  "requestType",
-  "responseType",
-  "value",
-  "sessionId",
-  "properties",
-  "handler",
-);
-const HANDLER_KEYS = keySet("kind", "path");
+/** 1 when the optional field is present, else 0. */
+const opt = (v: unknown): number => (v === undefined ? 0 : 1);
 
 function stringRecord(value: unknown): boolean {
   const o = plain(value);
@@ -72,7 +58,7 @@ export function hotClientFrame(value: unknown): ClientFrame | undefined {
   if (!o) return undefined;
   switch (o.type) {
     case "send_request":
-      return onlyKeys(o, SEND_REQUEST_KEYS) &&
+      return keyCount(o) === 6 + opt(o.timeoutMs) &&
         isId(o.id) &&
         isPath(o.path) &&
         VALUE_TYPE_SET.has(o.requestType) &&
@@ -86,11 +72,11 @@ export function hotClientFrame(value: unknown): ClientFrame | undefined {
         ? (o as ClientFrame)
         : undefined;
     case "respond":
-      return onlyKeys(o, RESPOND_KEYS) && isId(o.id) && isId(o.rid) && isBytes(o.value)
+      return keyCount(o) === 4 && isId(o.id) && isId(o.rid) && isBytes(o.value)
         ? (o as ClientFrame)
         : undefined;
     case "set":
-      return onlyKeys(o, SET_KEYS) &&
+      return keyCount(o) === 5 &&
         isId(o.id) &&
         isPath(o.path) &&
         VALUE_TYPE_SET.has(o.valueType) &&
@@ -98,7 +84,7 @@ export function hotClientFrame(value: unknown): ClientFrame | undefined {
         ? (o as ClientFrame)
         : undefined;
     case "ping":
-      return onlyKeys(o, PING_KEYS) && isId(o.id) ? (o as ClientFrame) : undefined;
+      return keyCount(o) === 2 && isId(o.id) ? (o as ClientFrame) : undefined;
     default:
       return undefined;
   }
@@ -113,11 +99,11 @@ export function hotServerFrame(value: unknown): ServerFrame | undefined {
   if (!o) return undefined;
   switch (o.type) {
     case "result":
-      return onlyKeys(o, RESULT_KEYS) && isId(o.id) ? (o as ServerFrame) : undefined;
+      return keyCount(o) === 2 + opt(o.value) && isId(o.id) ? (o as ServerFrame) : undefined;
     case "v":
-      return onlyKeys(o, V_KEYS) && isId(o.t) && isBytes(o.v) ? (o as ServerFrame) : undefined;
+      return keyCount(o) === 3 && isId(o.t) && isBytes(o.v) ? (o as ServerFrame) : undefined;
     case "error":
-      return onlyKeys(o, ERROR_KEYS) &&
+      return keyCount(o) === 4 &&
         isId(o.id) &&
         typeof o.code === "number" &&
         Number.isSafeInteger(o.code) &&
@@ -126,7 +112,7 @@ export function hotServerFrame(value: unknown): ServerFrame | undefined {
         : undefined;
     case "request": {
       if (
-        !onlyKeys(o, REQUEST_KEYS) ||
+        keyCount(o) !== 7 + opt(o.sessionId) + opt(o.handler) ||
         !isId(o.rid) ||
         !isPath(o.path) ||
         !VALUE_TYPE_SET.has(o.requestType) ||
@@ -138,12 +124,7 @@ export function hotServerFrame(value: unknown): ServerFrame | undefined {
         return undefined;
       if (o.handler !== undefined) {
         const h = plain(o.handler);
-        if (
-          !h ||
-          !onlyKeys(h, HANDLER_KEYS) ||
-          (h.kind !== "path" && h.kind !== "session") ||
-          !isPath(h.path)
-        )
+        if (!h || keyCount(h) !== 2 || (h.kind !== "path" && h.kind !== "session") || !isPath(h.path))
           return undefined;
       }
       return o as ServerFrame;
@@ -192,7 +173,10 @@ function writeStr(s: string): void {
   }
   if (ascii) {
     writeStrHeader(n);
-    for (let i = 0; i < n; i++) chunk[pos++] = s.charCodeAt(i);
+    const out = chunk;
+    let p = pos;
+    for (let i = 0; i < n; i++) out[p++] = s.charCodeAt(i);
+    pos = p;
     return;
   }
   const bytes = utf8.encode(s);
@@ -230,8 +214,14 @@ function key(s: string): Uint8Array {
 }
 
 function writeRaw(bytes: Uint8Array): void {
-  if (bytes.length <= 8) for (let i = 0; i < bytes.length; i++) chunk[pos++] = bytes[i] as number;
-  else {
+  // Short runs (keys, small values) are copied faster by hand than through a native call.
+  const n = bytes.length;
+  if (n <= 32) {
+    const out = chunk;
+    let p = pos;
+    for (let i = 0; i < n; i++) out[p++] = bytes[i] as number;
+    pos = p;
+  } else {
     chunk.set(bytes, pos);
     pos += bytes.length;
   }
@@ -330,15 +320,38 @@ const HANDLER_KIND_BYTES: Readonly<Record<string, Uint8Array>> = {
   session: key("session"),
 };
 
-/** Counts the own keys of `o` whose values are not undefined; -1 if one is not in `keys`. */
-function definedKeys(o: Record<string, unknown>, keys: ReadonlySet<string>): number {
+/**
+ * How many own keys of `o` have a value (undefined ones are left out, as absent). When that is the
+ * number of known fields present, the frame has nothing this writer would leave out.
+ */
+function definedCount(o: Record<string, unknown>): number {
   let n = 0;
-  for (const k in o) {
-    if (!keys.has(k)) return -1;
-    if (o[k] !== undefined) n++;
-  }
+  for (const k in o) if (o[k] !== undefined) n++;
   return n;
 }
+
+/** Byte strings written one after the other, as one. */
+function joined(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** The fixed starts of the frames: the `type` entry and the key that follows it. */
+const PREFIX = {
+  result: joined(K.type, K.result, K.id),
+  error: joined(K.type, K.error, K.id),
+  v: joined(K.type, K.vType, K.t),
+  request: joined(K.type, K.request, K.rid),
+  sendRequest: joined(K.type, K.sendRequest, K.id),
+  respond: joined(K.type, K.respond, K.id),
+  set: joined(K.type, K.set, K.id),
+  ping: joined(K.type, K.ping, K.id),
+};
 
 /** Encodes a hot frame by hand; undefined when `frame` is not one this writer covers. */
 export function writeHotFrame(frame: unknown): Uint8Array | undefined {
@@ -350,76 +363,17 @@ export function writeHotFrame(frame: unknown): Uint8Array | undefined {
     case "request":
       return writeRequest(o);
     case "v":
-      return definedKeys(o, V_KEYS) === 3 && isUint32(o.t) && isBytes(o.v)
-        ? frameOf(3, binMax(o.v), () => {
-            writeRaw(K.type);
-            writeRaw(K.vType);
-            writeRaw(K.t);
-            writeUint(o.t as number);
-            writeRaw(K.v);
-            writeBin(o.v as Uint8Array);
-          })
-        : undefined;
+      return writeV(o);
     case "error":
-      return definedKeys(o, ERROR_KEYS) === 4 &&
-        isUint32(o.id) &&
-        isInt32(o.code) &&
-        typeof o.message === "string"
-        ? frameOf(4, strMax(o.message), () => {
-            writeRaw(K.type);
-            writeRaw(K.error);
-            writeRaw(K.id);
-            writeUint(o.id as number);
-            writeRaw(K.code);
-            writeInt(o.code as number);
-            writeRaw(K.message);
-            writeStr(o.message as string);
-          })
-        : undefined;
+      return writeError(o);
     case "send_request":
       return writeSendRequest(o);
     case "respond":
-      return definedKeys(o, RESPOND_KEYS) === 4 && isUint32(o.id) && isUint32(o.rid) && isBytes(o.value)
-        ? frameOf(4, binMax(o.value), () => {
-            writeRaw(K.type);
-            writeRaw(K.respond);
-            writeRaw(K.id);
-            writeUint(o.id as number);
-            writeRaw(K.rid);
-            writeUint(o.rid as number);
-            writeRaw(K.value);
-            writeBin(o.value as Uint8Array);
-          })
-        : undefined;
+      return writeRespond(o);
     case "set":
-      return definedKeys(o, SET_KEYS) === 5 &&
-        isUint32(o.id) &&
-        typeof o.path === "string" &&
-        typeof o.valueType === "string" &&
-        VALUE_TYPE_SET.has(o.valueType) &&
-        isBytes(o.value)
-        ? frameOf(5, strMax(o.path) + binMax(o.value), () => {
-            writeRaw(K.type);
-            writeRaw(K.set);
-            writeRaw(K.id);
-            writeUint(o.id as number);
-            writeRaw(K.path);
-            writeStr(o.path as string);
-            writeRaw(K.valueType);
-            writeRaw(VALUE_TYPE_BYTES[o.valueType as string] as Uint8Array);
-            writeRaw(K.value);
-            writeBin(o.value as Uint8Array);
-          })
-        : undefined;
+      return writeSet(o);
     case "ping":
-      return definedKeys(o, PING_KEYS) === 2 && isUint32(o.id)
-        ? frameOf(2, 0, () => {
-            writeRaw(K.type);
-            writeRaw(K.ping);
-            writeRaw(K.id);
-            writeUint(o.id as number);
-          })
-        : undefined;
+      return definedCount(o) === 2 && isUint32(o.id) ? writePing(o.id) : undefined;
     default:
       return undefined;
   }
@@ -428,40 +382,111 @@ export function writeHotFrame(frame: unknown): Uint8Array | undefined {
 /** Room for the map header, keys, type names and numbers of any hot frame (all under 200 bytes). */
 const FIXED = 256;
 
-/** Writes a map of `entries` entries with `body`; `max` bounds its strings and bytes. */
-function frameOf(entries: number, max: number, body: () => void): Uint8Array {
+/** Starts a frame: a map of `entries` entries whose strings and bytes take at most `max` bytes. */
+function open(entries: number, max: number): number {
   const start = begin(FIXED + max);
   chunk[pos++] = 0x80 | entries;
-  body();
+  return start;
+}
+
+/** The frame written since `start`. */
+function done(start: number): Uint8Array {
   return chunk.subarray(start, pos);
 }
 
+function writeV(o: Record<string, unknown>): Uint8Array | undefined {
+  const { t, v } = o;
+  if (definedCount(o) !== 3 || !isUint32(t) || !isBytes(v)) return undefined;
+  const start = open(3, binMax(v));
+  writeRaw(PREFIX.v);
+  writeUint(t);
+  writeRaw(K.v);
+  writeBin(v);
+  return done(start);
+}
+
+function writeError(o: Record<string, unknown>): Uint8Array | undefined {
+  const { id, code, message } = o;
+  if (definedCount(o) !== 4 || !isUint32(id) || !isInt32(code) || typeof message !== "string")
+    return undefined;
+  const start = open(4, strMax(message));
+  writeRaw(PREFIX.error);
+  writeUint(id);
+  writeRaw(K.code);
+  writeInt(code);
+  writeRaw(K.message);
+  writeStr(message);
+  return done(start);
+}
+
+function writeRespond(o: Record<string, unknown>): Uint8Array | undefined {
+  const { id, rid, value } = o;
+  if (definedCount(o) !== 4 || !isUint32(id) || !isUint32(rid) || !isBytes(value)) return undefined;
+  const start = open(4, binMax(value));
+  writeRaw(PREFIX.respond);
+  writeUint(id);
+  writeRaw(K.rid);
+  writeUint(rid);
+  writeRaw(K.value);
+  writeBin(value);
+  return done(start);
+}
+
+function writeSet(o: Record<string, unknown>): Uint8Array | undefined {
+  const { id, path, valueType, value } = o;
+  if (
+    definedCount(o) !== 5 ||
+    !isUint32(id) ||
+    typeof path !== "string" ||
+    typeof valueType !== "string" ||
+    !VALUE_TYPE_SET.has(valueType) ||
+    !isBytes(value)
+  )
+    return undefined;
+  const start = open(5, strMax(path) + binMax(value));
+  writeRaw(PREFIX.set);
+  writeUint(id);
+  writeRaw(K.path);
+  writeStr(path);
+  writeRaw(K.valueType);
+  writeRaw(VALUE_TYPE_BYTES[valueType] as Uint8Array);
+  writeRaw(K.value);
+  writeBin(value);
+  return done(start);
+}
+
+function writePing(id: number): Uint8Array {
+  const start = open(2, 0);
+  writeRaw(PREFIX.ping);
+  writeUint(id);
+  return done(start);
+}
+
 function writeResult(o: Record<string, unknown>): Uint8Array | undefined {
-  const n = definedKeys(o, RESULT_KEYS);
-  if (n < 2 || !isUint32(o.id)) return undefined;
-  const value = o.value;
+  const { id, value } = o;
+  const n = 2 + opt(value);
+  if (definedCount(o) !== n || !isUint32(id)) return undefined;
   // The values results carry on the hot paths: none, a flag, bytes (a response), a small number.
   let max = 0;
   if (isBytes(value)) max += binMax(value);
   else if (!(value === undefined || typeof value === "boolean" || isUint32(value))) return undefined;
-  return frameOf(n, max, () => {
-    writeRaw(K.type);
-    writeRaw(K.result);
-    writeRaw(K.id);
-    writeUint(o.id as number);
-    if (value === undefined) return;
+  const start = open(n, max);
+  writeRaw(PREFIX.result);
+  writeUint(id);
+  if (value !== undefined) {
     writeRaw(K.value);
     if (typeof value === "boolean") chunk[pos++] = value ? 0xc3 : 0xc2;
     else if (typeof value === "number") writeUint(value);
     else writeBin(value as Uint8Array);
-  });
+  }
+  return done(start);
 }
 
 function writeSendRequest(o: Record<string, unknown>): Uint8Array | undefined {
-  const n = definedKeys(o, SEND_REQUEST_KEYS);
   const timeout = o.timeoutMs;
+  const n = 6 + opt(timeout);
   if (
-    n < 6 ||
+    definedCount(o) !== n ||
     !isUint32(o.id) ||
     typeof o.path !== "string" ||
     typeof o.requestType !== "string" ||
@@ -473,31 +498,30 @@ function writeSendRequest(o: Record<string, unknown>): Uint8Array | undefined {
   )
     return undefined;
   const value = o.value;
-  return frameOf(n, strMax(o.path) + binMax(value), () => {
-    writeRaw(K.type);
-    writeRaw(K.sendRequest);
-    writeRaw(K.id);
-    writeUint(o.id as number);
-    writeRaw(K.path);
-    writeStr(o.path as string);
-    writeRaw(K.requestType);
-    writeRaw(VALUE_TYPE_BYTES[o.requestType as string] as Uint8Array);
-    writeRaw(K.responseType);
-    writeRaw(VALUE_TYPE_BYTES[o.responseType as string] as Uint8Array);
-    writeRaw(K.value);
-    writeBin(value);
-    if (timeout === undefined) return;
+  const start = open(n, strMax(o.path) + binMax(value));
+  writeRaw(PREFIX.sendRequest);
+  writeUint(o.id as number);
+  writeRaw(K.path);
+  writeStr(o.path as string);
+  writeRaw(K.requestType);
+  writeRaw(VALUE_TYPE_BYTES[o.requestType as string] as Uint8Array);
+  writeRaw(K.responseType);
+  writeRaw(VALUE_TYPE_BYTES[o.responseType as string] as Uint8Array);
+  writeRaw(K.value);
+  writeBin(value);
+  if (timeout !== undefined) {
     writeRaw(K.timeoutMs);
     writeUint(timeout as number);
-  });
+  }
+  return done(start);
 }
 
 function writeRequest(o: Record<string, unknown>): Uint8Array | undefined {
-  const n = definedKeys(o, REQUEST_KEYS);
   const { sessionId, handler } = o;
+  const n = 7 + opt(sessionId) + opt(handler);
   const props = plain(o.properties);
   if (
-    n < 7 ||
+    definedCount(o) !== n ||
     !isUint32(o.rid) ||
     typeof o.path !== "string" ||
     typeof o.requestType !== "string" ||
@@ -523,7 +547,7 @@ function writeRequest(o: Record<string, unknown>): Uint8Array | undefined {
     h = plain(handler);
     if (
       !h ||
-      definedKeys(h, HANDLER_KEYS) !== 2 ||
+      definedCount(h) !== 2 ||
       (h.kind !== "path" && h.kind !== "session") ||
       typeof h.path !== "string"
     )
@@ -531,36 +555,34 @@ function writeRequest(o: Record<string, unknown>): Uint8Array | undefined {
     max += strMax(h.path);
   }
   const value = o.value;
-  return frameOf(n, max, () => {
-    writeRaw(K.type);
-    writeRaw(K.request);
-    writeRaw(K.rid);
-    writeUint(o.rid as number);
+  const start = open(n, max);
+  writeRaw(PREFIX.request);
+  writeUint(o.rid as number);
+  writeRaw(K.path);
+  writeStr(o.path as string);
+  writeRaw(K.requestType);
+  writeRaw(VALUE_TYPE_BYTES[o.requestType as string] as Uint8Array);
+  writeRaw(K.responseType);
+  writeRaw(VALUE_TYPE_BYTES[o.responseType as string] as Uint8Array);
+  writeRaw(K.value);
+  writeBin(value);
+  if (sessionId !== undefined) {
+    writeRaw(K.sessionId);
+    writeStr(sessionId);
+  }
+  writeRaw(K.properties);
+  chunk[pos++] = 0x80 | nProps;
+  for (const k in props) {
+    writeStr(k);
+    writeStr(props[k] as string);
+  }
+  if (h) {
+    writeRaw(K.handler);
+    chunk[pos++] = 0x82;
+    writeRaw(K.kind);
+    writeRaw(HANDLER_KIND_BYTES[h.kind as string] as Uint8Array);
     writeRaw(K.path);
-    writeStr(o.path as string);
-    writeRaw(K.requestType);
-    writeRaw(VALUE_TYPE_BYTES[o.requestType as string] as Uint8Array);
-    writeRaw(K.responseType);
-    writeRaw(VALUE_TYPE_BYTES[o.responseType as string] as Uint8Array);
-    writeRaw(K.value);
-    writeBin(value);
-    if (sessionId !== undefined) {
-      writeRaw(K.sessionId);
-      writeStr(sessionId);
-    }
-    writeRaw(K.properties);
-    chunk[pos++] = 0x80 | nProps;
-    for (const k in props) {
-      writeStr(k);
-      writeStr(props[k] as string);
-    }
-    if (h) {
-      writeRaw(K.handler);
-      chunk[pos++] = 0x82;
-      writeRaw(K.kind);
-      writeRaw(HANDLER_KIND_BYTES[h.kind as string] as Uint8Array);
-      writeRaw(K.path);
-      writeStr(h.path as string);
-    }
-  });
+    writeStr(h.path as string);
+  }
+  return done(start);
 }

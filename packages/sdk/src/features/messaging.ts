@@ -300,7 +300,7 @@ export class MessagingFeature {
       requestType,
       responseType,
       value: encodeValue(requestType, request),
-      ...(timeoutMs !== undefined && { timeoutMs }),
+      timeoutMs, // undefined: left out of the frame
     };
     // The server ends the request at its timeout; the SDK's own clock is only a safety net.
     const linkTimeoutMs = timeoutMs === undefined ? 0 : timeoutMs + ANSWER_GRACE_MS;

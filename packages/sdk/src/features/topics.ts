@@ -91,7 +91,7 @@ export class TopicsFeature {
       valueType,
       value: encodeValue(valueType, value),
       spec,
-      ...(options.constraint && { constraint: options.constraint.wire }),
+      constraint: options.constraint?.wire, // undefined: left out of the frame
     };
     return createdOf("addAndSet", await this.link.request(frame, `addAndSet ${path}`));
   }

@@ -36,7 +36,7 @@ export async function setValue<T extends ValueType>(
       path,
       valueType,
       value: encodeValue(valueType, value),
-      ...(options.constraint && { constraint: options.constraint.wire }),
+      constraint: options.constraint?.wire, // undefined: left out of the frame
     },
     `set ${path}`,
   );

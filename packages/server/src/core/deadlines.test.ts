@@ -12,7 +12,7 @@ class ManualClock implements Clock {
   setTimeout(fn: () => void, ms: number): Timer {
     const t = { at: this.time + ms, fn };
     this.timers.add(t);
-    return t;
+    return t as Timer;
   }
   clearTimeout(timer: Timer): void {
     this.timers.delete(timer as { at: number; fn: () => void });
