@@ -133,43 +133,30 @@ function spoil(frame: fc.Arbitrary<Record<string, unknown>>): fc.Arbitrary<Recor
 }
 
 describe("hot frame checks agree with the zod schemas", () => {
-  it("accept every valid hot client frame, as zod does", () => {
-    fc.assert(
-      fc.property(validClient, (frame) => {
-        expect(hotClientFrame(frame)).toBe(frame);
-        expect(clientFrameSchema.safeParse(frame).success).toBe(true);
-      }),
-    );
-  });
+  const sides = [
+    { side: "client", valid: validClient, hot: hotClientFrame, schema: clientFrameSchema },
+    { side: "server", valid: validServer, hot: hotServerFrame, schema: serverFrameSchema },
+  ] as const;
 
-  it("accept every valid hot server frame, as zod does", () => {
-    fc.assert(
-      fc.property(validServer, (frame) => {
-        expect(hotServerFrame(frame)).toBe(frame);
-        expect(serverFrameSchema.safeParse(frame).success).toBe(true);
-      }),
-    );
-  });
+  for (const { side, valid, hot, schema } of sides) {
+    it(`accept every valid hot ${side} frame, as zod does`, () => {
+      fc.assert(
+        fc.property(valid, (frame) => {
+          expect(hot(frame)).toBe(frame);
+          expect(schema.safeParse(frame).success).toBe(true);
+        }),
+      );
+    });
 
-  it("never accept a client frame zod refuses (spoiled frames)", () => {
-    fc.assert(
-      fc.property(spoil(validClient), (frame) => {
-        if (hotClientFrame(frame) !== undefined)
-          expect(clientFrameSchema.safeParse(frame).success).toBe(true);
-      }),
-      { numRuns: 2000 },
-    );
-  });
-
-  it("never accept a server frame zod refuses (spoiled frames)", () => {
-    fc.assert(
-      fc.property(spoil(validServer), (frame) => {
-        if (hotServerFrame(frame) !== undefined)
-          expect(serverFrameSchema.safeParse(frame).success).toBe(true);
-      }),
-      { numRuns: 2000 },
-    );
-  });
+    it(`never accept a ${side} frame zod refuses (spoiled frames)`, () => {
+      fc.assert(
+        fc.property(spoil(valid), (frame) => {
+          if (hot(frame) !== undefined) expect(schema.safeParse(frame).success).toBe(true);
+        }),
+        { numRuns: 2000 },
+      );
+    });
+  }
 
   it("leave frames they do not cover to zod, which still reports the problem", () => {
     const withTarget = {

@@ -185,32 +185,35 @@ function writeStr(s: string): void {
   pos += bytes.length;
 }
 
-function writeStrHeader(n: number): void {
-  if (n < 32) chunk[pos++] = 0xa0 | n;
-  else if (n < 0x100) {
-    chunk[pos++] = 0xd9;
+/**
+ * `code8` and a 1-byte `n`, `code8 + 1` and 2 bytes, or `code8 + 2` and 4 bytes: MessagePack's
+ * three sizes of unsigned integers (0xcc), string lengths (0xd9) and byte-string lengths (0xc4).
+ */
+function writeSized(n: number, code8: number): void {
+  if (n < 0x100) {
+    chunk[pos++] = code8;
     chunk[pos++] = n;
   } else if (n < 0x10000) {
-    chunk[pos++] = 0xda;
+    chunk[pos++] = code8 + 1;
     view.setUint16(pos, n);
     pos += 2;
   } else {
-    chunk[pos++] = 0xdb;
+    chunk[pos++] = code8 + 2;
     view.setUint32(pos, n);
     pos += 4;
   }
 }
 
+function writeStrHeader(n: number): void {
+  if (n < 32) chunk[pos++] = 0xa0 | n;
+  else writeSized(n, 0xd9);
+}
+
 /** A key the writer emits: its encoded bytes, prepared once. */
 function key(s: string): Uint8Array {
-  const saved = { chunk, view, pos };
-  chunk = new Uint8Array(strMax(s));
-  view = new DataView(chunk.buffer);
-  pos = 0;
+  const start = begin(strMax(s));
   writeStr(s);
-  const out = chunk.slice(0, pos);
-  ({ chunk, view, pos } = saved);
-  return out;
+  return chunk.slice(start, pos);
 }
 
 function writeRaw(bytes: Uint8Array): void {
@@ -230,18 +233,7 @@ function writeRaw(bytes: Uint8Array): void {
 /** An unsigned integer up to 2^32 - 1 (callers check). */
 function writeUint(n: number): void {
   if (n < 0x80) chunk[pos++] = n;
-  else if (n < 0x100) {
-    chunk[pos++] = 0xcc;
-    chunk[pos++] = n;
-  } else if (n < 0x10000) {
-    chunk[pos++] = 0xcd;
-    view.setUint16(pos, n);
-    pos += 2;
-  } else {
-    chunk[pos++] = 0xce;
-    view.setUint32(pos, n);
-    pos += 4;
-  }
+  else writeSized(n, 0xcc);
 }
 
 /** A signed integer in the int32 range (callers check). */
@@ -263,19 +255,7 @@ function writeInt(n: number): void {
 }
 
 function writeBin(b: Uint8Array): void {
-  const n = b.length;
-  if (n < 0x100) {
-    chunk[pos++] = 0xc4;
-    chunk[pos++] = n;
-  } else if (n < 0x10000) {
-    chunk[pos++] = 0xc5;
-    view.setUint16(pos, n);
-    pos += 2;
-  } else {
-    chunk[pos++] = 0xc6;
-    view.setUint32(pos, n);
-    pos += 4;
-  }
+  writeSized(b.length, 0xc4);
   writeRaw(b);
 }
 
@@ -310,15 +290,11 @@ const K = {
   respond: key("respond"),
   set: key("set"),
   ping: key("ping"),
-  vType: key("v"),
 };
 const VALUE_TYPE_BYTES: Readonly<Record<string, Uint8Array>> = Object.fromEntries(
   VALUE_TYPES.map((t) => [t, key(t)]),
 );
-const HANDLER_KIND_BYTES: Readonly<Record<string, Uint8Array>> = {
-  path: key("path"),
-  session: key("session"),
-};
+const HANDLER_KIND_BYTES: Readonly<Record<string, Uint8Array>> = { path: K.path, session: key("session") };
 
 /**
  * How many own keys of `o` have a value (undefined ones are left out, as absent). When that is the
@@ -345,7 +321,7 @@ function joined(...parts: Uint8Array[]): Uint8Array {
 const PREFIX = {
   result: joined(K.type, K.result, K.id),
   error: joined(K.type, K.error, K.id),
-  v: joined(K.type, K.vType, K.t),
+  v: joined(K.type, K.v, K.t),
   request: joined(K.type, K.request, K.rid),
   sendRequest: joined(K.type, K.sendRequest, K.id),
   respond: joined(K.type, K.respond, K.id),

@@ -68,19 +68,17 @@ export type RequestOutcome =
 export type OutcomeCallback = (outcome: RequestOutcome) => void;
 
 interface Registration {
-  kind: HandlerKind;
-  /** The registered path (requests to paths below it reach it too). */
-  path: string;
+  /**
+   * Its kind and registered path (requests to paths below it reach it too): what requests routed
+   * here carry as their `handler`, one object for all of them.
+   */
+  handler: InboundRequest["handler"];
   endpoint: RequestEndpoint;
   options: HandlerOptions;
-  /** What requests routed here carry as their `handler` (one object for all of them). */
-  handler: InboundRequest["handler"];
 }
 
 interface Pending extends Deadline {
   requestId: number;
-  done: boolean;
-  deadline: number;
   timeoutMs: number;
   callback: OutcomeCallback;
   handlerSessionId: string;
@@ -134,7 +132,7 @@ export class Messaging {
       if (!paths) this.bySession.set(endpoint.sessionId, (paths = new Map()));
       if (paths.has(path))
         throw new SkeinError("HANDLER_EXISTS", `a request stream is already set for ${path}`);
-      paths.set(path, { kind, path, endpoint, options, handler: { kind, path } });
+      paths.set(path, { handler: { kind, path }, endpoint, options });
       return;
     }
     let entry = this.byPath.get(path);
@@ -142,7 +140,7 @@ export class Messaging {
     if (entry.list.some((r) => r.endpoint.sessionId === endpoint.sessionId)) {
       throw new SkeinError("HANDLER_EXISTS", `this session already handles ${path}`);
     }
-    entry.list.push({ kind, path, endpoint, options, handler: { kind, path } });
+    entry.list.push({ handler: { kind, path }, endpoint, options });
   }
 
   /** Removes a registration; true when there was one. */
