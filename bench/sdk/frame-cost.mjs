@@ -9,7 +9,7 @@
 //     `result` frame by the hand-written writer (encoder.encode) against msgpackr alone.
 //   node bench/sdk/frame-cost.mjs
 import { Packr } from "msgpackr";
-import { checkClientFrame, clientFrameSchema, decodeMessage } from "@skein/protocol";
+import { MSGPACK_OPTIONS, checkClientFrame, clientFrameSchema, decodeMessage } from "@skein/protocol";
 import { decodeFrames, encoder, scanFrames } from "./frames.mjs";
 
 const ROUNDS = 200_000;
@@ -51,14 +51,7 @@ const CLIENT_FRAMES = {
 };
 
 /** msgpackr alone, with the options of the protocol's encoder. */
-const msgpackr = new Packr({
-  useRecords: false,
-  moreTypes: false,
-  structuredClone: false,
-  mapsAsObjects: true,
-  variableMapSize: true,
-  int64AsType: "number",
-});
+const msgpackr = new Packr(MSGPACK_OPTIONS);
 
 export function serverFrameCost() {
   const rows = [];

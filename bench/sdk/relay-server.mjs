@@ -10,6 +10,7 @@
 import { randomBytes } from "node:crypto";
 import http from "node:http";
 import { Packr } from "msgpackr";
+import { MSGPACK_OPTIONS } from "@skein/protocol";
 import { WebSocketServer } from "ws";
 
 const port = Number(process.argv[2]);
@@ -18,14 +19,7 @@ if (!Number.isInteger(port) || port <= 0) {
   process.exit(2);
 }
 
-const packr = new Packr({
-  useRecords: false,
-  moreTypes: false,
-  structuredClone: false,
-  mapsAsObjects: true,
-  variableMapSize: true,
-  int64AsType: "number",
-});
+const packr = new Packr(MSGPACK_OPTIONS);
 
 /** One WebSocket connection: frames queued during a turn go out as one message. */
 class Link {

@@ -19,23 +19,34 @@ export interface Encoder {
   decodeAll(bytes: Uint8Array): unknown[];
 }
 
+/** msgpackr's options, with the one its type definitions leave out. */
+export interface MsgpackOptions extends Options {
+  /** Property values that make msgpackr leave the property out of a map. */
+  skipValues: unknown[];
+}
+
+/**
+ * The msgpackr options of the protocol: plain MessagePack (no records, no extensions), maps as
+ * objects, 64-bit integers as numbers, and a field whose value is undefined left out (as in JSON),
+ * never sent as msgpackr's own `undefined` extension (msgpackr supports `skipValues`; its type
+ * definitions do not list it yet).
+ */
+export const MSGPACK_OPTIONS: Readonly<MsgpackOptions> = {
+  useRecords: false,
+  moreTypes: false,
+  structuredClone: false,
+  mapsAsObjects: true,
+  variableMapSize: true,
+  int64AsType: "number",
+  skipValues: [undefined],
+};
+
 /**
  * The MessagePack encoder: plain MessagePack, maps as maps, binaries as bytes, no extensions. The
  * frames of the hot paths are written by hand (`hot-frames.ts`), the rest by msgpackr.
  */
 export function createMsgpackEncoder(): Encoder {
-  const options: Options & { skipValues: unknown[] } = {
-    useRecords: false,
-    moreTypes: false,
-    structuredClone: false,
-    mapsAsObjects: true,
-    variableMapSize: true,
-    int64AsType: "number",
-    // A field whose value is undefined is absent (as in JSON), never msgpackr's own `undefined` extension.
-    // (msgpackr supports the option; its type definitions do not list it yet.)
-    skipValues: [undefined],
-  };
-  const packr = new Packr(options);
+  const packr = new Packr(MSGPACK_OPTIONS);
   return {
     encode: (value) => writeHotFrame(value) ?? packr.pack(value),
     decodeAll: (bytes) => packr.unpackMultiple(bytes as Parameters<Packr["unpackMultiple"]>[0]) as unknown[],

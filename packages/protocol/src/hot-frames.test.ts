@@ -2,18 +2,11 @@ import fc from "fast-check";
 import { Packr } from "msgpackr";
 import { describe, expect, it } from "vitest";
 import { clientFrameSchema, serverFrameSchema } from "./frames.js";
-import { checkClientFrame, checkServerFrame, createMsgpackEncoder } from "./codec.js";
+import { MSGPACK_OPTIONS, checkClientFrame, checkServerFrame, createMsgpackEncoder } from "./codec.js";
 import { hotClientFrame, hotServerFrame, writeHotFrame } from "./hot-frames.js";
 import { VALUE_TYPES } from "./topic-types.js";
 
-const packr = new Packr({
-  useRecords: false,
-  moreTypes: false,
-  structuredClone: false,
-  mapsAsObjects: true,
-  variableMapSize: true,
-  int64AsType: "number",
-});
+const packr = new Packr(MSGPACK_OPTIONS);
 const decode = (bytes: Uint8Array): unknown => packr.unpack(bytes);
 
 /** The frame as it comes out of MessagePack: keys with undefined values dropped, bytes as Uint8Array. */
