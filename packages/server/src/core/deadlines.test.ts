@@ -1,3 +1,5 @@
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
 import { Deadlines } from "./deadlines.js";
 import type { Clock, Timer } from "./ports.js";
@@ -94,5 +96,28 @@ describe("Deadlines", () => {
     d.add(entry("b"), 10);
     clock.advance(10);
     expect(expired).toEqual(["a", "b"]);
+  });
+
+  it("holds no reference to a finished entry once it has left the head", async () => {
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const clock = new ManualClock();
+    const d = new Deadlines<Entry>(clock, () => {});
+    const refs: WeakRef<Entry>[] = [];
+    (() => {
+      // a and b finish and leave the head; c still waits behind them.
+      for (const name of ["a", "b"]) {
+        const e = entry(name);
+        refs.push(new WeakRef(e));
+        d.add(e, 100);
+      }
+      d.add(entry("c"), 100);
+      for (const ref of refs) (ref.deref() as Entry).done = true;
+      d.trim(100);
+    })();
+    await new Promise((resolve) => setImmediate(resolve)); // WeakRef targets are kept for this turn
+    gc();
+    expect(refs.map((r) => r.deref()?.name)).toEqual([undefined, undefined]);
+    expect(d.size).toBe(1);
   });
 });

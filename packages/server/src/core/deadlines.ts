@@ -23,7 +23,8 @@ export interface Deadline {
 }
 
 interface Queue<T> {
-  items: T[];
+  /** Entries in deadline order; slots before `head` are cleared (undefined). */
+  items: (T | undefined)[];
   head: number;
   /** Compact when the queue reaches this many entries. */
   compactAt: number;
@@ -50,7 +51,7 @@ export class Deadlines<T extends Deadline> {
     if (!queue) this.queues.set(timeoutMs, (queue = { items: [], head: 0, compactAt: MIN_COMPACT }));
     queue.items.push(entry);
     if (queue.items.length - queue.head >= queue.compactAt) {
-      queue.items = queue.items.slice(queue.head).filter((e) => !e.done);
+      queue.items = queue.items.slice(queue.head).filter((e) => e !== undefined && !e.done);
       queue.head = 0;
       queue.compactAt = Math.max(MIN_COMPACT, 2 * queue.items.length);
     }
@@ -92,9 +93,10 @@ export class Deadlines<T extends Deadline> {
     for (const [length, queue] of this.queues) {
       for (;;) {
         this.shiftDone(queue);
-        const first = queue.items[queue.head];
+        const items = queue.items;
+        const first = items[queue.head];
         if (!first || first.deadline > now) break;
-        queue.head++;
+        items[queue.head++] = undefined;
         first.done = true;
         this.expire(first);
       }
@@ -107,7 +109,9 @@ export class Deadlines<T extends Deadline> {
 
   private shiftDone(queue: Queue<T>): void {
     const items = queue.items;
-    while (queue.head < items.length && (items[queue.head] as T).done) queue.head++;
+    // Slots behind the head are cleared: a finished entry must not stay reachable (and be promoted
+    // to the old generation by the garbage collector) until the queue is next spliced.
+    while (queue.head < items.length && (items[queue.head] as T).done) items[queue.head++] = undefined;
     if (queue.head === items.length) {
       items.length = 0;
       queue.head = 0;
