@@ -162,6 +162,16 @@ export const clientFrameSchema = z.discriminatedUnion("type", [
       })
       .optional(),
   }),
+  /**
+   * Acknowledges the server frames received so far, so the server may drop them from the session's
+   * replay buffer. Not a request and not numbered: it has no id, no answer, and is never re-sent.
+   */
+  z.strictObject({
+    /** The frame type. */
+    type: z.literal("ack"),
+    /** How many server frames the client has received after its welcome (as `resume.received`). */
+    received: z.number().int().nonnegative(),
+  }),
   /** Adds a topic. */
   z.strictObject({
     /** The frame type. */

@@ -30,6 +30,7 @@ import {
   checkServerFrame,
   decodeMessage,
 } from "@skein/protocol";
+import { Acknowledger } from "./acks.js";
 import { type RequestFrame, type RequestOptions, RequestChannel } from "./channel.js";
 import { closeOutcome } from "./close-codes.js";
 import type { Emitter } from "./emitter.js";
@@ -66,6 +67,7 @@ export class Link {
   private readonly channel: RequestChannel;
   private readonly reconnector: Reconnector;
   private readonly heartbeat: Heartbeat;
+  private readonly acks: Acknowledger;
   /** The welcomed connection, if any. */
   private transport: Transport | undefined;
   /** The connection of an attempt still waiting for its welcome. */
@@ -87,6 +89,14 @@ export class Link {
       giveUp: (error) => this.finish(error),
       isFinal: (error) => error instanceof FinalError,
     });
+    this.acks = new Acknowledger(
+      () => this.channel.received,
+      (received) => {
+        if (this.stateNow !== "connected" || !this.transport) return false;
+        this.transport.send(this.channel.encoder.encode({ type: "ack", received }));
+        return true;
+      },
+    );
     this.heartbeat = new Heartbeat(
       options.heartbeatMs,
       () => void this.request({ type: "ping" }, "heartbeat ping").catch(() => {}),
@@ -231,6 +241,8 @@ export class Link {
       this.channel.newSession(previousSessionId);
       this.owner.onNewSession();
     }
+    // A resuming hello told the server how many frames we had; a new session starts from 0.
+    this.acks.known(this.channel.received);
     if (resuming) {
       this.events.emit("reconnected", {
         resumed: frame.resumed,
@@ -246,6 +258,7 @@ export class Link {
     if (!check.ok) {
       // Still a numbered frame (unless it was a welcome or goodbye): count it to stay in step.
       this.channel.count(undefined);
+      this.acks.frame();
       this.events.emit(
         "error",
         new SkeinError("PROTOCOL_ERROR", `invalid frame from the server: ${check.problem}`),
@@ -254,6 +267,7 @@ export class Link {
     }
     const frame = check.frame;
     this.channel.count(frame.type);
+    if (frame.type !== "welcome" && frame.type !== "goodbye") this.acks.frame();
     switch (frame.type) {
       case "result":
       case "error":
@@ -275,6 +289,7 @@ export class Link {
     if (transport !== this.transport) return;
     this.transport = undefined;
     this.heartbeat.stop();
+    this.acks.stop();
     for (const wake of this.closeWaiters.splice(0)) wake();
     if (this.stateNow === "closed") return;
     if (final || !this.options.reconnect.enabled) return this.finish(error);
@@ -289,6 +304,7 @@ export class Link {
     if (this.stateNow === "closed") return;
     this.stateNow = "closed";
     this.heartbeat.stop();
+    this.acks.stop();
     this.reconnector.cancel();
     this.opening?.close(NORMAL_CLOSURE, CLOSED_BY_APP);
     this.channel.close(error ?? new SkeinError("SESSION_CLOSED", "session closed by the application"));

@@ -43,6 +43,37 @@ describe("resumption", () => {
     expect(events).toEqual(["disconnected", "reconnected resumed=true"]);
   });
 
+  it("acknowledges what it received, so the server's replay buffers empty, and resumes exactly after acks", async () => {
+    // Small buffers: without acks the publisher's results alone would fill them.
+    f = await startSdkServer({ sdk: { replayBufferFrames: 1500 } });
+    const publisher = await f.connect();
+    const subscriber = await f.connect();
+    await publisher.topics.add("ack/n", { type: "int64" });
+    await subscriber.select(">ack/n");
+    const stream = recorder<bigint>();
+    subscriber.addStream(">ack/n", "int64", stream);
+    await waitFor(() => stream.events.length === 1, "subscription");
+    const held = () => f.server.server.metrics.get("sdk_replay_frames");
+    const publish = async (from: number, to: number) => {
+      for (let i = from; i <= to; i += 100) {
+        const batch = [];
+        for (let j = i; j < i + 100 && j <= to; j++) batch.push(publisher.set("ack/n", "int64", BigInt(j)));
+        await Promise.all(batch);
+      }
+    };
+    // 3,000 values and 3,000 results: twice the buffers' bound, so only acks keep them covering.
+    await publish(1, 3000);
+    await waitFor(() => stream.events.length === 3001, "3,000 values", 10_000);
+    await waitFor(() => held() === 0, "every frame acknowledged (after at most 250 ms)");
+    await publish(3001, 3600);
+    subscriber.simulateDrop();
+    await publish(3601, 4000);
+    await waitFor(() => stream.events.length === 4001, "4,000 values", 10_000);
+    const values = stream.events.slice(1).map((e) => (e.kind === "value" ? e.value : undefined));
+    expect(values).toEqual(Array.from({ length: 4000 }, (_, i) => BigInt(i + 1)));
+    await waitFor(() => held() === 0, "acknowledged again after the resumption");
+  });
+
   it("re-sends the requests made while disconnected, each processed once, in order", async () => {
     f = await startSdkServer();
     const session = await f.connect();

@@ -138,6 +138,7 @@ export class SdkConnection implements SdkLink, Answer {
     }
     if (this.state !== "open") return this.refuse(CloseCodes.HANDSHAKE, "the first frame must be hello");
     const session = this.session as SdkSession;
+    if (frame.type === "ack") return this.ack(session, frame.received);
     session.processed++;
     const id = frame.id;
     let result: unknown;
@@ -153,6 +154,17 @@ export class SdkConnection implements SdkLink, Answer {
         (err: unknown) => this.fail(id, err),
       );
     } else this.result(id, result);
+  }
+
+  /** The client has `received` of the session's frames: they leave the replay buffer. */
+  private ack(session: SdkSession, received: number): void {
+    if (received > session.replay.last) {
+      this.door.core.metrics.inc("sdk_invalid_frames_total");
+      const problem = `ack of ${received} frames, but ${session.replay.last} were sent`;
+      this.log.warn({ problem }, "invalid frame");
+      return this.refuse(CloseCodes.INVALID_FRAME, problem);
+    }
+    session.replay.release(received);
   }
 
   /** Answer: a `result` frame for request `id`. */
@@ -211,8 +223,10 @@ export class SdkConnection implements SdkLink, Answer {
       processed: session.processed,
     };
     this.send(door.encoder.encode(welcome));
-    if (resumed && frame.resume)
+    if (resumed && frame.resume) {
       for (const bytes of session.replay.after(frame.resume.received)) this.send(bytes);
+      session.replay.release(frame.resume.received);
+    }
     this.log.info({ sessionId: session.sessionId, resumed: resumed !== undefined }, "sdk session open");
   }
 

@@ -10,6 +10,7 @@ import type { Logger } from "../core/ports.js";
 import type { MqttOptions } from "../mqtt/options.js";
 import { SdkConnection } from "./connection.js";
 import type { SdkOptions } from "./options.js";
+import type { ReplayGauges } from "./replay.js";
 import { SdkSession } from "./session.js";
 
 /** The SDK door of a server. */
@@ -20,6 +21,9 @@ export class SdkDoor {
   readonly log: Logger;
   private readonly stopListening: () => void;
 
+  /** What every session's replay buffer holds, summed. */
+  private readonly replayGauges: ReplayGauges;
+
   constructor(
     readonly core: Core,
     readonly options: SdkOptions,
@@ -28,6 +32,10 @@ export class SdkDoor {
     logger: Logger,
   ) {
     this.log = logger.child({ door: "sdk" });
+    this.replayGauges = {
+      frames: core.metrics.counter("sdk_replay_frames"),
+      bytes: core.metrics.counter("sdk_replay_bytes"),
+    };
     this.stopListening = core.onTopics({
       added: (topic) => {
         for (const s of this.sessions.values()) s.topicAdded(topic);
@@ -50,10 +58,19 @@ export class SdkDoor {
   /** A new session, registered with the door and the core. */
   newSession(sessionId: string, token: string, properties: Record<string, string>): SdkSession {
     const props = { ...properties, $SessionId: sessionId, $Roles: "", $ServerName: this.options.serverName };
-    const session = new SdkSession(sessionId, token, props, this.core, this.encoder, this.options, (s) => {
-      this.sessions.delete(s.sessionId);
-      this.core.metrics.set("sdk_sessions", this.sessions.size);
-    });
+    const session = new SdkSession(
+      sessionId,
+      token,
+      props,
+      this.core,
+      this.encoder,
+      this.options,
+      (s) => {
+        this.sessions.delete(s.sessionId);
+        this.core.metrics.set("sdk_sessions", this.sessions.size);
+      },
+      this.replayGauges,
+    );
     this.sessions.set(sessionId, session);
     this.core.sessions.add({
       sessionId,

@@ -24,7 +24,7 @@ export const ANSWERED_LATER: unique symbol = Symbol("answered later");
 export function handleRequest(
   conn: SdkConnection,
   session: SdkSession,
-  frame: Exclude<ClientFrame, { type: "hello" }>,
+  frame: Exclude<ClientFrame, { type: "hello" | "ack" }>,
 ): unknown {
   switch (frame.type) {
     case "add_topic":

@@ -33,4 +33,46 @@ describe("ReplayBuffer", () => {
       { numRuns: 300 },
     );
   });
+
+  it("releases acknowledged frames and keeps the rest in order, growing up to its bound (property)", () => {
+    type Op = { push: number } | { release: number };
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 70 }),
+        fc.integer({ min: 1, max: 400 }),
+        fc.array(
+          fc.oneof(
+            fc.record({ push: fc.integer({ min: 1, max: 10 }) }),
+            fc.record({ release: fc.integer({ min: 0, max: 100 }) }),
+          ),
+          { maxLength: 150 },
+        ),
+        (maxFrames, maxBytes, ops: Op[]) => {
+          const buffer = new ReplayBuffer(maxFrames, maxBytes);
+          // Reference model: the held frames with their numbers.
+          let held: { n: number; frame: Uint8Array }[] = [];
+          let last = 0;
+          for (const op of ops) {
+            if ("push" in op) {
+              const frame = new Uint8Array(op.push).fill(last % 256);
+              expect(buffer.push(frame)).toBe(++last);
+              held.push({ n: last, frame });
+              if (held.length > maxFrames) held.shift();
+              while (held.length > 1 && held.reduce((a, h) => a + h.frame.length, 0) > maxBytes) held.shift();
+            } else {
+              const received = Math.min(op.release, last); // the server refuses acks beyond `last`
+              buffer.release(received);
+              held = held.filter((h) => h.n > received);
+            }
+            expect(buffer.size).toBe(held.length);
+            expect(buffer.oldest).toBe(held[0]?.n ?? last + 1);
+            const from = (held[0]?.n ?? last + 1) - 1;
+            expect(buffer.covers(from)).toBe(true);
+            expect(buffer.after(from)).toEqual(held.map((h) => h.frame));
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
 });

@@ -1,11 +1,24 @@
 /**
  * The frames a session sent, numbered, kept (within bounds) so that a resumed connection gets every
  * frame it missed (DESIGN §6). A ring: pushing past the bound overwrites the oldest frame in place.
+ * Frames the client acknowledges (`ack`, or `received` of a resuming hello) are released at once, so
+ * a client that acknowledges keeps only its unacknowledged frames here.
  */
+
+import type { Counter } from "../core/metrics.js";
+
+const INITIAL_SLOTS = 16;
+
+/** Gauges of what every session's buffer holds (`sdk_replay_frames`, `sdk_replay_bytes`). */
+export interface ReplayGauges {
+  frames: Counter;
+  bytes: Counter;
+}
 
 /** A bounded, numbered log of sent frames. */
 export class ReplayBuffer {
-  private readonly ring: (Uint8Array | undefined)[];
+  /** Grows (doubling, up to `maxFrames` slots) only as frames are held: an idle session costs little. */
+  private ring: (Uint8Array | undefined)[];
   /** Index in `ring` of the oldest frame held. */
   private head = 0;
   private count = 0;
@@ -16,8 +29,9 @@ export class ReplayBuffer {
   constructor(
     private readonly maxFrames: number,
     private readonly maxBytes: number,
+    private readonly gauges: ReplayGauges = { frames: { value: 0 }, bytes: { value: 0 } },
   ) {
-    this.ring = new Array<Uint8Array | undefined>(Math.max(1, maxFrames));
+    this.ring = new Array<Uint8Array | undefined>(Math.min(INITIAL_SLOTS, Math.max(1, maxFrames)));
   }
 
   /** Number of the oldest frame still held (last + 1 when empty). */
@@ -25,13 +39,23 @@ export class ReplayBuffer {
     return this.last - this.count + 1;
   }
 
+  /** How many frames are held. */
+  get size(): number {
+    return this.count;
+  }
+
   /** Records the next frame; returns its number. Drops the oldest frames beyond the bounds. */
   push(frame: Uint8Array): number {
+    if (this.count === this.ring.length) {
+      if (this.count < this.maxFrames) this.grow();
+      else this.dropOldest();
+    }
     const size = this.ring.length;
-    if (this.count === size) this.dropOldest();
     this.ring[(this.head + this.count) % size] = frame;
     this.count++;
     this.bytes += frame.length;
+    this.gauges.frames.value++;
+    this.gauges.bytes.value += frame.length;
     this.last++;
     while (this.bytes > this.maxBytes && this.count > 1) this.dropOldest();
     return this.last;
@@ -51,10 +75,32 @@ export class ReplayBuffer {
     return out;
   }
 
+  /** Drops the frames numbered up to `received` (the client has them). */
+  release(received: number): void {
+    const drop = Math.min(received - this.oldest + 1, this.count);
+    for (let i = 0; i < drop; i++) this.dropOldest();
+  }
+
+  /** Drops every frame (the session ended). */
+  clear(): void {
+    this.release(this.last);
+  }
+
+  /** A ring twice as large (at most `maxFrames`), the held frames moved to its start in order. */
+  private grow(): void {
+    const size = this.ring.length;
+    const next = new Array<Uint8Array | undefined>(Math.min(size * 2, this.maxFrames));
+    for (let i = 0; i < this.count; i++) next[i] = this.ring[(this.head + i) % size];
+    this.ring = next;
+    this.head = 0;
+  }
+
   private dropOldest(): void {
     const frame = this.ring[this.head] as Uint8Array;
     this.ring[this.head] = undefined;
     this.bytes -= frame.length;
+    this.gauges.frames.value--;
+    this.gauges.bytes.value -= frame.length;
     this.head = (this.head + 1) % this.ring.length;
     this.count--;
   }

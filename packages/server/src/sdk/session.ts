@@ -9,7 +9,7 @@ import type { InboundRequest, RequestEndpoint } from "../core/messaging.js";
 import type { PatternSubscription } from "../core/subscription-index.js";
 import type { Subscriber, SubscriptionOptions, Topic, Update } from "../core/types.js";
 import type { SdkOptions } from "./options.js";
-import { ReplayBuffer } from "./replay.js";
+import { ReplayBuffer, type ReplayGauges } from "./replay.js";
 
 /** What a session needs from its live connection. */
 export interface SdkLink {
@@ -57,8 +57,9 @@ export class SdkSession implements Subscriber, RequestEndpoint {
     private readonly encoder: Encoder,
     private readonly options: SdkOptions,
     private readonly onEnd: (session: SdkSession) => void,
+    replayGauges?: ReplayGauges,
   ) {
-    this.replay = new ReplayBuffer(options.replayBufferFrames, options.replayBufferBytes);
+    this.replay = new ReplayBuffer(options.replayBufferFrames, options.replayBufferBytes, replayGauges);
   }
 
   get online(): boolean {
@@ -206,6 +207,7 @@ export class SdkSession implements Subscriber, RequestEndpoint {
     this.core.locks.releaseAll(this.sessionId);
     for (const stop of this.watches.values()) stop();
     this.watches.clear();
+    this.replay.clear();
     this.core.sessions.remove(this.sessionId);
     this.onEnd(this);
   }

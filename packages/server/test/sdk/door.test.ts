@@ -97,6 +97,42 @@ describe("SDK door: resumption", () => {
     await mqtt.endAsync();
   });
 
+  it("drops acknowledged frames from the replay buffer, still replays the rest, and refuses an ack of frames never sent", async () => {
+    srv = await startServer();
+    const first = await openSession(sdkUrl());
+    const welcome = await first.next("welcome");
+    first.send({ type: "add_topic", id: 1, path: "r/a", spec: { type: "int64" } });
+    first.send({ type: "select", id: 2, selector: ">r/a" });
+    await first.next("result", (f) => f.id === 2);
+    const mqtt = await connectClient(srv.url("tcp"));
+    for (let i = 1; i <= 4; i++) await mqtt.publishAsync("r/a", String(i), { qos: 1 });
+    await waitFor(() => first.frames.filter((f) => f.type === "v").length === 4, "values");
+    const received = first.frames.length - 1; // results 1 and 2, the topic frame, 4 values
+    expect(srv.server.metrics.get("sdk_replay_frames")).toBe(received);
+    // Not a request: no answer, not counted as processed (the resuming welcome says 2 below).
+    first.send({ type: "ack", received: received - 2 });
+    await waitFor(() => srv.server.metrics.get("sdk_replay_frames") === 2, "acknowledged frames dropped");
+    expect(srv.server.metrics.get("sdk_replay_bytes")).toBeGreaterThan(0);
+    first.ws.terminate();
+    await waitFor(() => srv.server.metrics.get("sdk_connections") === 0, "drop noticed");
+    const second = await openSession(sdkUrl(), {
+      resume: { sessionId: welcome.sessionId, token: welcome.token, received: received - 2 },
+    });
+    const w2 = await second.next("welcome");
+    expect([w2.resumed, w2.processed]).toEqual([true, 2]);
+    await waitFor(() => second.frames.filter((f) => f.type === "v").length === 2, "the two unacknowledged");
+    expect(second.frames.flatMap((f) => (f.type === "v" ? [Buffer.from(f.v).toString()] : []))).toEqual([
+      "3",
+      "4",
+    ]);
+    // Replayed, they stay held until acknowledged.
+    expect(srv.server.metrics.get("sdk_replay_frames")).toBe(2);
+    second.send({ type: "ack", received: received + 1 });
+    expect((await second.waitClosed()).code).toBe(CloseCodes.INVALID_FRAME);
+    expect(srv.server.metrics.total("sdk_invalid_frames_total")).toBe(1);
+    await mqtt.endAsync();
+  });
+
   it("starts a new session when the token is wrong or the session timed out", async () => {
     srv = await startServer({ sdk: { reconnectTimeoutMs: 50 } });
     const first = await openSession(sdkUrl());
