@@ -12,7 +12,7 @@ import { fmtMs } from "./lib/stats.mjs";
 import { backgroundLoad } from "./lib/cpu.mjs";
 import { installCleanup, reexecWithMoreFds } from "./lib/process.mjs";
 import { readOptions } from "./sdk/args.mjs";
-import { tcpBaseline } from "./sdk/baseline.mjs";
+import { tcpBaseline, wakeupStalls } from "./sdk/baseline.mjs";
 import { printProfile, summarise } from "./sdk/profile.mjs";
 import { checkTargets, printFanout, printLatency, printRr, printTargets } from "./sdk/report.mjs";
 import { fanout, latency, rr, rrKind, sdkFanout } from "./sdk/scenarios.mjs";
@@ -120,6 +120,13 @@ async function main() {
     console.log(
       `  latency floor of this machine: TCP ping-pong between two processes p50 ${fmtMs(b.p50Ms)} ms, p99 ${fmtMs(b.p99Ms)} ms`,
     );
+    const w = (results.meta.wakeupStalls = await wakeupStalls());
+    if (w) {
+      console.log(
+        `  late wakeups of idle processes (2 ms timer, >= 2 ms late): ${w.perSecond.toFixed(1)}/s each, ` +
+          `${(w.lateShare * 100).toFixed(1)}% of the time, worst ${fmtMs(w.maxMs)} ms`,
+      );
+    }
   }
 
   for (const name of opts.scenarios) {

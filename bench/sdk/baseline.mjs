@@ -45,3 +45,44 @@ export async function tcpBaseline() {
     child.kill();
   }
 }
+
+// Late wakeups: three idle child processes, each with a 2 ms interval timer, for STALL_SECONDS. A
+// wakeup 2 ms or more late (a gap over 4 ms) means the process could not run although it had
+// nothing else to do: the scheduler or the hypervisor kept it off a CPU. A request-response round
+// trip crosses three processes, so these stalls bound its p99 from below whatever the server does.
+const STALL_SECONDS = 3;
+const STALL_PROCESSES = 3;
+const STALL_CHILD =
+  "const {performance:p}=require('node:perf_hooks');let last=p.now(),n=0,sum=0,max=0;" +
+  "const iv=setInterval(()=>{const now=p.now(),gap=now-last;last=now;" +
+  "if(gap>4){n++;sum+=gap-2;if(gap-2>max)max=gap-2}},2);" +
+  `setTimeout(()=>{clearInterval(iv);process.stdout.write(JSON.stringify({n,sum,max}))},${STALL_SECONDS * 1000})`;
+
+/** Late timer wakeups of idle processes: per process, late wakeups/s, share of time late, worst. */
+export async function wakeupStalls() {
+  const runs = await Promise.all(
+    Array.from({ length: STALL_PROCESSES }, () => {
+      const child = spawn(process.execPath, ["-e", STALL_CHILD], { stdio: ["ignore", "pipe", "ignore"] });
+      let out = "";
+      child.stdout.on("data", (d) => (out += d));
+      const killer = setTimeout(() => child.kill(), (STALL_SECONDS + 10) * 1000);
+      return new Promise((resolve) =>
+        child.once("exit", () => {
+          clearTimeout(killer);
+          try {
+            resolve(JSON.parse(out));
+          } catch {
+            resolve(null);
+          }
+        }),
+      );
+    }),
+  );
+  const ok = runs.filter(Boolean);
+  if (ok.length === 0) return null;
+  return {
+    perSecond: ok.reduce((a, r) => a + r.n, 0) / ok.length / STALL_SECONDS,
+    lateShare: ok.reduce((a, r) => a + r.sum, 0) / ok.length / (STALL_SECONDS * 1000),
+    maxMs: Math.max(...ok.map((r) => r.max)),
+  };
+}
