@@ -13,3 +13,4 @@ export * from "./session-filter.js";
 export * from "./frames.js";
 export * from "./codec.js";
 export * from "./crc32.js";
+export * from "./deadlines.js";

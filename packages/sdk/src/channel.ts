@@ -14,7 +14,7 @@ import {
 } from "@skein/protocol";
 import type { ResolvedOptions } from "./options.js";
 import { Outbox, ReceivedCounter } from "./outbox.js";
-import { PendingRequests } from "./requests.js";
+import { PendingRequests, type ResultDecoder } from "./requests.js";
 
 /** A request frame without its id (the channel assigns it). */
 export type RequestFrame = ClientFrame extends infer F
@@ -32,6 +32,8 @@ export interface RequestOptions {
    * (`filter_response`, `session_event`) can be matched to it even when they arrive with its result.
    */
   onId?: (id: number) => void;
+  /** Turns the result value into what the request resolves with; what it throws fails the request. */
+  decode?: ResultDecoder;
 }
 
 /** The books of one session. */
@@ -42,9 +44,12 @@ export class RequestChannel {
   private readonly counter = new ReceivedCounter();
   private readonly requests: PendingRequests;
 
+  private readonly requestTimeoutMs: number;
+
   constructor(options: ResolvedOptions) {
     this.outbox = new Outbox(options.maxPendingRequests);
     this.requests = new PendingRequests(options.requestTimeoutMs);
+    this.requestTimeoutMs = options.requestTimeoutMs;
   }
 
   /** Server frames received (and processed) in this session: `received` of a resuming hello. */
@@ -63,19 +68,50 @@ export class RequestChannel {
     options: RequestOptions = {},
   ): Promise<unknown> {
     const id = this.requests.newId();
+    let bytes: Uint8Array;
+    try {
+      bytes = this.keep(id, frame);
+    } catch (err) {
+      return Promise.reject(SkeinError.from(err));
+    }
+    const answer = this.requests.wait(id, what, options.timeoutMs, options.decode);
+    options.onId?.(id);
+    send?.(bytes);
+    return answer;
+  }
+
+  /**
+   * As {@link request}, for an answer nobody awaits: `onError` hears a failure (`error` frame, timeout,
+   * session gone); a result is dropped. No promise is made.
+   */
+  post(
+    frame: RequestFrame,
+    what: string,
+    send: ((bytes: Uint8Array) => void) | undefined,
+    onError: (err: SkeinError) => void,
+  ): void {
+    const id = this.requests.newId();
+    let bytes: Uint8Array;
+    try {
+      bytes = this.keep(id, frame);
+    } catch (err) {
+      return onError(SkeinError.from(err));
+    }
+    this.requests.add(id, what, this.requestTimeoutMs, ignore, onError);
+    send?.(bytes);
+  }
+
+  /**
+   * Gives the frame its id, encodes it and keeps it in the outbox.
+   * @throws SkeinError `RATE_LIMITED` when the outbox is full
+   */
+  private keep(id: number, frame: RequestFrame): Uint8Array {
     // The id is added to the caller's new frame object: copying it (a spread) costs more than the
     // rest of sending a request.
     (frame as RequestFrame & { id: number }).id = id;
     const bytes = this.encoder.encode(frame);
-    try {
-      this.outbox.add(id, bytes);
-    } catch (err) {
-      return Promise.reject(SkeinError.from(err));
-    }
-    const answer = this.requests.wait(id, what, options.timeoutMs);
-    options.onId?.(id);
-    send?.(bytes);
-    return answer;
+    this.outbox.add(id, bytes);
+    return bytes;
   }
 
   /** Counts one server frame of `type` (every frame but welcome and goodbye is numbered). */
@@ -122,3 +158,5 @@ export class RequestChannel {
     this.outbox.reset();
   }
 }
+
+function ignore(): void {}

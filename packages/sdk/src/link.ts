@@ -125,8 +125,24 @@ export class Link {
    */
   request(frame: RequestFrame, what: string = frame.type, options?: RequestOptions): Promise<unknown> {
     if (this.stateNow === "closed") return Promise.reject(new SkeinError("SESSION_CLOSED"));
-    const transport = this.stateNow === "connected" ? this.transport : undefined;
-    return this.channel.request(frame, what, transport && ((bytes) => transport.send(bytes)), options);
+    return this.channel.request(frame, what, this.sender(), options);
+  }
+
+  /**
+   * Sends a request whose result nobody awaits; `onError` hears its failure. While the link is
+   * reconnecting the frame waits in the outbox, as for {@link request}.
+   */
+  post(frame: RequestFrame, what: string, onError: (err: SkeinError) => void): void {
+    if (this.stateNow === "closed") return onError(new SkeinError("SESSION_CLOSED"));
+    this.channel.post(frame, what, this.sender(), onError);
+  }
+
+  /** Sends on the current connection. */
+  private readonly sendNow = (bytes: Uint8Array): void => this.transport?.send(bytes);
+
+  /** How to send a frame now: on the welcomed connection, or not at all while there is none. */
+  private sender(): ((bytes: Uint8Array) => void) | undefined {
+    return this.stateNow === "connected" && this.transport ? this.sendNow : undefined;
   }
 
   /** Closes the session: a clean close (1000), so the server ends it at once. */

@@ -8,6 +8,7 @@
 import {
   type ServerFrameOf,
   SkeinError,
+  VALUE_TYPES,
   type ValueType,
   checkPath,
   parseSessionFilter,
@@ -157,14 +158,22 @@ export class MessagingFeature {
    *   `HANDLER_SESSION_CLOSED`, `REQUEST_TYPE_MISMATCH`, `TOO_LARGE`, `INVALID_PATH`,
    *   `INVALID_ARGUMENT` (a value not of `requestType`, a bad timeout), `NOT_AUTHORIZED`
    */
-  async sendRequest<TRequest extends ValueType, TResponse extends ValueType>(
+  sendRequest<TRequest extends ValueType, TResponse extends ValueType>(
     path: string,
     request: InputValueOf[TRequest],
     options: SendRequestOptions<TRequest, TResponse>,
   ): Promise<ValueOf[TResponse]> {
-    const { frame, linkTimeoutMs } = this.requestFrame(path, request, options);
-    const value = await this.link.request(frame, `request to ${path}`, { timeoutMs: linkTimeoutMs });
-    return decodeValue(options.responseType, bytesOf(value));
+    // Not async: one promise per request, the response decoded as its result arrives.
+    let built;
+    try {
+      built = this.requestFrame(path, request, options);
+    } catch (err) {
+      return Promise.reject(SkeinError.from(err));
+    }
+    return this.link.request(built.frame, `request to ${path}`, {
+      timeoutMs: built.linkTimeoutMs,
+      decode: RESPONSE_DECODERS[options.responseType],
+    }) as Promise<ValueOf[TResponse]>;
   }
 
   /**
@@ -242,7 +251,7 @@ export class MessagingFeature {
 
   /** @internal A frame for this feature arrived. */
   receive(frame: ServerFrameOf<"request" | "filter_response" | "filter_error">): void {
-    if (frame.type === "request") void this.handlers.handle(frame);
+    if (frame.type === "request") this.handlers.handle(frame);
     else this.filterRequests.answer(frame);
   }
 
@@ -312,6 +321,11 @@ function bytesOf(value: unknown): Uint8Array {
   if (value instanceof Uint8Array) return value;
   throw new SkeinError("PROTOCOL_ERROR", "the response of a request is not bytes");
 }
+
+/** Per response type: the result value of a request -> the response (made once, shared). */
+const RESPONSE_DECODERS = Object.fromEntries(
+  VALUE_TYPES.map((type) => [type, (value: unknown) => decodeValue(type, bytesOf(value))]),
+) as Record<ValueType, (value: unknown) => unknown>;
 
 /**
  * The declared request and response types.

@@ -138,22 +138,40 @@ export class HandlerRegistry {
     return { path: entry.path, close: () => this.remove(entry) };
   }
 
-  /** A `request` frame: finds its registration, calls it and sends the answer. */
-  async handle(frame: ServerFrameOf<"request">): Promise<void> {
+  /**
+   * A `request` frame: finds its registration, calls it and sends the answer. A handler that answers
+   * at once (no promise) is answered in the same turn, with no promise made on the way.
+   */
+  handle(frame: ServerFrameOf<"request">): void {
     const entry = frame.handler
       ? this.lookup(frame.handler.kind, frame.handler.path)
       : (this.mostSpecific("path", frame.path) ?? this.mostSpecific("session", frame.path));
     if (!entry) return this.respondError(frame.rid, `no handler for ${frame.path} in this session`);
-    let value: Uint8Array;
+    let response: unknown;
     try {
       const request = decodeValue(entry.requestType, frame.value);
       const context = { sessionId: frame.sessionId ?? "", path: frame.path, properties: frame.properties };
-      const response = await entry.call(frame.path, request, context);
-      value = encodeResponse(entry.responseType, response);
+      response = entry.call(frame.path, request, context);
     } catch (err) {
       return this.respondError(frame.rid, messageOf(err), entry);
     }
-    await this.send({ type: "respond", rid: frame.rid, value }, entry);
+    if (isThenable(response)) {
+      response.then(
+        (value) => this.respond(frame.rid, entry, value),
+        (err: unknown) => this.respondError(frame.rid, messageOf(err), entry),
+      );
+    } else this.respond(frame.rid, entry, response);
+  }
+
+  /** Sends a handler's response, or the error it makes when it is not a value of the response type. */
+  private respond(rid: number, entry: HandlerEntry, response: unknown): void {
+    let value: Uint8Array;
+    try {
+      value = encodeResponse(entry.responseType, response);
+    } catch (err) {
+      return this.respondError(rid, messageOf(err), entry);
+    }
+    this.send({ type: "respond", rid, value }, entry);
   }
 
   /** A new session replaced the old one: registers again what the server had accepted. */
@@ -222,26 +240,29 @@ export class HandlerRegistry {
     }
   }
 
-  private respondError(rid: number, message: string, entry?: HandlerEntry): Promise<void> {
-    return this.send({ type: "respond_error", rid, message: message.slice(0, MAX_ERROR_MESSAGE) }, entry);
+  private respondError(rid: number, message: string, entry?: HandlerEntry): void {
+    this.send({ type: "respond_error", rid, message: message.slice(0, MAX_ERROR_MESSAGE) }, entry);
   }
 
   /** Sends an answer; a failure (other than the session being gone) is reported, never thrown. */
-  private async send(
+  private send(
     frame:
       | { type: "respond"; rid: number; value: Uint8Array }
       | { type: "respond_error"; rid: number; message: string },
     entry: HandlerEntry | undefined,
-  ): Promise<void> {
-    try {
-      await this.link.request(frame, `answer to request ${frame.rid}`);
-    } catch (err) {
-      const error = SkeinError.from(err);
+  ): void {
+    this.link.post(frame, "answer to a request", (error) => {
       if (GONE.has(error.code)) return;
       if (entry) entry.onError(error);
       else this.report(error);
-    }
+    });
   }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function"
+  );
 }
 
 /**

@@ -11,6 +11,8 @@ import type { RequestFrame, RequestOptions } from "../channel.js";
 export interface Requester {
   /** Sends a frame (its id is assigned) and waits for its result value. */
   request(frame: RequestFrame, what?: string, options?: RequestOptions): Promise<unknown>;
+  /** Sends a frame whose result nobody awaits; `onError` hears its failure. */
+  post(frame: RequestFrame, what: string, onError: (err: SkeinError) => void): void;
 }
 
 function unexpected(what: string, value: unknown): SkeinError {

@@ -4,8 +4,14 @@
  * session a filter selects. Doors adapt their sessions as {@link RequestEndpoint}s; the core only
  * routes, checks types, times out and correlates.
  */
-import { type ErrorCode, SkeinError, VALUE_CODECS, type ValueType } from "@skein/protocol";
-import { type Deadline, Deadlines } from "./deadlines.js";
+import {
+  type Deadline,
+  Deadlines,
+  type ErrorCode,
+  SkeinError,
+  VALUE_CODECS,
+  type ValueType,
+} from "@skein/protocol";
 import type { Counter, Metrics } from "./metrics.js";
 import type { Clock } from "./ports.js";
 

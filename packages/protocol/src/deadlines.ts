@@ -12,7 +12,22 @@
  * Entries of one length are in deadline order while the clock does not go back; if it does, an entry
  * may expire late by as much, never early.
  */
-import type { Clock, Timer } from "./ports.js";
+
+/** A timer handle of a {@link DeadlineClock}. */
+export interface DeadlineTimer {
+  /** Lets the process exit while the timer is armed (Node); absent elsewhere. */
+  unref?(): unknown;
+}
+
+/** The time source and timer {@link Deadlines} uses (the system clock, or a manual one in tests). */
+export interface DeadlineClock {
+  /** Milliseconds, increasing. */
+  now(): number;
+  /** Calls `fn` once after `ms` milliseconds. */
+  setTimeout(fn: () => void, ms: number): DeadlineTimer;
+  /** Cancels a timer of {@link DeadlineClock.setTimeout}. */
+  clearTimeout(timer: DeadlineTimer): void;
+}
 
 /** Something with a deadline. `done` becomes true when it no longer needs one. */
 export interface Deadline {
@@ -35,12 +50,12 @@ const MIN_COMPACT = 1024;
 /** Entries by timeout length, each queue in deadline order, and the one timer. */
 export class Deadlines<T extends Deadline> {
   private readonly queues = new Map<number, Queue<T>>();
-  private timer: Timer | undefined;
+  private timer: DeadlineTimer | undefined;
   private timerAt = Infinity;
 
   /** @param expire - called once for each entry whose deadline passes while it is not done */
   constructor(
-    private readonly clock: Clock,
+    private readonly clock: DeadlineClock,
     private readonly expire: (entry: T) => void,
   ) {}
 

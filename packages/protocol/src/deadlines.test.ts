@@ -1,22 +1,21 @@
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
-import { Deadlines } from "./deadlines.js";
-import type { Clock, Timer } from "./ports.js";
+import { type DeadlineClock, type DeadlineTimer, Deadlines } from "./deadlines.js";
 
 /** A clock moved by hand: timers fire when `advance` passes them. */
-class ManualClock implements Clock {
+class ManualClock implements DeadlineClock {
   time = 1_000_000;
   private timers = new Set<{ at: number; fn: () => void }>();
   now(): number {
     return this.time;
   }
-  setTimeout(fn: () => void, ms: number): Timer {
+  setTimeout(fn: () => void, ms: number): DeadlineTimer {
     const t = { at: this.time + ms, fn };
     this.timers.add(t);
-    return t as Timer;
+    return t as DeadlineTimer;
   }
-  clearTimeout(timer: Timer): void {
+  clearTimeout(timer: DeadlineTimer): void {
     this.timers.delete(timer as { at: number; fn: () => void });
   }
   get armed(): number {
