@@ -1,4 +1,5 @@
-// Command-line and environment options for `node bench/run.mjs`.
+// Command-line and environment options for `node bench/run.mjs`, and the option parser of both
+// bench drivers (bench/sdk/args.mjs reads the SDK bench's options with it).
 // Precedence: --flag, then BENCH_<NAME> environment variable, then the default.
 import { parseArgs } from "node:util";
 
@@ -43,7 +44,8 @@ const USAGE = `Usage: node bench/run.mjs [options]   (every option also reads BE
   --nodelay             Aedes and Mosquitto with TCP_NODELAY (default: socket defaults, Nagle on;
                         Skein decides for itself)`;
 
-function list(value, allowed, what) {
+/** The comma-separated `value` as a list; every item must be one of `allowed`. */
+export function list(value, allowed, what) {
   const items = value
     .split(",")
     .map((s) => s.trim())
@@ -52,30 +54,60 @@ function list(value, allowed, what) {
   return items;
 }
 
-function num(name, value, min, max) {
+/** `value` as a number in [min, max], or an error naming --`name`. */
+export function num(name, value, min, max) {
   const n = Number(value);
   if (!Number.isFinite(n) || n < min || n > max)
     throw new Error(`--${name} must be a number in [${min}, ${max}]`);
   return n;
 }
 
-export function readOptions(argv = process.argv.slice(2)) {
-  const options = { help: { type: "boolean", short: "h" }, nodelay: { type: "boolean" } };
-  for (const name of Object.keys(DEFAULTS)) options[name] = { type: "string" };
+/** The MQTT protocol version option: 4 (3.1.1) or 5. */
+export function mqttVersion(value) {
+  const mqtt = num("mqtt", value, 4, 5);
+  if (mqtt !== 4 && mqtt !== 5) throw new Error("--mqtt must be 4 or 5");
+  return mqtt;
+}
+
+/**
+ * Parses `argv` for the bench script `script`: a string option for every key of `defaults`, a
+ * boolean for every name in `booleans`, and --help/-h (prints `usage` and exits). Returns the parsed
+ * `values` and `get(name)`: --name, else the first of the environment variables `<prefix><NAME>` set
+ * for the prefixes envPrefixes(name), else the default.
+ */
+export function parseOptions({ argv, script, usage, defaults, booleans = [], envPrefixes }) {
+  const options = { help: { type: "boolean", short: "h" } };
+  for (const name of booleans) options[name] = { type: "boolean" };
+  for (const name of Object.keys(defaults)) options[name] = { type: "string" };
   let values;
   try {
     ({ values } = parseArgs({ args: argv, options, strict: true }));
   } catch (err) {
-    throw new Error(`${err.message}\nRun node bench/run.mjs --help for the options.`, { cause: err });
+    throw new Error(`${err.message}\nRun node ${script} --help for the options.`, { cause: err });
   }
   if (values.help) {
-    console.log(USAGE);
+    console.log(usage);
     process.exit(0);
   }
-  const get = (name) =>
-    values[name] ?? process.env[`BENCH_${name.toUpperCase().replace(/-/g, "_")}`] ?? DEFAULTS[name];
-  const mqtt = num("mqtt", get("mqtt"), 4, 5);
-  if (mqtt !== 4 && mqtt !== 5) throw new Error("--mqtt must be 4 or 5");
+  const env = (name) => name.toUpperCase().replace(/-/g, "_");
+  const fromEnv = (name) =>
+    envPrefixes(name)
+      .map((prefix) => process.env[`${prefix}${env(name)}`])
+      .find((v) => v !== undefined);
+  const get = (name) => values[name] ?? fromEnv(name) ?? defaults[name];
+  return { values, get };
+}
+
+export function readOptions(argv = process.argv.slice(2)) {
+  const { values, get } = parseOptions({
+    argv,
+    script: "bench/run.mjs",
+    usage: USAGE,
+    defaults: DEFAULTS,
+    booleans: ["nodelay"],
+    envPrefixes: () => ["BENCH_"],
+  });
+  const mqtt = mqttVersion(get("mqtt"));
   return {
     brokers: list(get("brokers"), ALL_BROKERS, "broker"),
     scenarios: list(get("scenarios"), ALL_SCENARIOS, "scenario"),

@@ -2,7 +2,7 @@
 // Precedence: --flag, then BENCH_SDK_<NAME> environment variable, then BENCH_<NAME> for the options
 // shared with bench/run.mjs (duration, repeat, warmup, payload, subscribers, rate, latency-subs,
 // mqtt, start-timeout, skein-args), then the default.
-import { parseArgs } from "node:util";
+import { list, mqttVersion, num, parseOptions } from "../lib/args.mjs";
 
 export const ALL_SCENARIOS = ["fanout", "latency", "rr"];
 export const ALL_RR_KINDS = ["sdk", "mqtt", "raw", "relay", "nats"];
@@ -71,43 +71,15 @@ const USAGE = `Usage: node bench/run-sdk.mjs [options]   (every option also read
   --start-timeout S     wait this long for a server's ports (default ${DEFAULTS["start-timeout"]})
   --skein-args="ARGS"   extra arguments for the Skein command line (split on spaces)`;
 
-function list(value, allowed, what) {
-  const items = value
-    .split(",")
-    .map((s) => s.trim())
-    .filter(Boolean);
-  for (const item of items) if (!allowed.includes(item)) throw new Error(`unknown ${what} "${item}"`);
-  return items;
-}
-
-function num(name, value, min, max) {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < min || n > max)
-    throw new Error(`--${name} must be a number in [${min}, ${max}]`);
-  return n;
-}
-
 export function readOptions(argv = process.argv.slice(2)) {
-  const options = { help: { type: "boolean", short: "h" } };
-  for (const name of Object.keys(DEFAULTS)) options[name] = { type: "string" };
-  let values;
-  try {
-    ({ values } = parseArgs({ args: argv, options, strict: true }));
-  } catch (err) {
-    throw new Error(`${err.message}\nRun node bench/run-sdk.mjs --help for the options.`, { cause: err });
-  }
-  if (values.help) {
-    console.log(USAGE);
-    process.exit(0);
-  }
-  const env = (name) => name.toUpperCase().replace(/-/g, "_");
-  const get = (name) =>
-    values[name] ??
-    process.env[`BENCH_SDK_${env(name)}`] ??
-    (SHARED.has(name) ? process.env[`BENCH_${env(name)}`] : undefined) ??
-    DEFAULTS[name];
-  const mqtt = num("mqtt", get("mqtt"), 4, 5);
-  if (mqtt !== 4 && mqtt !== 5) throw new Error("--mqtt must be 4 or 5");
+  const { get } = parseOptions({
+    argv,
+    script: "bench/run-sdk.mjs",
+    usage: USAGE,
+    defaults: DEFAULTS,
+    envPrefixes: (name) => (SHARED.has(name) ? ["BENCH_SDK_", "BENCH_"] : ["BENCH_SDK_"]),
+  });
+  const mqtt = mqttVersion(get("mqtt"));
   return {
     scenarios: list(get("scenarios"), ALL_SCENARIOS, "scenario"),
     duration: num("duration", get("duration"), 0.5, 120),
