@@ -7,7 +7,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { ROOT } from "./lib/brokers.mjs";
+import { ROOT, killAll } from "./lib/child.mjs";
 import { fmtMs } from "./lib/stats.mjs";
 import { backgroundLoad } from "./lib/cpu.mjs";
 import { installCleanup, reexecWithMoreFds } from "./lib/process.mjs";
@@ -16,7 +16,7 @@ import { tcpBaseline, wakeupStalls } from "./sdk/baseline.mjs";
 import { printProfile, summarise } from "./sdk/profile.mjs";
 import { checkTargets, printFanout, printLatency, printRr, printTargets } from "./sdk/report.mjs";
 import { fanout, latency, rr, rrKind, sdkFanout } from "./sdk/scenarios.mjs";
-import { killAll, natsUnavailable, natsVersion, skeinUnavailable, startSkein } from "./sdk/servers.mjs";
+import { natsUnavailable, natsVersion, skeinUnavailable, startSkein } from "./sdk/servers.mjs";
 
 async function natsClientMissing() {
   try {

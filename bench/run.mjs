@@ -7,7 +7,8 @@ import path from "node:path";
 import { installCleanup, reexecWithMoreFds } from "./lib/process.mjs";
 import { readOptions } from "./lib/args.mjs";
 import { backgroundLoad } from "./lib/cpu.mjs";
-import { BROKERS, ROOT, killAll, startBroker } from "./lib/brokers.mjs";
+import { BROKERS, startBroker } from "./lib/brokers.mjs";
+import { ROOT, killAll } from "./lib/child.mjs";
 import {
   checkTargets,
   printCeiling,

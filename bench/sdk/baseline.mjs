@@ -5,7 +5,7 @@
 import { spawn } from "node:child_process";
 import net from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-import { freePort } from "../lib/brokers.mjs";
+import { freePort } from "../lib/child.mjs";
 import { percentiles } from "../lib/stats.mjs";
 
 const ROUNDS = 2000;
