@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { ROOT, killAll } from "./lib/child.mjs";
 import { fmtMs } from "./lib/stats.mjs";
-import { backgroundLoad } from "./lib/cpu.mjs";
+import { optionsOrExit, printHeader, runMain, runMeta, writeResults } from "./lib/driver.mjs";
 import { installCleanup, reexecWithMoreFds } from "./lib/process.mjs";
 import { readOptions } from "./sdk/args.mjs";
 import { tcpBaseline, wakeupStalls } from "./sdk/baseline.mjs";
@@ -72,13 +72,7 @@ async function profiles(opts) {
 }
 
 async function main() {
-  let opts;
-  try {
-    opts = readOptions();
-  } catch (err) {
-    console.error(`bench: ${err.message}`);
-    process.exit(2);
-  }
+  const opts = optionsOrExit(readOptions);
   if (reexecWithMoreFds(2 * opts.subscribers + 1000)) return;
   installCleanup(killAll, "servers");
   const why = skeinUnavailable();
@@ -91,29 +85,12 @@ async function main() {
     const missing = natsUnavailable() ?? (await natsClientMissing());
     if (missing) skip.nats = missing;
   }
-  const results = {
-    meta: {
-      date: new Date().toISOString(),
-      node: process.version,
-      os: `${os.type()} ${os.release()}`,
-      cpus: os.cpus().length,
-      cpuModel: os.cpus()[0]?.model,
-      versions: {
-        skein: JSON.parse(fs.readFileSync(path.join(ROOT, "packages/server/package.json"), "utf8")).version,
-        nats: skip.nats ? null : opts.rrKinds.includes("nats") ? natsVersion() : null,
-      },
-      options: opts,
-    },
-    scenarios: {},
+  const versions = {
+    skein: JSON.parse(fs.readFileSync(path.join(ROOT, "packages/server/package.json"), "utf8")).version,
+    nats: skip.nats ? null : opts.rrKinds.includes("nats") ? natsVersion() : null,
   };
-  console.log(
-    `Skein SDK bench: node ${process.version}, ${results.meta.cpus} CPUs, ${opts.duration} s windows`,
-  );
-  results.meta.backgroundCpu = await backgroundLoad();
-  if (results.meta.backgroundCpu > 0.2) {
-    const cores = results.meta.backgroundCpu.toFixed(2);
-    console.log(`  WARNING: ${cores} cores were busy before the bench started; figures will be skewed`);
-  }
+  const results = { meta: runMeta(opts, versions), scenarios: {} };
+  await printHeader("Skein SDK bench", results, opts);
   if (skip.nats) console.log(`  skipping NATS: ${skip.nats}`);
   if (opts.scenarios.includes("latency") || opts.scenarios.includes("rr")) {
     const b = (results.meta.tcpBaseline = await tcpBaseline());
@@ -138,14 +115,7 @@ async function main() {
 
   results.targets = checkTargets(results.scenarios, opts);
   printTargets(results.targets);
-  const out = path.resolve(ROOT, opts.out);
-  fs.mkdirSync(path.dirname(out), { recursive: true });
-  fs.writeFileSync(out, JSON.stringify(results, null, 2) + "\n");
-  console.log(`\nResults written to ${path.relative(process.cwd(), out) || out}`);
+  writeResults(results, opts.out);
 }
 
-main().catch((err) => {
-  console.error(err.stack ?? err);
-  killAll();
-  process.exit(1);
-});
+runMain(main, killAll);

@@ -1,14 +1,11 @@
 #!/usr/bin/env node
 // Skein benchmark: runs each scenario against Skein, Aedes and Mosquitto in one run and prints
 // figures and Skein ratios. See docs/performance.md. `node bench/run.mjs --help` for options.
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { installCleanup, reexecWithMoreFds } from "./lib/process.mjs";
 import { readOptions } from "./lib/args.mjs";
-import { backgroundLoad } from "./lib/cpu.mjs";
 import { BROKERS, startBroker } from "./lib/brokers.mjs";
-import { ROOT, killAll } from "./lib/child.mjs";
+import { killAll } from "./lib/child.mjs";
+import { optionsOrExit, printHeader, runMain, runMeta, writeResults } from "./lib/driver.mjs";
 import {
   checkTargets,
   printCeiling,
@@ -30,15 +27,7 @@ const PRIMARY = { throughput: "msgsPerSec", latency: "p99Ms", idle: "bytesPerCon
 function meta(opts) {
   const versions = {};
   for (const [name, b] of Object.entries(BROKERS)) versions[name] = b.unavailable() ? null : b.version();
-  return {
-    date: new Date().toISOString(),
-    node: process.version,
-    os: `${os.type()} ${os.release()}`,
-    cpus: os.cpus().length,
-    cpuModel: os.cpus()[0]?.model,
-    versions,
-    options: opts,
-  };
+  return runMeta(opts, versions);
 }
 
 async function runOnce(name, scenario, opts, brokerState) {
@@ -81,13 +70,7 @@ async function runOnBrokers(scenario, opts, brokerState) {
 }
 
 async function main() {
-  let opts;
-  try {
-    opts = readOptions();
-  } catch (err) {
-    console.error(`bench: ${err.message}`);
-    process.exit(2);
-  }
+  const opts = optionsOrExit(readOptions);
   if (opts.scenarios.includes("idle") && reexecWithMoreFds(opts.idleConns + 1000)) return;
   installCleanup(killAll, "brokers");
   const results = { meta: meta(opts), scenarios: {} };
@@ -96,12 +79,7 @@ async function main() {
     const why = BROKERS[name].unavailable();
     if (why) brokerState[name] = why;
   }
-  console.log(`Skein bench: node ${process.version}, ${results.meta.cpus} CPUs, ${opts.duration} s windows`);
-  results.meta.backgroundCpu = await backgroundLoad();
-  if (results.meta.backgroundCpu > 0.2) {
-    const cores = results.meta.backgroundCpu.toFixed(2);
-    console.log(`  WARNING: ${cores} cores were busy before the bench started; figures will be skewed`);
-  }
+  await printHeader("Skein bench", results, opts);
   for (const [name, why] of Object.entries(brokerState)) console.log(`  skipping ${name}: ${why}`);
 
   for (const name of opts.scenarios) {
@@ -121,14 +99,7 @@ async function main() {
 
   results.targets = checkTargets(results);
   printTargets(results.targets);
-  const out = path.resolve(ROOT, opts.out);
-  fs.mkdirSync(path.dirname(out), { recursive: true });
-  fs.writeFileSync(out, JSON.stringify(results, null, 2) + "\n");
-  console.log(`\nResults written to ${path.relative(process.cwd(), out) || out}`);
+  writeResults(results, opts.out);
 }
 
-main().catch((err) => {
-  console.error(err.stack ?? err);
-  killAll();
-  process.exit(1);
-});
+runMain(main, killAll);
