@@ -4,10 +4,11 @@
 //   sub  - subscribes, counts PUBLISH packets by fixed header, PUBACKs QoS 1, records latencies.
 //   idle - connects and stays idle (PINGREQ every keepalive/2).
 // The main thread drives it with {id, cmd} messages (see pool.mjs) and gets {id, ...} replies.
-import { parentPort, workerData } from "node:worker_threads";
+import { workerData } from "node:worker_threads";
 import { Conn, forEachLimited } from "./client.mjs";
+import { NO_CREDIT, Pump, WAITING, WROTE, serveCommands, windowCredit } from "./generator.mjs";
 import { PINGREQ, PUBACK, publishPacket, publishPacketId, publishPayloadOffset, pubacks } from "./mqtt.mjs";
-import { SENT, RECV, FORGIVEN, hrMs } from "./shared.mjs";
+import { SENT, RECV, hrMs } from "./shared.mjs";
 
 const cfg = workerData;
 const shared = cfg.shared ? new Int32Array(cfg.shared) : null;
@@ -57,26 +58,11 @@ function afterChunk(c) {
 // ---- publish side -------------------------------------------------------------------------
 const RING = 1024; // QoS 1: packet ids 1..RING pre-encoded back to back; the window is far smaller
 const WRITES_PER_TURN = 8;
-let scheduled = false;
-let creditTimer = null;
+const credit = windowCredit(shared, cfg);
+const pump = new Pump(turn, () => running && cfg.rate === 0);
+const schedule = () => pump.schedule();
 
-function credit() {
-  if (shared === null) return Infinity;
-  const lag =
-    Atomics.load(shared, SENT) - Atomics.load(shared, RECV) / cfg.fanout - Atomics.load(shared, FORGIVEN);
-  return cfg.window - lag;
-}
-
-function schedule() {
-  if (!scheduled && running && cfg.rate === 0) {
-    scheduled = true;
-    setImmediate(pump);
-  }
-}
-
-function pump() {
-  scheduled = false;
-  if (!running) return;
+function turn() {
   let progress = false;
   let creditBlocked = false;
   for (const c of conns) {
@@ -97,13 +83,7 @@ function pump() {
       if (!c.socket.write(bytes)) c.blocked = true; // resumed by 'drain'
     }
   }
-  if (progress) schedule();
-  else if (creditBlocked && creditTimer === null) {
-    creditTimer = setTimeout(() => {
-      creditTimer = null;
-      schedule();
-    }, 1);
-  }
+  return progress ? WROTE : creditBlocked ? NO_CREDIT : WAITING;
 }
 
 function preEncode(c, topic) {
@@ -211,10 +191,4 @@ const commands = {
   },
 };
 
-parentPort.on("message", async ({ id, cmd, ...args }) => {
-  try {
-    parentPort.postMessage({ id, ok: true, ...(await commands[cmd](args)) });
-  } catch (err) {
-    parentPort.postMessage({ id, ok: false, error: err.message });
-  }
-});
+serveCommands(commands);

@@ -14,10 +14,11 @@
 // The main thread drives it with {id, cmd} messages (see pool.mjs): open, start, stop, snap, record,
 // close. Every loop stops on `stop`/`close`; the main thread bounds each window in time.
 import crypto from "node:crypto";
-import { parentPort, workerData } from "node:worker_threads";
+import { workerData } from "node:worker_threads";
 import { Conn, forEachLimited } from "../lib/client.mjs";
+import { NO_CREDIT, Pump, WAITING, WROTE, serveCommands, windowCredit } from "../lib/generator.mjs";
 import { encode as mqttEncode } from "../lib/mqtt.mjs";
-import { FORGIVEN, RECV, SENT, hrMs } from "../lib/shared.mjs";
+import { RECV, SENT, hrMs } from "../lib/shared.mjs";
 import { TEMPLATE_ID_BASE, decodeFrame, encoder, idTemplate, scanFrames } from "./frames.mjs";
 import { WsConn } from "./wsraw.mjs";
 
@@ -126,15 +127,9 @@ async function openSub(i) {
 // ---- sdk-pub ------------------------------------------------------------------------------
 let pubTemplate = null; // { bytes, idAt, valueAt }
 let nextSetId = TEMPLATE_ID_BASE;
-let scheduled = false;
-let creditTimer = null;
-
-function credit() {
-  if (shared === null) return Infinity;
-  const lag =
-    Atomics.load(shared, SENT) - Atomics.load(shared, RECV) / cfg.fanout - Atomics.load(shared, FORGIVEN);
-  return cfg.window - lag;
-}
+const credit = windowCredit(shared, cfg);
+const pump = new Pump(turn, () => running && cfg.rate === 0);
+const schedule = () => pump.schedule();
 
 /** `n` set frames in one message, ids patched (and the value stamped when timing). */
 function setBatch(n, stamp) {
@@ -150,17 +145,8 @@ function setBatch(n, stamp) {
   return out;
 }
 
-function schedule() {
-  if (!scheduled && running && cfg.rate === 0) {
-    scheduled = true;
-    setImmediate(pump);
-  }
-}
-
 const WRITES_PER_TURN = 8;
-function pump() {
-  scheduled = false;
-  if (!running) return;
+function turn() {
   const c = conns[0];
   let progress = false;
   let creditBlocked = false;
@@ -176,13 +162,7 @@ function pump() {
     progress = true;
     if (!c.ws.send(setBatch(n, false))) c.blocked = true;
   }
-  if (progress) schedule();
-  else if (creditBlocked && creditTimer === null) {
-    creditTimer = setTimeout(() => {
-      creditTimer = null;
-      schedule();
-    }, 1);
-  }
+  return progress ? WROTE : creditBlocked ? NO_CREDIT : WAITING;
 }
 
 async function openPub(i) {
@@ -614,16 +594,10 @@ const commands = {
   async close() {
     running = false;
     clearInterval(rateTimer);
-    clearTimeout(creditTimer);
+    pump.cancel();
     await Promise.allSettled(conns.map((c) => role.close?.(c) ?? c.ws?.end?.()));
     return { samples: samples ? samples.slice(0, nSamples) : null, dropped, errors, firstError };
   },
 };
 
-parentPort.on("message", async ({ id, cmd, ...args }) => {
-  try {
-    parentPort.postMessage({ id, ok: true, ...(await commands[cmd](args)) });
-  } catch (err) {
-    parentPort.postMessage({ id, ok: false, error: err.message });
-  }
-});
+serveCommands(commands);
