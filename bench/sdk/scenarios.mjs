@@ -185,22 +185,7 @@ export async function sdkLatency(server, opts) {
     latency: true,
     maxSamples: maxSamples(opts.rate, opts.latencySubs, opts),
   }));
-  try {
-    await pub.all("open");
-    await subs.all("open");
-    await pub.all("start");
-    const m = await measureWindow(server, opts, {
-      counter: subs,
-      pools: [subs, pub],
-      begin: () => subs.all("record", { on: true }),
-      end: () => subs.all("record", { on: false }),
-    });
-    await pub.all("stop");
-    const closed = await subs.close();
-    return latencyResult(m, closed);
-  } finally {
-    await Promise.all([subs.close(), pub.close()]);
-  }
+  return latencyWindow(server, opts, subs, pub, [pub, subs]); // the publisher adds the topic
 }
 
 /** MQTT door: the MQTT bench's latency layout (bench/lib/worker.mjs), QoS 0 or 1 end to end. */
@@ -220,21 +205,28 @@ export async function mqttLatency(server, opts, qos) {
     inflight: qos > 0 ? 100 : 1e9, // the worker's fixed-rate loop waits for PUBACKs only at QoS 1
     rate: opts.rate,
   }));
+  return latencyWindow(server, opts, subs, pubs, [subs, pubs]);
+}
+
+/**
+ * One latency window of the pools `subs` and `pub` (opened in the order of `openOrder`): the
+ * publisher runs at its fixed rate and the subscribers record latencies over the window.
+ */
+async function latencyWindow(server, opts, subs, pub, openOrder) {
   try {
-    await subs.all("open");
-    await pubs.all("open");
-    await pubs.all("start");
+    for (const pool of openOrder) await pool.all("open");
+    await pub.all("start");
     const m = await measureWindow(server, opts, {
       counter: subs,
-      pools: [subs, pubs],
+      pools: [subs, pub],
       begin: () => subs.all("record", { on: true }),
       end: () => subs.all("record", { on: false }),
     });
-    await pubs.all("stop");
+    await pub.all("stop");
     const closed = await subs.close();
     return latencyResult(m, closed);
   } finally {
-    await Promise.all([subs.close(), pubs.close()]);
+    await Promise.all([subs.close(), pub.close()]);
   }
 }
 
