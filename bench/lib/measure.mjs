@@ -151,12 +151,12 @@ function sinkSnap(counts) {
   return { snaps: [{ t: counts.t, recv: counts.received }], recv: counts.received };
 }
 
-/** Waits (at most 10 s) until subscribers stop receiving, then returns their final counters. */
-async function drained(subs) {
-  let last = await subs.snap();
+/** Waits (at most 10 s) until a pool stops receiving, then returns its final counters. */
+export async function drained(pool) {
+  let last = await pool.snap();
   for (let i = 0; i < 20; i++) {
     await sleep(500);
-    const now = await subs.snap();
+    const now = await pool.snap();
     if (now.recv === last.recv) return now;
     last = now;
   }

@@ -50,16 +50,12 @@ export async function measureWindow(server, opts, { counter, pools, extra = [], 
   };
 }
 
-export { stallWatch } from "../lib/measure.mjs";
-
-/** Waits (at most 10 s) until a pool stops receiving, then returns its final counters. */
-export async function drained(pool) {
-  let last = await pool.snap();
-  for (let i = 0; i < 20; i++) {
-    await sleep(500);
-    const now = await pool.snap();
-    if (now.recv === last.recv) return now;
-    last = now;
-  }
-  return last;
-}
+/** The CPU figures of a window, as the fan-out and latency results report them. */
+export const cpuFigures = (m) => ({
+  serverCpu: m.serverCpu,
+  serverSysShare: m.serverSysShare,
+  generatorCpu: m.generatorCpu,
+  generatorMaxElu: m.generatorMaxElu,
+  machineCpu: m.machineCpu,
+  otherCpu: m.otherCpu,
+});

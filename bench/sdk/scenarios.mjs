@@ -3,7 +3,7 @@
 //   latency  fixed-rate updates -> a few subscribers, publish -> receive, both doors
 //   rr       request-response: SDK->SDK, MQTT 5->SDK, raw SDK frames, raw frames through a bare
 //            WebSocket relay (the floor for a Node server), NATS request-reply
-import { baseConfig, runThroughput } from "../lib/measure.mjs";
+import { baseConfig, drained, runThroughput, stallWatch } from "../lib/measure.mjs";
 import { Pool } from "../lib/pool.mjs";
 
 const SDK_WORKER = new URL("./worker.mjs", import.meta.url);
@@ -11,7 +11,7 @@ const SDK_WORKER = new URL("./worker.mjs", import.meta.url);
 const sdkPool = (count, total, configFor) => new Pool(count, total, configFor, SDK_WORKER);
 import { newShared } from "../lib/shared.mjs";
 import { percentiles } from "../lib/stats.mjs";
-import { drained, measureWindow, stallWatch } from "./measure.mjs";
+import { cpuFigures, measureWindow } from "./measure.mjs";
 import { startNats, startRelay, startSkein } from "./servers.mjs";
 
 const HOST = "127.0.0.1";
@@ -21,20 +21,28 @@ const RR_PATH = "bench/rr";
 /** Cores used by other processes above which a run counts as disturbed (report.mjs marks it "!"). */
 const QUIET_OTHER_CPU = 0.1;
 
-/** Runs fn(server) against a fresh Skein; errors become { error }. */
-async function withSkein(opts, fn, profileDir) {
+/**
+ * Runs fn(server, atEnd) against a fresh server from start(); errors become { error }. The functions
+ * fn pushes to `atEnd` run (in order) before the server stops.
+ */
+async function withServer(start, opts, fn, profileDir) {
   let server = null;
+  const atEnd = [];
   try {
-    server = await startSkein({ ...opts, profileDir });
-    const result = await fn(server);
+    server = await start({ ...opts, profileDir });
+    const result = await fn(server, atEnd);
     result.serverRssEnd = server.rss();
     return result;
   } catch (err) {
     return { error: `${err.message}${server?.exited != null ? `\n${server.output}` : ""}` };
   } finally {
+    for (const f of atEnd) await f();
     await server?.stop();
   }
 }
+
+/** Runs fn(server) against a fresh Skein; errors become { error }. */
+const withSkein = (opts, fn) => withServer(startSkein, opts, fn);
 
 const mqttTarget = (server) => ({
   port: server.ports.mqtt,
@@ -92,12 +100,7 @@ export async function sdkFanout(server, opts) {
     return {
       deliveredPerSec: m.recvPerSec,
       publishedPerSec: m.extraSentPerSec[0],
-      serverCpu: m.serverCpu,
-      serverSysShare: m.serverSysShare,
-      generatorCpu: m.generatorCpu,
-      generatorMaxElu: m.generatorMaxElu,
-      machineCpu: m.machineCpu,
-      otherCpu: m.otherCpu,
+      ...cpuFigures(m),
       loss: Math.max(0, 1 - final.recv / expected),
       stalls: watch.stalls,
       closed: final.closed,
@@ -235,12 +238,7 @@ function latencyResult(m, closed) {
   return {
     ...percentiles(Float64Array.from(samples)),
     deliveredPerSec: m.recvPerSec,
-    serverCpu: m.serverCpu,
-    serverSysShare: m.serverSysShare,
-    generatorCpu: m.generatorCpu,
-    generatorMaxElu: m.generatorMaxElu,
-    machineCpu: m.machineCpu,
-    otherCpu: m.otherCpu,
+    ...cpuFigures(m),
     samplesDropped: closed.reduce((a, r) => a + (r.dropped ?? 0), 0),
   };
 }
@@ -332,28 +330,21 @@ async function rrWindow(kind, server, opts, responder, rate) {
 
 /** Both windows of one kind (throughput, then latency at a fixed rate) on one fresh server. */
 export async function rrKind(kind, opts, { profileDir, throughputOnly, latencyOnly } = {}) {
-  let server = null;
-  let responder = null;
-  try {
-    const start = { nats: startNats, relay: startRelay, skein: startSkein }[RR[kind].server];
-    server = await start({ ...opts, profileDir });
-    responder = sdkPool(1, 1, (w, n, first) => ({
+  const start = { nats: startNats, relay: startRelay, skein: startSkein }[RR[kind].server];
+  const run = async (server, atEnd) => {
+    const responder = sdkPool(1, 1, (w, n, first) => ({
       ...rrConfig(kind, server, opts, RR[kind].responder),
       conns: n,
       firstConn: first,
     }));
+    atEnd.push(() => responder.close());
     await responder.all("open");
     const result = {};
     if (!latencyOnly) result.throughput = await rrWindow(kind, server, opts, responder, 0);
     if (!throughputOnly) result.latency = await rrWindow(kind, server, opts, responder, opts.rrRate);
-    result.serverRssEnd = server.rss();
     return result;
-  } catch (err) {
-    return { error: `${err.message}${server?.exited != null ? `\n${server.output}` : ""}` };
-  } finally {
-    await responder?.close();
-    await server?.stop();
-  }
+  };
+  return withServer(start, opts, run, profileDir);
 }
 
 export async function rr(opts, skip) {
