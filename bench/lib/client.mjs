@@ -4,9 +4,18 @@
 import net from "node:net";
 import { Framer, PUBACK, PUBLISH, connectPacket, decodeControl, subscribePacket } from "./mqtt.mjs";
 
-const HANDSHAKE_TIMEOUT_MS = 15000;
+export const HANDSHAKE_TIMEOUT_MS = 15000;
 // One read buffer for every socket of this thread: each read is parsed before the next one.
 const READ_BUFFER = Buffer.allocUnsafe(256 * 1024);
+
+/**
+ * A TCP connection to host:port without Nagle whose reads land in this thread's one read buffer and
+ * go to onread(n, buf) (`onread` instead of 'data' events: no stream machinery and no allocation per
+ * read); onread must be done with the bytes when it returns (copy a partial packet or frame).
+ */
+export function connectRaw(host, port, onread) {
+  return net.connect({ host, port, noDelay: true, onread: { buffer: READ_BUFFER, callback: onread } });
+}
 
 export class Conn {
   /**
@@ -30,19 +39,13 @@ export class Conn {
   /** Opens the TCP connection and resolves once a successful CONNACK arrived. */
   open() {
     const { host, port, clientId, version, keepalive } = this.opts;
-    // `onread` instead of 'data' events: no stream machinery and no allocation per read; the
-    // Framer copies the (rare) partial packet left at the end of the shared buffer.
+    // The Framer copies the (rare) partial packet left at the end of the shared buffer.
     const onread = (n, buf) => {
       this.opts.beforeChunk?.(this);
       this.framer.push(buf.subarray(0, n));
       this.opts.afterChunk?.(this);
     };
-    const socket = net.connect({
-      host,
-      port,
-      noDelay: true,
-      onread: { buffer: READ_BUFFER, callback: onread },
-    });
+    const socket = connectRaw(host, port, onread);
     this.socket = socket;
     socket.on("error", (err) => this.fail(err));
     socket.on("close", () => {

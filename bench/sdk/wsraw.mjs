@@ -1,14 +1,11 @@
 // Minimal WebSocket client over a raw node:net socket, for the SDK load generator's hot paths (the
-// same technique as the MQTT generator in bench/lib/client.mjs): no `ws` stream machinery, one
-// shared read buffer per thread (`onread`), and server frames parsed by their 2-10 byte header only.
+// same technique and the same socket as the MQTT generator, connectRaw in bench/lib/client.mjs): no
+// `ws` stream machinery, one shared read buffer per thread (`onread`), and server frames parsed by
+// their 2-10 byte header only.
 // Speaks what the Skein SDK door needs: the HTTP upgrade, binary messages out (masked, as RFC 6455
 // requires of clients), binary messages in (servers never mask), ping -> pong, close.
 import crypto from "node:crypto";
-import net from "node:net";
-
-const HANDSHAKE_TIMEOUT_MS = 15000;
-// One read buffer for every socket of this thread: each read is parsed before the next one.
-const READ_BUFFER = Buffer.allocUnsafe(256 * 1024);
+import { HANDSHAKE_TIMEOUT_MS, connectRaw } from "../lib/client.mjs";
 
 const OP_CONT = 0x0;
 const OP_BINARY = 0x2;
@@ -87,12 +84,7 @@ export class WsConn {
         resolve(this);
         if (extra.length > 0) this.push(extra, 0, extra.length);
       };
-      const socket = net.connect({
-        host,
-        port,
-        noDelay: true,
-        onread: { buffer: READ_BUFFER, callback: onread },
-      });
+      const socket = connectRaw(host, port, onread);
       this.socket = socket;
       socket.on("error", (err) => (this.open_ ? this.onClose?.(err) : fail(err)));
       socket.on("close", () => {
