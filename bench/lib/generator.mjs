@@ -1,8 +1,12 @@
-// Plumbing of both load-generator workers (worker.mjs, bench/sdk/worker.mjs): the command loop,
-// the publishers' credit in the shared delivery window, and the write loop that runs as far as the
-// windows allow, once per event-loop turn.
-import { parentPort } from "node:worker_threads";
+// Plumbing of both load-generator workers (worker.mjs, bench/sdk/worker.mjs): their configuration,
+// the command loop, the publishers' credit in the shared delivery window, and the write loop that
+// runs as far as the windows allow, once per event-loop turn.
+import { parentPort, workerData } from "node:worker_threads";
 import { FORGIVEN, RECV, SENT } from "./shared.mjs";
+
+/** The worker's configuration, and its view of the shared delivery window (or null). */
+export const cfg = workerData;
+export const shared = cfg.shared ? new Int32Array(cfg.shared) : null;
 
 /** Answers the main thread's {id, cmd, ...args} messages (see pool.mjs) with commands[cmd](args). */
 export function serveCommands(commands) {

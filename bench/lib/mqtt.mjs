@@ -75,23 +75,31 @@ export class Framer {
   }
 }
 
-/** Offset of the payload of the PUBLISH at buf[start] (header length h); skips MQTT 5 properties. */
-export function publishPayloadOffset(buf, start, h, version) {
+/** Offset of the PUBLISH at buf[start] (header length h) past its topic and packet identifier. */
+export function publishPropertiesAt(buf, start, h) {
   let p = start + h;
   p += 2 + ((buf[p] << 8) | buf[p + 1]); // topic
   if (buf[start] & 0x06) p += 2; // packet identifier (QoS > 0)
-  if (version === 5) {
-    let len = 0;
-    let mul = 1;
-    let b = 128;
-    while (b > 127) {
-      b = buf[p++];
-      len += (b & 127) * mul;
-      mul *= 128;
-    }
-    p += len;
-  }
   return p;
+}
+
+/** Offset past the MQTT 5 properties at buf[p] (their length as a Variable Byte Integer, then them). */
+export function skipProperties(buf, p) {
+  let len = 0;
+  let mul = 1;
+  let b = 128;
+  while (b > 127) {
+    b = buf[p++];
+    len += (b & 127) * mul;
+    mul *= 128;
+  }
+  return p + len;
+}
+
+/** Offset of the payload of the PUBLISH at buf[start] (header length h); skips MQTT 5 properties. */
+export function publishPayloadOffset(buf, start, h, version) {
+  const p = publishPropertiesAt(buf, start, h);
+  return version === 5 ? skipProperties(buf, p) : p;
 }
 
 /** Packet identifier of a QoS 1/2 PUBLISH at buf[start]. */

@@ -4,14 +4,11 @@
 //   sub  - subscribes, counts PUBLISH packets by fixed header, PUBACKs QoS 1, records latencies.
 //   idle - connects and stays idle (PINGREQ every keepalive/2).
 // The main thread drives it with {id, cmd} messages (see pool.mjs) and gets {id, ...} replies.
-import { workerData } from "node:worker_threads";
 import { Conn, forEachLimited } from "./client.mjs";
-import { NO_CREDIT, Pump, WAITING, WROTE, serveCommands, windowCredit } from "./generator.mjs";
+import { NO_CREDIT, Pump, WAITING, WROTE, cfg, serveCommands, shared, windowCredit } from "./generator.mjs";
 import { PINGREQ, PUBACK, publishPacket, publishPacketId, publishPayloadOffset, pubacks } from "./mqtt.mjs";
 import { SENT, RECV, hrMs } from "./shared.mjs";
 
-const cfg = workerData;
-const shared = cfg.shared ? new Int32Array(cfg.shared) : null;
 const conns = [];
 let running = false;
 let sent = 0;

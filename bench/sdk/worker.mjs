@@ -14,16 +14,22 @@
 // The main thread drives it with {id, cmd} messages (see pool.mjs): open, start, stop, snap, record,
 // close. Every loop stops on `stop`/`close`; the main thread bounds each window in time.
 import crypto from "node:crypto";
-import { workerData } from "node:worker_threads";
 import { Conn, forEachLimited } from "../lib/client.mjs";
-import { NO_CREDIT, Pump, WAITING, WROTE, serveCommands, windowCredit } from "../lib/generator.mjs";
-import { encode as mqttEncode } from "../lib/mqtt.mjs";
+import {
+  NO_CREDIT,
+  Pump,
+  WAITING,
+  WROTE,
+  cfg,
+  serveCommands,
+  shared,
+  windowCredit,
+} from "../lib/generator.mjs";
+import { encode as mqttEncode, publishPropertiesAt, skipProperties } from "../lib/mqtt.mjs";
 import { RECV, SENT, hrMs } from "../lib/shared.mjs";
 import { TEMPLATE_ID_BASE, decodeFrame, encoder, idTemplate, scanFrames } from "./frames.mjs";
 import { WsConn } from "./wsraw.mjs";
 
-const cfg = workerData;
-const shared = cfg.shared ? new Int32Array(cfg.shared) : null;
 const conns = [];
 let running = false;
 let sent = 0;
@@ -218,10 +224,24 @@ async function openSdkSession() {
   return connect(cfg.url, { reconnect: false, heartbeatMs: 0, requestTimeoutMs: 15000 });
 }
 
-function sdkSendOne(session) {
+const sdkRequest = (session) => session.messaging.sendRequest(cfg.rrPath, requestPayload, RR_OPTS);
+
+/**
+ * Starts a requester whose request(conn) sends one request and returns the promise of its answer:
+ * at the fixed `rate`, each request timed, or `inflight` lanes on every connection.
+ */
+function startRequests(request) {
+  if (cfg.rate > 0) return startRate((c) => timedRequest(c, request));
+  for (const c of conns) {
+    for (let k = 0; k < cfg.inflight; k++) void lane(() => request(c));
+  }
+}
+
+/** One request, its round trip sampled. */
+function timedRequest(c, request) {
   const t0 = hrMs();
   sent++;
-  session.messaging.sendRequest(cfg.rrPath, requestPayload, RR_OPTS).then(
+  request(c).then(
     () => {
       recv++;
       sample(hrMs() - t0);
@@ -337,18 +357,9 @@ async function openRawResponder(i) {
 
 /** Offset of the Correlation Data bytes in a v5 PUBLISH at buf[start] (header length h), or -1. */
 function correlationAt(buf, start, h) {
-  let p = start + h;
-  p += 2 + ((buf[p] << 8) | buf[p + 1]); // topic
-  if (buf[start] & 0x06) p += 2; // packet identifier
-  let len = 0;
-  let mul = 1;
-  let b = 128;
-  while (b > 127) {
-    b = buf[p++];
-    len += (b & 127) * mul;
-    mul *= 128;
-  }
-  const end = p + len;
+  let p = publishPropertiesAt(buf, start, h);
+  const end = skipProperties(buf, p);
+  while (buf[p++] & 0x80); // the properties' length
   while (p < end) {
     const id = buf[p++];
     switch (id) {
@@ -449,20 +460,7 @@ async function openNats() {
   return connect({ servers: `127.0.0.1:${cfg.port}`, noEcho: true });
 }
 
-function natsSendOne(nc) {
-  const t0 = hrMs();
-  sent++;
-  nc.request(cfg.subject, requestPayload, { timeout: 10000 }).then(
-    () => {
-      recv++;
-      sample(hrMs() - t0);
-    },
-    (err) => {
-      recv++;
-      noteError(err);
-    },
-  );
-}
+const natsRequest = (nc) => nc.request(cfg.subject, requestPayload, { timeout: 10000 });
 
 // ---- roles --------------------------------------------------------------------------------
 const ROLES = {
@@ -481,14 +479,7 @@ const ROLES = {
   },
   "rr-sdk-req": {
     open: () => openSdkSession(),
-    start() {
-      if (cfg.rate > 0) return startRate(sdkSendOne);
-      for (const s of conns) {
-        for (let k = 0; k < cfg.inflight; k++) {
-          void lane(() => s.messaging.sendRequest(cfg.rrPath, requestPayload, RR_OPTS));
-        }
-      }
-    },
+    start: () => startRequests(sdkRequest),
     close: (s) => s.close().catch(() => {}),
   },
   "rr-sdk-resp": {
@@ -525,14 +516,7 @@ const ROLES = {
   },
   "rr-nats-req": {
     open: () => openNats(),
-    start() {
-      if (cfg.rate > 0) return startRate(natsSendOne);
-      for (const nc of conns) {
-        for (let k = 0; k < cfg.inflight; k++) {
-          void lane(() => nc.request(cfg.subject, requestPayload, { timeout: 10000 }));
-        }
-      }
-    },
+    start: () => startRequests(natsRequest),
     close: (nc) => nc.close().catch(() => {}),
   },
   "rr-nats-resp": {
