@@ -237,6 +237,15 @@ function startRequests(request) {
   }
 }
 
+/**
+ * Starts a requester of pre-encoded requests, sendBatch(conn, n) sending n at once: one at a time at
+ * the fixed `rate`, or `inflight` on every connection (each read's answers send as many again).
+ */
+function startBatches(sendBatch) {
+  if (cfg.rate > 0) return startRate((c) => sendBatch(c, 1));
+  for (const c of conns) sendBatch(c, cfg.inflight);
+}
+
 /** One request, its round trip sampled. */
 function timedRequest(c, request) {
   const t0 = hrMs();
@@ -499,19 +508,13 @@ const ROLES = {
   },
   "rr-raw-req": {
     open: openRawRequester,
-    start() {
-      if (cfg.rate > 0) return startRate((s) => rawSendBatch(s, 1));
-      for (const s of conns) rawSendBatch(s, cfg.inflight);
-    },
+    start: () => startBatches(rawSendBatch),
     close: (s) => s.ws.end(),
   },
   "rr-raw-resp": { open: openRawResponder, close: (s) => s.ws.end() },
   "rr-mqtt-req": {
     open: openMqttRequester,
-    start() {
-      if (cfg.rate > 0) return startRate((c) => mqttSendBatch(c, 1));
-      for (const c of conns) mqttSendBatch(c, cfg.inflight);
-    },
+    start: () => startBatches(mqttSendBatch),
     close: (c) => c.close(),
   },
   "rr-nats-req": {
