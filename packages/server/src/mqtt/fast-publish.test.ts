@@ -56,19 +56,83 @@ describe("decodePublish", () => {
     );
   });
 
-  it("leaves v5 publishes with properties to mqtt-packet", () => {
+  it("decodes v5 properties exactly as mqtt-packet does (property)", () => {
+    const str = fc.string({ unit: "grapheme", maxLength: 12 }).filter((t) => !t.includes("\0"));
+    const nonEmpty = str.filter((t) => t.length > 0);
+    fc.assert(
+      fc.property(
+        topicArb,
+        fc.uint8Array({ maxLength: 50 }),
+        fc.constantFrom(0, 1, 2),
+        fc.record(
+          {
+            payloadFormatIndicator: fc.boolean(),
+            messageExpiryInterval: fc.integer({ min: 0, max: 0xffffffff }),
+            contentType: str,
+            responseTopic: topicArb,
+            correlationData: fc.uint8Array({ maxLength: 40 }).map((b) => Buffer.from(b)),
+            topicAlias: fc.integer({ min: 1, max: 65535 }),
+            userProperties: fc.dictionary(
+              fc.constantFrom("a", "b", "ü", "k"),
+              // Non-empty values: mqtt-packet drops a repeated name's earlier empty value (see below).
+              fc.oneof(nonEmpty, fc.array(nonEmpty, { minLength: 2, maxLength: 3 })),
+              { minKeys: 1 }, // mqtt-packet encodes no packet at all for an empty set
+            ),
+          },
+          { requiredKeys: [] },
+        ),
+        (topic, payload, qos, properties) => {
+          const packet: IPublishPacket = {
+            cmd: "publish",
+            topic,
+            payload: Buffer.from(payload),
+            qos: qos as 0 | 1 | 2,
+            retain: false,
+            dup: false,
+            messageId: qos > 0 ? 7 : undefined,
+            properties,
+          };
+          const bytes = mqtt.generate(packet, { protocolVersion: 5 });
+          const fast = decodePublish(bytes, 5) as IPublishPacket;
+          const slow = slowParse(bytes, 5) as IPublishPacket;
+          expect(fast).toBeDefined();
+          expect(fast.topic).toBe(slow.topic);
+          expect(Buffer.compare(fast.payload as Buffer, slow.payload as Buffer)).toBe(0);
+          expect(fast.properties).toEqual(slow.properties);
+          expect(fast.length).toBe(slow.length);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it("keeps every value of a repeated User Property, empty ones too [MQTT-3.3.2-18]", () => {
+    const properties = { userProperties: { k: ["", "x", ""] } };
     const bytes = mqtt.generate(
       {
         cmd: "publish",
         topic: "a",
-        payload: Buffer.from("x"),
+        payload: Buffer.from("p"),
         qos: 0,
         retain: false,
         dup: false,
-        properties: { contentType: "t" },
+        properties,
       },
       { protocolVersion: 5 },
     );
+    // mqtt-packet's own parser would give { k: "" }: it tests the first value for truth.
+    expect((decodePublish(bytes, 5) as IPublishPacket).properties).toEqual(properties);
+  });
+
+  it.each([
+    ["a Subscription Identifier", Buffer.from([0x0b, 0x01])],
+    ["a repeated Response Topic", Buffer.from([0x08, 0x00, 0x01, 0x61, 0x08, 0x00, 0x01, 0x62])],
+    ["an unknown property", Buffer.from([0x7f, 0x00])],
+    ["a string with U+0000", Buffer.from([0x03, 0x00, 0x01, 0x00])],
+    ["a string past the properties", Buffer.from([0x03, 0x00, 0x05, 0x61])],
+  ])("leaves a v5 publish with %s to mqtt-packet", (_name, props) => {
+    const body = Buffer.concat([Buffer.from([0x00, 0x01, 0x61, props.length]), props, Buffer.from("x")]);
+    const bytes = Buffer.concat([Buffer.from([0x30, body.length]), body]);
     expect(decodePublish(bytes, 5)).toBeUndefined();
   });
 
