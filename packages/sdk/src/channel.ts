@@ -43,7 +43,7 @@ export class RequestChannel {
   private readonly outbox: Outbox;
   private readonly counter = new ReceivedCounter();
   private readonly requests: PendingRequests;
-
+  /** The session's request timeout (ms, 0: none), for answers that are posted. */
   private readonly requestTimeoutMs: number;
 
   constructor(options: ResolvedOptions) {
