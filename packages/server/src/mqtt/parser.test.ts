@@ -1,3 +1,5 @@
+import mqtt from "mqtt-packet";
+import type { IConnectPacket, ISubscribePacket } from "mqtt-packet";
 import { describe, expect, it } from "vitest";
 import { PacketParser } from "./parser.js";
 
@@ -17,5 +19,46 @@ describe("PacketParser", () => {
     expect("packet" in v5 && (v5.packet as { reasonCode?: number }).reasonCode).toBe(0x10);
     const v4 = parser.parse(Buffer.from("40020001", "hex"), 4);
     expect("packet" in v4 && v4.packet.cmd).toBe("puback");
+  });
+
+  it("keeps every value of a repeated User Property, empty ones too, in order [MQTT-3.1.3-10]", () => {
+    const parser = new PacketParser();
+    const userProperties = { k: ["", "x", ""], e: "", f: ["", ""] };
+    const connect = mqtt.generate(
+      {
+        cmd: "connect",
+        protocolId: "MQTT",
+        protocolVersion: 5,
+        clientId: "c",
+        clean: true,
+        keepalive: 30,
+        properties: { userProperties },
+        will: {
+          topic: "w",
+          payload: Buffer.from("x"),
+          qos: 0,
+          retain: false,
+          properties: { userProperties },
+        },
+      },
+      { protocolVersion: 5 },
+    );
+    const parsed = parser.parse(connect, 5);
+    const packet = ("packet" in parsed ? parsed.packet : undefined) as IConnectPacket;
+    expect(packet.properties?.userProperties).toEqual(userProperties);
+    expect(packet.will?.properties?.userProperties).toEqual(userProperties);
+    const subscribe = mqtt.generate(
+      {
+        cmd: "subscribe",
+        messageId: 1,
+        subscriptions: [{ topic: "a", qos: 0 }],
+        properties: { userProperties },
+      },
+      { protocolVersion: 5 },
+    );
+    const sub = parser.parse(subscribe, 5);
+    expect(
+      ("packet" in sub ? (sub.packet as ISubscribePacket) : undefined)?.properties?.userProperties,
+    ).toEqual(userProperties);
   });
 });

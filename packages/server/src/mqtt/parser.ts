@@ -26,6 +26,18 @@ const TRUNCATED = [
   ["_parseBuffer", null],
 ] as const;
 
+/** Stands for an empty User Property value while mqtt-packet collects them (see the constructor). */
+const EMPTY_VALUE = "\u0000";
+
+function restoreEmptyValues(users: Record<string, string | string[]>): void {
+  for (const name of Object.keys(users)) {
+    const value = users[name];
+    if (value === EMPTY_VALUE) users[name] = "";
+    else if (Array.isArray(value))
+      for (let i = 0; i < value.length; i++) if (value[i] === EMPTY_VALUE) value[i] = "";
+  }
+}
+
 interface ParserInternals {
   _list: { slice(start: number, end: number): Buffer; consume(bytes: number): void; length: number };
   _pos: number;
@@ -37,6 +49,7 @@ interface ParserInternals {
   _parseByte(): number | undefined;
   _parseBuffer(): Buffer | null;
   _parseString(): string | null;
+  _parseStringPair(): { name: string | null; value: string | null };
   _parseProperties(): Record<string, unknown> | false;
   _emitError(err: Error): void;
   settings: { protocolVersion?: number };
@@ -83,10 +96,21 @@ export class PacketParser {
         return value;
       };
     }
+    // mqtt-packet collects a repeated User Property name's values only when the first value is
+    // truthy: an empty first value was overwritten by the next one. An empty value is read as a
+    // placeholder that cannot be a real value (U+0000 is refused in strings) and restored below.
+    const parsePair = p._parseStringPair;
+    p._parseStringPair = function parseStringPair(this: ParserInternals) {
+      const pair = parsePair.call(this);
+      if (pair.value === "") pair.value = EMPTY_VALUE;
+      return pair;
+    };
     const parseProperties = p._parseProperties;
     p._parseProperties = function parseUniqueProperties(this: ParserInternals) {
       const props = parseProperties.call(this);
       if (props) {
+        if (props.userProperties)
+          restoreEmptyValues(props.userProperties as Record<string, string | string[]>);
         for (const name of Object.keys(props)) {
           if (!REPEATABLE.has(name) && Array.isArray(props[name])) {
             this._emitError(new ProtocolViolation(`Property ${name} appears more than once`));
