@@ -113,7 +113,7 @@ async function main() {
   }
   if (opts.profile.length > 0) results.profiles = await profiles(opts);
 
-  results.targets = checkTargets(results.scenarios, opts);
+  results.targets = checkTargets(results.scenarios, opts, results.meta);
   printTargets(results.targets);
   writeResults(results, opts.out);
 }
