@@ -8,6 +8,7 @@
  */
 import { isUtf8 } from "node:buffer";
 import type { IPublishPacket } from "mqtt-packet";
+import { rememberOrder } from "./user-properties.js";
 
 /** A decoding failure: the packet is malformed. */
 export class MalformedPublish extends Error {}
@@ -99,6 +100,7 @@ function readProperties(
   const end = i + length;
   if (end > frame.length) return undefined;
   const props: PublishProperties = {};
+  let pairs: [string, string][] | undefined;
   while (i < end) {
     const id = frame[i++] as number;
     switch (id) {
@@ -143,6 +145,7 @@ function readProperties(
         const value = readString(frame, name.end, end);
         if (!value) return undefined;
         i = value.end;
+        (pairs ??= []).push([name.value, value.value]);
         const users = (props.userProperties ??= Object.create(null) as Record<string, string | string[]>);
         const old = users[name.value];
         if (old === undefined) users[name.value] = value.value;
@@ -154,6 +157,7 @@ function readProperties(
         return undefined;
     }
   }
+  if (pairs && props.userProperties) rememberOrder(props.userProperties, pairs);
   return { properties: props, end };
 }
 

@@ -7,6 +7,7 @@ import mqtt from "mqtt-packet";
 import type { IPublishPacket } from "mqtt-packet";
 import type { Update } from "../core/types.js";
 import type { Outgoing } from "./session.js";
+import { type UserPropertyPairs, encodeUserProperties, orderOf } from "./user-properties.js";
 
 /** Per-connection facts the encoding depends on. */
 export interface EncodeContext {
@@ -41,6 +42,7 @@ export function encodePublish(message: Outgoing, packetId: number, dup: boolean,
 
 function generate(message: Outgoing, packetId: number, dup: boolean, ctx: EncodeContext): Buffer {
   const { update } = message;
+  let order: UserPropertyPairs | undefined;
   const packet: IPublishPacket = {
     cmd: "publish",
     topic: ctx.alias?.known ? "" : update.topic,
@@ -57,7 +59,9 @@ function generate(message: Outgoing, packetId: number, dup: boolean, ctx: Encode
     if (p?.contentType !== undefined) props.contentType = p.contentType;
     if (p?.responseTopic !== undefined) props.responseTopic = p.responseTopic;
     if (p?.correlationData !== undefined) props.correlationData = asBuffer(p.correlationData);
-    if (p?.userProperties !== undefined) props.userProperties = p.userProperties;
+    // Names that interleave (a, b, a) are written in their order after the rest (see user-properties.ts).
+    order = orderOf(p?.userProperties);
+    if (p?.userProperties !== undefined && !order) props.userProperties = p.userProperties;
     if (update.expiresAt !== undefined) {
       // The remaining lifetime, not the original interval [MQTT-3.3.2-6].
       props.messageExpiryInterval = Math.max(0, Math.ceil((update.expiresAt - ctx.now) / 1000));
@@ -71,7 +75,44 @@ function generate(message: Outgoing, packetId: number, dup: boolean, ctx: Encode
     if (ctx.alias) props.topicAlias = ctx.alias.alias;
     if (Object.keys(props).length > 0) packet.properties = props;
   }
-  return mqtt.generate(packet, { protocolVersion: ctx.protocolVersion });
+  const bytes = mqtt.generate(packet, { protocolVersion: ctx.protocolVersion });
+  return order ? appendProperties(bytes, message.qos > 0, encodeUserProperties(order)) : bytes;
+}
+
+/** A v5 PUBLISH with `extra` property bytes added at the end of its property list. */
+function appendProperties(bytes: Buffer, hasPacketId: boolean, extra: Buffer): Buffer {
+  let i = 1;
+  while (((bytes[i] as number) & 0x80) !== 0) i++;
+  const bodyStart = i + 1;
+  let p = bodyStart + 2 + bytes.readUInt16BE(bodyStart) + (hasPacketId ? 2 : 0);
+  const lengthAt = p;
+  let length = 0;
+  for (let shift = 0; ; shift += 7) {
+    const b = bytes[p++] as number;
+    length += (b & 0x7f) * 2 ** shift;
+    if ((b & 0x80) === 0) break;
+  }
+  const propsEnd = p + length;
+  const body = Buffer.concat([
+    bytes.subarray(bodyStart, lengthAt),
+    varint(length + extra.length),
+    bytes.subarray(p, propsEnd),
+    extra,
+    bytes.subarray(propsEnd),
+  ]);
+  return Buffer.concat([bytes.subarray(0, 1), varint(body.length), body]);
+}
+
+/** A Variable Byte Integer [MQTT-1.5.5]. */
+function varint(value: number): Buffer {
+  const out: number[] = [];
+  do {
+    let byte = value % 128;
+    value = Math.floor(value / 128);
+    if (value > 0) byte |= 0x80;
+    out.push(byte);
+  } while (value > 0);
+  return Buffer.from(out);
 }
 
 /** A Buffer view of bytes (mqtt-packet needs Buffers; the core and the SDK door may hand Uint8Arrays). */

@@ -7,6 +7,7 @@ import { isUtf8 } from "node:buffer";
 import mqtt from "mqtt-packet";
 import type { Packet } from "mqtt-packet";
 import { MalformedPublish, decodePublish } from "./fast-publish.js";
+import { rememberOrder } from "./user-properties.js";
 
 /** Properties that may appear more than once in a packet. */
 const REPEATABLE = new Set(["userProperties", "subscriptionIdentifier"]);
@@ -99,18 +100,24 @@ export class PacketParser {
     // mqtt-packet collects a repeated User Property name's values only when the first value is
     // truthy: an empty first value was overwritten by the next one. An empty value is read as a
     // placeholder that cannot be a real value (U+0000 is refused in strings) and restored below.
+    // The pairs of the property list being read, in order (see user-properties.ts).
+    let pairs: [string, string][] = [];
     const parsePair = p._parseStringPair;
     p._parseStringPair = function parseStringPair(this: ParserInternals) {
       const pair = parsePair.call(this);
+      if (pair.name !== null && pair.value !== null) pairs.push([pair.name, pair.value]);
       if (pair.value === "") pair.value = EMPTY_VALUE;
       return pair;
     };
     const parseProperties = p._parseProperties;
     p._parseProperties = function parseUniqueProperties(this: ParserInternals) {
+      pairs = [];
       const props = parseProperties.call(this);
       if (props) {
-        if (props.userProperties)
+        if (props.userProperties) {
           restoreEmptyValues(props.userProperties as Record<string, string | string[]>);
+          rememberOrder(props.userProperties, pairs);
+        }
         for (const name of Object.keys(props)) {
           if (!REPEATABLE.has(name) && Array.isArray(props[name])) {
             this._emitError(new ProtocolViolation(`Property ${name} appears more than once`));

@@ -1,0 +1,120 @@
+/**
+ * User Properties are forwarded unaltered and in order [MQTT-3.3.2-17] [MQTT-3.3.2-18], a Will's too
+ * [MQTT-3.1.3-10], including names that interleave (a, b, a), which MQTT.js and mqtt-packet cannot
+ * express: raw sockets send and read the bytes.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import { startServer, waitFor, type TestServer } from "../helpers.js";
+import { RawClient, frame, props, str, u16 } from "../raw-client.js";
+
+let srv: TestServer;
+afterEach(async () => srv?.close());
+
+const PAIRS: [string, string][] = [
+  ["a", "1"],
+  ["b", "2"],
+  ["a", "3"],
+  ["", ""],
+  ["b", ""],
+];
+const userProperties = (pairs: [string, string][]) =>
+  pairs.map(([n, v]) => Buffer.concat([Buffer.from([0x26]), str(n), str(v)]));
+
+/** The User Property pairs of the first PUBLISH in `bytes`, in the order they were written. */
+function pairsOfPublish(bytes: Buffer): [string, string][] {
+  let i = 0;
+  const varint = () => {
+    let value = 0;
+    for (let shift = 0; ; shift += 7) {
+      const b = bytes[i++] as number;
+      value += (b & 0x7f) * 2 ** shift;
+      if ((b & 0x80) === 0) return value;
+    }
+  };
+  // Skip the packets before the first PUBLISH (CONNACK, SUBACK).
+  for (;;) {
+    const type = (bytes[i++] as number) >> 4;
+    const length = varint();
+    if (type === 3) break;
+    i += length;
+  }
+  i += 2 + bytes.readUInt16BE(i); // topic (QoS 0: no packet identifier)
+  const length = varint();
+  const end = i + length;
+  const readStr = () => {
+    const n = bytes.readUInt16BE(i);
+    const s = bytes.toString("utf8", i + 2, i + 2 + n);
+    i += 2 + n;
+    return s;
+  };
+  const out: [string, string][] = [];
+  while (i < end) {
+    const id = bytes[i++];
+    if (id === 0x26) out.push([readStr(), readStr()]);
+    else if (id === 0x01) i += 1;
+    else if (id === 0x02) i += 4;
+    else if (id === 0x23) i += 2;
+    else if (id === 0x03 || id === 0x08) readStr();
+    else if (id === 0x09 || id === 0x0b) throw new Error(`unexpected property ${id}`);
+    else throw new Error(`unknown property ${id}`);
+  }
+  return out;
+}
+
+/** A raw v5 subscriber to `filter` that keeps every byte it receives. */
+async function subscriber(port: number, filter: string): Promise<{ raw: RawClient; bytes: () => Buffer }> {
+  const raw = await RawClient.connected(port, 5);
+  const chunks: Buffer[] = [];
+  raw.socket.on("data", (chunk: Buffer) => chunks.push(chunk));
+  raw.send({ cmd: "subscribe", messageId: 1, subscriptions: [{ topic: filter, qos: 0 }] });
+  expect((await raw.next()).cmd).toBe("suback");
+  return { raw, bytes: () => Buffer.concat(chunks) };
+}
+
+describe("User Property order", () => {
+  it("forwards interleaved names in the order they arrived, live and retained", async () => {
+    srv = await startServer();
+    const port = srv.addresses.mqtt as number;
+    const live = await subscriber(port, "order/#");
+    const pub = await RawClient.connected(port, 5);
+    // PUBLISH QoS 0, retained, with a Content Type between the User Properties.
+    const properties = props(
+      ...userProperties(PAIRS.slice(0, 2)),
+      Buffer.from([0x03]),
+      str("t"),
+      ...userProperties(PAIRS.slice(2)),
+    );
+    pub.send(frame(0x31, str("order/x"), properties, Buffer.from("payload")));
+    await waitFor(() => live.raw.packets.some((p) => p.cmd === "publish"), "the live message");
+    expect(pairsOfPublish(live.bytes())).toEqual(PAIRS);
+    const late = await subscriber(port, "order/x");
+    await waitFor(() => late.raw.packets.some((p) => p.cmd === "publish"), "the retained message");
+    expect(pairsOfPublish(late.bytes())).toEqual(PAIRS);
+  });
+
+  it("publishes a Will with its interleaved User Properties in order", async () => {
+    srv = await startServer();
+    const port = srv.addresses.mqtt as number;
+    const watcher = await subscriber(port, "will/#");
+    const dying = await RawClient.open(port, 5);
+    // CONNECT v5 with a Will (flag 0x04), keep alive 0, client id "d".
+    const willProps = props(...userProperties(PAIRS));
+    dying.send(
+      frame(
+        0x10,
+        str("MQTT"),
+        Buffer.from([5, 0x06]),
+        u16(0),
+        props(),
+        str("d"),
+        willProps,
+        str("will/d"),
+        str("gone"),
+      ),
+    );
+    expect((await dying.next()).cmd).toBe("connack");
+    dying.destroy(); // no DISCONNECT: the Will is published
+    await waitFor(() => watcher.raw.packets.some((p) => p.cmd === "publish"), "the Will");
+    expect(pairsOfPublish(watcher.bytes())).toEqual(PAIRS);
+  });
+});
