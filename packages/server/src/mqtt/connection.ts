@@ -66,6 +66,8 @@ export class MqttConnection implements SessionLink {
   private keepAliveTimer: Timer | undefined;
   private connectTimer: Timer | undefined;
   private corked = false;
+  /** Writes held back while this client's own PUBLISH is delivered (see ackBeforeOwnDeliveries). */
+  private held: Buffer[] | undefined;
 
   constructor(
     readonly door: MqttDoor,
@@ -244,9 +246,35 @@ export class MqttConnection implements SessionLink {
     this.close({ reason, message, protocolError: reasonName(reason).toLowerCase() });
   }
 
+  /**
+   * Runs `publish` (a PUBLISH of this client going to its subscribers) and then `ack`, so that the
+   * PUBACK or PUBREC goes out before any copy delivered back to this same client: a client then knows
+   * its message acknowledged by the time it sees it. Either order is allowed by the spec; this one is
+   * what clients that check their outstanding messages on receipt expect.
+   */
+  ackBeforeOwnDeliveries<T>(publish: () => T, ack: (result: T) => void): void {
+    const held: Buffer[] = [];
+    this.held = held;
+    let result: T;
+    try {
+      result = publish();
+    } catch (err) {
+      this.held = undefined;
+      for (const bytes of held) this.write(bytes);
+      throw err;
+    }
+    this.held = undefined;
+    ack(result);
+    for (const bytes of held) this.write(bytes);
+  }
+
   /** Queues bytes for the socket; writes in one tick go out together (cork/uncork). */
   write(bytes: Buffer): void {
     if (this.state === "closed") return;
+    if (this.held) {
+      this.held.push(bytes);
+      return;
+    }
     if (!this.corked) {
       this.corked = true;
       this.socket.cork();

@@ -62,13 +62,26 @@ export function handlePublish(conn: MqttConnection, packet: IPublishPacket): voi
   let update = toUpdate(conn, topic, packet.payload, qos, packet.retain, props);
   if (packet.retain) update = ownPayload(update);
   if (conn.protocolVersion !== 5) update = withTopicMetadata(conn, update);
-  const result = conn.door.publish(update);
+  if (qos === 0) return published(conn, packet, topic, conn.door.publish(update));
+  conn.ackBeforeOwnDeliveries(
+    () => conn.door.publish(update),
+    (result) => published(conn, packet, topic, result),
+  );
+}
+
+/** Counts a publish and acknowledges it, or refuses it with the core's reason. */
+function published(
+  conn: MqttConnection,
+  packet: IPublishPacket,
+  topic: string,
+  result: ReturnType<MqttConnection["door"]["publish"]>,
+): void {
   conn.door.counters.messagesReceived.value++;
   if (!result.ok) {
     conn.log.debug({ topic, code: result.code, problem: result.message }, "publish refused");
     return refuse(conn, packet, mqttReasonCode(result.code));
   }
-  if (qos === 2) session.incomingQos2.add(packet.messageId as number);
+  if (packet.qos === 2) conn.session?.incomingQos2.add(packet.messageId as number);
   ack(conn, packet, Reason.SUCCESS);
 }
 

@@ -1,7 +1,9 @@
 /**
- * User Properties are forwarded unaltered and in order [MQTT-3.3.2-17] [MQTT-3.3.2-18], a Will's too
- * [MQTT-3.1.3-10], including names that interleave (a, b, a), which MQTT.js and mqtt-packet cannot
- * express: raw sockets send and read the bytes.
+ * Order on the wire, over raw sockets:
+ * - User Properties are forwarded unaltered and in order [MQTT-3.3.2-17] [MQTT-3.3.2-18], a Will's
+ *   too [MQTT-3.1.3-10], including names that interleave (a, b, a), which MQTT.js and mqtt-packet
+ *   cannot express;
+ * - a client subscribed to what it publishes gets the PUBACK / PUBREC before its own copy.
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { startServer, waitFor, type TestServer } from "../helpers.js";
@@ -116,5 +118,30 @@ describe("User Property order", () => {
     dying.destroy(); // no DISCONNECT: the Will is published
     await waitFor(() => watcher.raw.packets.some((p) => p.cmd === "publish"), "the Will");
     expect(pairsOfPublish(watcher.bytes())).toEqual(PAIRS);
+  });
+});
+
+describe("acknowledgement before the publisher's own copy", () => {
+  it.each([
+    [4, 1, "puback"],
+    [5, 1, "puback"],
+    [4, 2, "pubrec"],
+    [5, 2, "pubrec"],
+  ] as const)("MQTT %i, QoS %i: %s first, then the PUBLISH", async (version, qos, ackCmd) => {
+    srv = await startServer();
+    const client = await RawClient.connected(srv.addresses.mqtt as number, version);
+    client.send({ cmd: "subscribe", messageId: 1, subscriptions: [{ topic: "self/#", qos: 2 }] });
+    expect((await client.next()).cmd).toBe("suback");
+    client.send({
+      cmd: "publish",
+      topic: "self/a",
+      payload: Buffer.from("x"),
+      qos,
+      retain: false,
+      dup: false,
+      messageId: 7,
+    });
+    expect((await client.next()).cmd).toBe(ackCmd);
+    expect(await client.next()).toMatchObject({ cmd: "publish", topic: "self/a" });
   });
 });
