@@ -6,6 +6,7 @@
 import { connect, type Socket } from "node:net";
 import mqtt from "mqtt-packet";
 import type { IConnectPacket, Packet } from "mqtt-packet";
+import { encodeVarint } from "../src/mqtt/framer.js";
 
 /** Bytes to send: a Buffer, a hex string (whitespace ignored) or a packet object for `generate()`. */
 export type Sendable = Buffer | string | Packet;
@@ -16,16 +17,7 @@ export function hex(text: string): Buffer {
 }
 
 /** A Variable Byte Integer [MQTT-1.5.5]. */
-export function varint(value: number): Buffer {
-  const out: number[] = [];
-  do {
-    let byte = value % 128;
-    value = Math.floor(value / 128);
-    if (value > 0) byte |= 0x80;
-    out.push(byte);
-  } while (value > 0);
-  return Buffer.from(out);
-}
+export const varint = encodeVarint;
 
 /** A two-byte length followed by the bytes (a UTF-8 string, or the raw bytes as given). */
 export function str(text: string | Buffer): Buffer {

@@ -95,3 +95,15 @@ function readHeader(data: Buffer, offset: number): number | undefined {
   }
   return -1;
 }
+
+/** A Variable Byte Integer [MQTT-1.5.5]. */
+export function encodeVarint(value: number): Buffer {
+  const out: number[] = [];
+  do {
+    let byte = value % 128;
+    value = Math.floor(value / 128);
+    if (value > 0) byte |= 0x80;
+    out.push(byte);
+  } while (value > 0);
+  return Buffer.from(out);
+}

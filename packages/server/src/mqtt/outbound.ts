@@ -7,6 +7,7 @@ import mqtt from "mqtt-packet";
 import type { IPublishPacket } from "mqtt-packet";
 import type { Update } from "../core/types.js";
 import type { Outgoing } from "./session.js";
+import { encodeVarint } from "./framer.js";
 import { type UserPropertyPairs, encodeUserProperties, orderOf } from "./user-properties.js";
 
 /** Per-connection facts the encoding depends on. */
@@ -81,11 +82,9 @@ function generate(message: Outgoing, packetId: number, dup: boolean, ctx: Encode
 
 /** A v5 PUBLISH with `extra` property bytes added at the end of its property list. */
 function appendProperties(bytes: Buffer, hasPacketId: boolean, extra: Buffer): Buffer {
-  let i = 1;
-  while (((bytes[i] as number) & 0x80) !== 0) i++;
-  const bodyStart = i + 1;
-  let p = bodyStart + 2 + bytes.readUInt16BE(bodyStart) + (hasPacketId ? 2 : 0);
-  const lengthAt = p;
+  const start = bodyStart(bytes);
+  const lengthAt = packetIdOffset(bytes) + (hasPacketId ? 2 : 0);
+  let p = lengthAt;
   let length = 0;
   for (let shift = 0; ; shift += 7) {
     const b = bytes[p++] as number;
@@ -94,25 +93,13 @@ function appendProperties(bytes: Buffer, hasPacketId: boolean, extra: Buffer): B
   }
   const propsEnd = p + length;
   const body = Buffer.concat([
-    bytes.subarray(bodyStart, lengthAt),
-    varint(length + extra.length),
+    bytes.subarray(start, lengthAt),
+    encodeVarint(length + extra.length),
     bytes.subarray(p, propsEnd),
     extra,
     bytes.subarray(propsEnd),
   ]);
-  return Buffer.concat([bytes.subarray(0, 1), varint(body.length), body]);
-}
-
-/** A Variable Byte Integer [MQTT-1.5.5]. */
-function varint(value: number): Buffer {
-  const out: number[] = [];
-  do {
-    let byte = value % 128;
-    value = Math.floor(value / 128);
-    if (value > 0) byte |= 0x80;
-    out.push(byte);
-  } while (value > 0);
-  return Buffer.from(out);
+  return Buffer.concat([bytes.subarray(0, 1), encodeVarint(body.length), body]);
 }
 
 /** A Buffer view of bytes (mqtt-packet needs Buffers; the core and the SDK door may hand Uint8Arrays). */
@@ -120,12 +107,17 @@ function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-/** Offset of the packet identifier: after the fixed header and the topic name. */
-function packetIdOffset(bytes: Buffer): number {
+/** Offset of the variable header: after the first byte and the Remaining Length. */
+function bodyStart(bytes: Buffer): number {
   let i = 1;
   while (((bytes[i] as number) & 0x80) !== 0) i++;
-  const topicLength = bytes.readUInt16BE(i + 1);
-  return i + 3 + topicLength;
+  return i + 1;
+}
+
+/** Offset of the packet identifier: after the fixed header and the topic name. */
+function packetIdOffset(bytes: Buffer): number {
+  const start = bodyStart(bytes);
+  return start + 2 + bytes.readUInt16BE(start);
 }
 
 /** Bytes of an update as it would be stored: the payload is copied when it is a view into a larger buffer. */
