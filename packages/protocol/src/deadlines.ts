@@ -29,6 +29,13 @@ export interface DeadlineClock {
   clearTimeout(timer: DeadlineTimer): void;
 }
 
+/** The platform's clock and timers (Node and browsers alike). */
+export const systemClock: DeadlineClock = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms) as unknown as DeadlineTimer,
+  clearTimeout: (timer) => clearTimeout(timer as unknown as ReturnType<typeof setTimeout>),
+};
+
 /** Something with a deadline. `done` becomes true when it no longer needs one. */
 export interface Deadline {
   /** Epoch ms at which {@link Deadlines} calls `expire`. */

@@ -11,7 +11,14 @@
  *
  * @module
  */
-import { type Deadline, type DeadlineClock, Deadlines, SkeinError, type WireError } from "@skein/protocol";
+import {
+  type Deadline,
+  type DeadlineClock,
+  Deadlines,
+  SkeinError,
+  type WireError,
+  systemClock,
+} from "@skein/protocol";
 
 /** Turns a `result` value into what the caller gets; may throw (the request then fails with it). */
 export type ResultDecoder = (value: unknown) => unknown;
@@ -24,13 +31,6 @@ interface Pending extends Deadline {
   readonly what: string;
   readonly timeoutMs: number;
 }
-
-/** The platform's clock and timers. */
-const systemClock: DeadlineClock = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms) as unknown as ReturnType<DeadlineClock["setTimeout"]>,
-  clearTimeout: (timer) => clearTimeout(timer as unknown as ReturnType<typeof setTimeout>),
-};
 
 /** The pending requests of a session. */
 export class PendingRequests {

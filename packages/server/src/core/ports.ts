@@ -2,7 +2,7 @@
  * The small interfaces through which the core reaches the world: logger, clock, metrics and store.
  * Doors and storage engines implement or consume these; the core imports none of them.
  */
-import type { TopicSpecification } from "@skein/protocol";
+import { type TopicSpecification, systemClock as platformClock } from "@skein/protocol";
 import type { MessageProperties, QoS, SubscriptionOptions } from "./types.js";
 
 /** Structured logger (pino's shape). */
@@ -43,12 +43,8 @@ export interface Timer {
   unref?(): unknown;
 }
 
-/** The system clock. */
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (t) => clearTimeout(t as ReturnType<typeof setTimeout>),
-};
+/** The system clock (the one @skein/protocol's Deadlines and the SDK use). */
+export const systemClock: Clock = platformClock;
 
 /** A topic as a store keeps it. */
 export interface StoredTopic {
