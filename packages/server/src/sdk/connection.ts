@@ -119,8 +119,7 @@ export class SdkConnection implements SdkLink, Answer {
   private onValue(value: unknown): void {
     const checked = checkClientFrame(value);
     if (!checked.ok) {
-      this.door.core.metrics.inc("sdk_invalid_frames_total");
-      this.log.warn({ problem: checked.problem }, "invalid frame");
+      this.invalidFrame(checked.problem);
       if (checked.id === undefined || this.state !== "open")
         return this.refuse(CloseCodes.INVALID_FRAME, checked.problem);
       (this.session as SdkSession).processed++;
@@ -159,12 +158,17 @@ export class SdkConnection implements SdkLink, Answer {
   /** The client has `received` of the session's frames: they leave the replay buffer. */
   private ack(session: SdkSession, received: number): void {
     if (received > session.replay.last) {
-      this.door.core.metrics.inc("sdk_invalid_frames_total");
       const problem = `ack of ${received} frames, but ${session.replay.last} were sent`;
-      this.log.warn({ problem }, "invalid frame");
+      this.invalidFrame(problem);
       return this.refuse(CloseCodes.INVALID_FRAME, problem);
     }
     session.replay.release(received);
+  }
+
+  /** Counts and logs a frame that is not valid. */
+  private invalidFrame(problem: string): void {
+    this.door.core.metrics.inc("sdk_invalid_frames_total");
+    this.log.warn({ problem }, "invalid frame");
   }
 
   /** Answer: a `result` frame for request `id`. */
