@@ -191,10 +191,10 @@ export class MessagingFeature {
       throw new SkeinError("INVALID_ARGUMENT", "a session id has 1 to 64 characters");
     }
     const { frame, linkTimeoutMs } = this.requestFrame(path, request, options);
-    const value = await this.link.request({ ...frame, target: { sessionId } }, `request to ${sessionId}`, {
+    return (await this.link.request({ ...frame, target: { sessionId } }, `request to ${sessionId}`, {
       timeoutMs: linkTimeoutMs,
-    });
-    return decodeValue(options.responseType, bytesOf(value));
+      decode: RESPONSE_DECODERS[options.responseType],
+    })) as ValueOf[TResponse];
   }
 
   /**
