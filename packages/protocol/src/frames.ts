@@ -10,56 +10,18 @@
  * @module
  */
 import { z } from "zod";
-import { TOPIC_TYPES, VALUE_TYPES } from "./topic-types.js";
+import { TOPIC_TYPES, VALUE_TYPES, topicSpecificationSchema } from "./topic-types.js";
 
 /** Protocol versions this package speaks, newest last. */
 export const PROTOCOL_VERSIONS = [1] as const;
+
+/** The longest timeout a request may name (one hour): the `timeoutMs` bound of `send_request`. */
+export const MAX_REQUEST_TIMEOUT_MS = 3_600_000;
 
 const bytes = z.custom<Uint8Array>((v) => v instanceof Uint8Array, "expected bytes (MessagePack bin)");
 const requestId = z.number().int().nonnegative();
 const path = z.string().min(1).max(65535);
 const selector = z.string().min(1).max(4096);
-
-/** A topic specification on the wire. */
-export const topicSpecificationSchema = z.strictObject({
-  /** The topic type. */
-  type: z.enum(TOPIC_TYPES),
-  /** The topic's properties (see `TopicProperties`). */
-  properties: z
-    .strictObject({
-      /** What an update does to the stored value (see `Retention`). */
-      retention: z.enum(["always", "mqtt", "never"]).optional(),
-      /** Kept across restarts. */
-      persistent: z.boolean().optional(),
-      /** Check every update against the type. */
-      validateValues: z.boolean().optional(),
-      /** When the topic removes itself (see `RemovalPolicy`). */
-      removal: z
-        .strictObject({
-          /** Remove after this many ms without subscribers and updates. */
-          idleMs: z.number().positive(),
-          /** Only while the topic has no value. */
-          onlyWithoutValue: z.boolean().optional(),
-        })
-        .optional(),
-      /** Principal that owns the topic. */
-      owner: z.string().optional(),
-      /** For `time-series`: the type of each event's value. */
-      eventType: z.enum(VALUE_TYPES).optional(),
-      /** For `time-series`: how many events or how long to keep. */
-      retainedRange: z
-        .strictObject({
-          /** Keep at most this many events. */
-          count: z.number().int().positive().optional(),
-          /** Keep events for at most this many ms. */
-          durationMs: z.number().positive().optional(),
-        })
-        .optional(),
-      /** For `time-series`: how many recent events a new subscriber receives. */
-      subscriptionRange: z.number().int().nonnegative().optional(),
-    })
-    .optional(),
-});
 
 /** A JSON pointer condition of a partial-JSON constraint. */
 const pointerCondition = z.union([
@@ -336,7 +298,7 @@ export const clientFrameSchema = z.discriminatedUnion("type", [
     /** The request's bytes. */
     value: bytes,
     /** How long the handler has to answer, in ms (absent: the server's default). */
-    timeoutMs: z.number().int().positive().max(3_600_000).optional(),
+    timeoutMs: z.number().int().positive().max(MAX_REQUEST_TIMEOUT_MS).optional(),
     /** Absent: the path's handler; a session id; or every session a filter selects. */
     target: z
       .union([
@@ -633,8 +595,6 @@ export type ServerFrameOf<T extends ServerFrame["type"]> = Extract<
     type: T;
   }
 >;
-/** A topic specification as it travels. */
-export type WireTopicSpecification = z.infer<typeof topicSpecificationSchema>;
 /** One topic of a fetch result. */
 export type FetchedTopic = z.infer<typeof fetchedTopicSchema>;
 /** What a fetch returns. */

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { z } from "zod";
 import { SkeinError } from "./errors.js";
 
 /** The types a topic can have. */
@@ -23,6 +24,9 @@ export const VALUE_TYPES = [
   "double",
 ] as const satisfies readonly ValueType[];
 
+/** The values of {@link Retention}, in table order. */
+export const RETENTIONS = ["always", "mqtt", "never"] as const;
+
 /**
  * What an update does to a topic's stored value:
  * - `always`: every update becomes the value (default for topics the SDK creates);
@@ -30,7 +34,7 @@ export const VALUE_TYPES = [
  *   topics that MQTT publishes create);
  * - `never`: updates flow to subscribers but no value is kept.
  */
-export type Retention = "always" | "mqtt" | "never";
+export type Retention = (typeof RETENTIONS)[number];
 
 /** When a topic removes itself. */
 export interface RemovalPolicy {
@@ -73,6 +77,52 @@ export interface TopicSpecification {
   properties?: TopicProperties;
 }
 
+/*
+ * The schemas that guard a specification on the wire (frames.ts uses them). The interfaces above are
+ * the definition, with their documentation (which inferred types lose in the published .d.ts files);
+ * each schema is typed as its interface, so what it parses IS that interface (no casts at its users),
+ * and the `_Exactly…` aliases fail the build when a field is added to, removed from or retyped in one
+ * and not the other. The schemas add the ranges (positive, integer); `normaliseSpecification` checks
+ * what spans fields (a time series needs an `eventType`, only a time series may have one).
+ */
+
+/** True when A and B are the same type (not merely assignable either way). */
+type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+/** Compiles only when given `true`. */
+type Assert<T extends true> = T;
+
+const removalPolicyShape = z.strictObject({
+  idleMs: z.number().positive(),
+  onlyWithoutValue: z.boolean().optional(),
+});
+type _ExactlyRemovalPolicy = Assert<Same<z.output<typeof removalPolicyShape>, RemovalPolicy>>;
+
+const topicPropertiesShape = z.strictObject({
+  retention: z.enum(RETENTIONS).optional(),
+  persistent: z.boolean().optional(),
+  validateValues: z.boolean().optional(),
+  removal: removalPolicyShape.optional(),
+  owner: z.string().optional(),
+  eventType: z.enum(VALUE_TYPES).optional(),
+  retainedRange: z
+    .strictObject({
+      count: z.number().int().positive().optional(),
+      durationMs: z.number().positive().optional(),
+    })
+    .optional(),
+  subscriptionRange: z.number().int().nonnegative().optional(),
+});
+type _ExactlyTopicProperties = Assert<Same<z.output<typeof topicPropertiesShape>, TopicProperties>>;
+
+const topicSpecificationShape = z.strictObject({
+  type: z.enum(TOPIC_TYPES),
+  properties: topicPropertiesShape.optional(),
+});
+type _ExactlyTopicSpecification = Assert<Same<z.output<typeof topicSpecificationShape>, TopicSpecification>>;
+
+/** The schema of a {@link TopicSpecification}: what guards one on the wire. */
+export const topicSpecificationSchema: z.ZodType<TopicSpecification> = topicSpecificationShape;
+
 /** True when `value` names a topic type. */
 export function isTopicType(value: unknown): value is TopicType {
   return typeof value === "string" && (TOPIC_TYPES as readonly string[]).includes(value);
@@ -86,7 +136,7 @@ export function normaliseSpecification(spec: TopicSpecification): TopicSpecifica
   if (!isTopicType(spec.type))
     throw new SkeinError("INVALID_SPECIFICATION", `unknown topic type ${String(spec.type)}`);
   const p = spec.properties ?? {};
-  if (p.retention !== undefined && !["always", "mqtt", "never"].includes(p.retention)) {
+  if (p.retention !== undefined && !(RETENTIONS as readonly string[]).includes(p.retention)) {
     throw new SkeinError("INVALID_SPECIFICATION", `unknown retention ${String(p.retention)}`);
   }
   if (spec.type === "time-series") {

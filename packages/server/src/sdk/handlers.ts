@@ -2,13 +2,7 @@
  * One handler per client frame type. Each returns the request's result value (or a promise of it) or
  * throws a SkeinError; the connection turns that into a `result` or `error` frame.
  */
-import {
-  type ClientFrame,
-  type ClientFrameOf,
-  SkeinError,
-  type TopicSpecification,
-  parseSelector,
-} from "@skein/protocol";
+import { type ClientFrame, type ClientFrameOf, SkeinError, parseSelector } from "@skein/protocol";
 import { crc32 } from "node:zlib";
 import type { SdkConnection } from "./connection.js";
 import { handleControl, sendRequest } from "./control.js";
@@ -38,7 +32,7 @@ export function handleRequest(
         value: frame.value,
         sessionId: session.sessionId,
         constraint: frame.constraint,
-        createSpec: frame.spec as TopicSpecification | undefined,
+        createSpec: frame.spec,
       });
     case "delta":
       return applyDelta(conn, session, frame);
@@ -77,7 +71,7 @@ export function handleRequest(
 function addTopic(conn: SdkConnection, frame: ClientFrameOf<"add_topic">): { created: boolean } {
   const problem = conn.pathProblem(frame.path);
   if (problem) throw new SkeinError("INVALID_PATH", problem);
-  return { created: conn.door.core.addTopic(frame.path, frame.spec as TopicSpecification).created };
+  return { created: conn.door.core.addTopic(frame.path, frame.spec).created };
 }
 
 /** Applies a delta to the current value, when the client's base is still the current value. */
