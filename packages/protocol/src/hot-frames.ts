@@ -11,11 +11,10 @@
  *
  * @module
  */
-import type { ClientFrame, ServerFrame } from "./frames.js";
+import { type ClientFrame, MAX_REQUEST_TIMEOUT_MS, type ServerFrame } from "./frames.js";
 import { VALUE_TYPES } from "./topic-types.js";
 
 const VALUE_TYPE_SET: ReadonlySet<unknown> = new Set(VALUE_TYPES);
-const MAX_TIMEOUT_MS = 3_600_000;
 const MAX_PATH = 65535;
 
 const isId = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
@@ -68,7 +67,7 @@ export function hotClientFrame(value: unknown): ClientFrame | undefined {
           (typeof o.timeoutMs === "number" &&
             Number.isSafeInteger(o.timeoutMs) &&
             o.timeoutMs > 0 &&
-            o.timeoutMs <= MAX_TIMEOUT_MS))
+            o.timeoutMs <= MAX_REQUEST_TIMEOUT_MS))
         ? (o as ClientFrame)
         : undefined;
     case "respond":

@@ -6,6 +6,7 @@
  * @module
  */
 import {
+  MAX_REQUEST_TIMEOUT_MS,
   type ServerFrameOf,
   SkeinError,
   VALUE_TYPES,
@@ -50,8 +51,6 @@ export interface SendToFilterOptions<
   onError?(sessionId: string, error: SkeinError): void;
 }
 
-/** The longest request timeout a `send_request` frame carries (one hour). */
-const MAX_TIMEOUT_MS = 3_600_000;
 /** How much longer than the request's own timeout the SDK waits for the server's answer. */
 const ANSWER_GRACE_MS = 5_000;
 
@@ -299,9 +298,12 @@ export class MessagingFeature {
     const timeoutMs = options.timeout ?? (this.defaultTimeoutMs > 0 ? this.defaultTimeoutMs : undefined);
     if (
       timeoutMs !== undefined &&
-      (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > MAX_TIMEOUT_MS)
+      (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > MAX_REQUEST_TIMEOUT_MS)
     ) {
-      throw new SkeinError("INVALID_ARGUMENT", `timeout must be an integer from 1 to ${MAX_TIMEOUT_MS} ms`);
+      throw new SkeinError(
+        "INVALID_ARGUMENT",
+        `timeout must be an integer from 1 to ${MAX_REQUEST_TIMEOUT_MS} ms`,
+      );
     }
     const frame = {
       type: "send_request" as const,
