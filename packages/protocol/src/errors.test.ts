@@ -111,6 +111,15 @@ describe("docs/errors.md", () => {
     expect(rows.length).toBe(ERROR_CODE_NAMES.length);
   });
 
+  it("never gives a retired number to a code", () => {
+    const retired = doc.slice(doc.indexOf("## Retired numbers"));
+    const numbers = [...retired.matchAll(/^\|\s*(\d+)\s*\|/gm)].map((m) => Number(m[1]));
+    expect(numbers.length).toBeGreaterThan(0);
+    for (const name of ERROR_CODE_NAMES) {
+      expect(numbers, `${name} uses a retired number`).not.toContain(ErrorCodes[name].code);
+    }
+  });
+
   it("has no table row the check above cannot read", () => {
     const tableRows = doc.split("\n").filter((line) => line.startsWith("| `"));
     expect(tableRows.length).toBe(rows.length);

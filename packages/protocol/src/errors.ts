@@ -3,7 +3,7 @@
  *
  * Each entry names a failure, gives its wire number (stable, never reused), a default message and,
  * where MQTT 5 has a matching reason code, that reason code (used in PUBACK/PUBREC/SUBACK/DISCONNECT).
- * `docs/errors.md` documents every code; a test keeps the two in step.
+ * `docs/errors.md` documents every code and lists the retired numbers; a test keeps the two in step.
  *
  * @module
  */
@@ -27,8 +27,6 @@ export const ErrorCodes = {
   TOO_LARGE: { code: 104, message: "Packet, frame or value too large", mqtt: 0x95 },
   /** A quota or rate limit was exceeded. */
   RATE_LIMITED: { code: 105, message: "Quota or rate limit exceeded", mqtt: 0x97 },
-  /** The server cannot take the request now. */
-  SERVER_BUSY: { code: 106, message: "Server busy", mqtt: 0x89 },
   /** The server is shutting down. */
   SERVER_SHUTTING_DOWN: { code: 107, message: "Server shutting down", mqtt: 0x8b },
   /** An argument or frame field that is not valid (SDK calls check before sending). */
@@ -46,10 +44,6 @@ export const ErrorCodes = {
   SESSION_NOT_RESUMED: { code: 203, message: "Session could not be resumed", mqtt: 0x80 },
   /** Another connection took the session over (same MQTT client id, or an SDK resumption). */
   SESSION_TAKEN_OVER: { code: 204, message: "Session taken over by another connection", mqtt: 0x8e },
-  /** The client sent nothing within its keep alive. */
-  KEEP_ALIVE_TIMEOUT: { code: 205, message: "Keep alive timeout", mqtt: 0x8d },
-  /** An MQTT client identifier the server does not accept. */
-  CLIENT_ID_INVALID: { code: 206, message: "Client identifier not valid", mqtt: 0x85 },
   /** The client did not read its messages fast enough; its outbound queue filled up. */
   SLOW_CONSUMER: { code: 207, message: "Slow consumer: outbound queue full", mqtt: 0x97 },
   /** The connection dropped; the SDK is reconnecting and the session may still be resumed. */
@@ -67,12 +61,8 @@ export const ErrorCodes = {
   INVALID_SPECIFICATION: { code: 304, message: "Invalid topic specification", mqtt: 0x80 },
   /** A value (or MQTT payload) that does not fit the topic's type. */
   PAYLOAD_INVALID: { code: 305, message: "Value does not fit the topic type", mqtt: 0x99 },
-  /** A publish to a missing path may not create the topic. */
-  TOPIC_CREATION_REFUSED: { code: 306, message: "Topic may not be created here", mqtt: 0x90 },
   /** The session holds as many subscriptions or selections as it may. */
   TOO_MANY_SUBSCRIPTIONS: { code: 307, message: "Too many subscriptions", mqtt: 0x97 },
-  /** A shared subscription (`$share/{group}/{filter}`) that is not valid. */
-  SHARED_SUBSCRIPTION_INVALID: { code: 308, message: "Shared subscription not valid", mqtt: 0x8f },
   /** An SDK update whose declared type is not the topic's type. */
   TOPIC_TYPE_MISMATCH: { code: 309, message: "Value of a different type than the topic", mqtt: 0x99 },
   // 4xx: update constraints
