@@ -7,6 +7,7 @@ import type { WebSocket } from "ws";
 import {
   type ClientFrameOf,
   CloseCodes,
+  ErrorCodes,
   type ErrorCode,
   PROTOCOL_VERSIONS,
   type ServerFrame,
@@ -176,16 +177,28 @@ export class SdkConnection implements SdkLink, Answer {
     this.reply(value === undefined ? { type: "result", id } : { type: "result", id, value });
   }
 
-  /** Answer: an `error` frame for request `id`. */
+  /** Answer: an `error` frame for request `id` (an `INTERNAL` one carries the generic message only). */
   error(id: number, code: ErrorCode, message: string): void {
-    if (code === "INTERNAL") this.log.error({ err: message }, "request failed");
+    if (code === "INTERNAL") return this.internalError(id, message);
     this.door.core.metrics.inc("sdk_request_errors_total", { code });
     this.reply({ type: "error", id, code: errorCodeNumber(code), message });
   }
 
   private fail(id: number, err: unknown): void {
-    const e = SkeinError.from(err);
-    this.error(id, e.code, e.message);
+    if (err instanceof SkeinError && err.code !== "INTERNAL") this.error(id, err.code, err.message);
+    else this.internalError(id, err);
+  }
+
+  /**
+   * A failure that is the server's own (an unexpected exception): its detail, with the stack, goes to the
+   * log; the client gets `INTERNAL` with the table's generic message, never the exception's text, which
+   * may name files, internals or other sessions' data.
+   */
+  private internalError(id: number, detail: unknown): void {
+    this.log.error({ err: detail, id }, "request failed");
+    this.door.core.metrics.inc("sdk_request_errors_total", { code: "INTERNAL" });
+    const message = ErrorCodes.INTERNAL.message;
+    this.reply({ type: "error", id, code: errorCodeNumber("INTERNAL"), message });
   }
 
   /** Result and error frames are numbered session frames (replayed on resumption). */
