@@ -4,7 +4,8 @@
  * to the SDK door with the browser's own WebSocket, adds a topic, selects it, streams values published
  * by an MQTT.js client of this test, and updates a topic an MQTT subscriber receives.
  *
- * Skipped only when /usr/bin/chromium is absent (CI installs it).
+ * Never skipped: without /usr/bin/chromium the suite fails, saying how to install it (`.ci/run` does),
+ * so a green `npm test` always means the SDK ran in a browser.
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
@@ -21,8 +22,9 @@ import { type SdkFixture, collect, connectClient, startSdkServer, waitFor } from
 const CHROMIUM = "/usr/bin/chromium";
 const sdkDir = join(dirname(fileURLToPath(import.meta.url)), "..");
 const bundlePath = join(sdkDir, "dist", "skein-sdk.browser.js");
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) console.warn(`browser tests skipped: ${CHROMIUM} not found (apt-get install chromium)`);
+const MISSING_CHROMIUM =
+  `${CHROMIUM} not found: the browser test needs Chromium. Install it with ` +
+  "`apt-get install -y chromium` (.ci/run installs it), then run the tests again.";
 
 /** What the page keeps on `window`. */
 interface PageGlobals {
@@ -59,8 +61,7 @@ function serveStatic(): Promise<Server> {
   return new Promise((resolve) => http.listen(0, "127.0.0.1", () => resolve(http)));
 }
 
-// In CI the browser is installed by .ci/run: a missing one is a failure there, never a silent skip.
-describe.skipIf(!hasChromium && !process.env.CI)("the SDK in Chromium", () => {
+describe("the SDK in Chromium", () => {
   let f: SdkFixture;
   let http: Server;
   let browser: Browser;
@@ -68,6 +69,8 @@ describe.skipIf(!hasChromium && !process.env.CI)("the SDK in Chromium", () => {
   let mqtt: MqttClient;
 
   beforeAll(async () => {
+    // A missing browser fails the suite, never skips it silently.
+    if (!existsSync(CHROMIUM)) throw new Error(MISSING_CHROMIUM);
     ensureBundle();
     f = await startSdkServer();
     http = await serveStatic();
@@ -88,7 +91,7 @@ describe.skipIf(!hasChromium && !process.env.CI)("the SDK in Chromium", () => {
     await page?.evaluate(() => (window as unknown as PageGlobals).session?.close());
     await browser?.close();
     await mqtt?.endAsync();
-    await new Promise((resolve) => http?.close(resolve));
+    if (http) await new Promise((resolve) => http.close(resolve));
     await f?.close();
   });
 
