@@ -1,5 +1,6 @@
 /**
- * Topic types and topic specifications (DESIGN §2).
+ * Topic types and topic specifications: a topic has a path, a specification (type + properties) and,
+ * usually, a value.
  *
  * @module
  */
