@@ -5,6 +5,7 @@
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import {
   createServer,
+  type ServerDependencies,
   type SkeinConfigInput,
   type SkeinServer,
   type ListeningAddresses,
@@ -20,15 +21,24 @@ export interface TestServer {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-/** Starts a server on loopback, every port 0, logs silent (override with config). */
-export async function startServer(config: SkeinConfigInput = {}): Promise<TestServer> {
-  const server = createServer({
-    host: "127.0.0.1",
-    logLevel: "silent",
-    ...config,
-    mqtt: { port: 0, tlsPort: false, ...config.mqtt },
-    http: { port: 0, tlsPort: false, ...config.http },
-  });
+/**
+ * Starts a server on loopback, every port 0, logs silent (override with config); `deps` injects e.g. a
+ * FakeClock (fake-clock.ts).
+ */
+export async function startServer(
+  config: SkeinConfigInput = {},
+  deps: ServerDependencies = {},
+): Promise<TestServer> {
+  const server = createServer(
+    {
+      host: "127.0.0.1",
+      logLevel: "silent",
+      ...config,
+      mqtt: { port: 0, tlsPort: false, ...config.mqtt },
+      http: { port: 0, tlsPort: false, ...config.http },
+    },
+    deps,
+  );
   const addresses = await server.listen();
   const close = () => server.close();
   return {

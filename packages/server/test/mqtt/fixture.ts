@@ -9,7 +9,7 @@ import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import mqttPacket, { type IConnackPacket, type IConnectPacket, type Packet } from "mqtt-packet";
 import { test } from "vitest";
 import { WebSocket, createWebSocketStream } from "ws";
-import type { SkeinConfigInput } from "../../src/index.js";
+import type { ServerDependencies, SkeinConfigInput } from "../../src/index.js";
 import { collect, startServer, waitFor, type TestServer } from "../helpers.js";
 
 /** The transports every suite runs over. */
@@ -43,7 +43,8 @@ export interface Fixture {
   readonly transport: Transport;
   /** The server started by {@link Fixture.start} in this test. */
   readonly srv: TestServer;
-  start(config?: SkeinConfigInput): Promise<TestServer>;
+  /** Starts this test's server; `deps` injects e.g. a FakeClock. */
+  start(config?: SkeinConfigInput, deps?: ServerDependencies): Promise<TestServer>;
   /** Connects an MQTT.js client (no reconnect), collecting messages from before CONNACK. */
   connect(options?: IClientOptions): Promise<Connected>;
   /** Opens a raw MQTT connection (no CONNECT sent yet). */
@@ -76,8 +77,8 @@ function createFixture(transport: Transport): { fixture: Fixture; dispose(): Pro
       if (!server) throw new Error("no server started in this test");
       return server;
     },
-    async start(config) {
-      server = await startServer(config);
+    async start(config, deps) {
+      server = await startServer(config, deps);
       return server;
     },
     async connect(options = {}) {
