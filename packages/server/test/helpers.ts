@@ -65,9 +65,14 @@ export async function waitFor(condition: () => boolean, what = "condition", time
   }
 }
 
-/** Resolves after `ms` (to let something that must NOT happen have its chance). */
-export function settle(ms = 100): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
+/**
+ * A round trip on each client in turn (an UNSUBSCRIBE of a filter it never subscribed, answered by
+ * UNSUBACK), in the order given: once it resolves, the server has processed every packet that client
+ * sent before, and the client has received everything the server wrote to it before. Put publishers
+ * first and subscribers last to prove that a message was NOT delivered, without waiting on time.
+ */
+export async function roundTrip(...clients: MqttClient[]): Promise<void> {
+  for (const client of clients) await client.unsubscribeAsync("skein-test/round-trip");
 }
 
 /** Collects messages a client receives. */

@@ -207,6 +207,16 @@ export class RawClient {
     return found as PacketOf<C>;
   }
 
+  /**
+   * A PINGREQ/PINGRESP round trip: the server has processed every packet sent before, and everything it
+   * wrote to this connection before the PINGRESP has been received (a barrier, instead of a sleep, for
+   * proving that something did NOT happen).
+   */
+  async ping(): Promise<void> {
+    this.send({ cmd: "pingreq" });
+    await this.next("pingresp");
+  }
+
   /** Waits until the server has closed the connection. */
   async waitClosed(timeoutMs = 5000): Promise<void> {
     await waitFor(() => this.closed, "server to close the connection", timeoutMs);

@@ -1,6 +1,7 @@
 import { CloseCodes, errorCodeNumber } from "@skein/protocol";
 import { afterEach, describe, expect, it } from "vitest";
-import { connectClient, settle, startServer, waitFor, type TestServer } from "../helpers.js";
+import { FakeClock } from "../fake-clock.js";
+import { connectClient, startServer, waitFor, type TestServer } from "../helpers.js";
 import { openRaw, openSession } from "./raw-sdk.js";
 
 let srv: TestServer;
@@ -134,7 +135,9 @@ describe("SDK door: resumption", () => {
   });
 
   it("starts a new session when the token is wrong or the session timed out", async () => {
-    srv = await startServer({ sdk: { reconnectTimeoutMs: 50 } });
+    const clock = new FakeClock();
+    srv = await startServer({ sdk: { reconnectTimeoutMs: 50 } }, { clock });
+    const metrics = srv.server.metrics;
     const first = await openSession(sdkUrl());
     const welcome = await first.next("welcome");
     const wrong = await openSession(sdkUrl(), {
@@ -142,7 +145,11 @@ describe("SDK door: resumption", () => {
     });
     expect((await wrong.next("welcome")).resumed).toBe(false);
     first.ws.terminate();
-    await settle(200);
+    await waitFor(() => metrics.get("sdk_connections") === 1, "drop noticed");
+    clock.advance(49);
+    expect(metrics.get("sdk_sessions")).toBe(2); // still waiting for a resumption
+    clock.advance(1);
+    expect(metrics.get("sdk_sessions")).toBe(1);
     const late = await openSession(sdkUrl(), {
       resume: { sessionId: welcome.sessionId, token: welcome.token, received: 0 },
     });
