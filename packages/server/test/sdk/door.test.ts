@@ -158,6 +158,27 @@ describe("SDK door: resumption", () => {
     expect(w.sessionId).not.toBe(welcome.sessionId);
   });
 
+  it("pings every sdk.heartbeatMs and terminates a connection that answered no ping", async () => {
+    const clock = new FakeClock();
+    srv = await startServer({ sdk: { heartbeatMs: 60_000 } }, { clock });
+    const answering = await openSession(sdkUrl());
+    const silent = await openSession(sdkUrl(), {}, { autoPong: false });
+    const pings = { answering: 0, silent: 0 };
+    answering.ws.on("ping", () => pings.answering++);
+    silent.ws.on("ping", () => pings.silent++);
+    clock.advance(60_000);
+    await waitFor(() => pings.answering === 1 && pings.silent === 1, "a ping on each connection");
+    // A request after the ping: the server has the automatic pong (sent first) when it answers.
+    answering.send({ type: "ping", id: 1 });
+    await answering.next("result", (f) => f.id === 1);
+    clock.advance(60_000);
+    expect((await silent.waitClosed()).code).toBe(1006); // terminated, no closing handshake
+    await waitFor(() => pings.answering === 2, "the next ping");
+    answering.send({ type: "ping", id: 2 });
+    await answering.next("result", (f) => f.id === 2);
+    expect(answering.closed).toBeUndefined();
+  });
+
   it("ends the session at once on a clean close (code 1000)", async () => {
     srv = await startServer();
     const first = await openSession(sdkUrl());
