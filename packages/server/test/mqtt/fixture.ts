@@ -53,8 +53,8 @@ export interface Fixture {
 
 /**
  * `it` with a per-test {@link Fixture} `f` for `transport`: each test owns its server and clients, all
- * closed when it ends, so the suites can run their tests concurrently (`describe.concurrent`) and tests
- * that wait out real time overlap.
+ * closed when it ends, so the suites can run their tests concurrently (`describe.concurrent`). A test
+ * that needs time to pass starts its server with a FakeClock (`f.start(config, { clock })`) and moves it.
  */
 export function mqttTest(transport: Transport) {
   return test.extend<{ f: Fixture }>({
