@@ -50,7 +50,7 @@ describe("link: requests and resumption", () => {
     await session.set("a", "string", "0");
     server.loseIncoming = true;
     const pending = Array.from({ length: 5 }, (_, i) => session.set("a", "string", String(i + 1)));
-    await new Promise((r) => setTimeout(r, 10));
+    await until(() => server.lostRequests === 5, "the five sets to be lost");
     server.loseIncoming = false;
     const events: string[] = [];
     session.on("disconnected", () => events.push("disconnected"));
@@ -84,19 +84,18 @@ describe("link: requests and resumption", () => {
     const fake = server.sessions.get(session.sessionId)!;
     const got: string[] = [];
     server.push(fake, { type: "topic", tid: 7, path: "a", spec: { type: "string" } });
-    await until(() => true, "");
     session.addStream(">a", "string", { onValue: (_p, _s, v) => got.push(v) });
     const text = (i: number) => new TextEncoder().encode(String(i));
     for (let i = 1; i <= 50; i++) {
       if (i === 20) server.loseOutgoing = true;
       server.push(fake, { type: "v", t: 7, v: text(i) });
     }
-    await new Promise((r) => setTimeout(r, 10));
+    await until(() => got.length === 19, "the values before the loss");
     server.loseOutgoing = false;
     session.simulateDrop();
     for (let i = 51; i <= 60; i++) server.push(fake, { type: "v", t: 7, v: text(i) });
     await until(() => got.length >= 60, "60 values");
-    await new Promise((r) => setTimeout(r, 10));
+    await session.ping(); // a duplicate would have been delivered before the ping's answer
     expect(got).toEqual(Array.from({ length: 60 }, (_, i) => String(i + 1)));
   });
 
@@ -111,7 +110,7 @@ describe("link: requests and resumption", () => {
     server.resumable = false;
     server.loseIncoming = true;
     const pending = session.set("a", "string", "x");
-    await new Promise((r) => setTimeout(r, 5));
+    await until(() => server.lostRequests === 1, "the set to be lost");
     server.loseIncoming = false;
     const reconnected = new Promise((resolve) => session.once("reconnected", resolve));
     session.simulateDrop();
@@ -154,7 +153,7 @@ describe("link: requests and resumption", () => {
     server.autoAnswer = true;
     server.loseIncoming = true;
     const pending = session.ping();
-    await new Promise((r) => setTimeout(r, 5));
+    await until(() => server.lostRequests === 1, "the ping to be lost");
     server.loseIncoming = false;
     session.simulateDrop();
     // The reconnection waits ~100 ms, longer than the request timeout: the request still succeeds.
@@ -196,12 +195,11 @@ describe("link: requests and resumption", () => {
     const server = new FakeServer();
     const session = await open(server, { heartbeatMs: 20 });
     const fake = server.sessions.get(session.sessionId)!;
-    await new Promise((r) => setTimeout(r, 50));
-    expect(fake.frames.some((f) => f.type === "ping")).toBe(true);
+    await until(() => fake.frames.some((f) => f.type === "ping"), "a heartbeat ping");
     expect(server.connections).toHaveLength(1);
     server.loseOutgoing = true; // a half-open connection: nothing arrives, no close either
     const reconnected = new Promise((resolve) => session.once("reconnected", resolve));
-    await new Promise((r) => setTimeout(r, 60));
+    await new Promise((resolve) => session.once("disconnected", resolve)); // the silence was noticed
     server.loseOutgoing = false;
     expect(await reconnected).toMatchObject({ resumed: true });
     expect(server.connections.length).toBeGreaterThan(1);

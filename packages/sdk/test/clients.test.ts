@@ -6,12 +6,13 @@ import type { MqttClient } from "mqtt";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type Session, type SessionEvents, type SessionLifecycleEvent, SkeinError } from "../src/index.js";
 import {
+  FakeClock,
   type SdkFixture,
   codeOf,
   collect,
   connectClient,
   recorder,
-  settle,
+  roundTrip,
   startSdkServer,
   waitFor,
 } from "./helpers.js";
@@ -138,7 +139,7 @@ describe("subscribe and unsubscribe", () => {
     expect([got[0]?.topic, got[0]?.payload.toString()]).toEqual(["alerts/fire", "evacuate"]);
     expect(await admin.clients.unsubscribe(id, ">alerts//")).toBe(1);
     await admin.set("alerts/fire", "string", "all clear");
-    await settle(100);
+    await roundTrip(device); // the update was processed before set() resolved; a PUBLISH would come first
     expect(got).toHaveLength(1);
   });
 
@@ -186,13 +187,14 @@ describe("onSessionEvent", () => {
 
     await watch.close();
     await f.connect({ properties: { group: "g1" } });
-    await settle(100);
+    await admin.ping(); // an "opened" event would have been sent before the ping's answer
     expect(events).toHaveLength(5);
   });
 
   it("is set again when a reconnection starts a new session", async () => {
     await f.close();
-    f = await startSdkServer({ sdk: { reconnectTimeoutMs: 50 } });
+    const clock = new FakeClock();
+    f = await startSdkServer({ sdk: { reconnectTimeoutMs: 50 } }, { clock });
     const watcher = await f.connect({ reconnect: { initialDelayMs: 300, maxDelayMs: 300, timeoutMs: 5000 } });
     const events: SessionLifecycleEvent[] = [];
     await watcher.clients.onSessionEvent("group eq 'g1'", (e) => events.push(e));
@@ -200,6 +202,11 @@ describe("onSessionEvent", () => {
       watcher.once("reconnected", resolve),
     );
     watcher.simulateDrop();
+    // The server sees the drop and, its reconnection timeout passed, ends the session before the
+    // client's reconnection (300 ms later) can resume it.
+    await waitFor(() => f.server.server.metrics.get("sdk_connections") === 0, "the server to see the drop");
+    clock.advance(50);
+    expect(f.server.server.metrics.get("sdk_sessions")).toBe(0);
     expect((await reconnected).resumed).toBe(false);
     await watcher.ping(); // the watch request went first
     const member = await f.connect({ properties: { group: "g1" } });

@@ -73,6 +73,8 @@ export class FakeServer {
   resumable = true;
   /** Lose incoming client frames (as if lost on the wire). */
   loseIncoming = false;
+  /** Requests (frames other than hello and ack) lost while {@link FakeServer.loseIncoming} was set. */
+  lostRequests = 0;
   /** Log outgoing frames but do not deliver them (as if lost on the wire). */
   loseOutgoing = false;
   /** Refuse every hello with this close code. */
@@ -100,11 +102,14 @@ export class FakeServer {
 
   /** @internal */
   receive(connection: FakeConnection, bytes: Uint8Array): void {
-    if (this.loseIncoming) return;
     for (const value of decodeMessage(encoder, bytes)) {
       const checked = checkClientFrame(value);
       if (!checked.ok) throw new Error(`fake server: invalid frame: ${checked.problem}`);
       const frame = checked.frame;
+      if (this.loseIncoming) {
+        if (frame.type !== "hello" && frame.type !== "ack") this.lostRequests++;
+        continue;
+      }
       if (frame.type === "hello") this.hello(connection, frame);
       else if (frame.type === "ack")
         continue; // the fake keeps its whole log: nothing to drop

@@ -2,11 +2,12 @@
  * Integration test helpers: a real server (port 0) with its SDK door, SDK sessions that are closed
  * after each test, and collectors for value streams.
  */
-import type { SkeinConfigInput } from "../../server/src/index.js";
+import type { ServerDependencies, SkeinConfigInput } from "../../server/src/index.js";
 import { type TestServer, startServer } from "../../server/test/helpers.js";
 import { type ConnectOptions, type Session, type ValueStreamCallbacks, connect } from "../src/index.js";
 
-export { connectClient, waitFor, settle, collect } from "../../server/test/helpers.js";
+export { connectClient, waitFor, roundTrip, collect } from "../../server/test/helpers.js";
+export { FakeClock } from "../../server/test/fake-clock.js";
 
 /** A server and the SDK sessions a test opened. */
 export interface SdkFixture {
@@ -18,9 +19,15 @@ export interface SdkFixture {
   close(): Promise<void>;
 }
 
-/** Starts a server and returns the fixture; call `close()` in `afterEach`. */
-export async function startSdkServer(config: SkeinConfigInput = {}): Promise<SdkFixture> {
-  const server = await startServer(config);
+/**
+ * Starts a server and returns the fixture; call `close()` in `afterEach`. `deps` injects e.g. a
+ * FakeClock for the server's timers (request timeouts, the reconnection timeout).
+ */
+export async function startSdkServer(
+  config: SkeinConfigInput = {},
+  deps: ServerDependencies = {},
+): Promise<SdkFixture> {
+  const server = await startServer(config, deps);
   const url = `ws://127.0.0.1:${server.addresses.http}/sdk`;
   const sessions: Session[] = [];
   return {

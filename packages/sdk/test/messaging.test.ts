@@ -10,7 +10,7 @@ import {
   SkeinError,
   type ValueType,
 } from "../src/index.js";
-import { type SdkFixture, codeOf, settle, startSdkServer, waitFor } from "./helpers.js";
+import { FakeClock, type SdkFixture, codeOf, startSdkServer, waitFor } from "./helpers.js";
 
 let f: SdkFixture;
 afterEach(() => f.close());
@@ -83,11 +83,17 @@ describe("request handlers", () => {
   });
 
   it("correlates 1,000 concurrent requests answered out of order", async () => {
+    // Every request is held until all have arrived, then answered in a shuffled order (7919 is prime,
+    // so i * 7919 mod 1000 visits every index once).
+    const held: (() => void)[] = [];
     await handler.messaging.addRequestHandler(
       "calc/double",
       async (request) => {
         const { n } = request as { n: number };
-        await new Promise((r) => setTimeout(r, (n * 7919) % 13)); // answers out of order
+        await new Promise<void>((release) => {
+          held[n] = release;
+          if (Object.keys(held).length === 1000) for (let i = 0; i < 1000; i++) held[(i * 7919) % 1000]!();
+        });
         return { n, doubled: n * 2 };
       },
       { requestType: "json", responseType: "json" },
@@ -101,25 +107,37 @@ describe("request handlers", () => {
   });
 
   it("ends a request the handler does not answer in time with REQUEST_TIMEOUT", async () => {
+    await f.close();
+    const clock = new FakeClock();
+    f = await startSdkServer({}, { clock });
+    handler = await f.connect();
+    requester = await f.connect();
     let called = 0;
+    let reached!: () => void;
+    const handling = new Promise<void>((resolve) => (reached = resolve));
     await handler.messaging.addRequestHandler(
       "slow",
       () => {
         called++;
+        reached();
         return new Promise<string>(() => {});
       },
       { requestType: "string", responseType: "string" },
     );
-    const start = Date.now();
-    const error = await errorOf(
+    let settled = false;
+    const sent = errorOf(
       requester.messaging.sendRequest("slow", "x", {
         requestType: "string",
         responseType: "string",
         timeout: 150,
       }),
-    );
-    expect(error.code).toBe("REQUEST_TIMEOUT");
-    expect(Date.now() - start).toBeGreaterThanOrEqual(140);
+    ).finally(() => (settled = true));
+    await handling; // the server holds the request, its deadline set
+    clock.advance(149);
+    await requester.ping(); // an error sent by now would arrive before the ping's answer
+    expect(settled).toBe(false);
+    clock.advance(1);
+    expect((await sent).code).toBe("REQUEST_TIMEOUT");
     expect(called).toBe(1);
   });
 
@@ -382,11 +400,21 @@ describe("request streams", () => {
   });
 
   it("report a session that does not answer a filter request in time with REQUEST_TIMEOUT", async () => {
+    await f.close();
+    const clock = new FakeClock();
+    f = await startSdkServer({}, { clock });
     const requester = await f.connect();
     const silent = await f.connect({ properties: { role: "silent" } });
+    let reached!: () => void;
+    const handling = new Promise<void>((resolve) => (reached = resolve));
     await silent.messaging.setRequestStream(
       "ask",
-      { onRequest: () => new Promise<string>(() => {}) },
+      {
+        onRequest: () => {
+          reached();
+          return new Promise<string>(() => {});
+        },
+      },
       {
         requestType: "string",
         responseType: "string",
@@ -401,6 +429,11 @@ describe("request streams", () => {
       onError: (sessionId, error) => errors.push([sessionId, error.code]),
     });
     expect(sent).toBe(1);
+    await handling;
+    clock.advance(99);
+    await requester.ping(); // an error sent by now would arrive before the ping's answer
+    expect(errors).toEqual([]);
+    clock.advance(1);
     await waitFor(() => errors.length === 1, "timeout");
     expect(errors).toEqual([[silent.sessionId, "REQUEST_TIMEOUT"]]);
   });
@@ -486,7 +519,8 @@ describe("reconnection", () => {
   });
 
   it("registers handlers and streams again when the reconnection starts a new session", async () => {
-    f = await startSdkServer({ sdk: { reconnectTimeoutMs: 50 } });
+    const clock = new FakeClock();
+    f = await startSdkServer({ sdk: { reconnectTimeoutMs: 50 } }, { clock });
     const handler = await f.connect({ reconnect: { initialDelayMs: 300, maxDelayMs: 300, timeoutMs: 5000 } });
     const requester = await f.connect();
     const options = { requestType: "string", responseType: "string" } as const;
@@ -502,9 +536,11 @@ describe("reconnection", () => {
       handler.once("reconnected", resolve),
     );
     handler.simulateDrop();
-    expect(
-      await codeOf(requester.messaging.sendRequest("n/h", "lost", { ...options, timeout: 2000 })),
-    ).toMatch(/NO_HANDLER|HANDLER_SESSION_CLOSED/);
+    // The server sees the drop and, its reconnection timeout passed, ends the session (and its
+    // handlers) before the client's reconnection (300 ms later) can resume it.
+    await waitFor(() => f.server.server.metrics.get("sdk_connections") === 1, "the server to see the drop");
+    clock.advance(50);
+    expect(await codeOf(requester.messaging.sendRequest("n/h", "lost", options))).toBe("NO_HANDLER");
     expect((await reconnected).resumed).toBe(false);
     expect(handler.sessionId).not.toBe(first);
     // The new session's registrations are sent at once; give them a moment to be processed.
@@ -519,29 +555,40 @@ describe("reconnection", () => {
 
 describe("settling", () => {
   it("ignores a late answer to a request that timed out", async () => {
-    f = await startSdkServer();
+    const clock = new FakeClock();
+    f = await startSdkServer({}, { clock });
     const handler = await f.connect();
     const requester = await f.connect();
     const errors: SkeinError[] = [];
     handler.on("error", (e) => errors.push(e));
+    let reached!: () => void;
+    const handling = new Promise<void>((resolve) => (reached = resolve));
+    let answer!: () => void;
+    const answered = new Promise<void>((resolve) => (answer = resolve));
     await handler.messaging.addRequestHandler(
       "late",
       async () => {
-        await settle(150);
+        reached();
+        await answered;
         return "too late";
       },
       { requestType: "string", responseType: "string" },
     );
-    expect(
-      await codeOf(
-        requester.messaging.sendRequest("late", "", {
-          requestType: "string",
-          responseType: "string",
-          timeout: 50,
-        }),
-      ),
-    ).toBe("REQUEST_TIMEOUT");
-    await settle(200);
+    const sent = codeOf(
+      requester.messaging.sendRequest("late", "", {
+        requestType: "string",
+        responseType: "string",
+        timeout: 50,
+      }),
+    );
+    await handling;
+    clock.advance(50);
+    expect(await sent).toBe("REQUEST_TIMEOUT");
+    answer(); // the handler answers now, after the timeout
+    // The answer is sent in the microtasks after answer(), so before the first ping's result comes
+    // back; the second ping then proves the server has processed it.
+    await handler.ping();
+    await handler.ping();
     expect(errors).toEqual([]);
     expect(handler.state).toBe("connected");
   });

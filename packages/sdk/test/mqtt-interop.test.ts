@@ -2,15 +2,7 @@
 import type { MqttClient } from "mqtt";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Session } from "../src/index.js";
-import {
-  type SdkFixture,
-  collect,
-  connectClient,
-  recorder,
-  settle,
-  startSdkServer,
-  waitFor,
-} from "./helpers.js";
+import { type SdkFixture, collect, connectClient, recorder, startSdkServer, waitFor } from "./helpers.js";
 
 let f: SdkFixture;
 let session: Session;
@@ -71,7 +63,7 @@ describe("MQTT -> SDK", () => {
     await waitFor(() => stream.events.length === 1, "subscription");
     await expect(mqtt.publishAsync("m/d", "not a number", { qos: 1 })).rejects.toMatchObject({ code: 0x99 });
     expect(mqtt.connected).toBe(true);
-    await settle(50);
+    await session.ping(); // a value would have been sent before the ping's answer
     expect(stream.events).toHaveLength(1);
     expect((await session.fetch(">m/d", { withValues: true })).topics[0]).toMatchObject({ value: 1.5 });
   });

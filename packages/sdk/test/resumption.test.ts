@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import type { SessionEvents } from "../src/index.js";
-import { type SdkFixture, codeOf, recorder, startSdkServer, waitFor } from "./helpers.js";
+import { FakeClock, type SdkFixture, codeOf, recorder, startSdkServer, waitFor } from "./helpers.js";
 
 let f: SdkFixture;
 afterEach(() => f.close());
@@ -96,7 +96,8 @@ describe("resumption", () => {
   });
 
   it("tells the application when the session was not resumed in time, and works as a new session", async () => {
-    f = await startSdkServer({ sdk: { reconnectTimeoutMs: 50 } });
+    const clock = new FakeClock();
+    f = await startSdkServer({ sdk: { reconnectTimeoutMs: 50 } }, { clock });
     const session = await f.connect({ reconnect: { initialDelayMs: 400, maxDelayMs: 400, timeoutMs: 5000 } });
     await session.topics.addAndSet("lost/a", { type: "string" }, "a");
     await session.select(">lost//");
@@ -109,6 +110,11 @@ describe("resumption", () => {
     );
     session.simulateDrop();
     const waiting = session.set("lost/a", "string", "sent while disconnected");
+    // The server sees the drop and, its reconnection timeout passed, ends the session before the
+    // client's reconnection (400 ms later) can resume it.
+    await waitFor(() => f.server.server.metrics.get("sdk_connections") === 0, "the server to see the drop");
+    clock.advance(50);
+    expect(f.server.server.metrics.get("sdk_sessions")).toBe(0);
     expect(await codeOf(waiting)).toBe("SESSION_NOT_RESUMED");
     expect(await reconnected).toEqual({
       resumed: false,

@@ -17,7 +17,7 @@ import { pino } from "pino";
 import { type SkeinConfig, type SkeinConfigInput, parseConfig } from "./config.js";
 import { Core } from "./core/core.js";
 import type { Metrics } from "./core/metrics.js";
-import type { Logger, Store } from "./core/ports.js";
+import type { Clock, Logger, Store } from "./core/ports.js";
 import { type ListeningAddresses, Listeners } from "./listeners.js";
 import { MqttDoor } from "./mqtt/door.js";
 import type { MqttOptions } from "./mqtt/options.js";
@@ -27,7 +27,7 @@ import { MemoryStore } from "./storage/memory.js";
 
 export { type SkeinConfig, type SkeinConfigInput, configSchema, parseConfig, LOG_LEVELS } from "./config.js";
 export type { ListeningAddresses } from "./listeners.js";
-export type { Logger, Store, StoredTopic, StoredMessage, StoredSession, Clock } from "./core/ports.js";
+export type { Logger, Store, StoredTopic, StoredMessage, StoredSession, Clock, Timer } from "./core/ports.js";
 export { Metrics } from "./core/metrics.js";
 export { MemoryStore } from "./storage/memory.js";
 
@@ -37,6 +37,19 @@ export interface ServerDependencies {
   logger?: Logger;
   /** A store; default: the one the configuration names. */
   store?: Store;
+  /**
+   * Time and timers for every protocol timer of both doors and the core: MQTT keep-alive, connect
+   * timeout, will delay, session expiry and message expiry, the SDK reconnection timeout and
+   * heartbeat, request timeouts, removal sweeps and the `$SYS` interval. Default: the system clock.
+   * Tests pass a clock they move by hand, so what depends on time passing happens when they say,
+   * while sockets stay real. Not a configuration key: an embedding program's choice only.
+   *
+   * @example
+   * ```ts
+   * const server = createServer({}, { clock: myManualClock });
+   * ```
+   */
+  clock?: Clock;
 }
 
 /** A topic as seen from outside the core. */
@@ -82,6 +95,7 @@ export function createServer(config: SkeinConfigInput = {}, deps: ServerDependen
     },
     store,
     logger,
+    clock: deps.clock,
   });
   const { port: _p, tlsPort: _t, ...mqttLimits } = cfg.mqtt;
   const mqttOptions: MqttOptions = mqttLimits;

@@ -5,6 +5,7 @@
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import {
   createServer,
+  type ServerDependencies,
   type SkeinConfigInput,
   type SkeinServer,
   type ListeningAddresses,
@@ -20,15 +21,24 @@ export interface TestServer {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-/** Starts a server on loopback, every port 0, logs silent (override with config). */
-export async function startServer(config: SkeinConfigInput = {}): Promise<TestServer> {
-  const server = createServer({
-    host: "127.0.0.1",
-    logLevel: "silent",
-    ...config,
-    mqtt: { port: 0, tlsPort: false, ...config.mqtt },
-    http: { port: 0, tlsPort: false, ...config.http },
-  });
+/**
+ * Starts a server on loopback, every port 0, logs silent (override with config); `deps` injects e.g. a
+ * FakeClock (fake-clock.ts).
+ */
+export async function startServer(
+  config: SkeinConfigInput = {},
+  deps: ServerDependencies = {},
+): Promise<TestServer> {
+  const server = createServer(
+    {
+      host: "127.0.0.1",
+      logLevel: "silent",
+      ...config,
+      mqtt: { port: 0, tlsPort: false, ...config.mqtt },
+      http: { port: 0, tlsPort: false, ...config.http },
+    },
+    deps,
+  );
   const addresses = await server.listen();
   const close = () => server.close();
   return {
@@ -55,9 +65,14 @@ export async function waitFor(condition: () => boolean, what = "condition", time
   }
 }
 
-/** Resolves after `ms` (to let something that must NOT happen have its chance). */
-export function settle(ms = 100): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
+/**
+ * A round trip on each client in turn (an UNSUBSCRIBE of a filter it never subscribed, answered by
+ * UNSUBACK), in the order given: once it resolves, the server has processed every packet that client
+ * sent before, and the client has received everything the server wrote to it before. Put publishers
+ * first and subscribers last to prove that a message was NOT delivered, without waiting on time.
+ */
+export async function roundTrip(...clients: MqttClient[]): Promise<void> {
+  for (const client of clients) await client.unsubscribeAsync("skein-test/round-trip");
 }
 
 /** Collects messages a client receives. */

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { FakeClock } from "./fake-clock.js";
 import { collect, connectClient, startServer, waitFor, type TestServer } from "./helpers.js";
 
 describe.each(["tcp", "ws"] as const)("smoke over %s", (transport) => {
@@ -38,11 +39,14 @@ describe("HTTP endpoints", () => {
 
 describe("$SYS topics", () => {
   it("publishes retained broker figures under $SYS/broker, which # does not match", async () => {
-    await using srv = await startServer({ limits: { sysIntervalMs: 50 } });
+    const clock = new FakeClock();
+    await using srv = await startServer({ limits: { sysIntervalMs: 50 } }, { clock });
     const client = await connectClient(srv.url("tcp"));
     const got = collect(client);
     await client.subscribeAsync(["$SYS/broker/clients/connected", "#"], { qos: 0 });
-    // The retained figure first (taken before this client connected), then fresh ones counting it.
+    await waitFor(() => got.length === 1, "the retained figure");
+    expect(got[0]!.payload.toString()).toBe("0"); // taken at start, before this client connected
+    clock.advance(50); // the next round of figures counts it
     await waitFor(
       () => got.some((m) => Number(m.payload.toString()) >= 1),
       "a $SYS figure counting this client",

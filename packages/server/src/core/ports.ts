@@ -40,6 +40,7 @@ export interface Clock {
 
 /** A timer handle. */
 export interface Timer {
+  /** Lets the process exit while the timer is armed (Node's timers); absent elsewhere. */
   unref?(): unknown;
 }
 

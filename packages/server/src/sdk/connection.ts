@@ -17,7 +17,7 @@ import {
   errorCodeNumber,
   pathProblem,
 } from "@skein/protocol";
-import type { Logger } from "../core/ports.js";
+import type { Logger, Timer } from "../core/ports.js";
 import { newSessionId } from "../core/sessions.js";
 import type { SdkDoor } from "./door.js";
 import type { Answer } from "./control.js";
@@ -32,7 +32,7 @@ export class SdkConnection implements SdkLink, Answer {
   private pending: Uint8Array[] = [];
   private flushScheduled = false;
   private alive = true;
-  private readonly heartbeat: ReturnType<typeof setInterval>;
+  private heartbeat: Timer;
 
   constructor(
     readonly door: SdkDoor,
@@ -44,12 +44,16 @@ export class SdkConnection implements SdkLink, Answer {
     ws.on("close", (code) => this.onClose(code));
     ws.on("error", (err) => this.log.debug({ err: err.message }, "websocket error"));
     ws.on("pong", () => (this.alive = true));
-    this.heartbeat = setInterval(() => {
+    const clock = door.core.clock;
+    const beat = (): void => {
       if (!this.alive) return ws.terminate();
       this.alive = false;
       ws.ping();
-    }, door.options.heartbeatMs);
-    this.heartbeat.unref();
+      this.heartbeat = clock.setTimeout(beat, door.options.heartbeatMs);
+      this.heartbeat.unref?.();
+    };
+    this.heartbeat = clock.setTimeout(beat, door.options.heartbeatMs);
+    this.heartbeat.unref?.();
   }
 
   /** SdkLink: queues frame bytes; frames of one event-loop turn go out as one WebSocket message. */
@@ -69,7 +73,7 @@ export class SdkConnection implements SdkLink, Answer {
     if (this.state === "closed") return;
     this.flush();
     this.state = "closed";
-    clearInterval(this.heartbeat);
+    this.door.core.clock.clearTimeout(this.heartbeat);
     this.ws.close(code, reason.slice(0, 120));
     this.door.connectionClosed(this, code === 1000);
   }
@@ -254,7 +258,7 @@ export class SdkConnection implements SdkLink, Answer {
   }
 
   private onClose(code: number): void {
-    clearInterval(this.heartbeat);
+    this.door.core.clock.clearTimeout(this.heartbeat);
     if (this.state === "closed") return;
     this.state = "closed";
     // 1000 from the client is a deliberate close: the session ends. Anything else may be resumed.

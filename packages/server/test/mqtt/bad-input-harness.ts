@@ -7,6 +7,7 @@ import type { Socket } from "node:net";
 import type { MqttClient } from "mqtt";
 import type { IConnectPacket } from "mqtt-packet";
 import { expect } from "vitest";
+import type { FakeClock } from "../fake-clock.js";
 import { collect, connectClient, startServer, waitFor, type TestServer } from "../helpers.js";
 import { RawClient, type Sendable } from "../raw-client.js";
 
@@ -26,6 +27,11 @@ export interface BadInputCase {
   setup?: (raw: RawClient) => Promise<void>;
   /** The bad input: bytes, a hex string or a packet object, or several sent in order. */
   bytes: Sendable | Sendable[];
+  /**
+   * Milliseconds the server's clock moves on after the bytes are sent (e.g. to reach a timeout); needs
+   * a server started with a FakeClock.
+   */
+  timeMs?: number;
   expect: {
     /** The packet the server answers with (matched field by field); none when absent. */
     packet?: Record<string, unknown>;
@@ -59,9 +65,13 @@ function counter(srv: TestServer, name: string, labels?: Labels): number {
   return labels ? srv.server.metrics.get(name, labels) : srv.server.metrics.total(name);
 }
 
-/** Starts a server with {@link LIMITS} and connects the bystander (v5, subscribed to `#`). */
-export async function startBadInputServer(): Promise<BadInputServer> {
-  const srv = await startServer({ mqtt: { ...LIMITS } });
+/**
+ * Starts a server with {@link LIMITS} and connects the bystander (v5, subscribed to `#`); with `clock`,
+ * the server's timers run on it and cases may move it ({@link BadInputCase.timeMs}).
+ */
+export async function startBadInputServer(options: { clock?: FakeClock } = {}): Promise<BadInputServer> {
+  const { clock } = options;
+  const srv = await startServer({ mqtt: { ...LIMITS } }, { clock });
   const bystander = await connectClient(srv.url(), { protocolVersion: 5, clientId: "bystander" });
   // Without this, Nagle's algorithm holds each check's PUBLISH behind the previous PUBACK (~40 ms).
   (bystander.stream as Socket).setNoDelay(true);
@@ -78,6 +88,7 @@ export async function startBadInputServer(): Promise<BadInputServer> {
 
   async function run(c: BadInputCase): Promise<void> {
     const port = srv.addresses.mqtt!;
+    const accepted = counter(srv, "mqtt_connections_total");
     const raw =
       c.handshake === false
         ? await RawClient.open(port, c.version)
@@ -88,9 +99,14 @@ export async function startBadInputServer(): Promise<BadInputServer> {
       const before = counter(srv, name, labels);
       const received = raw.packets.length;
       for (const bytes of Array.isArray(c.bytes) ? c.bytes : [c.bytes]) raw.send(bytes);
-      // Generous waits: the keep-alive cases take 1.5 s by design; a passing case returns at once.
-      if (c.expect.packet) expect(await raw.next(5000)).toMatchObject(c.expect.packet);
-      if (c.expect.closed) await raw.waitClosed(5000);
+      if (c.timeMs !== undefined) {
+        if (!clock) throw new Error(`${c.name}: timeMs needs a server started with a FakeClock`);
+        // The connection's timers are set when the server accepts it (keep-alive: at CONNECT).
+        await waitFor(() => counter(srv, "mqtt_connections_total") > accepted, "the server to accept");
+        clock.advance(c.timeMs);
+      }
+      if (c.expect.packet) expect(await raw.next()).toMatchObject(c.expect.packet);
+      if (c.expect.closed) await raw.waitClosed();
       else await raw.ping();
       // Nothing else was sent: the expected answer (if any), and the PINGRESP when still open.
       expect(raw.packets.length - received).toBe((c.expect.packet ? 1 : 0) + (c.expect.closed ? 0 : 1));

@@ -8,11 +8,13 @@ import fc from "fast-check";
 import mqtt from "mqtt-packet";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Reason } from "../../src/mqtt/reason-codes.js";
+import { FakeClock } from "../fake-clock.js";
 import { waitFor } from "../helpers.js";
 import { RawClient, frame, props, str, u16 } from "../raw-client.js";
 import {
   type BadInputCase,
   type BadInputServer,
+  LIMITS,
   disconnect,
   protocolError,
   startBadInputServer,
@@ -154,6 +156,7 @@ const CASES: BadInputCase[] = [
     version: 5,
     handshake: { keepalive: 1 },
     bytes: [],
+    timeMs: 1500,
     expect: {
       packet: disconnect(Reason.KEEP_ALIVE_TIMEOUT),
       closed: true,
@@ -165,6 +168,7 @@ const CASES: BadInputCase[] = [
     version: 4,
     handshake: { keepalive: 1 },
     bytes: [],
+    timeMs: 1500,
     expect: { closed: true, counted: protocolError("keep_alive_timeout") },
   },
   {
@@ -173,6 +177,7 @@ const CASES: BadInputCase[] = [
     version: 5,
     handshake: false,
     bytes: [],
+    timeMs: LIMITS.connectTimeoutMs,
     expect: { closed: true, counted: protocolError("connect_timeout") },
   },
   {
@@ -180,6 +185,7 @@ const CASES: BadInputCase[] = [
     version: 5,
     handshake: false,
     bytes: "10 20 00 04",
+    timeMs: LIMITS.connectTimeoutMs,
     expect: { closed: true, counted: protocolError("connect_timeout") },
   },
 ];
@@ -187,7 +193,7 @@ const CASES: BadInputCase[] = [
 describe("bad input at the session level", () => {
   let bad: BadInputServer;
   beforeAll(async () => {
-    bad = await startBadInputServer();
+    bad = await startBadInputServer({ clock: new FakeClock() });
   });
   afterAll(async () => bad?.close());
 

@@ -9,7 +9,7 @@ import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import mqttPacket, { type IConnackPacket, type IConnectPacket, type Packet } from "mqtt-packet";
 import { test } from "vitest";
 import { WebSocket, createWebSocketStream } from "ws";
-import type { SkeinConfigInput } from "../../src/index.js";
+import type { ServerDependencies, SkeinConfigInput } from "../../src/index.js";
 import { collect, startServer, waitFor, type TestServer } from "../helpers.js";
 
 /** The transports every suite runs over. */
@@ -43,7 +43,8 @@ export interface Fixture {
   readonly transport: Transport;
   /** The server started by {@link Fixture.start} in this test. */
   readonly srv: TestServer;
-  start(config?: SkeinConfigInput): Promise<TestServer>;
+  /** Starts this test's server; `deps` injects e.g. a FakeClock. */
+  start(config?: SkeinConfigInput, deps?: ServerDependencies): Promise<TestServer>;
   /** Connects an MQTT.js client (no reconnect), collecting messages from before CONNACK. */
   connect(options?: IClientOptions): Promise<Connected>;
   /** Opens a raw MQTT connection (no CONNECT sent yet). */
@@ -52,8 +53,8 @@ export interface Fixture {
 
 /**
  * `it` with a per-test {@link Fixture} `f` for `transport`: each test owns its server and clients, all
- * closed when it ends, so the suites can run their tests concurrently (`describe.concurrent`) and tests
- * that wait out real time overlap.
+ * closed when it ends, so the suites can run their tests concurrently (`describe.concurrent`). A test
+ * that needs time to pass starts its server with a FakeClock (`f.start(config, { clock })`) and moves it.
  */
 export function mqttTest(transport: Transport) {
   return test.extend<{ f: Fixture }>({
@@ -76,8 +77,8 @@ function createFixture(transport: Transport): { fixture: Fixture; dispose(): Pro
       if (!server) throw new Error("no server started in this test");
       return server;
     },
-    async start(config) {
-      server = await startServer(config);
+    async start(config, deps) {
+      server = await startServer(config, deps);
       return server;
     },
     async connect(options = {}) {
@@ -204,6 +205,16 @@ export class RawClient {
     );
     this.taken.add(found as Packet);
     return found as PacketOf<C>;
+  }
+
+  /**
+   * A PINGREQ/PINGRESP round trip: the server has processed every packet sent before, and everything it
+   * wrote to this connection before the PINGRESP has been received (a barrier, instead of a sleep, for
+   * proving that something did NOT happen).
+   */
+  async ping(): Promise<void> {
+    this.send({ cmd: "pingreq" });
+    await this.next("pingresp");
   }
 
   /** Waits until the server has closed the connection. */

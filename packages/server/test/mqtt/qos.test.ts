@@ -4,7 +4,7 @@
  */
 import type { IPublishPacket } from "mqtt-packet";
 import { describe, expect } from "vitest";
-import { settle, waitFor } from "../helpers.js";
+import { roundTrip, waitFor } from "../helpers.js";
 import { TRANSPORTS, VERSIONS, type Version, mqttTest, persistent } from "./fixture.js";
 
 const QOS = [0, 1, 2] as const;
@@ -24,7 +24,7 @@ describe.concurrent.each(TRANSPORTS)("QoS over %s", (transport) => {
           await pub.client.publishAsync(`qos/s${granted}/p${qos}`, `${granted}${qos}`, { qos });
       }
       await waitFor(() => sub.got.length === 9, "nine messages");
-      await settle(100); // a duplicate would have arrived by now
+      await roundTrip(sub.client); // a duplicate would have arrived by now
       expect(sub.got).toHaveLength(9);
       for (const { topic, packet } of sub.got) {
         const [, s, p] = /s(\d)\/p(\d)/.exec(topic) as RegExpExecArray;
@@ -82,7 +82,7 @@ describe.concurrent.each(TRANSPORTS)("QoS over %s", (transport) => {
       ]);
       // A PUBREC'd message is not published again: its PUBREL is re-sent [MQTT-4.4.0-1].
       expect((await again.next("pubrel")).messageId).toBe(first[2]!.messageId);
-      await settle(100);
+      await again.ping();
       expect(again.all("publish")).toHaveLength(2);
 
       // Completing the exchanges now empties the session's flight.
@@ -91,11 +91,11 @@ describe.concurrent.each(TRANSPORTS)("QoS over %s", (transport) => {
       expect((await again.next("pubrel")).messageId).toBe(resent[1]!.messageId);
       again.send({ cmd: "pubcomp", messageId: resent[1]!.messageId });
       again.send({ cmd: "pubcomp", messageId: first[2]!.messageId });
-      await settle(50);
+      await again.ping(); // the server has processed the acknowledgements
       again.destroy();
       const third = await f.raw();
       expect((await third.connect(rawPersistent(protocolVersion, "redeliver"))).sessionPresent).toBe(true);
-      await settle(100);
+      await third.ping();
       expect(third.all("publish")).toHaveLength(0);
       expect(third.all("pubrel")).toHaveLength(0);
     });
@@ -124,7 +124,7 @@ describe.concurrent.each(TRANSPORTS)("QoS over %s", (transport) => {
       back.send({ cmd: "pubrel", messageId: 7 });
       expect((await back.next("pubcomp")).messageId).toBe(7);
       await waitFor(() => sub.got.length === 1, "the message");
-      await settle(100);
+      await roundTrip(sub.client);
       expect(sub.got.map((m) => m.payload.toString())).toEqual(["first"]);
 
       // Once released, the identifier is free for a new message.
@@ -188,7 +188,7 @@ describe.concurrent.each(TRANSPORTS)("QoS over %s", (transport) => {
       for (let acked = 0; acked < n; acked++) {
         const p = await sub.next("publish");
         order.push(p.payload.toString());
-        await settle(30); // an over-eager server would send more now
+        await sub.ping(); // an over-eager server would have sent more before the PINGRESP
         expect(sub.all("publish").length - acked).toBeLessThanOrEqual(2);
         if (p.qos === 1) {
           sub.send({ cmd: "puback", messageId: p.messageId });
@@ -196,7 +196,7 @@ describe.concurrent.each(TRANSPORTS)("QoS over %s", (transport) => {
           // After PUBREC the message still counts against the window until PUBCOMP [MQTT-4.9.0-2].
           sub.send({ cmd: "pubrec", messageId: p.messageId });
           await sub.next("pubrel");
-          await settle(30);
+          await sub.ping();
           expect(sub.all("publish").length - acked).toBeLessThanOrEqual(2);
           sub.send({ cmd: "pubcomp", messageId: p.messageId });
         }

@@ -3,7 +3,7 @@
  * sent to new subscribers with the retain flag; v5 Retain Handling 0/1/2 and Retain As Published.
  */
 import { describe, expect } from "vitest";
-import { settle, waitFor } from "../helpers.js";
+import { roundTrip, waitFor } from "../helpers.js";
 import { TRANSPORTS, VERSIONS, mqttTest } from "./fixture.js";
 
 describe.concurrent.each(TRANSPORTS)("retained messages over %s", (transport) => {
@@ -39,7 +39,7 @@ describe.concurrent.each(TRANSPORTS)("retained messages over %s", (transport) =>
       const late = await f.connect({ protocolVersion });
       await late.client.subscribeAsync("ret/+", { qos: 1 });
       await waitFor(() => late.got.length === 1, "the remaining retained message");
-      await settle(100);
+      await roundTrip(late.client);
       expect(late.got.map((m) => m.topic)).toEqual(["ret/b"]);
     });
 
@@ -85,7 +85,7 @@ describe.concurrent.each(TRANSPORTS)("retained messages over %s", (transport) =>
       await sub.client.subscribeAsync("rh/#", { qos: 1, rh: 1 });
       await waitFor(() => sub.got.length === 1, "retained on the first subscribe");
       await sub.client.subscribeAsync("rh/#", { qos: 1, rh: 1 });
-      await settle(100);
+      await roundTrip(sub.client); // retained messages follow the SUBACK at once
       expect(sub.got).toHaveLength(1);
       // After an unsubscribe the subscription is new again.
       await sub.client.unsubscribeAsync("rh/#");
@@ -101,7 +101,7 @@ describe.concurrent.each(TRANSPORTS)("retained messages over %s", (transport) =>
       await pub.client.publishAsync("rh/a", "kept", { qos: 1, retain: true });
       const sub = await f.connect({ protocolVersion: 5 });
       await sub.client.subscribeAsync("rh/#", { qos: 1, rh: 2 });
-      await settle(100);
+      await roundTrip(sub.client); // retained messages follow the SUBACK at once
       expect(sub.got).toHaveLength(0);
       await pub.client.publishAsync("rh/a", "live", { qos: 1 });
       await waitFor(() => sub.got.length === 1, "the live message");
@@ -128,7 +128,7 @@ describe.concurrent.each(TRANSPORTS)("retained messages over %s", (transport) =>
       await pub.client.publishAsync("shared-ret/a", "kept", { qos: 1, retain: true });
       const sub = await f.connect({ protocolVersion: 5 });
       await sub.client.subscribeAsync("$share/g/shared-ret/#", { qos: 1 });
-      await settle(100);
+      await roundTrip(sub.client); // retained messages follow the SUBACK at once
       // MQTT 5 §4.8.2: retained messages are not sent to shared subscriptions when they are established.
       expect(sub.got).toHaveLength(0);
     });

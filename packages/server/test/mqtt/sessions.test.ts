@@ -4,7 +4,8 @@
  * (3.1.1); the bounded queue and its counted drops; session expiry ending a session.
  */
 import { describe, expect } from "vitest";
-import { settle, waitFor } from "../helpers.js";
+import { FakeClock } from "../fake-clock.js";
+import { roundTrip, waitFor } from "../helpers.js";
 import { TRANSPORTS, VERSIONS, mqttTest, persistent } from "./fixture.js";
 
 const payloads = (got: { payload: Buffer }[]): string[] => got.map((m) => m.payload.toString());
@@ -50,7 +51,7 @@ describe.concurrent.each(TRANSPORTS)("sessions over %s", (transport) => {
       const clean = await f.connect({ protocolVersion, clientId: "forgetful", clean: true });
       expect(clean.connack.sessionPresent).toBe(false);
       await pub.client.publishAsync("forget/a", "after", { qos: 1 });
-      await settle(100);
+      await roundTrip(clean.client);
       // Neither the queued message nor the old subscription survived [MQTT-3.1.2-6].
       expect(clean.got).toHaveLength(0);
     });
@@ -68,7 +69,7 @@ describe.concurrent.each(TRANSPORTS)("sessions over %s", (transport) => {
 
       const back = await f.connect(persistent(protocolVersion, "bounded"));
       await waitFor(() => back.got.length === 5, "the five kept messages");
-      await settle(100);
+      await roundTrip(back.client);
       expect(payloads(back.got)).toEqual(["3", "4", "5", "6", "7"]);
     });
 
@@ -83,24 +84,30 @@ describe.concurrent.each(TRANSPORTS)("sessions over %s", (transport) => {
 
       const back = await f.connect(persistent(protocolVersion, "bounded-newest"));
       await waitFor(() => back.got.length === 5, "the five kept messages");
-      await settle(100);
+      await roundTrip(back.client);
       expect(payloads(back.got)).toEqual(["0", "1", "2", "3", "4"]);
     });
 
     it("ends a session when its expiry interval passes offline", async ({ f }) => {
       // v5: Session Expiry Interval 1 s; 3.1.1: the server's persistentSessionExpirySec.
-      await f.start({ mqtt: { persistentSessionExpirySec: 1 } });
+      const clock = new FakeClock();
+      await f.start({ mqtt: { persistentSessionExpirySec: 1 } }, { clock });
+      const metrics = f.srv.server.metrics;
       const sub = await f.connect(persistent(protocolVersion, "mortal", 1));
       await sub.client.subscribeAsync("mortal/#", { qos: 1 });
       await sub.client.endAsync();
+      await waitFor(() => metrics.get("mqtt_connections") === 0, "the server to see the disconnection");
       const pub = await f.connect({ protocolVersion });
       await pub.client.publishAsync("mortal/a", "queued", { qos: 1 });
-      await waitFor(() => f.srv.server.metrics.get("mqtt_sessions") === 1, "the session to expire", 4000);
+      clock.advance(999);
+      expect(metrics.get("mqtt_sessions")).toBe(2); // still kept, one millisecond before its expiry
+      clock.advance(1);
+      expect(metrics.get("mqtt_sessions")).toBe(1);
 
       const back = await f.connect(persistent(protocolVersion, "mortal", 1));
       expect(back.connack.sessionPresent).toBe(false);
       await pub.client.publishAsync("mortal/a", "after", { qos: 1 });
-      await settle(100);
+      await roundTrip(back.client);
       expect(back.got).toHaveLength(0);
     });
   });
@@ -153,7 +160,9 @@ describe.concurrent.each(TRANSPORTS)("sessions over %s", (transport) => {
         got.push(p.payload.toString());
         sub.send({ cmd: "puback", messageId: p.messageId });
       }
-      await settle(100);
+      // A round trip: a fifth PUBLISH (a dropped message after all) would arrive before the PINGRESP.
+      sub.send({ cmd: "pingreq" });
+      await sub.next("pingresp");
       expect(sub.all("publish")).toHaveLength(4);
       expect(got).toEqual(["0", "3", "4", "5"]);
     });

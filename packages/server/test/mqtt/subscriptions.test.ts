@@ -3,7 +3,7 @@
  * filters, and the v5 options: No Local, Subscription Identifiers, shared subscriptions [MQTT-4.8.2].
  */
 import { describe, expect } from "vitest";
-import { settle, waitFor } from "../helpers.js";
+import { roundTrip, waitFor } from "../helpers.js";
 import { TRANSPORTS, VERSIONS, mqttTest, persistent } from "./fixture.js";
 
 describe.concurrent.each(TRANSPORTS)("subscriptions over %s", (transport) => {
@@ -21,7 +21,7 @@ describe.concurrent.each(TRANSPORTS)("subscriptions over %s", (transport) => {
       await pub.client.publishAsync("$foo/y", "retained", { qos: 1, retain: true });
       await pub.client.publishAsync("plain/x", "plain", { qos: 1 });
       await waitFor(() => dollar.got.length === 2 && wild.got.length === 1, "deliveries");
-      await settle(100);
+      await roundTrip(wild.client, dollar.client);
       expect(wild.got.map((m) => m.topic)).toEqual(["plain/x"]);
       // One delivery per message even though two filters match [MQTT-3.3.5-1].
       expect(dollar.got.map((m) => m.topic)).toEqual(["$foo/x", "$foo/y"]);
@@ -29,7 +29,7 @@ describe.concurrent.each(TRANSPORTS)("subscriptions over %s", (transport) => {
       // Retained $-topics are not sent to a leading wildcard either.
       const late = await f.connect({ protocolVersion });
       await late.client.subscribeAsync(["#", "+/y"], { qos: 1 });
-      await settle(100);
+      await roundTrip(late.client); // retained messages follow the SUBACK at once
       expect(late.got).toHaveLength(0);
     });
 
@@ -41,7 +41,7 @@ describe.concurrent.each(TRANSPORTS)("subscriptions over %s", (transport) => {
       const sent = pub.client.publishAsync("$SYS/fake", "nope", { qos: 1 });
       if (protocolVersion === 5) await expect(sent).rejects.toMatchObject({ code: 0x87 });
       else await sent; // 3.1.1 has no negative PUBACK
-      await settle(100);
+      await roundTrip(sub.client);
       // The server's own $SYS/broker figures may arrive; the client's publish must not.
       expect(sub.got.filter((m) => m.topic === "$SYS/fake")).toHaveLength(0);
       expect(pub.client.connected).toBe(true);
@@ -54,7 +54,7 @@ describe.concurrent.each(TRANSPORTS)("subscriptions over %s", (transport) => {
       const pub = await f.connect({ protocolVersion });
       await pub.client.publishAsync("ov/a", "once", { qos: 2 });
       await waitFor(() => sub.got.length === 1, "the message");
-      await settle(100);
+      await roundTrip(sub.client);
       expect(sub.got).toHaveLength(1);
       expect(sub.got[0]!.packet.qos).toBe(2);
     });
@@ -68,7 +68,7 @@ describe.concurrent.each(TRANSPORTS)("subscriptions over %s", (transport) => {
       await pub.client.publishAsync("unsub/a", "gone", { qos: 1 });
       await pub.client.publishAsync("unsub/b", "kept", { qos: 1 });
       await waitFor(() => sub.got.length === 1, "the message");
-      await settle(100);
+      await roundTrip(sub.client);
       expect(sub.got.map((m) => m.topic)).toEqual(["unsub/b"]);
     });
 
@@ -104,7 +104,7 @@ describe.concurrent.each(TRANSPORTS)("subscriptions over %s", (transport) => {
       const other = await f.connect({ protocolVersion: 5 });
       await other.client.publishAsync("nl/local", "someone else's", { qos: 1 });
       await waitFor(() => self.got.length === 2, "two messages");
-      await settle(100);
+      await roundTrip(self.client);
       // [MQTT-3.8.3-3]
       expect(self.got.map((m) => m.payload.toString()).sort()).toEqual(["own, local", "someone else's"]);
     });
@@ -172,7 +172,7 @@ describe.concurrent.each(TRANSPORTS)("subscriptions over %s", (transport) => {
 
       await waitFor(() => a.got.length + b.got.length === n, "every job in the group");
       await waitFor(() => otherGroup.got.length === n && plain.got.length === n, "every job elsewhere");
-      await settle(100);
+      await roundTrip(a.client, b.client, otherGroup.client, plain.client);
       const ofA = a.got.map((m) => Number(m.payload.toString()));
       const ofB = b.got.map((m) => Number(m.payload.toString()));
       expect(ofA.length).toBeGreaterThan(0);

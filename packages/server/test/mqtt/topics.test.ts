@@ -4,7 +4,8 @@
  * set its value, an empty one clears it; a payload that does not fit the type is refused.
  */
 import { describe, expect } from "vitest";
-import { settle, waitFor } from "../helpers.js";
+import { FakeClock } from "../fake-clock.js";
+import { roundTrip, waitFor } from "../helpers.js";
 import { TRANSPORTS, VERSIONS, mqttTest } from "./fixture.js";
 
 describe.concurrent.each(TRANSPORTS)("MQTT topics over %s", (transport) => {
@@ -58,21 +59,19 @@ describe.concurrent.each(TRANSPORTS)("MQTT topics over %s", (transport) => {
     });
 
     it("removes a created topic left without value or subscribers, keeps the others", async ({ f }) => {
-      await f.start({ mqtt: { createdTopicIdleMs: 500 }, limits: { removalSweepMs: 50 } });
+      const clock = new FakeClock();
+      await f.start({ mqtt: { createdTopicIdleMs: 500 }, limits: { removalSweepMs: 50 } }, { clock });
       const sub = await f.connect({ protocolVersion });
       await sub.client.subscribeAsync("idle/watched", { qos: 0 });
       const pub = await f.connect({ protocolVersion });
       await pub.client.publishAsync("idle/transient", "x", { qos: 1 });
       await pub.client.publishAsync("idle/retained", "x", { qos: 1, retain: true });
       await pub.client.publishAsync("idle/watched", "x", { qos: 1 });
-      // (idle 500 ms: long enough that these checks right after a PUBACK never race the sweep)
+      clock.advance(499); // nine sweeps, each too early
       expect(f.srv.server.getTopic("idle/transient")).toBeDefined();
-      await waitFor(
-        () => f.srv.server.getTopic("idle/transient") === undefined,
-        "the idle topic to go",
-        3000,
-      );
-      await settle(200); // several more sweeps
+      clock.advance(1); // the sweep at 500 ms idle
+      expect(f.srv.server.getTopic("idle/transient")).toBeUndefined();
+      clock.advance(200); // several more sweeps
       expect(f.srv.server.getTopic("idle/retained")).toBeDefined();
       expect(f.srv.server.getTopic("idle/watched")).toBeDefined();
       // Publishing again re-creates it.
@@ -100,7 +99,7 @@ describe.concurrent.each(TRANSPORTS)("MQTT topics over %s", (transport) => {
       pub.client.publish("typed/j", "not json either", { qos: 0 });
       await pub.client.publishAsync("typed/j", '{"ok":"still"}', { qos: 1 });
       await waitFor(() => sub.got.length === 2, "the valid updates");
-      await settle(100);
+      await roundTrip(sub.client);
       expect(sub.got.map((m) => m.payload.toString())).toEqual(['{"ok":true}', '{"ok":"still"}']);
       expect(Buffer.from(f.srv.server.getTopic("typed/j")!.value!).toString()).toBe('{"ok":true}');
       expect(pub.client.connected).toBe(true);

@@ -5,7 +5,8 @@
  */
 import type { IClientOptions } from "mqtt";
 import { describe, expect } from "vitest";
-import { settle, waitFor } from "../helpers.js";
+import { FakeClock } from "../fake-clock.js";
+import { roundTrip, waitFor } from "../helpers.js";
 import { TRANSPORTS, VERSIONS, type Version, mqttTest, persistent } from "./fixture.js";
 
 function withWill(
@@ -55,7 +56,12 @@ describe.concurrent.each(TRANSPORTS)("wills over %s", (transport) => {
       await watcher.client.subscribeAsync("will/#", { qos: 1 });
       const polite = await f.connect({ protocolVersion, will: withWill(protocolVersion, "will/polite") });
       await polite.client.endAsync();
-      await settle(200);
+      await waitFor(
+        () => f.srv.server.metrics.get("mqtt_connections") === 1,
+        "the server to see the DISCONNECT",
+      );
+      // A will would have been published when the server closed the connection, before this round trip.
+      await roundTrip(watcher.client);
       expect(watcher.got).toHaveLength(0);
       expect(f.srv.server.metrics.get("mqtt_wills_published_total")).toBe(0);
     });
@@ -90,7 +96,8 @@ describe.concurrent.each(TRANSPORTS)("wills over %s", (transport) => {
     it("waits out the Will Delay Interval, then publishes the will with its properties and full expiry", async ({
       f,
     }) => {
-      await f.start();
+      const clock = new FakeClock();
+      await f.start({}, { clock });
       const watcher = await f.connect({ protocolVersion: 5 });
       await watcher.client.subscribeAsync("will/#", { qos: 1 });
       // What the will's PUBLISH must carry; the Will Delay Interval is the server's alone.
@@ -106,17 +113,21 @@ describe.concurrent.each(TRANSPORTS)("wills over %s", (transport) => {
         ...persistent(5, "delayed", 60),
         will: withWill(5, "will/delayed", { properties: { ...published, willDelayInterval: 1 } }),
       });
-      await settle(1200); // the will's expiry clock must not start at CONNECT
+      clock.advance(1200); // the will's expiry clock must not start at CONNECT
       doomed.client.stream.destroy();
-      await settle(300);
-      expect(watcher.got).toHaveLength(0); // not before the delay
-      await waitFor(() => watcher.got.length === 1, "the delayed will", 3000);
+      await waitFor(() => f.srv.server.metrics.get("mqtt_connections") === 1, "the server to see the loss");
+      clock.advance(999);
+      expect(f.srv.server.metrics.get("mqtt_wills_published_total")).toBe(0); // not before the delay
+      clock.advance(1);
+      expect(f.srv.server.metrics.get("mqtt_wills_published_total")).toBe(1);
+      await waitFor(() => watcher.got.length === 1, "the delayed will");
       // The Message Expiry Interval runs from the will's publication (MQTT 5 §3.1.3.2.4), so all 5 s remain.
       expect(watcher.got[0]!.packet.properties).toEqual(published);
     });
 
     it("does not publish a delayed will when the client reconnects within the delay", async ({ f }) => {
-      await f.start();
+      const clock = new FakeClock();
+      await f.start({}, { clock });
       const watcher = await f.connect({ protocolVersion: 5 });
       await watcher.client.subscribeAsync("will/#", { qos: 1 });
       const first = await f.connect({
@@ -127,7 +138,9 @@ describe.concurrent.each(TRANSPORTS)("wills over %s", (transport) => {
       await waitFor(() => f.srv.server.metrics.get("mqtt_connections") === 1, "the server to see the loss");
       const back = await f.connect(persistent(5, "comes-back", 60));
       expect(back.connack.sessionPresent).toBe(true);
-      await settle(1300); // past the delay [MQTT-3.1.3-9]
+      clock.advance(1300); // past the delay [MQTT-3.1.3-9]
+      expect(f.srv.server.metrics.get("mqtt_wills_published_total")).toBe(0);
+      await roundTrip(watcher.client);
       expect(watcher.got).toHaveLength(0);
     });
 

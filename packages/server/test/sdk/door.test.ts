@@ -1,6 +1,7 @@
 import { CloseCodes, errorCodeNumber } from "@skein/protocol";
 import { afterEach, describe, expect, it } from "vitest";
-import { connectClient, settle, startServer, waitFor, type TestServer } from "../helpers.js";
+import { FakeClock } from "../fake-clock.js";
+import { connectClient, startServer, waitFor, type TestServer } from "../helpers.js";
 import { openRaw, openSession } from "./raw-sdk.js";
 
 let srv: TestServer;
@@ -134,7 +135,9 @@ describe("SDK door: resumption", () => {
   });
 
   it("starts a new session when the token is wrong or the session timed out", async () => {
-    srv = await startServer({ sdk: { reconnectTimeoutMs: 50 } });
+    const clock = new FakeClock();
+    srv = await startServer({ sdk: { reconnectTimeoutMs: 50 } }, { clock });
+    const metrics = srv.server.metrics;
     const first = await openSession(sdkUrl());
     const welcome = await first.next("welcome");
     const wrong = await openSession(sdkUrl(), {
@@ -142,13 +145,38 @@ describe("SDK door: resumption", () => {
     });
     expect((await wrong.next("welcome")).resumed).toBe(false);
     first.ws.terminate();
-    await settle(200);
+    await waitFor(() => metrics.get("sdk_connections") === 1, "drop noticed");
+    clock.advance(49);
+    expect(metrics.get("sdk_sessions")).toBe(2); // still waiting for a resumption
+    clock.advance(1);
+    expect(metrics.get("sdk_sessions")).toBe(1);
     const late = await openSession(sdkUrl(), {
       resume: { sessionId: welcome.sessionId, token: welcome.token, received: 0 },
     });
     const w = await late.next("welcome");
     expect(w.resumed).toBe(false);
     expect(w.sessionId).not.toBe(welcome.sessionId);
+  });
+
+  it("pings every sdk.heartbeatMs and terminates a connection that answered no ping", async () => {
+    const clock = new FakeClock();
+    srv = await startServer({ sdk: { heartbeatMs: 60_000 } }, { clock });
+    const answering = await openSession(sdkUrl());
+    const silent = await openSession(sdkUrl(), {}, { autoPong: false });
+    const pings = { answering: 0, silent: 0 };
+    answering.ws.on("ping", () => pings.answering++);
+    silent.ws.on("ping", () => pings.silent++);
+    clock.advance(60_000);
+    await waitFor(() => pings.answering === 1 && pings.silent === 1, "a ping on each connection");
+    // A request after the ping: the server has the automatic pong (sent first) when it answers.
+    answering.send({ type: "ping", id: 1 });
+    await answering.next("result", (f) => f.id === 1);
+    clock.advance(60_000);
+    expect((await silent.waitClosed()).code).toBe(1006); // terminated, no closing handshake
+    await waitFor(() => pings.answering === 2, "the next ping");
+    answering.send({ type: "ping", id: 2 });
+    await answering.next("result", (f) => f.id === 2);
+    expect(answering.closed).toBeUndefined();
   });
 
   it("ends the session at once on a clean close (code 1000)", async () => {

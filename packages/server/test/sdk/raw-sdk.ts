@@ -1,5 +1,5 @@
 /** A raw SDK wire client for door tests: plain WebSocket, MessagePack frames, no SDK logic. */
-import { WebSocket } from "ws";
+import { type ClientOptions, WebSocket } from "ws";
 import { type ServerFrame, createMsgpackEncoder } from "@skein/protocol";
 import { waitFor } from "../helpers.js";
 
@@ -20,9 +20,9 @@ export interface RawSdk {
   waitClosed(): Promise<{ code: number; reason: string }>;
 }
 
-/** Opens a raw WebSocket to the SDK door. */
-export async function openRaw(url: string): Promise<RawSdk> {
-  const ws = new WebSocket(url);
+/** Opens a raw WebSocket to the SDK door (`options` e.g. `{ autoPong: false }` to ignore pings). */
+export async function openRaw(url: string, options: ClientOptions = {}): Promise<RawSdk> {
+  const ws = new WebSocket(url, options);
   const raw: RawSdk = {
     ws,
     frames: [],
@@ -55,8 +55,12 @@ export async function openRaw(url: string): Promise<RawSdk> {
 }
 
 /** Opens a raw connection and completes the handshake. */
-export async function openSession(url: string, hello: Record<string, unknown> = {}): Promise<RawSdk> {
-  const raw = await openRaw(url);
+export async function openSession(
+  url: string,
+  hello: Record<string, unknown> = {},
+  options: ClientOptions = {},
+): Promise<RawSdk> {
+  const raw = await openRaw(url, options);
   raw.send({ type: "hello", versions: [1], ...hello });
   await raw.next("welcome");
   return raw;
