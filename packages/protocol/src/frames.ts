@@ -12,8 +12,12 @@
 import { z } from "zod";
 import { TOPIC_TYPES, VALUE_TYPES, topicSpecificationSchema } from "./topic-types.js";
 
-/** Protocol versions this package speaks, newest last. */
-export const PROTOCOL_VERSIONS = [1] as const;
+/**
+ * Protocol versions this package speaks, newest last. Version 2 adds `welcome.limits`; a server sends
+ * it only when version 2 is chosen, so a version 1 client (whose schema refuses unknown fields) is
+ * never sent it.
+ */
+export const PROTOCOL_VERSIONS = [1, 2] as const;
 
 /** The longest timeout a request may name (one hour): the `timeoutMs` bound of `send_request`. */
 export const MAX_REQUEST_TIMEOUT_MS = 3_600_000;
@@ -334,6 +338,11 @@ export const clientFrameSchema = z.discriminatedUnion("type", [
     rid: z.number().int().nonnegative(),
     /** Why it failed. */
     message: z.string().max(4096),
+    /**
+     * Protocol 2: the response was larger than `welcome.limits.maxRequestBytes`, so it was not sent; the
+     * requester gets `TOO_LARGE` instead of `HANDLER_FAILED`.
+     */
+    tooLarge: z.literal(true).optional(),
   }),
   // Client control (DESIGN §6, §9).
   /** Lists sessions and their properties. */
@@ -444,6 +453,15 @@ export const serverFrameSchema = z.discriminatedUnion("type", [
     resumed: z.boolean(),
     /** On resumption: how many client frames after hello the server had processed. */
     processed: z.number().int().nonnegative(),
+    /** The server's size limits (protocol version 2 and later), for the client to check before sending. */
+    limits: z
+      .strictObject({
+        /** Largest WebSocket message (one or more frames) the server processes, in bytes. */
+        maxFrameBytes: z.number().int().positive(),
+        /** Largest request or response value of `send_request` and `respond`, in bytes. */
+        maxRequestBytes: z.number().int().positive(),
+      })
+      .optional(),
   }),
   /** A request succeeded. */
   z.strictObject({
@@ -623,4 +641,6 @@ export const CloseCodes = {
   SHUTTING_DOWN: 4006,
   /** The session was resumed by another connection. */
   TAKEN_OVER: 4007,
+  /** No `hello` arrived within the server's handshake timeout (`sdk.handshakeTimeoutMs`). */
+  HANDSHAKE_TIMEOUT: 4008,
 } as const;

@@ -9,14 +9,21 @@ import { mqttFilterProblem } from "./mqtt-filter.js";
 /** What a trailing `/` or `//` adds to a `>` or `?` selector: nothing, descendants only, or descendants too. */
 export type Qualifier = "exact" | "descendants" | "branch";
 
-/** The regex syntax characters, which `\` escapes to literals in `u` mode. */
+/** The regex syntax characters, which `\` escapes to literals (in RE2 syntax as in JavaScript's `u` mode). */
 const SYNTAX_CHARS = "^$\\.*+?()[]{}|";
 
-/** The `?` segment regex that means MQTT `+` below the first level: any segment. */
-const ANY_SEGMENT = "[^]*";
+/**
+ * The `?` segment regex that means MQTT `+` below the first level: any segment. It is JavaScript syntax,
+ * not RE2: the parser recognises this exact source and matches it without a regex.
+ */
+export const ANY_SEGMENT = "[^]*";
 
-/** The `?` segment regex that means MQTT `+` at the first level: any segment not starting with `$` [MQTT-4.7.2-1]. */
-const ANY_FIRST_SEGMENT = "(?!\\$)[^]*";
+/**
+ * The `?` segment regex that means MQTT `+` at the first level: any segment not starting with `$`
+ * [MQTT-4.7.2-1]. RE2 has no lookahead: the parser recognises this exact source and matches it
+ * without a regex.
+ */
+export const ANY_FIRST_SEGMENT = "(?!\\$)[^]*";
 
 /**
  * The `?` expression equivalent to a valid MQTT topic filter: literal levels escaped, `+` as
@@ -36,7 +43,7 @@ export function splitPathExpression(filter: string): string {
   const expression = `?${regexes.join("/")}${branch ? "//" : ""}`;
   // Keep trailing whitespace from being trimmed away when the expression is parsed.
   const end = expression.charCodeAt(expression.length - 1);
-  return /\s/u.test(expression.slice(-1)) ? `${expression.slice(0, -1)}\\u{${end.toString(16)}}` : expression;
+  return /\s/u.test(expression.slice(-1)) ? `${expression.slice(0, -1)}\\x{${end.toString(16)}}` : expression;
 }
 
 /**
@@ -62,7 +69,7 @@ export function splitPathFilter(sources: readonly string[], qualifier: Qualifier
 }
 
 /** The literal a regex source stands for, when it is plain characters and escaped syntax characters. */
-function unescapeLiteral(source: string): string | undefined {
+export function unescapeLiteral(source: string): string | undefined {
   if (source === "(?:)") return ""; // how an empty last segment is written
   let out = "";
   for (let i = 0; i < source.length; i++) {

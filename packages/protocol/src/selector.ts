@@ -21,18 +21,32 @@
  * - In a `?` pattern every `/` separates segments, so a segment regex cannot contain `/` (it could never
  *   match one anyway). In a set, every run of four or more `/` ends a member: the last four are the
  *   separator and any before them belong to the member (`#>a//////>b` is `>a//` and `>b`).
- * - Regexes use JavaScript syntax with the `u` flag. Unlike MQTT wildcards, they match `$` topics too.
+ * - Regexes use RE2 syntax (https://github.com/google/re2/wiki/Syntax) and are matched by `re2js` in
+ *   time linear in the path's length: a selector comes from an untrusted client and must not be able to
+ *   stall the server (DESIGN §2). RE2 has no backreferences and no lookaround; such a regex is refused
+ *   with `INVALID_SELECTOR`. Two JavaScript-only sources stay accepted as whole `?` segments because
+ *   {@link selectorFromMqttFilter} writes them: `[^]*` (any segment) and `(?!\$)[^]*` (any segment not
+ *   starting with `$`). Unlike MQTT wildcards, regexes match `$` topics too.
  * - `mqttFilters` is defined for `>` selectors (`>a/b` is `a/b`, `>a/b//` is `a/b/#`, `>a/b/` is
  *   `a/b/+/#`), for `?` patterns whose segments are literals (`\$SYS` counts, as `$SYS`) or the exact
  *   `+` equivalents `[^]*` (`(?!\$)[^]*` at the first level), and for sets whose members all have it.
- * - A regex can still be slow on some inputs; expressions are capped at {@link MAX_SELECTOR_LENGTH}
- *   characters and each regex at {@link MAX_SELECTOR_REGEX_LENGTH}.
+ * - Expressions are capped at {@link MAX_SELECTOR_LENGTH} characters and each regex at
+ *   {@link MAX_SELECTOR_REGEX_LENGTH}, which bounds the size of the compiled automaton.
+ * - A regex that is a plain literal (escaped syntax characters allowed) is matched by string comparison.
  *
  * @module
  */
+import { RE2JS } from "re2js";
 import { SkeinError } from "./errors.js";
 import { matchesMqttFilter, mqttFilterProblem } from "./mqtt-filter.js";
-import { type Qualifier, splitPathExpression, splitPathFilter } from "./selector-syntax.js";
+import {
+  ANY_FIRST_SEGMENT,
+  ANY_SEGMENT,
+  type Qualifier,
+  splitPathExpression,
+  splitPathFilter,
+  unescapeLiteral,
+} from "./selector-syntax.js";
 import { pathProblem } from "./topic-path.js";
 
 export { matchesMqttFilter, mqttFilterProblem } from "./mqtt-filter.js";
@@ -121,8 +135,8 @@ function parseMember(whole: string, text: string, offset: number): TopicSelector
       return parseSplitPath(whole, text, offset);
     case "*": {
       if (text.length === 1) fail(whole, offset + 1, "full-path pattern is empty");
-      const re = compileRegex(whole, text.slice(1), offset + 1);
-      return makeSelector(text, "full-path", undefined, (path) => re.test(path));
+      const matches = compileRegex(whole, text.slice(1), offset + 1);
+      return makeSelector(text, "full-path", undefined, (path) => matches(path, 0, path.length));
     }
     case "#":
       return parseSet(whole, text, offset);
@@ -177,12 +191,12 @@ function parseSplitPath(whole: string, text: string, offset: number): TopicSelec
     );
   }
   let at = start;
-  const regexes = sources.map((source) => {
-    const re = compileRegex(whole, source, at);
+  const segmentMatchers = sources.map((source) => {
+    const matcher = compileSegment(whole, source, at);
     at += source.length + 1;
-    return re;
+    return matcher;
   });
-  const n = regexes.length;
+  const n = segmentMatchers.length;
   const matches = (path: string): boolean => {
     let segments = 1;
     for (let i = path.indexOf("/"); i >= 0; i = path.indexOf("/", i + 1)) segments++;
@@ -190,10 +204,10 @@ function parseSplitPath(whole: string, text: string, offset: number): TopicSelec
       return false;
     }
     let from = 0;
-    for (const re of regexes) {
+    for (const segmentMatches of segmentMatchers) {
       let to = path.indexOf("/", from);
       if (to < 0) to = path.length;
-      if (!re.test(path.slice(from, to))) return false;
+      if (!segmentMatches(path, from, to)) return false;
       from = to + 1;
     }
     return true;
@@ -236,17 +250,42 @@ function parseSet(whole: string, text: string, offset: number): TopicSelector {
   return makeSelector(text, "set", filters, (path) => members.some((m) => m.matches(path)));
 }
 
-function compileRegex(whole: string, source: string, position: number): RegExp {
+/** Whether `path.slice(from, to)` matches (without making the slice when it can). */
+type RangeMatcher = (path: string, from: number, to: number) => boolean;
+
+const anySegment: RangeMatcher = () => true;
+const DOLLAR = 0x24;
+const anyFirstSegment: RangeMatcher = (path, from, to) => from === to || path.charCodeAt(from) !== DOLLAR;
+
+/** A `?` segment's matcher: the two MQTT `+` equivalents are recognised, anything else is a regex. */
+function compileSegment(whole: string, source: string, position: number): RangeMatcher {
+  if (source === ANY_SEGMENT) return anySegment;
+  if (source === ANY_FIRST_SEGMENT) return anyFirstSegment;
+  return compileRegex(whole, source, position);
+}
+
+/**
+ * Compiles a regex source to a matcher of the whole range (fully anchored). A plain literal is
+ * compared as a string (about as fast as `===`); anything else runs on RE2, in linear time.
+ */
+function compileRegex(whole: string, source: string, position: number): RangeMatcher {
   if (source.length > MAX_SELECTOR_REGEX_LENGTH) {
     fail(whole, position, `regular expression is longer than ${MAX_SELECTOR_REGEX_LENGTH} characters`);
   }
-  try {
-    // Compile the source alone first, so that `a)|(b` cannot break out of the anchoring group.
-    new RegExp(source, "u");
-    return new RegExp(`^(?:${source})$`, "u");
-  } catch (err) {
-    return fail(whole, position, err instanceof Error ? err.message : String(err), err);
+  const literal = unescapeLiteral(source);
+  if (literal !== undefined) {
+    const length = literal.length;
+    return (path, from, to) => to - from === length && path.startsWith(literal, from);
   }
+  let re: RE2JS;
+  try {
+    // testExact anchors the whole source, so `a)|(b` cannot break out of an anchoring group.
+    re = RE2JS.compile(source);
+  } catch (err) {
+    const problem = err instanceof Error ? err.message : String(err);
+    return fail(whole, position, `Invalid regular expression (RE2 syntax): ${problem}`, err);
+  }
+  return (path, from, to) => re.testExact(from === 0 && to === path.length ? path : path.slice(from, to));
 }
 
 /** Index of the first character of `path` that makes it invalid (0 when the whole path is the problem). */

@@ -31,6 +31,7 @@ const FINAL: Record<number, ErrorCode> = {
 const RETRY: Record<number, ErrorCode> = {
   [CloseCodes.SLOW_CONSUMER]: "SLOW_CONSUMER",
   [CloseCodes.SHUTTING_DOWN]: "SERVER_SHUTTING_DOWN",
+  [CloseCodes.HANDSHAKE_TIMEOUT]: "TIMEOUT",
 };
 
 /**

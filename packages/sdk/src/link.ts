@@ -31,7 +31,7 @@ import {
   decodeMessage,
 } from "@skein/protocol";
 import { Acknowledger } from "./acks.js";
-import { type RequestFrame, type RequestOptions, RequestChannel } from "./channel.js";
+import { type RequestFrame, type RequestOptions, RequestChannel, type ServerLimits } from "./channel.js";
 import { closeOutcome } from "./close-codes.js";
 import type { Emitter } from "./emitter.js";
 import type { SessionEvents, SessionState } from "./events.js";
@@ -40,7 +40,7 @@ import { type ResolvedOptions, backoffDelay } from "./options.js";
 import { Reconnector } from "./reconnector.js";
 import type { Transport, TransportFactory } from "./transport.js";
 
-export type { RequestFrame, RequestOptions } from "./channel.js";
+export type { RequestFrame, RequestOptions, ServerLimits } from "./channel.js";
 
 /**
  * A frame the server pushes on its own (a topic selected, a value, a topic unselected, and the frames
@@ -61,6 +61,8 @@ export interface LinkOwner {
 /** Close code of a clean close by the application: the server ends the session at once. */
 const NORMAL_CLOSURE = 1000;
 const CLOSED_BY_APP = "closed by the application";
+/** WebSocket close code: a message larger than the peer takes (RFC 6455 §7.4.1). */
+const MESSAGE_TOO_BIG = 1009;
 
 /** The link. */
 export class Link {
@@ -107,6 +109,11 @@ export class Link {
   /** Where the link is. */
   get state(): SessionState {
     return this.stateNow;
+  }
+
+  /** The limits the server announced in its welcome (protocol 2), if any. */
+  get serverLimits(): ServerLimits | undefined {
+    return this.channel.limits;
   }
 
   /** The current session's id. */
@@ -199,7 +206,7 @@ export class Link {
           clearTimeout(timer);
           if (this.opening === transport) this.opening = undefined;
           const outcome = closeOutcome(code, reason, goodbye);
-          if (welcomed) return this.lost(transport, outcome.error, outcome.final);
+          if (welcomed) return this.lost(transport, outcome.error, outcome.final, code);
           const error =
             code === 1006 && !goodbye
               ? new SkeinError("SESSION_CLOSED", `cannot connect to ${this.url}`)
@@ -249,6 +256,7 @@ export class Link {
   private welcome(frame: ServerFrameOf<"welcome">, resuming: boolean): void {
     const previousSessionId = this.session.id;
     this.session = { id: frame.sessionId, token: frame.token };
+    this.channel.setLimits(frame.limits);
     this.stateNow = "connected";
     this.heartbeat.start();
     if (resuming && frame.resumed) {
@@ -301,9 +309,11 @@ export class Link {
   }
 
   /** The connection of a welcomed session closed. */
-  private lost(transport: Transport | undefined, error: SkeinError, final: boolean): void {
+  private lost(transport: Transport | undefined, error: SkeinError, final: boolean, code: number): void {
     if (transport !== this.transport) return;
     this.transport = undefined;
+    // 1009: the server refused a message for its size. Resuming fails that frame instead of resending it.
+    if (code === MESSAGE_TOO_BIG) this.channel.refusedForSize();
     this.heartbeat.stop();
     this.acks.stop();
     for (const wake of this.closeWaiters.splice(0)) wake();

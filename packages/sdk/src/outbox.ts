@@ -75,6 +75,22 @@ export class Outbox {
     }
   }
 
+  /** The first unprocessed frame, if any. */
+  first(): OutboxEntry | undefined {
+    for (const entry of this.entries.values()) return entry;
+    return undefined;
+  }
+
+  /**
+   * Replaces the bytes of the first unprocessed frame (which keeps its number and id). Used when the
+   * server refused that frame for its size: a small stand-in with the same id keeps the numbering of
+   * both sides in step.
+   */
+  replaceFirst(bytes: Uint8Array): void {
+    const entry = this.first();
+    if (entry) this.entries.set(entry.seq, { seq: entry.seq, id: entry.id, bytes });
+  }
+
   /** The frames still unprocessed, in order: what to re-send after a resumption. */
   unprocessed(): OutboxEntry[] {
     return [...this.entries.values()];

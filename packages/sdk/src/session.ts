@@ -170,7 +170,8 @@ export class Session implements Subscribable<SessionEvents> {
    * ```
    * @throws SkeinError `TOPIC_NOT_FOUND`, `TOPIC_TYPE_MISMATCH`, `INVALID_ARGUMENT`, the code of a failed
    *   constraint (`CONSTRAINT_NO_VALUE`, `CONSTRAINT_NO_TOPIC`, `CONSTRAINT_VALUE_MISMATCH`,
-   *   `CONSTRAINT_PARTIAL_JSON`, `CONSTRAINT_LOCKED`), `NOT_AUTHORIZED`
+   *   `CONSTRAINT_PARTIAL_JSON`, `CONSTRAINT_LOCKED`), `NOT_AUTHORIZED`, `TOO_LARGE` (larger than the
+   *   server takes, before sending: see `docs/sdk.md`, Sizes)
    */
   set<T extends ValueType>(
     path: string,

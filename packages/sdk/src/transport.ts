@@ -53,6 +53,13 @@ export interface WebSocketLike {
 const OPEN = 1;
 
 /**
+ * The most bytes of frames batched into one WebSocket message; a frame this large or larger goes alone.
+ * So a message the server refuses for its size (close 1009) held exactly one frame: the first it had not
+ * processed (see `RequestChannel.refusedForSize`).
+ */
+export const MAX_BATCH_BYTES = 64 * 1024;
+
+/**
  * Adapts a WebSocket (browser or `ws`) to a {@link Transport}. Every socket gets an error listener: an
  * error is always followed by a close event, which is what the session acts on.
  *
@@ -85,18 +92,27 @@ export function webSocketTransport(
   // Frames sent in one turn of the event loop go out as one WebSocket message (the protocol allows
   // several frames per message): fewer messages, fewer system calls on both sides.
   let pending: Uint8Array[] = [];
+  let pendingBytes = 0;
   let scheduled = false;
   const flush = (): void => {
     scheduled = false;
     const frames = pending;
     pending = [];
+    pendingBytes = 0;
     if (frames.length > 0 && socket.readyState === OPEN)
       socket.send(frames.length === 1 ? (frames[0] as Uint8Array) : concat(frames));
   };
   return {
     send(data) {
       if (socket.readyState !== OPEN) return;
+      // Bounded batches: what is pending goes first, then a frame that would overflow the batch.
+      if (pendingBytes + data.length > MAX_BATCH_BYTES && pending.length > 0) flush();
+      if (data.length >= MAX_BATCH_BYTES) {
+        socket.send(data);
+        return;
+      }
       pending.push(data);
+      pendingBytes += data.length;
       if (!scheduled) {
         scheduled = true;
         queueMicrotask(flush);

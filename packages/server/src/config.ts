@@ -83,8 +83,15 @@ export const configSchema = z
         tlsPort: port.default(8443),
         /** WebSocket path of the MQTT door. */
         mqttPath: z.string().startsWith("/").default("/mqtt"),
-        /** Largest WebSocket message accepted (bytes). */
+        /**
+         * Largest WebSocket message accepted (bytes). The SDK door takes at least
+         * `limits.maxRequestBytes` + 64 KiB, so that a legal request always fits.
+         */
         maxMessageSize: positive.default(D.maxPacketSize + 16),
+        /** An HTTP request whose headers are not complete in this time is answered 408 and closed (ms). */
+        headersTimeoutMs: positive.default(10_000),
+        /** An HTTP request not received whole in this time is answered 408 and closed (ms). */
+        requestTimeoutMs: positive.default(10_000),
       })
       .strict()
       .prefault({}),
@@ -107,6 +114,8 @@ export const configSchema = z
         defaultFetchPage: positive.default(S.defaultFetchPage),
         /** Most selections one SDK session may hold. */
         maxSelectionsPerSession: positive.default(S.maxSelectionsPerSession),
+        /** An SDK WebSocket that sends no `hello` in this time is closed with 4008 (ms). */
+        handshakeTimeoutMs: positive.default(S.handshakeTimeoutMs),
       })
       .strict()
       .prefault({}),

@@ -22,6 +22,7 @@ import { type ListeningAddresses, Listeners } from "./listeners.js";
 import { MqttDoor } from "./mqtt/door.js";
 import type { MqttOptions } from "./mqtt/options.js";
 import { SdkDoor } from "./sdk/door.js";
+import { sdkMaxFrameBytes } from "./sdk/options.js";
 import { startSysTopics } from "./admin/sys-topics.js";
 import { MemoryStore } from "./storage/memory.js";
 
@@ -103,7 +104,13 @@ export function createServer(config: SkeinConfigInput = {}, deps: ServerDependen
   const { path: _sdkPath, ...sdkLimits } = cfg.sdk;
   const sdk = new SdkDoor(
     core,
-    { ...sdkLimits, serverName: cfg.serverName, requestTimeoutMs: cfg.limits.requestTimeoutMs },
+    {
+      ...sdkLimits,
+      serverName: cfg.serverName,
+      requestTimeoutMs: cfg.limits.requestTimeoutMs,
+      maxFrameBytes: sdkMaxFrameBytes(cfg.http.maxMessageSize, cfg.limits.maxRequestBytes),
+      maxRequestBytes: cfg.limits.maxRequestBytes,
+    },
     cfg.mqtt,
     logger,
   );

@@ -3,7 +3,12 @@
  * a byte stream to the MQTT door; bad upgrades are refused with an HTTP status.
  */
 import { readFileSync } from "node:fs";
-import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from "node:http";
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server as HttpServer,
+  type ServerOptions,
+} from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import {
   type AddressInfo,
@@ -19,6 +24,7 @@ import type { Logger } from "./core/ports.js";
 import type { Metrics } from "./core/metrics.js";
 import type { MqttDoor } from "./mqtt/door.js";
 import type { SdkDoor } from "./sdk/door.js";
+import { oversizeMargin } from "./sdk/options.js";
 
 /** Addresses the server listens on (port 0 resolved). */
 export interface ListeningAddresses {
@@ -58,7 +64,13 @@ export class Listeners {
       handleProtocols: (protocols) =>
         protocols.has("mqtt") ? "mqtt" : protocols.has("mqttv3.1") ? "mqttv3.1" : false,
     });
-    this.sdkWss = new WebSocketServer({ noServer: true, maxPayload: config.http.maxMessageSize });
+    // A little room above the largest frame the door processes, so that an oversize frame is answered
+    // with TOO_LARGE and the session goes on; beyond that the WebSocket closes with 1009.
+    const maxFrameBytes = sdk.options.maxFrameBytes;
+    this.sdkWss = new WebSocketServer({
+      noServer: true,
+      maxPayload: maxFrameBytes + oversizeMargin(maxFrameBytes),
+    });
   }
 
   /** Opens every configured listener. */
@@ -76,12 +88,16 @@ export class Listeners {
       server.on("tlsClientError", (err) => this.log.debug({ err: err.message }, "TLS handshake failed"));
       this.addresses.mqtts = await this.listen(server, config.mqtt.tlsPort);
     }
+    const timeouts = this.httpTimeouts();
     if (config.http.port !== false) {
-      this.addresses.http = await this.listen(this.httpServer(createHttpServer(), "ws"), config.http.port);
+      this.addresses.http = await this.listen(
+        this.httpServer(createHttpServer(timeouts), "ws"),
+        config.http.port,
+      );
     }
     if (tls && config.http.tlsPort !== false) {
       this.addresses.https = await this.listen(
-        this.httpServer(createHttpsServer(tls), "wss"),
+        this.httpServer(createHttpsServer({ ...tls, ...timeouts }), "wss"),
         config.http.tlsPort,
       );
     }
@@ -100,6 +116,22 @@ export class Listeners {
     await Promise.all(closed);
     this.wss.close();
     this.sdkWss.close();
+  }
+
+  /**
+   * Node's HTTP timeouts from `http.headersTimeoutMs` and `http.requestTimeoutMs` (Node's defaults are
+   * 60 s and 300 s): a client that never finishes its headers is answered 408 and closed. Node checks
+   * them every `connectionsCheckingInterval` (default 30 s), so that follows the shorter timeout.
+   */
+  private httpTimeouts(): ServerOptions {
+    const { headersTimeoutMs, requestTimeoutMs } = this.config.http;
+    // Node refuses a headers timeout longer than the request timeout.
+    const headersTimeout = Math.min(headersTimeoutMs, requestTimeoutMs);
+    return {
+      headersTimeout,
+      requestTimeout: requestTimeoutMs,
+      connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(headersTimeout / 4))),
+    };
   }
 
   private tlsOptions(): TlsOptions | undefined {
@@ -148,6 +180,7 @@ export class Listeners {
       }
     });
     server.on("connection", (s: Socket) => this.track(s));
+    server.on("clientError", (err: NodeJS.ErrnoException, socket: Duplex) => this.clientError(err, socket));
     server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       socket.on("error", () => {});
       const path = (req.url ?? "/").split("?")[0];
@@ -171,6 +204,23 @@ export class Listeners {
       });
     });
     return server;
+  }
+
+  /**
+   * A request Node could not take: its headers or body did not arrive within the HTTP timeouts (408), or
+   * it is not HTTP (400). Counted and logged; the socket is closed.
+   */
+  private clientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+    const timeout = err.code === "ERR_HTTP_REQUEST_TIMEOUT";
+    const reason = timeout ? "timeout" : "bad_request";
+    this.metrics.inc("http_client_errors_total", { reason });
+    this.log.warn({ code: err.code, reason }, "http request refused");
+    if (err.code === "ECONNRESET" || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    refuseUpgrade(socket, timeout ? 408 : 400, timeout ? "Request Timeout" : "Bad Request");
+    socket.destroy();
   }
 
   private track(socket: Socket): void {

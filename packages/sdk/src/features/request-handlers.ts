@@ -240,19 +240,31 @@ export class HandlerRegistry {
     }
   }
 
-  private respondError(rid: number, message: string, entry?: HandlerEntry): void {
-    this.send({ type: "respond_error", rid, message: message.slice(0, MAX_ERROR_MESSAGE) }, entry);
+  private respondError(rid: number, message: string, entry?: HandlerEntry, tooLarge = false): void {
+    const text = message.slice(0, MAX_ERROR_MESSAGE);
+    this.send(
+      tooLarge
+        ? { type: "respond_error", rid, message: text, tooLarge }
+        : { type: "respond_error", rid, message: text },
+      entry,
+    );
   }
 
   /** Sends an answer; a failure (other than the session being gone) is reported, never thrown. */
   private send(
     frame:
       | { type: "respond"; rid: number; value: Uint8Array }
-      | { type: "respond_error"; rid: number; message: string },
+      | { type: "respond_error"; rid: number; message: string; tooLarge?: true },
     entry: HandlerEntry | undefined,
   ): void {
     this.link.post(frame, "answer to a request", (error) => {
       if (GONE.has(error.code)) return;
+      // A response too large to send: the requester must still hear an answer, not wait for its
+      // timeout: TOO_LARGE from a server that announced its limits (protocol 2), else HANDLER_FAILED
+      // with this message. The handler hears TOO_LARGE.
+      if (error.code === "TOO_LARGE" && frame.type === "respond") {
+        this.respondError(frame.rid, error.message, undefined, this.link.serverLimits !== undefined);
+      }
       if (entry) entry.onError(error);
       else this.report(error);
     });

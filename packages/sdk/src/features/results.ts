@@ -5,7 +5,7 @@
  * @module
  */
 import { SkeinError } from "@skein/protocol";
-import type { RequestFrame, RequestOptions } from "../channel.js";
+import type { RequestFrame, RequestOptions, ServerLimits } from "../channel.js";
 
 /** Sends a request and waits for its result value; the link behind a session. */
 export interface Requester {
@@ -13,6 +13,8 @@ export interface Requester {
   request(frame: RequestFrame, what?: string, options?: RequestOptions): Promise<unknown>;
   /** Sends a frame whose result nobody awaits; `onError` hears its failure. */
   post(frame: RequestFrame, what: string, onError: (err: SkeinError) => void): void;
+  /** The limits the server announced in its welcome (protocol 2), if any. */
+  readonly serverLimits?: ServerLimits | undefined;
 }
 
 function unexpected(what: string, value: unknown): SkeinError {

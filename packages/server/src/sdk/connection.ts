@@ -33,6 +33,8 @@ export class SdkConnection implements SdkLink, Answer {
   private flushScheduled = false;
   private alive = true;
   private heartbeat: Timer;
+  /** Closes a connection that sends no hello in time; cleared by the hello. */
+  private handshakeTimer: Timer | undefined;
 
   constructor(
     readonly door: SdkDoor,
@@ -54,6 +56,8 @@ export class SdkConnection implements SdkLink, Answer {
     };
     this.heartbeat = clock.setTimeout(beat, door.options.heartbeatMs);
     this.heartbeat.unref?.();
+    this.handshakeTimer = clock.setTimeout(() => this.handshakeTimedOut(), door.options.handshakeTimeoutMs);
+    this.handshakeTimer.unref?.();
   }
 
   /** SdkLink: queues frame bytes; frames of one event-loop turn go out as one WebSocket message. */
@@ -74,6 +78,7 @@ export class SdkConnection implements SdkLink, Answer {
     this.flush();
     this.state = "closed";
     this.door.core.clock.clearTimeout(this.heartbeat);
+    this.clearHandshakeTimer();
     this.ws.close(code, reason.slice(0, 120));
     this.door.connectionClosed(this, code === 1000);
   }
@@ -115,13 +120,38 @@ export class SdkConnection implements SdkLink, Answer {
     } catch {
       return this.refuse(CloseCodes.INVALID_FRAME, "message is not valid MessagePack");
     }
+    // Above the announced limit but within the WebSocket's margin: every request it carries is
+    // answered TOO_LARGE (and numbered as processed), so the client need not reconnect or resend.
+    const oversize = data.length > this.door.options.maxFrameBytes;
+    if (oversize) this.oversize(data.length);
     for (const value of values) {
       if (this.closed) return;
-      this.onValue(value);
+      this.onValue(value, oversize);
     }
   }
 
-  private onValue(value: unknown): void {
+  /** Counts and logs a message above `maxFrameBytes`. */
+  private oversize(bytes: number): void {
+    this.door.core.metrics.inc("sdk_oversize_messages_total");
+    this.log.warn({ bytes, max: this.door.options.maxFrameBytes }, "sdk message too large: requests refused");
+  }
+
+  private clearHandshakeTimer(): void {
+    if (this.handshakeTimer) this.door.core.clock.clearTimeout(this.handshakeTimer);
+    this.handshakeTimer = undefined;
+  }
+
+  /** No hello within `handshakeTimeoutMs`: the WebSocket is closed (4008), counted and logged. */
+  private handshakeTimedOut(): void {
+    this.handshakeTimer = undefined;
+    if (this.state !== "handshake") return;
+    const timeoutMs = this.door.options.handshakeTimeoutMs;
+    this.door.core.metrics.inc("sdk_handshake_timeouts_total");
+    this.log.warn({ timeoutMs }, "sdk connection closed: no hello in time");
+    this.close(CloseCodes.HANDSHAKE_TIMEOUT, `no hello within ${timeoutMs} ms`);
+  }
+
+  private onValue(value: unknown, oversize: boolean): void {
     const checked = checkClientFrame(value);
     if (!checked.ok) {
       this.invalidFrame(checked.problem);
@@ -138,6 +168,7 @@ export class SdkConnection implements SdkLink, Answer {
     const frame = checked.frame;
     if (frame.type === "hello") {
       if (this.state !== "handshake") return this.refuse(CloseCodes.HANDSHAKE, "hello sent twice");
+      if (oversize) return this.refuse(1009, "message too large");
       return this.hello(frame);
     }
     if (this.state !== "open") return this.refuse(CloseCodes.HANDSHAKE, "the first frame must be hello");
@@ -145,6 +176,9 @@ export class SdkConnection implements SdkLink, Answer {
     if (frame.type === "ack") return this.ack(session, frame.received);
     session.processed++;
     const id = frame.id;
+    if (oversize) {
+      return this.error(id, "TOO_LARGE", `message larger than ${this.door.options.maxFrameBytes} bytes`);
+    }
     let result: unknown;
     try {
       result = handleRequest(this, session, frame);
@@ -211,6 +245,7 @@ export class SdkConnection implements SdkLink, Answer {
   }
 
   private hello(frame: ClientFrameOf<"hello">): void {
+    this.clearHandshakeTimer();
     const version = Math.max(
       ...frame.versions.filter((v) => (PROTOCOL_VERSIONS as readonly number[]).includes(v)),
     );
@@ -242,6 +277,10 @@ export class SdkConnection implements SdkLink, Answer {
       reconnectTimeoutMs: door.options.reconnectTimeoutMs,
       resumed: resumed !== undefined,
       processed: session.processed,
+      // Version 2: the limits, so the client refuses what is too large before sending it.
+      ...(version >= 2 && {
+        limits: { maxFrameBytes: door.options.maxFrameBytes, maxRequestBytes: door.options.maxRequestBytes },
+      }),
     };
     this.send(door.encoder.encode(welcome));
     if (resumed && frame.resume) {
@@ -259,6 +298,7 @@ export class SdkConnection implements SdkLink, Answer {
 
   private onClose(code: number): void {
     this.door.core.clock.clearTimeout(this.heartbeat);
+    this.clearHandshakeTimer();
     if (this.state === "closed") return;
     this.state = "closed";
     // 1000 from the client is a deliberate close: the session ends. Anything else may be resumed.

@@ -128,7 +128,7 @@ export function handleControl(
     case "respond_error":
       return core.messaging.respond(
         frame.rid,
-        { ok: false, code: "HANDLER_FAILED", message: frame.message },
+        { ok: false, code: frame.tooLarge ? "TOO_LARGE" : "HANDLER_FAILED", message: frame.message },
         session.sessionId,
       );
     case "list_sessions": {
