@@ -150,6 +150,12 @@ export class MqttConnection implements SessionLink {
       return false;
     }
     this.door.counters.packetsReceived.value++;
+    // Packet identifiers are non-zero: PUBLISH (QoS > 0), SUBSCRIBE, UNSUBSCRIBE and the acknowledgements
+    // [MQTT-2.3.1-1] (5.0: [MQTT-2.2.1-3]). Read by both parsers; undefined where a packet has none.
+    if ((parsed.packet as { messageId?: number }).messageId === 0) {
+      this.protocolError(`${parsed.packet.cmd} with packet identifier 0`);
+      return false;
+    }
     try {
       this.dispatch(parsed.packet);
     } catch (err) {
@@ -224,7 +230,8 @@ export class MqttConnection implements SessionLink {
     this.log.warn({ problem: message, reason: reasonName(reason) }, "unparsable packet");
     if (this.state === "awaiting-connect") {
       // A bad CONNECT from a v5 client gets CONNACK 0x81/0x82 [MQTT-4.13.1-1]; 3.1.1 has no such code.
-      if (bytes && connectVersion(bytes) === 5) {
+      // Without the bytes, the CONNECT handler found the problem and set the version.
+      if ((bytes ? connectVersion(bytes) : this.protocolVersion) === 5) {
         this.writeNow(
           mqtt.generate(
             { cmd: "connack", sessionPresent: false, reasonCode: reason },

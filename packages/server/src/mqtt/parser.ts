@@ -52,6 +52,7 @@ interface ParserInternals {
   _parseString(): string | null;
   _parseStringPair(): { name: string | null; value: string | null };
   _parseProperties(): Record<string, unknown> | false;
+  _parseByType(type: string): unknown;
   _emitError(err: Error): void;
   settings: { protocolVersion?: number };
 }
@@ -108,6 +109,18 @@ export class PacketParser {
       if (pair.name !== null && pair.value !== null) pairs.push([pair.name, pair.value]);
       if (pair.value === "") pair.value = EMPTY_VALUE;
       return pair;
+    };
+    // Every one-byte property a packet can carry (Payload Format Indicator, Request Problem Information,
+    // Request Response Information, and the CONNACK ones) is 0 or 1; any other value is a Protocol Error
+    // (MQTT 5 §3.1.2.11.6, §3.1.2.11.7). mqtt-packet reads them as `byte !== 0`, so 2 passed as true.
+    const parseByType = p._parseByType;
+    p._parseByType = function parseStrictByte(this: ParserInternals, type: string): unknown {
+      if (type !== "byte") return parseByType.call(this, type);
+      const value = this._parseByte();
+      if (value !== undefined && value > 1) {
+        this._emitError(new ProtocolViolation(`a one-byte property is ${value}, not 0 or 1`));
+      }
+      return value !== undefined && value !== 0;
     };
     const parseProperties = p._parseProperties;
     p._parseProperties = function parseUniqueProperties(this: ParserInternals) {
