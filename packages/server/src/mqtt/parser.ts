@@ -1,7 +1,11 @@
 /**
  * mqtt-packet's parser, made strict where the spec demands it and the library is lenient: strings
  * must be well-formed UTF-8 without U+0000 [MQTT-1.5.4-1] [MQTT-1.5.4-2], and properties that may
- * appear once must not repeat [MQTT-2.2.2-2].
+ * appear once must not repeat [MQTT-2.2.2-2], and one-byte properties must be 0 or 1.
+ *
+ * The patches replace private members of mqtt-packet's Parser, so mqtt-packet is pinned to the exact
+ * version they were written against (packages/server/package.json), and parser-internals.test.ts
+ * fails, naming the member, when an upgrade changes any of them.
  */
 import { isUtf8 } from "node:buffer";
 import mqtt from "mqtt-packet";
