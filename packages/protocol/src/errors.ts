@@ -13,7 +13,7 @@ import { MqttReason as R } from "./mqtt-reasons.js";
  * The error-code table: name -> wire number, message and MQTT 5 reason code. Every entry has the same
  * three fields: `code` (the number on the wire, stable and never reused), `message` (the default
  * message of a {@link SkeinError} with this code) and `mqtt` (the MQTT 5 reason code that reports it,
- * named from {@link MqttReason}).
+ * named from `MqttReason`).
  */
 export const ErrorCodes = {
   // 1xx: generic
