@@ -13,6 +13,51 @@ import type { Packet } from "mqtt-packet";
 import { MalformedPublish, decodePublish } from "./fast-publish.js";
 import { rememberOrder } from "./user-properties.js";
 
+const WILL_PROPERTIES = [
+  "payloadFormatIndicator",
+  "messageExpiryInterval",
+  "contentType",
+  "responseTopic",
+  "correlationData",
+  "willDelayInterval",
+  "userProperties",
+];
+const ACK_PROPERTIES = ["reasonString", "userProperties"];
+
+/**
+ * The properties a client may send in each packet (MQTT 5 §2.2.2.2, and each packet's section); `will`
+ * is a CONNECT's Will Properties. Any other is "not valid for its packet type": a Malformed Packet.
+ * A PUBLISH's Subscription Identifier is let through to the handler, which answers it with the
+ * Protocol Error that [MQTT-3.3.4-6] names.
+ */
+const CLIENT_PROPERTIES: Readonly<Record<string, ReadonlySet<string>>> = {
+  connect: new Set([
+    "sessionExpiryInterval",
+    "receiveMaximum",
+    "maximumPacketSize",
+    "topicAliasMaximum",
+    "requestResponseInformation",
+    "requestProblemInformation",
+    "userProperties",
+    "authenticationMethod",
+    "authenticationData",
+  ]),
+  will: new Set(WILL_PROPERTIES),
+  publish: new Set([
+    ...WILL_PROPERTIES.filter((name) => name !== "willDelayInterval"),
+    "topicAlias",
+    "subscriptionIdentifier",
+  ]),
+  puback: new Set(ACK_PROPERTIES),
+  pubrec: new Set(ACK_PROPERTIES),
+  pubrel: new Set(ACK_PROPERTIES),
+  pubcomp: new Set(ACK_PROPERTIES),
+  subscribe: new Set(["subscriptionIdentifier", "userProperties"]),
+  unsubscribe: new Set(["userProperties"]),
+  disconnect: new Set(["sessionExpiryInterval", "reasonString", "userProperties", "serverReference"]),
+  auth: new Set(["authenticationMethod", "authenticationData", "reasonString", "userProperties"]),
+};
+
 /** Properties that may appear more than once in a packet. */
 const REPEATABLE = new Set(["userProperties", "subscriptionIdentifier"]);
 
@@ -46,7 +91,7 @@ function restoreEmptyValues(users: Record<string, string | string[]>): void {
 interface ParserInternals {
   _list: { slice(start: number, end: number): Buffer; consume(bytes: number): void; length: number };
   _pos: number;
-  packet: { length: number };
+  packet: { length: number; cmd?: string };
   error: Error | null;
   _stateCounter: number;
   _parseNum(): number;
@@ -68,6 +113,8 @@ export class PacketParser {
   private readonly Packet: new () => ParserInternals["packet"];
   private result: Packet | undefined;
   private failure: Error | undefined;
+  /** Property lists read so far in the packet being parsed (a CONNECT's second is its Will's). */
+  private propertyLists = 0;
 
   constructor() {
     const p = this.parser as unknown as ParserInternals;
@@ -127,10 +174,24 @@ export class PacketParser {
       return value !== undefined && value !== 0;
     };
     const parseProperties = p._parseProperties;
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the patched methods' `this` is mqtt-packet's
+    const self = this;
     p._parseProperties = function parseUniqueProperties(this: ParserInternals) {
       pairs = [];
       const props = parseProperties.call(this);
+      const cmd = this.packet.cmd === "connect" && self.propertyLists++ > 0 ? "will" : this.packet.cmd;
+      const allowed = cmd === undefined ? undefined : CLIENT_PROPERTIES[cmd];
       if (props) {
+        if (allowed) {
+          // MQTT 5 §2.2.2.2: an Identifier not valid for its packet type makes a Malformed Packet.
+          const invalid = Object.keys(props).find((name) => !allowed.has(name));
+          if (invalid !== undefined) {
+            this._emitError(
+              new Error(`Property ${invalid} is not valid in ${cmd === "will" ? "Will Properties" : cmd}`),
+            );
+            return false;
+          }
+        }
         if (props.userProperties) {
           restoreEmptyValues(props.userProperties as Record<string, string | string[]>);
           rememberOrder(props.userProperties, pairs);
@@ -167,6 +228,7 @@ export class PacketParser {
     }
     this.result = undefined;
     this.failure = undefined;
+    this.propertyLists = 0;
     const internals = this.parser as unknown as ParserInternals;
     // One parser serves every connection of a door: each call gets exactly one whole frame and is
     // parsed synchronously, so only the version differs between calls.

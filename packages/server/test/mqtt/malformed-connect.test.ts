@@ -92,6 +92,37 @@ const CONNECT_CASES: BadInputCase[] = [
     ),
     expect: connackThenClose(Reason.PROTOCOL_ERROR, "protocol_error"),
   },
+  {
+    // §2.2.2.2: a property not valid for its packet type (Will Delay Interval belongs in the Will's).
+    name: "a Will Delay Interval among the CONNECT properties",
+    version: 5,
+    handshake: false,
+    bytes: frame(0x10, connectHead(5, 0x02), props(Buffer.from([0x18, 0, 0, 0, 5])), str("c7")),
+    expect: connackThenClose(Reason.MALFORMED_PACKET, "malformed"),
+  },
+  {
+    // A server-only property (Maximum QoS, a CONNACK property) in CONNECT.
+    name: "a Maximum QoS property in CONNECT",
+    version: 5,
+    handshake: false,
+    bytes: frame(0x10, connectHead(5, 0x02), props(Buffer.from([0x24, 1])), str("c8")),
+    expect: connackThenClose(Reason.MALFORMED_PACKET, "malformed"),
+  },
+  {
+    name: "a Session Expiry Interval among the Will Properties",
+    version: 5,
+    handshake: false,
+    bytes: frame(
+      0x10,
+      connectHead(5, 0x06),
+      props(),
+      str("c9"),
+      props(Buffer.from([0x11, 0, 0, 0, 5])),
+      str("w/t"),
+      str("x"),
+    ),
+    expect: connackThenClose(Reason.MALFORMED_PACKET, "malformed"),
+  },
 ];
 
 /** Packet identifier 0 [MQTT-2.3.1-1] (5.0: [MQTT-2.2.1-3]): each packet type that carries one. */
@@ -125,6 +156,19 @@ const PUBLISH_CASES: BadInputCase[] = [
     bytes: frame(0x30, str("a"), props(Buffer.from([0x01, 2])), x),
     expect: disconnected(Reason.PROTOCOL_ERROR, "protocol_error"),
   },
+  {
+    // §2.2.2.2: a Session Expiry Interval is not a PUBLISH property (the fast decoder hands it over).
+    name: "a PUBLISH with a Session Expiry Interval",
+    version: 5,
+    bytes: frame(0x30, str("a"), props(Buffer.from([0x11, 0, 0, 0, 5])), x),
+    expect: disconnected(Reason.MALFORMED_PACKET, "malformed"),
+  },
+  {
+    name: "a SUBSCRIBE with a Topic Alias",
+    version: 5,
+    bytes: frame(0x82, u16(1), props(Buffer.from([0x23]), u16(1)), str("a"), Buffer.from([1])),
+    expect: disconnected(Reason.MALFORMED_PACKET, "malformed"),
+  },
 ];
 
 describe("malformed CONNECT, packet identifier 0 and one-byte properties", () => {
@@ -150,6 +194,21 @@ describe("malformed CONNECT, packet identifier 0 and one-byte properties", () =>
       raw.send(frame(0x10, connectHead(5, 0x42), props(), str("c6"), str("p")));
       expect(await raw.next()).toMatchObject({ cmd: "connack", reasonCode: 0 });
       await raw.ping();
+    } finally {
+      raw.destroy();
+    }
+  });
+
+  it("accepts the properties each packet may carry (DISCONNECT with Session Expiry, PUBACK with a Reason String)", async () => {
+    const raw = await RawClient.connected(bad.srv.addresses.mqtt!, 5, {
+      properties: { sessionExpiryInterval: 10 },
+    });
+    try {
+      raw.send(frame(0x40, u16(9), Buffer.from([0x10]), props(Buffer.from([0x1f]), str("fine"))));
+      await raw.ping();
+      raw.send(frame(0xe0, Buffer.from([0x00]), props(Buffer.from([0x11, 0, 0, 0, 0]))));
+      await raw.waitClosed();
+      expect(raw.packets.filter((p) => p.cmd === "disconnect")).toEqual([]);
     } finally {
       raw.destroy();
     }
