@@ -4,6 +4,7 @@
  * @packageDocumentation
  */
 export * from "./errors.js";
+export * from "./mqtt-reasons.js";
 export * from "./topic-types.js";
 export * from "./topic-path.js";
 export * from "./values/index.js";

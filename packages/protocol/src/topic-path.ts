@@ -66,6 +66,23 @@ export function isSystemPath(path: string): boolean {
   return path.charCodeAt(0) === 0x24;
 }
 
+/** The branch of the topic tree only the server writes: its monitoring figures (DESIGN §9). */
+export const SERVER_RESERVED_PREFIX = "$SYS";
+
+/**
+ * True for paths only the server writes: `$SYS` and everything under `$SYS/`. The one rule every door
+ * applies (through the core) to a client's publish, SDK `set`, topic creation, MQTT Will and MQTT 5
+ * Response Topic; the server's own `$SYS` figures are the only writes there. Other `$` topics are not
+ * reserved by this rule (the MQTT door gives `$request/` and `$response/` their own meaning).
+ */
+export function isReservedForServer(path: string): boolean {
+  return (
+    path.charCodeAt(0) === 0x24 &&
+    path.startsWith(SERVER_RESERVED_PREFIX) &&
+    (path.length === SERVER_RESERVED_PREFIX.length || path.charCodeAt(SERVER_RESERVED_PREFIX.length) === 0x2f)
+  );
+}
+
 /**
  * Length of a string in UTF-8 bytes, without encoding it. A lone surrogate counts as the 3 bytes of
  * U+FFFD, which is what `TextEncoder` writes for it.

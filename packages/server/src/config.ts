@@ -36,6 +36,10 @@ export const configSchema = z
         maxPacketSize: z.number().int().min(64).max(268_435_455).default(D.maxPacketSize),
         /** A socket that sends no CONNECT in this time is closed (ms). */
         connectTimeoutMs: positive.default(D.connectTimeoutMs),
+        /** Largest CONNECT accepted (bytes); a socket awaiting CONNECT holds at most this much. */
+        maxConnectPacketSize: z.number().int().min(64).max(268_435_455).default(D.maxConnectPacketSize),
+        /** Bytes all sockets awaiting CONNECT may buffer together; beyond it they are closed. */
+        maxPendingConnectBytes: positive.default(D.maxPendingConnectBytes),
         /** Largest keep alive granted (s); MQTT 5 clients are told the Server Keep Alive. */
         maxKeepAliveSec: z.number().int().min(1).max(65_535).default(D.maxKeepAliveSec),
         /** Unacknowledged QoS 2 publishes a client may have towards the server. */

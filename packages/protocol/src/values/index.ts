@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { ValueType } from "../topic-types.js";
+import type { TopicSpecification, ValueType } from "../topic-types.js";
 import { type ValueCodec, invalid, utf8Decode, utf8Encode } from "./codec.js";
 
 export { type ValueCodec, utf8Decode, utf8Encode } from "./codec.js";
@@ -111,4 +111,27 @@ export const VALUE_CODECS: { readonly [T in ValueType]: ValueCodec<ValueOf[T]> }
 /** The codec of a value type. */
 export function codecFor<T extends ValueType>(type: T): ValueCodec<ValueOf[T]> {
   return VALUE_CODECS[type];
+}
+
+/** The type of a topic's values: its type, or a time series' event type (binary when unset). */
+export function valueTypeOf(spec: Pick<TopicSpecification, "type" | "properties">): ValueType {
+  return spec.type === "time-series" ? (spec.properties?.eventType ?? "binary") : spec.type;
+}
+
+/**
+ * The value type an MQTT 5 message's metadata declares (DESIGN §3): Content Type `application/json`
+ * (parameters and case ignored) is json, a Payload Format Indicator of 1 is string; otherwise none.
+ */
+export function declaredValueType(
+  contentType: string | undefined,
+  payloadFormatIndicator: boolean | undefined,
+): "json" | "string" | undefined {
+  if (contentType !== undefined && isJsonContentType(contentType)) return "json";
+  return payloadFormatIndicator ? "string" : undefined;
+}
+
+function isJsonContentType(contentType: string): boolean {
+  const semi = contentType.indexOf(";");
+  const type = (semi < 0 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
+  return type === jsonCodec.contentType;
 }

@@ -10,8 +10,10 @@ import {
   type TopicSpecification,
   VALUE_CODECS,
   type ValueType,
+  isReservedForServer,
   normaliseSpecification,
   SkeinError,
+  valueTypeOf,
 } from "@skein/protocol";
 import { type Counter, Metrics } from "./metrics.js";
 import { type Clock, type Logger, type Store, type Timer, silentLogger, systemClock } from "./ports.js";
@@ -142,9 +144,14 @@ export class Core {
 
   /**
    * Publishes an update: resolve (or create) its topic, check the payload against the topic's type,
-   * apply the topic's retention, then deliver to every matching subscription.
+   * apply the topic's retention, then deliver to every matching subscription. An update from a session
+   * (`origin` set) to a path only the server writes is refused with `NOT_AUTHORIZED`.
    */
   publish(update: Update, context: PublishContext = {}): PublishResult {
+    if (update.origin !== undefined && isReservedForServer(update.topic)) {
+      const e = this.reservedPath(update.topic);
+      return { ok: false, code: e.code, message: e.message };
+    }
     const topic = this.topics.get(update.topic) ?? this.createForPublish(update, context);
     if ("ok" in topic) return topic;
     const problem = checkPayload(topic, update);
@@ -161,10 +168,23 @@ export class Core {
 
   /**
    * Adds a topic. Returns the topic and whether it was created; an existing topic with a different
-   * specification is an error.
-   * @throws SkeinError `INVALID_SPECIFICATION`, `TOPIC_EXISTS_MISMATCH`, `RATE_LIMITED`
+   * specification is an error. Paths only the server writes (`$SYS/...`) are refused: the server's own
+   * topics there are made by its publishes.
+   * @throws SkeinError `NOT_AUTHORIZED`, `INVALID_SPECIFICATION`, `TOPIC_EXISTS_MISMATCH`, `RATE_LIMITED`
    */
   addTopic(path: string, spec: TopicSpecification): { topic: Topic; created: boolean } {
+    if (isReservedForServer(path)) throw this.reservedPath(path);
+    return this.insertTopic(path, spec);
+  }
+
+  /** The error for a client's write to a path only the server writes, counted and logged. */
+  private reservedPath(path: string): SkeinError {
+    this.metrics.inc("skein_updates_refused_total", { reason: "NOT_AUTHORIZED" });
+    this.log.debug({ path }, "write to a server-reserved path refused");
+    return new SkeinError("NOT_AUTHORIZED", `only the server writes ${path}`);
+  }
+
+  private insertTopic(path: string, spec: TopicSpecification): { topic: Topic; created: boolean } {
     const normalised = normaliseSpecification(spec);
     const existing = this.topics.get(path);
     if (existing) {
@@ -215,19 +235,20 @@ export class Core {
    * topic from `createSpec` when it is missing, checks the value against the topic type, then publishes
    * it. The update carries the content type and payload format of its type, so MQTT 5 subscribers see
    * them (DESIGN §3).
-   * @throws SkeinError `TOPIC_NOT_FOUND`, `TOPIC_TYPE_MISMATCH`, `PAYLOAD_INVALID`, a constraint's code
+   * @throws SkeinError `NOT_AUTHORIZED` (a path only the server writes), `TOPIC_NOT_FOUND`,
+   * `TOPIC_TYPE_MISMATCH`, `PAYLOAD_INVALID`, a constraint's code
    */
   updateTopic(request: TopicUpdateRequest): { created: boolean } {
+    if (isReservedForServer(request.path)) throw this.reservedPath(request.path);
     let topic = this.topics.get(request.path);
     if (request.constraint) checkConstraint(request.constraint, topic, request.sessionId, this.locks);
     let created = false;
     if (!topic) {
       if (!request.createSpec) throw new SkeinError("TOPIC_NOT_FOUND", `no topic ${request.path}`);
-      topic = this.addTopic(request.path, request.createSpec).topic;
+      topic = this.insertTopic(request.path, request.createSpec).topic;
       created = true;
     }
-    const type: ValueType =
-      topic.spec.type === "time-series" ? (topic.spec.properties?.eventType ?? "binary") : topic.spec.type;
+    const type = valueTypeOf(topic.spec);
     if (type !== request.valueType) {
       throw new SkeinError(
         "TOPIC_TYPE_MISMATCH",
@@ -251,10 +272,12 @@ export class Core {
     return { created };
   }
 
-  /** Removes every topic a selector selects; returns how many. */
+  /** Removes every topic a selector selects, except those only the server writes; returns how many. */
   removeTopics(selector: TopicSelector): number {
     let n = 0;
-    for (const topic of this.selectTopics(selector)) if (this.removeTopic(topic.path)) n++;
+    for (const topic of this.selectTopics(selector)) {
+      if (!isReservedForServer(topic.path) && this.removeTopic(topic.path)) n++;
+    }
     return n;
   }
 
@@ -309,7 +332,7 @@ export class Core {
     const path = update.topic;
     if (!context.createSpec) return { ok: false, code: "TOPIC_NOT_FOUND", message: `no topic ${path}` };
     try {
-      return this.addTopic(path, context.createSpec(update)).topic;
+      return this.insertTopic(path, context.createSpec(update)).topic;
     } catch (err) {
       const e = SkeinError.from(err);
       return { ok: false, code: e.code, message: e.message };
@@ -339,7 +362,7 @@ function checkPayload(topic: Topic, update: Update): string | undefined {
   if (spec.properties?.validateValues === false) return undefined;
   // An empty retained publish to an MQTT-retention topic clears the value; nothing to check [MQTT-3.3.1-6].
   if (update.payload.length === 0 && update.retain && spec.properties?.retention === "mqtt") return undefined;
-  const type: ValueType = spec.type === "time-series" ? (spec.properties?.eventType ?? "binary") : spec.type;
+  const type = valueTypeOf(spec);
   if (type === "binary") return undefined;
   try {
     VALUE_CODECS[type].fromBytes(update.payload);

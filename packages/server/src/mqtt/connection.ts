@@ -66,6 +66,8 @@ export class MqttConnection implements SessionLink {
   private keepAliveTimer: Timer | undefined;
   private connectTimer: Timer | undefined;
   private corked = false;
+  /** Bytes this connection accounts for in the door's pending-CONNECT total (until CONNECT is accepted). */
+  private pendingBytes = 0;
   /** Writes held back while this client's own PUBLISH is delivered (see ackBeforeOwnDeliveries). */
   private held: Buffer[] | undefined;
 
@@ -74,7 +76,8 @@ export class MqttConnection implements SessionLink {
     readonly socket: Duplex,
     readonly info: ConnectionInfo,
   ) {
-    this.framer = new Framer(door.options.maxPacketSize);
+    // Until CONNECT is accepted, only a small packet: a larger CONNECT is refused from its header.
+    this.framer = new Framer(Math.min(door.options.maxConnectPacketSize, door.options.maxPacketSize));
     this.inflightLimit = door.options.maxInflight;
     const clock = door.core.clock;
     this.lastActivity = clock.now();
@@ -129,6 +132,28 @@ export class MqttConnection implements SessionLink {
       return;
     }
     this.framer.push(chunk, this);
+    if (this.state === "awaiting-connect") this.accountPending();
+  }
+
+  /** Keeps the bytes a socket awaiting CONNECT has buffered within the door's bound (issue 12, 9). */
+  private accountPending(): void {
+    const buffered = this.framer.bufferedBytes;
+    if (buffered === this.pendingBytes) return;
+    if (!this.door.pendingConnect.resize(this.pendingBytes, buffered)) {
+      const max = this.door.pendingConnect.max;
+      this.log.warn({ buffered, max }, "sockets awaiting CONNECT hold too many bytes: closing this one");
+      this.door.core.metrics.inc("mqtt_connections_refused_total", { reason: "pending_connect_bytes" });
+      this.close({ publishWill: false });
+      return;
+    }
+    this.pendingBytes = buffered;
+  }
+
+  /** The connection no longer awaits CONNECT: its buffered bytes leave the pending total. */
+  private releasePending(): void {
+    if (this.pendingBytes === 0) return;
+    this.door.pendingConnect.resize(this.pendingBytes, 0);
+    this.pendingBytes = 0;
   }
 
   /** FrameSink: one whole packet. */
@@ -150,6 +175,12 @@ export class MqttConnection implements SessionLink {
       return false;
     }
     this.door.counters.packetsReceived.value++;
+    // Packet identifiers are non-zero: PUBLISH (QoS > 0), SUBSCRIBE, UNSUBSCRIBE and the acknowledgements
+    // [MQTT-2.3.1-1] (5.0: [MQTT-2.2.1-3]). Read by both parsers; undefined where a packet has none.
+    if ((parsed.packet as { messageId?: number }).messageId === 0) {
+      this.protocolError(`${parsed.packet.cmd} with packet identifier 0`);
+      return false;
+    }
     try {
       this.dispatch(parsed.packet);
     } catch (err) {
@@ -168,7 +199,20 @@ export class MqttConnection implements SessionLink {
 
   /** FrameSink: framing failed. */
   error(err: FrameError): void {
-    if (err.kind === "oversize") {
+    if (err.kind === "oversize" && this.state === "awaiting-connect") {
+      // A CONNECT above mqtt.maxConnectPacketSize, refused from its header before it is buffered; a v5
+      // client whose protocol level has arrived is told 0x95 Packet too large [MQTT-4.13.1-1].
+      this.log.warn({ size: err.size, max: this.framer.maxPacketSize }, "CONNECT too large");
+      if (connectVersion(err.bytes) === 5) {
+        const connack = {
+          cmd: "connack",
+          sessionPresent: false,
+          reasonCode: Reason.PACKET_TOO_LARGE,
+        } as const;
+        this.writeNow(mqtt.generate(connack, { protocolVersion: 5 }));
+      }
+      this.close({ protocolError: "connect_too_large", publishWill: false });
+    } else if (err.kind === "oversize") {
       this.log.warn({ size: err.size, max: this.framer.maxPacketSize }, "packet too large");
       this.close({ reason: Reason.PACKET_TOO_LARGE, protocolError: "packet_too_large" });
     } else {
@@ -183,7 +227,13 @@ export class MqttConnection implements SessionLink {
         // A second CONNECT is a protocol error [MQTT-3.1.0-2].
         if (this.state !== "awaiting-connect") return this.protocolError("second CONNECT");
         if (this.connectTimer) this.door.core.clock.clearTimeout(this.connectTimer);
-        return handleConnect(this, packet);
+        handleConnect(this, packet);
+        if (!this.closed) {
+          // Accepted (a refused CONNECT closes): the client may now send packets up to maxPacketSize.
+          this.releasePending();
+          this.framer.maxPacketSize = this.door.options.maxPacketSize;
+        }
+        return;
       case "publish":
         return handlePublish(this, packet);
       case "puback":
@@ -224,7 +274,8 @@ export class MqttConnection implements SessionLink {
     this.log.warn({ problem: message, reason: reasonName(reason) }, "unparsable packet");
     if (this.state === "awaiting-connect") {
       // A bad CONNECT from a v5 client gets CONNACK 0x81/0x82 [MQTT-4.13.1-1]; 3.1.1 has no such code.
-      if (bytes && connectVersion(bytes) === 5) {
+      // Without the bytes, the CONNECT handler found the problem and set the version.
+      if ((bytes ? connectVersion(bytes) : this.protocolVersion) === 5) {
         this.writeNow(
           mqtt.generate(
             { cmd: "connack", sessionPresent: false, reasonCode: reason },
@@ -344,6 +395,7 @@ export class MqttConnection implements SessionLink {
     if (this.state === "closed") return;
     const wasConnected = this.state === "connected";
     this.state = "closed";
+    this.releasePending();
     const metrics = this.door.core.metrics;
     if (options.protocolError) metrics.inc("mqtt_protocol_errors_total", { reason: options.protocolError });
     if (wasConnected && this.protocolVersion === 5 && options.reason !== undefined) {

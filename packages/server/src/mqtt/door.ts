@@ -11,6 +11,7 @@ import { MqttConnection, type ConnectionInfo } from "./connection.js";
 import { PacketParser } from "./parser.js";
 import type { MqttOptions } from "./options.js";
 import { Reason } from "./reason-codes.js";
+import { PendingConnectBytes } from "./pre-connect.js";
 import { MqttSession, inferSpec } from "./session.js";
 import type { PublishContext, PublishResult } from "../core/core.js";
 
@@ -24,6 +25,8 @@ export class MqttDoor {
   /** The packet parser all connections share (parsing is synchronous, one whole frame at a time). */
   readonly parser = new PacketParser();
   private readonly publishContext: PublishContext;
+  /** Bytes buffered by connections awaiting their CONNECT, bounded by `maxPendingConnectBytes`. */
+  readonly pendingConnect: PendingConnectBytes;
   /** Hot-path counters. */
   readonly counters: Readonly<
     Record<"packetsReceived" | "bytesReceived" | "bytesSent" | "messagesReceived" | "messagesSent", Counter>
@@ -43,6 +46,7 @@ export class MqttDoor {
       createSpec: options.allowTopicCreation ? (u: Update) => inferSpec(u, options) : undefined,
     };
     const m = core.metrics;
+    this.pendingConnect = new PendingConnectBytes(options.maxPendingConnectBytes, m);
     this.counters = {
       packetsReceived: m.counter("mqtt_packets_received_total"),
       bytesReceived: m.counter("mqtt_bytes_received_total"),

@@ -104,8 +104,9 @@ function readProperties(
   while (i < end) {
     const id = frame[i++] as number;
     switch (id) {
-      case 0x01: // Payload Format Indicator: a byte, read as a boolean by mqtt-packet
-        if (props.payloadFormatIndicator !== undefined || i + 1 > end) return undefined;
+      case 0x01: // Payload Format Indicator: 0 or 1, read as a boolean by mqtt-packet (2+: parser.ts)
+        if (props.payloadFormatIndicator !== undefined || i + 1 > end || (frame[i] as number) > 1)
+          return undefined;
         props.payloadFormatIndicator = frame[i++] !== 0;
         break;
       case 0x02: // Message Expiry Interval

@@ -5,7 +5,9 @@
  */
 
 /** Why framing failed. */
-export type FrameError = { kind: "oversize"; size: number } | { kind: "malformed"; message: string };
+export type FrameError =
+  /** `bytes`: what has arrived of the refused packet (a view, for reading a CONNECT's protocol level). */
+  { kind: "oversize"; size: number; bytes: Buffer } | { kind: "malformed"; message: string };
 
 /** Receives frames and errors from a {@link Framer}. */
 export interface FrameSink {
@@ -23,6 +25,11 @@ export class Framer {
   private expected = -1;
 
   constructor(public maxPacketSize: number) {}
+
+  /** Bytes held for a packet not complete yet. */
+  get bufferedBytes(): number {
+    return this.buffered;
+  }
 
   /** True when nothing is buffered: the next byte pushed starts a packet. */
   get atPacketStart(): boolean {
@@ -54,7 +61,7 @@ export class Framer {
         return;
       }
       if (header > this.maxPacketSize) {
-        sink.error({ kind: "oversize", size: header });
+        sink.error({ kind: "oversize", size: header, bytes: data.subarray(offset) });
         return;
       }
       if (offset + header > data.length) {

@@ -13,7 +13,7 @@
  * Failures reach an MQTT requester as an empty message on its Response Topic with the user
  * properties `skein-error` (the error code name) and `skein-error-message`.
  */
-import { type ValueType, VALUE_CODECS, pathProblem } from "@skein/protocol";
+import { VALUE_CODECS, declaredValueType, isReservedForServer, pathProblem } from "@skein/protocol";
 import type { IPublishPacket } from "mqtt-packet";
 import type { InboundRequest, RequestEndpoint, RequestOutcome } from "../core/messaging.js";
 import type { QoS, Update } from "../core/types.js";
@@ -29,13 +29,6 @@ export const RESPONSE_PREFIX = "$response/";
 /** True for topics this module handles instead of the topic tree. */
 export function isMessagingTopic(topic: string): boolean {
   return topic.startsWith(REQUEST_PREFIX) || topic.startsWith(RESPONSE_PREFIX);
-}
-
-/** The type of an untyped MQTT payload, from its metadata (as for topics, DESIGN §3). */
-function typeOf(props: IPublishPacket["properties"]): ValueType | undefined {
-  if (props?.contentType?.split(";")[0]?.trim().toLowerCase() === "application/json") return "json";
-  if (props?.payloadFormatIndicator) return "string";
-  return undefined;
 }
 
 /**
@@ -57,12 +50,16 @@ export function handleMessagingPublish(conn: MqttConnection, topic: string, pack
   const responseTopic = props?.responseTopic;
   if (conn.protocolVersion !== 5 || !responseTopic) return Reason.IMPLEMENTATION_SPECIFIC_ERROR;
   if (pathProblem(path) || pathProblem(responseTopic)) return Reason.TOPIC_NAME_INVALID;
+  // The answer goes where the requester could publish itself: never into $SYS/ (only the server writes
+  // there), nor onto $request/ or $response/, where it would pose as a request or an answer.
+  if (isReservedForServer(responseTopic)) return Reason.NOT_AUTHORIZED;
+  if (isMessagingTopic(responseTopic)) return Reason.TOPIC_NAME_INVALID;
   const correlationData = props?.correlationData;
   let sending = true;
   messaging.sendToPath(
     {
       path,
-      requestType: typeOf(props),
+      requestType: declaredValueType(props?.contentType, props?.payloadFormatIndicator),
       responseType: undefined,
       payload,
       fromSessionId: session.sessionId,

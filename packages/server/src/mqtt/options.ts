@@ -4,6 +4,14 @@ export interface MqttOptions {
   maxPacketSize: number;
   /** How long a socket may stay open without sending CONNECT (ms). */
   connectTimeoutMs: number;
+  /**
+   * Largest CONNECT accepted (bytes, the whole packet). Until its CONNECT is accepted a socket may
+   * make the server hold no more than this; a larger one is refused from its header. A CONNECT with a
+   * big Will payload is legal MQTT, so a deployment whose clients send such Wills raises it.
+   */
+  maxConnectPacketSize: number;
+  /** Bytes all sockets still awaiting their CONNECT may have buffered together; beyond it they are closed. */
+  maxPendingConnectBytes: number;
   /** Largest keep alive granted (s); v5 clients asking for more (or 0) are told the Server Keep Alive. */
   maxKeepAliveSec: number;
   /** How many unacknowledged QoS 2 publishes a client may have towards the server (Receive Maximum). */
@@ -40,6 +48,8 @@ export interface MqttOptions {
 export const DEFAULT_MQTT_OPTIONS: MqttOptions = {
   maxPacketSize: 1024 * 1024,
   connectTimeoutMs: 10_000,
+  maxConnectPacketSize: 16 * 1024,
+  maxPendingConnectBytes: 16 * 1024 * 1024,
   maxKeepAliveSec: 65_535,
   receiveMaximum: 100,
   maxInflight: 100,

@@ -1,13 +1,62 @@
 /**
  * mqtt-packet's parser, made strict where the spec demands it and the library is lenient: strings
  * must be well-formed UTF-8 without U+0000 [MQTT-1.5.4-1] [MQTT-1.5.4-2], and properties that may
- * appear once must not repeat [MQTT-2.2.2-2].
+ * appear once must not repeat [MQTT-2.2.2-2], and one-byte properties must be 0 or 1.
+ *
+ * The patches replace private members of mqtt-packet's Parser, so mqtt-packet is pinned to the exact
+ * version they were written against (packages/server/package.json), and parser-internals.test.ts
+ * fails, naming the member, when an upgrade changes any of them.
  */
 import { isUtf8 } from "node:buffer";
 import mqtt from "mqtt-packet";
 import type { Packet } from "mqtt-packet";
 import { MalformedPublish, decodePublish } from "./fast-publish.js";
 import { rememberOrder } from "./user-properties.js";
+
+const WILL_PROPERTIES = [
+  "payloadFormatIndicator",
+  "messageExpiryInterval",
+  "contentType",
+  "responseTopic",
+  "correlationData",
+  "willDelayInterval",
+  "userProperties",
+];
+const ACK_PROPERTIES = ["reasonString", "userProperties"];
+
+/**
+ * The properties a client may send in each packet (MQTT 5 §2.2.2.2, and each packet's section); `will`
+ * is a CONNECT's Will Properties. Any other is "not valid for its packet type": a Malformed Packet.
+ * A PUBLISH's Subscription Identifier is let through to the handler, which answers it with the
+ * Protocol Error that [MQTT-3.3.4-6] names.
+ */
+const CLIENT_PROPERTIES: Readonly<Record<string, ReadonlySet<string>>> = {
+  connect: new Set([
+    "sessionExpiryInterval",
+    "receiveMaximum",
+    "maximumPacketSize",
+    "topicAliasMaximum",
+    "requestResponseInformation",
+    "requestProblemInformation",
+    "userProperties",
+    "authenticationMethod",
+    "authenticationData",
+  ]),
+  will: new Set(WILL_PROPERTIES),
+  publish: new Set([
+    ...WILL_PROPERTIES.filter((name) => name !== "willDelayInterval"),
+    "topicAlias",
+    "subscriptionIdentifier",
+  ]),
+  puback: new Set(ACK_PROPERTIES),
+  pubrec: new Set(ACK_PROPERTIES),
+  pubrel: new Set(ACK_PROPERTIES),
+  pubcomp: new Set(ACK_PROPERTIES),
+  subscribe: new Set(["subscriptionIdentifier", "userProperties"]),
+  unsubscribe: new Set(["userProperties"]),
+  disconnect: new Set(["sessionExpiryInterval", "reasonString", "userProperties", "serverReference"]),
+  auth: new Set(["authenticationMethod", "authenticationData", "reasonString", "userProperties"]),
+};
 
 /** Properties that may appear more than once in a packet. */
 const REPEATABLE = new Set(["userProperties", "subscriptionIdentifier"]);
@@ -42,7 +91,7 @@ function restoreEmptyValues(users: Record<string, string | string[]>): void {
 interface ParserInternals {
   _list: { slice(start: number, end: number): Buffer; consume(bytes: number): void; length: number };
   _pos: number;
-  packet: { length: number };
+  packet: { length: number; cmd?: string };
   error: Error | null;
   _stateCounter: number;
   _parseNum(): number;
@@ -52,6 +101,7 @@ interface ParserInternals {
   _parseString(): string | null;
   _parseStringPair(): { name: string | null; value: string | null };
   _parseProperties(): Record<string, unknown> | false;
+  _parseByType(type: string): unknown;
   _emitError(err: Error): void;
   settings: { protocolVersion?: number };
 }
@@ -63,6 +113,8 @@ export class PacketParser {
   private readonly Packet: new () => ParserInternals["packet"];
   private result: Packet | undefined;
   private failure: Error | undefined;
+  /** Property lists read so far in the packet being parsed (a CONNECT's second is its Will's). */
+  private propertyLists = 0;
 
   constructor() {
     const p = this.parser as unknown as ParserInternals;
@@ -109,11 +161,37 @@ export class PacketParser {
       if (pair.value === "") pair.value = EMPTY_VALUE;
       return pair;
     };
+    // Every one-byte property a packet can carry (Payload Format Indicator, Request Problem Information,
+    // Request Response Information, and the CONNACK ones) is 0 or 1; any other value is a Protocol Error
+    // (MQTT 5 §3.1.2.11.6, §3.1.2.11.7). mqtt-packet reads them as `byte !== 0`, so 2 passed as true.
+    const parseByType = p._parseByType;
+    p._parseByType = function parseStrictByte(this: ParserInternals, type: string): unknown {
+      if (type !== "byte") return parseByType.call(this, type);
+      const value = this._parseByte();
+      if (value !== undefined && value > 1) {
+        this._emitError(new ProtocolViolation(`a one-byte property is ${value}, not 0 or 1`));
+      }
+      return value !== undefined && value !== 0;
+    };
     const parseProperties = p._parseProperties;
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the patched methods' `this` is mqtt-packet's
+    const self = this;
     p._parseProperties = function parseUniqueProperties(this: ParserInternals) {
       pairs = [];
       const props = parseProperties.call(this);
+      const cmd = this.packet.cmd === "connect" && self.propertyLists++ > 0 ? "will" : this.packet.cmd;
+      const allowed = cmd === undefined ? undefined : CLIENT_PROPERTIES[cmd];
       if (props) {
+        if (allowed) {
+          // MQTT 5 §2.2.2.2: an Identifier not valid for its packet type makes a Malformed Packet.
+          const invalid = Object.keys(props).find((name) => !allowed.has(name));
+          if (invalid !== undefined) {
+            this._emitError(
+              new Error(`Property ${invalid} is not valid in ${cmd === "will" ? "Will Properties" : cmd}`),
+            );
+            return false;
+          }
+        }
         if (props.userProperties) {
           restoreEmptyValues(props.userProperties as Record<string, string | string[]>);
           rememberOrder(props.userProperties, pairs);
@@ -150,6 +228,7 @@ export class PacketParser {
     }
     this.result = undefined;
     this.failure = undefined;
+    this.propertyLists = 0;
     const internals = this.parser as unknown as ParserInternals;
     // One parser serves every connection of a door: each call gets exactly one whole frame and is
     // parsed synchronously, so only the version differs between calls.

@@ -3,7 +3,7 @@
  * [MQTT-4.1.0-1]. It is the subscriber the core delivers to; while offline it queues QoS 1/2 messages
  * up to a bound and counts what it drops.
  */
-import type { TopicSpecification } from "@skein/protocol";
+import { type TopicSpecification, declaredValueType } from "@skein/protocol";
 import type { Core } from "../core/core.js";
 import type { Timer } from "../core/ports.js";
 import type { QoS, Subscriber, Subscription, SubscriptionOptions, Update } from "../core/types.js";
@@ -258,14 +258,8 @@ export class MqttSession implements Subscriber {
 /** The type of a topic a publish creates: `application/json` -> json; UTF-8 indicator -> string; else binary. */
 export function inferSpec(update: Update, options: MqttOptions): TopicSpecification {
   const props = update.properties;
-  const type: TopicSpecification["type"] =
-    props?.contentType?.split(";")[0]?.trim().toLowerCase() === "application/json"
-      ? "json"
-      : props?.payloadFormatIndicator
-        ? "string"
-        : "binary";
   return {
-    type,
+    type: declaredValueType(props?.contentType, props?.payloadFormatIndicator) ?? "binary",
     properties: {
       retention: "mqtt",
       removal: { idleMs: options.createdTopicIdleMs, onlyWithoutValue: true },

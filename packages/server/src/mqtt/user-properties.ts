@@ -46,3 +46,10 @@ export function encodeUserProperties(pairs: UserPropertyPairs): Buffer {
   }
   return Buffer.concat(parts);
 }
+
+/** How many User Properties an object of name -> value or values holds (pairs, not names). */
+export function countUserProperties(props: Record<string, string | string[]>): number {
+  let n = 0;
+  for (const v of Object.values(props)) n += Array.isArray(v) ? v.length : 1;
+  return n;
+}

@@ -2,21 +2,25 @@
  * CONNECT: check the request, settle the client identifier, take over or resume the session, store the
  * will, answer CONNACK, then re-send what was in flight. Written as a short list of steps.
  */
-import { isUtf8 } from "node:buffer";
 import mqtt from "mqtt-packet";
 import type { IConnectPacket, IConnackPacket } from "mqtt-packet";
+import { isReservedForServer } from "@skein/protocol";
 import { newSessionId } from "../../core/sessions.js";
 import type { MqttConnection } from "../connection.js";
 import { Reason, connackV3Code } from "../reason-codes.js";
 import type { MqttSession } from "../session.js";
 import { mqttSessionHandle } from "../session-handle.js";
 import { restoreHandlers } from "../messaging.js";
-import { toUpdate, topicNameProblem } from "./publish.js";
+import { isUtf8Payload, topicNameProblem } from "../checks.js";
+import { toUpdate } from "../to-update.js";
+import { countUserProperties } from "../user-properties.js";
 
 /** Handles the CONNECT packet [MQTT-3.1]. */
 export function handleConnect(conn: MqttConnection, packet: IConnectPacket): void {
   conn.protocolVersion = packet.protocolVersion === 5 ? 5 : 4;
   conn.parserVersion = packet.protocolVersion ?? 4;
+  const violation = connectViolation(packet);
+  if (violation !== undefined) return conn.malformed(violation.message, undefined, violation.reason);
   // Request Problem Information 0 is honoured on a refusing CONNACK too (MQTT 5 §3.1.2.11.7).
   if (packet.properties?.requestProblemInformation === false) conn.problemInformation = false;
   const refusal = checkConnect(conn, packet);
@@ -46,6 +50,20 @@ interface Refusal {
   message: string;
 }
 
+/**
+ * A CONNECT the spec calls malformed or a protocol error, which closes the connection (v5 after a
+ * CONNACK with the reason [MQTT-4.13.1-1]) rather than being refused with a return code.
+ */
+function connectViolation(packet: IConnectPacket): Refusal | undefined {
+  // Will QoS 3 [MQTT-3.1.2-14]; MQTT 5 calls it a Malformed Packet (§3.1.2.6).
+  if (packet.will && (packet.will.qos as number) > 2)
+    return { reason: Reason.MALFORMED_PACKET, message: "Will QoS 3" };
+  // 3.1.1: no password without a user name [MQTT-3.1.2-22]. MQTT 5 allows it (§3.1.2.9).
+  if (packet.protocolVersion !== 5 && packet.password !== undefined && packet.username === undefined)
+    return { reason: Reason.PROTOCOL_ERROR, message: "Password Flag set without the User Name Flag" };
+  return undefined;
+}
+
 function checkConnect(conn: MqttConnection, packet: IConnectPacket): Refusal | undefined {
   const props = packet.properties;
   if (props?.authenticationMethod !== undefined) {
@@ -65,6 +83,9 @@ function checkConnect(conn: MqttConnection, packet: IConnectPacket): Refusal | u
   if (will) {
     const problem = topicNameProblem(conn, will.topic);
     if (problem) return { reason: Reason.TOPIC_NAME_INVALID, message: `will topic: ${problem}` };
+    // Only the server writes $SYS/: a will there is refused at CONNECT, not dropped when published.
+    if (isReservedForServer(will.topic))
+      return { reason: Reason.NOT_AUTHORIZED, message: "will topic is reserved for the server" };
     if (will.properties?.payloadFormatIndicator && !isUtf8Payload(will.payload)) {
       // [MQTT-3.1.3-?]: a will declared UTF-8 must be UTF-8.
       return { reason: Reason.PAYLOAD_FORMAT_INVALID, message: "will payload is not UTF-8" };
@@ -221,15 +242,3 @@ function refuse(conn: MqttConnection, reason: number, message: string): void {
   conn.writeNow(mqtt.generate(packet, { protocolVersion: conn.protocolVersion }));
   conn.close({ publishWill: false, protocolError: `connect_refused_${reason.toString(16)}` });
 }
-
-function countUserProperties(props: Record<string, string | string[]>): number {
-  let n = 0;
-  for (const v of Object.values(props)) n += Array.isArray(v) ? v.length : 1;
-  return n;
-}
-
-function isUtf8Payload(payload: Buffer | string): boolean {
-  return typeof payload === "string" || isUtf8(payload);
-}
-
-export { countUserProperties };

@@ -4,18 +4,17 @@
  * answered in PUBACK/PUBREC (v5) or dropped and counted (QoS 0); protocol violations close the
  * connection with the reason code the spec names.
  */
-import { isUtf8 as bufferIsUtf8 } from "node:buffer";
 import mqtt from "mqtt-packet";
 import type { IPublishPacket } from "mqtt-packet";
-import { VALUE_CODECS, mqttReasonCode, pathProblem } from "@skein/protocol";
-import type { MessageProperties, QoS, Update } from "../../core/types.js";
+import { VALUE_CODECS, mqttReasonCode, valueTypeOf } from "@skein/protocol";
+import type { Update } from "../../core/types.js";
+import { isUtf8Payload, topicNameProblem } from "../checks.js";
 import type { MqttConnection } from "../connection.js";
 import { ownPayload } from "../outbound.js";
 import { handleMessagingPublish, isMessagingTopic } from "../messaging.js";
 import { Reason } from "../reason-codes.js";
-import { countUserProperties } from "./connect.js";
-
-type PublishProperties = IPublishPacket["properties"];
+import { toUpdate } from "../to-update.js";
+import { countUserProperties } from "../user-properties.js";
 
 /** Handles PUBLISH [MQTT-3.3]. */
 export function handlePublish(conn: MqttConnection, packet: IPublishPacket): void {
@@ -57,7 +56,7 @@ export function handlePublish(conn: MqttConnection, packet: IPublishPacket): voi
     if (qos === 2) session.incomingQos2.add(packet.messageId as number);
     return ack(conn, packet, reason);
   }
-  const refusal = checkMessage(conn, topic, packet);
+  const refusal = checkMessage(conn, packet);
   if (refusal !== undefined) return refuse(conn, packet, refusal);
   let update = toUpdate(conn, topic, packet.payload, qos, packet.retain, props);
   if (packet.retain) update = ownPayload(update);
@@ -125,17 +124,8 @@ function invalidTopic(conn: MqttConnection, problem: string): undefined {
   return undefined;
 }
 
-/**
- * Why a topic name is invalid, or undefined. Wildcards and NUL [MQTT-3.3.2-2] [MQTT-1.5.4-2]; the
- * configured length and depth bounds.
- */
-export function topicNameProblem(conn: MqttConnection, topic: string): string | undefined {
-  const o = conn.door.options;
-  return pathProblem(topic, o.maxTopicLength, o.maxTopicDepth);
-}
-
 /** Per-message checks whose failure refuses only this message. */
-function checkMessage(conn: MqttConnection, topic: string, packet: IPublishPacket): number | undefined {
+function checkMessage(conn: MqttConnection, packet: IPublishPacket): number | undefined {
   const props = packet.properties;
   if (
     props?.userProperties &&
@@ -144,44 +134,9 @@ function checkMessage(conn: MqttConnection, topic: string, packet: IPublishPacke
     return Reason.QUOTA_EXCEEDED;
   }
   // A payload declared UTF-8 must be UTF-8 [MQTT-3.3.2-4]: 0x99 Payload format invalid.
-  if (props?.payloadFormatIndicator && !isUtf8(packet.payload)) return Reason.PAYLOAD_FORMAT_INVALID;
-  // Publishing to $-topics other than through the server is refused (they are the server's).
-  if (topic.startsWith("$SYS")) return Reason.NOT_AUTHORIZED;
+  if (props?.payloadFormatIndicator && !isUtf8Payload(packet.payload)) return Reason.PAYLOAD_FORMAT_INVALID;
+  // A publish to $SYS/ is refused by the core (only the server writes there): 0x87 Not authorized.
   return undefined;
-}
-
-/** Builds the core update for a publish (or a will). */
-export function toUpdate(
-  conn: MqttConnection,
-  topic: string,
-  payload: Buffer | string,
-  qos: QoS,
-  retain: boolean,
-  props: PublishProperties | { willDelayInterval?: number } | undefined,
-): Update {
-  let properties: MessageProperties | undefined;
-  let expiresAt: number | undefined;
-  if (props && conn.protocolVersion === 5) {
-    const p = props as NonNullable<PublishProperties>;
-    properties = {};
-    if (p.payloadFormatIndicator !== undefined) properties.payloadFormatIndicator = p.payloadFormatIndicator;
-    if (p.contentType !== undefined) properties.contentType = p.contentType;
-    if (p.responseTopic !== undefined) properties.responseTopic = p.responseTopic;
-    if (p.correlationData !== undefined) properties.correlationData = p.correlationData;
-    if (p.userProperties !== undefined) properties.userProperties = p.userProperties;
-    if (p.messageExpiryInterval !== undefined)
-      expiresAt = conn.door.core.clock.now() + p.messageExpiryInterval * 1000;
-    if (Object.keys(properties).length === 0) properties = undefined;
-  }
-  return {
-    topic,
-    payload: typeof payload === "string" ? Buffer.from(payload) : payload,
-    qos,
-    retain,
-    properties,
-    expiresAt,
-    origin: conn.session?.sessionId,
-  };
 }
 
 /**
@@ -191,7 +146,7 @@ export function toUpdate(
  */
 function withTopicMetadata(conn: MqttConnection, update: Update): Update {
   const spec = conn.door.core.topics.get(update.topic)?.spec;
-  const type = spec?.type === "time-series" ? spec.properties?.eventType : spec?.type;
+  const type = spec && valueTypeOf(spec);
   if (type === undefined || type === "binary") return update;
   const codec = VALUE_CODECS[type];
   return {
@@ -219,8 +174,4 @@ function refuse(conn: MqttConnection, packet: IPublishPacket, reason: number): v
   if (packet.qos === 0) return;
   // 3.1.1 has no negative acknowledgement: the message is acknowledged and not delivered.
   ack(conn, packet, conn.protocolVersion === 5 ? reason : Reason.SUCCESS);
-}
-
-function isUtf8(payload: Buffer | string): boolean {
-  return typeof payload === "string" || bufferIsUtf8(payload);
 }

@@ -4,17 +4,11 @@
  */
 import mqtt from "mqtt-packet";
 import type { ISubscribePacket, ISubscription } from "mqtt-packet";
-import { mqttFilterProblem, utf8Length } from "@skein/protocol";
 import type { QoS, SubscriptionOptions } from "../../core/types.js";
+import { parseFilter } from "../checks.js";
 import type { MqttConnection } from "../connection.js";
 import { REQUEST_PREFIX, subscribeHandler } from "../messaging.js";
 import { Reason } from "../reason-codes.js";
-
-/** A subscription filter split into its shared-subscription group (if any) and the filter. */
-export interface ParsedFilter {
-  filter: string;
-  shareGroup: string | undefined;
-}
 
 /** Handles SUBSCRIBE [MQTT-3.8]. */
 export function handleSubscribe(conn: MqttConnection, packet: ISubscribePacket): void {
@@ -119,27 +113,4 @@ function subscribeOne(conn: MqttConnection, sub: ISubscription, subscriptionId: 
     parsed.shareGroup === undefined &&
     (options.retainHandling === 0 || (options.retainHandling === 1 && isNew));
   return { code: qos, filter: parsed.filter, sendRetained };
-}
-
-/**
- * Splits `$share/{group}/{filter}` [MQTT-4.8.2-1] [MQTT-4.8.2-2] and validates the filter; a string
- * is the problem.
- */
-export function parseFilter(conn: MqttConnection, raw: string): ParsedFilter | string {
-  let filter = raw;
-  let shareGroup: string | undefined;
-  if (raw.startsWith("$share/")) {
-    const slash = raw.indexOf("/", 7);
-    if (slash < 0) return "shared subscription without a filter";
-    shareGroup = raw.slice(7, slash);
-    filter = raw.slice(slash + 1);
-    if (shareGroup.length === 0 || /[+#]/.test(shareGroup)) return "invalid share name";
-    if (filter.length === 0) return "shared subscription without a filter";
-  }
-  const problem = mqttFilterProblem(filter);
-  if (problem) return problem;
-  const o = conn.door.options;
-  if (utf8Length(filter) > o.maxTopicLength) return "filter longer than the configured maximum";
-  if (filter.split("/").length > o.maxTopicDepth) return "filter deeper than the configured maximum";
-  return { filter, shareGroup };
 }

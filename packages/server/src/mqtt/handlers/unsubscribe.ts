@@ -1,10 +1,10 @@
 /** UNSUBSCRIBE [MQTT-3.10]. */
 import mqtt from "mqtt-packet";
 import type { IUnsubscribePacket } from "mqtt-packet";
+import { parseFilter } from "../checks.js";
 import type { MqttConnection } from "../connection.js";
 import { REQUEST_PREFIX, unsubscribeHandler } from "../messaging.js";
 import { Reason } from "../reason-codes.js";
-import { parseFilter } from "./subscribe.js";
 
 /** Removes each subscription; v5 UNSUBACK says per filter whether one existed [MQTT-3.11.3-?]. */
 export function handleUnsubscribe(conn: MqttConnection, packet: IUnsubscribePacket): void {
