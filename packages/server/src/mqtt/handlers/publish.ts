@@ -8,7 +8,7 @@ import { isUtf8 as bufferIsUtf8 } from "node:buffer";
 import mqtt from "mqtt-packet";
 import type { IPublishPacket } from "mqtt-packet";
 import { VALUE_CODECS, mqttReasonCode, pathProblem } from "@skein/protocol";
-import type { MessageProperties, QoS, Update } from "../../core/types.js";
+import { type MessageProperties, type QoS, type Update, copyUpdate } from "../../core/types.js";
 import type { MqttConnection } from "../connection.js";
 import { ownPayload } from "../outbound.js";
 import { handleMessagingPublish, isMessagingTopic } from "../messaging.js";
@@ -194,10 +194,9 @@ function withTopicMetadata(conn: MqttConnection, update: Update): Update {
   const type = spec?.type === "time-series" ? spec.properties?.eventType : spec?.type;
   if (type === undefined || type === "binary") return update;
   const codec = VALUE_CODECS[type];
-  return {
-    ...update,
-    properties: { contentType: codec.contentType, ...(codec.utf8 ? { payloadFormatIndicator: true } : {}) },
-  };
+  const properties: MessageProperties = { contentType: codec.contentType };
+  if (codec.utf8) properties.payloadFormatIndicator = true;
+  return copyUpdate(update, { properties });
 }
 
 /** Acknowledges per QoS: PUBACK for 1, PUBREC for 2, nothing for 0. */
