@@ -6,6 +6,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { ChildServer, ROOT, freePort, startServer } from "./child.mjs";
+import { GC_FILE_ENV, GC_PROBE, gcPauses } from "./gc.mjs";
 import { findBinary } from "./process.mjs";
 
 function readJson(file) {
@@ -50,9 +51,12 @@ export const BROKERS = {
     unavailable: () =>
       fs.existsSync(path.join(ROOT, SKEIN_CLI)) ? null : `${SKEIN_CLI} not found (npm run build)`,
     version: () => readJson("packages/server/package.json").version,
+    // The GC probe records the server's collector pauses (gc.mjs) for the latency report.
+    gcProbe: true,
     command: (port, dir, opts) => [
       process.execPath,
       [
+        ...["--import", GC_PROBE],
         SKEIN_CLI,
         ...["--host", "127.0.0.1", "--mqtt-port", String(port), "--http-port", "0", "--log-level", "warn"],
         ...["--data-dir", dir, "--config", skeinConfig(dir)],
@@ -90,12 +94,16 @@ export async function startBroker(name, opts) {
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `skein-bench-${name}-`));
   const [cmd, args] = BROKERS[name].command(port, dir, opts);
+  const gcFile = BROKERS[name].gcProbe ? path.join(dir, "gc.log") : null;
   const broker = await startServer(name, cmd, args, {
     ports: { mqtt: port },
     dir,
     startTimeout: opts.startTimeout,
+    env: gcFile ? { [GC_FILE_ENV]: gcFile } : undefined,
   });
   broker.port = port;
+  // The server's GC pauses between two epoch-ms instants, or null (no probe in this broker).
+  broker.gcPauses = (fromMs, toMs) => (gcFile ? gcPauses(gcFile, fromMs, toMs) : null);
   return broker;
 }
 

@@ -91,12 +91,13 @@ export class ChildServer {
 /**
  * Runs `cmd args` in ROOT under a raised open-files limit (10,000 idle connections need 10,000
  * fds) and waits until every port of `ports` accepts connections; one that does not is stopped.
- * @param options {ports, dir?, startTimeout, termWaitS?}
+ * @param options {ports, dir?, startTimeout, termWaitS?, env?: extra environment variables}
  */
-export async function startServer(name, cmd, args, { ports, dir, startTimeout, termWaitS }) {
+export async function startServer(name, cmd, args, { ports, dir, startTimeout, termWaitS, env }) {
   const child = spawn("bash", ["-c", RAISE_FDS, name, cmd, ...args], {
     cwd: ROOT,
     stdio: ["ignore", "pipe", "pipe"],
+    env: env ? { ...process.env, ...env } : process.env,
   });
   const server = new ChildServer(name, child, ports, dir, termWaitS);
   try {

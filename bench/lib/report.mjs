@@ -24,6 +24,9 @@ const COLUMNS = {
     ["max ms", (r) => fmtMs(r.maxMs)],
     ["delivered/s", (r) => fmtInt(r.msgsPerSec)],
     ["broker CPU", (r) => fmtFixed(r.brokerCpu)],
+    // The server's GC in the window: scavenges/mark-compacts, and the longest pause of any kind.
+    ["GC scav/MC", (r) => (r.gc ? `${r.gc.scavenges}/${r.gc.markCompacts}` : "-")],
+    ["GC max ms", (r) => (r.gc ? fmtMs(r.gc.maxMs) : "-")],
     ["other CPU", (r) => fmtOther(r.otherCpu)],
   ],
   idle: [
@@ -43,6 +46,7 @@ const RATIO_METRICS = {
   latency: [
     ["p50Ms", "p50", false],
     ["p99Ms", "p99", false],
+    ["p999Ms", "p99.9", false],
   ],
   idle: [
     ["bytesPerConn", "RSS/conn", false],
@@ -136,6 +140,11 @@ export function checkTargets(results) {
   checks.push([
     "latency p99 <= Mosquitto",
     ratio(get("latency", "skein", "p99Ms"), get("latency", "mosquitto", "p99Ms")),
+    (r) => r <= 1,
+  ]);
+  checks.push([
+    "latency p99.9 <= Mosquitto",
+    ratio(get("latency", "skein", "p999Ms"), get("latency", "mosquitto", "p999Ms")),
     (r) => r <= 1,
   ]);
   const perConn = get("idle", "skein", "bytesPerConn");

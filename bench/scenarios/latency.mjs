@@ -1,6 +1,7 @@
 // End-to-end latency: one publisher sends QoS 1 at a fixed `--rate` to bench/lat, each message
 // stamped with process.hrtime at the moment it is written; `--latency-subs` QoS 1 subscribers
-// (another worker thread of the same process, same monotonic clock) record receive - stamp.
+// (another worker thread of the same process, same monotonic clock) record receive - stamp. Beside
+// the percentiles: the broker's GC pauses in the window (Skein's child runs bench/lib/gc-probe.mjs).
 import { setTimeout as sleep } from "node:timers/promises";
 import { machineCpu, otherCpu, stealCpu } from "../lib/cpu.mjs";
 import { baseConfig } from "../lib/measure.mjs";
@@ -40,8 +41,10 @@ export default {
       const machine = machineCpu();
       const steal = stealCpu();
       const other = otherCpu([target.pid]);
+      const from = Date.now();
       await sleep(opts.duration * 1000);
       await subs.all("record", { on: false });
+      const to = Date.now();
       const after = await subs.snap();
       const pubAfter = await pubs.snap();
       const cpu = (target.cpuSeconds() - cpu0) / opts.duration;
@@ -60,6 +63,8 @@ export default {
         stealCpu: stealCores,
         otherCpu: otherCores,
         samplesDropped: closed.reduce((a, r) => a + r.dropped, 0),
+        // The broker's garbage-collection pauses in the window (Skein only; see bench/lib/gc.mjs).
+        gc: target.gcPauses?.(from, to) ?? null,
       };
     } finally {
       await Promise.all([subs.close(), pubs.close()]);

@@ -47,6 +47,31 @@ export interface Update {
   encodings?: Map<string, Uint8Array>;
 }
 
+/** The fields {@link copyUpdate} may replace. */
+export type UpdateChanges = Partial<Pick<Update, "payload" | "properties" | "expiresAt">>;
+
+/**
+ * A copy of `update` with some fields replaced and no encodings (they belong to the original bytes).
+ *
+ * Built field by field, never as `{ ...update, payload }`: V8 (Node 20) gives an object made by spread
+ * a hidden class of its own, outside the transition tree, so the `encodings` the doors add to it later
+ * makes a new hidden class for every such update. Hidden classes live in old space, so at a few
+ * thousand retained publishes a second they fill it with garbage that only a mark-compact frees: the
+ * GC-made latency tail of docs/performance.md. A literal with every field keeps one shared shape.
+ */
+export function copyUpdate(update: Update, changes: UpdateChanges): Update {
+  return {
+    topic: update.topic,
+    payload: changes.payload ?? update.payload,
+    qos: update.qos,
+    retain: update.retain,
+    properties: "properties" in changes ? changes.properties : update.properties,
+    expiresAt: "expiresAt" in changes ? changes.expiresAt : update.expiresAt,
+    origin: update.origin,
+    encodings: undefined,
+  };
+}
+
 /** How a subscription wants updates delivered. */
 export interface SubscriptionOptions {
   /** Maximum QoS granted. */

@@ -5,7 +5,7 @@
  */
 import mqtt from "mqtt-packet";
 import type { IPublishPacket } from "mqtt-packet";
-import type { Update } from "../core/types.js";
+import { type Update, copyUpdate } from "../core/types.js";
 import type { Outgoing } from "./session.js";
 import { encodeVarint } from "./framer.js";
 import { type UserPropertyPairs, encodeUserProperties, orderOf } from "./user-properties.js";
@@ -120,9 +120,16 @@ function packetIdOffset(bytes: Buffer): number {
   return start + 2 + bytes.readUInt16BE(start);
 }
 
-/** Bytes of an update as it would be stored: the payload is copied when it is a view into a larger buffer. */
+/**
+ * Bytes of an update as it would be stored: the payload is copied when it is a view into a larger
+ * buffer (a socket read chunk that a small retained value would otherwise keep alive). The copy gets
+ * a backing store of its own (`allocUnsafeSlow`), not a slice of Node's 8 KB Buffer pool, which a
+ * retained value would pin in the same way for as long as the topic keeps it.
+ */
 export function ownPayload(update: Update): Update {
   const p = update.payload;
   if (p.byteOffset === 0 && p.byteLength === p.buffer.byteLength) return update;
-  return { ...update, payload: Buffer.from(p) };
+  const own = Buffer.allocUnsafeSlow(p.byteLength);
+  own.set(p);
+  return copyUpdate(update, { payload: own });
 }

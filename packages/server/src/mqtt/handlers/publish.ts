@@ -7,7 +7,7 @@
 import mqtt from "mqtt-packet";
 import type { IPublishPacket } from "mqtt-packet";
 import { VALUE_CODECS, mqttReasonCode, valueTypeOf } from "@skein/protocol";
-import type { Update } from "../../core/types.js";
+import { type MessageProperties, type Update, copyUpdate } from "../../core/types.js";
 import { isUtf8Payload, topicNameProblem } from "../checks.js";
 import type { MqttConnection } from "../connection.js";
 import { ownPayload } from "../outbound.js";
@@ -149,10 +149,9 @@ function withTopicMetadata(conn: MqttConnection, update: Update): Update {
   const type = spec && valueTypeOf(spec);
   if (type === undefined || type === "binary") return update;
   const codec = VALUE_CODECS[type];
-  return {
-    ...update,
-    properties: { contentType: codec.contentType, ...(codec.utf8 ? { payloadFormatIndicator: true } : {}) },
-  };
+  const properties: MessageProperties = { contentType: codec.contentType };
+  if (codec.utf8) properties.payloadFormatIndicator = true;
+  return copyUpdate(update, { properties });
 }
 
 /** Acknowledges per QoS: PUBACK for 1, PUBREC for 2, nothing for 0. */
