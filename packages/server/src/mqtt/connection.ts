@@ -186,6 +186,7 @@ export class MqttConnection implements SessionLink {
     }
     this.door.counters.packetsReceived.value++;
     const door = this.door;
+    const outer = door.reading;
     door.reading = this;
     try {
       this.dispatch(parsed.packet);
@@ -195,7 +196,7 @@ export class MqttConnection implements SessionLink {
       this.door.core.metrics.inc("mqtt_internal_errors_total", { cmd: parsed.packet.cmd });
       this.close({ reason: Reason.IMPLEMENTATION_SPECIFIC_ERROR, message: "internal error" });
     }
-    door.reading = undefined;
+    door.reading = outer;
     // Replies (PINGRESP, PUBACK, SUBACK, ...) count against the outbound bound like PUBLISHes do: a
     // client that does not read what it is sent is not read either (issue 12).
     const socket = this.socket;
