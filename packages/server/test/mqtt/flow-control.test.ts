@@ -60,6 +60,27 @@ describe("flow control of QoS 1 delivery", () => {
     }
   });
 
+  it("does not deadlock two clients that publish to each other and are each held for the other", async () => {
+    await using srv = await startServer({
+      mqtt: { maxQueuedMessages: 20, maxInflight: 5, maxPublisherHoldMs: 50 },
+    });
+    const a = await connectClient(srv.url(), { protocolVersion: 4, clientId: "a" });
+    const b = await connectClient(srv.url(), { protocolVersion: 4, clientId: "b" });
+    try {
+      await a.subscribeAsync("to-a/#", { qos: 1 });
+      await b.subscribeAsync("to-b/#", { qos: 1 });
+      const N = 300;
+      // Every publish of both is acknowledged: the cycle is broken by the hold limit at worst.
+      await Promise.all([
+        ...Array.from({ length: N }, (_, i) => a.publishAsync("to-b/x", String(i), { qos: 1 })),
+        ...Array.from({ length: N }, (_, i) => b.publishAsync("to-a/x", String(i), { qos: 1 })),
+      ]);
+    } finally {
+      await a.endAsync(true);
+      await b.endAsync(true);
+    }
+  });
+
   it("lets publishers go on when a subscriber acknowledges nothing (a slow consumer), counting its drops", async () => {
     await using srv = await startServer({
       mqtt: { maxQueuedMessages: 20, maxInflight: 5, maxPublisherHoldMs: 50 },
