@@ -20,8 +20,9 @@ import fanout from "./scenarios/fanout.mjs";
 import idle from "./scenarios/idle.mjs";
 import latency from "./scenarios/latency.mjs";
 import qos1 from "./scenarios/qos1.mjs";
+import qos1Flood from "./scenarios/qos1-flood.mjs";
 
-const SCENARIOS = { ceiling, fanin, fanout, qos1, latency, idle };
+const SCENARIOS = { ceiling, fanin, fanout, qos1, "qos1-flood": qos1Flood, latency, idle };
 const PRIMARY = { throughput: "msgsPerSec", latency: "p99Ms", idle: "bytesPerConn" }; // picks the median run
 
 function meta(opts) {
@@ -33,7 +34,7 @@ function meta(opts) {
 async function runOnce(name, scenario, opts, brokerState) {
   let broker = null;
   try {
-    broker = await startBroker(name, opts);
+    broker = await startBroker(name, scenario.skeinDefaults ? { ...opts, skeinDefaults: true } : opts);
     const result = await scenario.run(broker, opts);
     result.brokerRssEnd = broker.rss();
     return result;
@@ -95,6 +96,7 @@ async function main() {
     results.scenarios[name] = { title: scenario.title(opts), brokers: byBroker, ratios: r };
     printScenario(scenario, opts, byBroker);
     printRatios(scenario.kind, r);
+    scenario.report?.(byBroker);
   }
 
   results.targets = checkTargets(results);

@@ -4,7 +4,7 @@
 import { parseArgs } from "node:util";
 
 export const ALL_BROKERS = ["skein", "aedes", "mosquitto"];
-export const ALL_SCENARIOS = ["ceiling", "fanin", "fanout", "qos1", "latency", "idle"];
+export const ALL_SCENARIOS = ["ceiling", "fanin", "fanout", "qos1", "qos1-flood", "latency", "idle"];
 
 const DEFAULTS = {
   brokers: ALL_BROKERS.join(","),

@@ -59,7 +59,8 @@ export const BROKERS = {
         ...["--import", GC_PROBE],
         SKEIN_CLI,
         ...["--host", "127.0.0.1", "--mqtt-port", String(port), "--http-port", "0", "--log-level", "warn"],
-        ...["--data-dir", dir, "--config", skeinConfig(dir)],
+        // A scenario that measures Skein's defaults (skeinDefaults) runs without the bench's bounds.
+        ...["--data-dir", dir, ...(opts.skeinDefaults ? [] : ["--config", skeinConfig(dir)])],
         ...opts.skeinArgs,
       ],
     ],

@@ -122,6 +122,7 @@ export async function runThroughput(target, opts, spec) {
     const result = {
       msgsPerSec: rate(before, after, "recv"),
       publishedPerSec: pubs ? rate(pubBefore, pubAfter, "sent") : null,
+      ackedPerSec: pubs ? rate(pubBefore, pubAfter, "acked") : null,
       brokerCpu: (target.cpuSeconds() - cpu0) / seconds,
       generatorCpu: (gen.user + gen.system) / 1e6 / seconds,
       generatorMaxElu: Math.max(...pools.map((p) => p.maxElu())),
@@ -134,7 +135,9 @@ export async function runThroughput(target, opts, spec) {
     if (watch) clearInterval(watch.timer);
     if (subs && pubs) {
       const final = await drained(subs);
-      const published = (await pubs.snap()).sent;
+      const pubEnd = await pubs.snap();
+      const published = pubEnd.sent;
+      result.ackedTotal = pubEnd.acked;
       result.expected = published * fanout; // whole run, warm-up included
       result.received = final.recv;
       result.loss = Math.max(0, 1 - final.recv / result.expected);

@@ -48,10 +48,20 @@ export const configSchema = z
         maxInflight: z.number().int().min(1).max(65_535).default(D.maxInflight),
         /** QoS 1/2 messages queued per session (offline or beyond the window). */
         maxQueuedMessages: z.number().int().min(0).default(D.maxQueuedMessages),
+        /** Bytes (payload and topic) queued per session. */
+        maxQueuedBytes: positive.default(D.maxQueuedBytes),
+        /** Bytes queued across all sessions. */
+        maxQueuedBytesTotal: positive.default(D.maxQueuedBytesTotal),
         /** What a full queue drops: the oldest or the newest message. */
         queueDropPolicy: z.enum(["drop-oldest", "drop-newest"]).default(D.queueDropPolicy),
         /** Socket buffer beyond which QoS 0 deliveries to that client are dropped (bytes). */
         maxOutboundBufferBytes: positive.default(D.maxOutboundBufferBytes),
+        /** Unsent bytes to a client past which the server stops reading from it. */
+        outboundHighWaterBytes: positive.default(D.outboundHighWaterBytes),
+        /** A client paused for its unsent bytes that reads nothing this long is disconnected (ms). */
+        outboundStallMs: positive.default(D.outboundStallMs),
+        /** How long a subscriber that acknowledges nothing may hold its publishers back (ms). */
+        maxPublisherHoldMs: positive.default(D.maxPublisherHoldMs),
         /** Topic aliases a client may set towards the server. */
         topicAliasMaximum: z.number().int().min(0).max(65_535).default(D.topicAliasMaximum),
         /** Subscriptions per session; more get reason code 0x97. */

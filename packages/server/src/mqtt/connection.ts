@@ -70,6 +70,15 @@ export class MqttConnection implements SessionLink {
   private pendingBytes = 0;
   /** Writes held back while this client's own PUBLISH is delivered (see ackBeforeOwnDeliveries). */
   private held: Buffer[] | undefined;
+  /** Why reading is paused: {@link PAUSED_HELD} and/or {@link PAUSED_OUTBOUND}; 0 = reading. */
+  private pausedFor = 0;
+  /** Whole packets of the last chunk read, not yet handled because reading was paused meanwhile. */
+  private pendingFrames: Buffer[] | undefined;
+  /** The congested subscriber this publisher is held back for (docs/mqtt.md "Flow control"). */
+  heldBy: MqttSession | undefined;
+  /** Bytes handed to the socket so far (with writableLength: how much of it left). */
+  private bytesWritten = 0;
+  private stallTimer: Timer | undefined;
 
   constructor(
     readonly door: MqttDoor,
@@ -92,7 +101,10 @@ export class MqttConnection implements SessionLink {
     // A WebSocket stream (ws's createWebSocketStream) only ends when the peer goes away; it emits no
     // 'close'. MQTT has no half-close, so the end of input is the loss of the connection [MQTT-3.1.2-8].
     socket.on("end", () => this.onSocketClose());
-    socket.on("drain", () => this.session?.drain());
+    socket.on("drain", () => {
+      this.resumeReading(PAUSED_OUTBOUND);
+      this.session?.drain();
+    });
   }
 
   /** Topic aliases the client set, alias -> topic (made on first use). */
@@ -118,6 +130,24 @@ export class MqttConnection implements SessionLink {
     return (
       this.state === "connected" && this.socket.writableLength < this.door.options.maxOutboundBufferBytes
     );
+  }
+
+  /** SessionLink: true below the outbound high-water mark (retained replay writes only then). */
+  get replayable(): boolean {
+    return (
+      this.state === "connected" && this.socket.writableLength < this.door.options.outboundHighWaterBytes
+    );
+  }
+
+  /** Stops reading: this publisher waits for `session` to catch up (resumed by the door). */
+  hold(session: MqttSession): void {
+    this.heldBy = session;
+    this.pauseReading(PAUSED_HELD);
+  }
+
+  /** The door lets a held publisher go on. */
+  unhold(): void {
+    this.resumeReading(PAUSED_HELD);
   }
 
   private onData(chunk: Buffer): void {
@@ -159,6 +189,11 @@ export class MqttConnection implements SessionLink {
   /** FrameSink: one whole packet. */
   frame(bytes: Buffer): boolean {
     if (this.state === "closed") return false;
+    if (this.pausedFor !== 0) {
+      // Reading was paused while this chunk was being handled: keep its packets for the resume.
+      (this.pendingFrames ??= []).push(bytes);
+      return true;
+    }
     const first = bytes[0] as number;
     const type = first >> 4;
     // The first packet must be CONNECT [MQTT-3.1.0-1].
@@ -181,6 +216,9 @@ export class MqttConnection implements SessionLink {
       this.protocolError(`${parsed.packet.cmd} with packet identifier 0`);
       return false;
     }
+    const door = this.door;
+    const outer = door.reading;
+    door.reading = this;
     try {
       this.dispatch(parsed.packet);
     } catch (err) {
@@ -189,7 +227,64 @@ export class MqttConnection implements SessionLink {
       this.door.core.metrics.inc("mqtt_internal_errors_total", { cmd: parsed.packet.cmd });
       this.close({ reason: Reason.IMPLEMENTATION_SPECIFIC_ERROR, message: "internal error" });
     }
+    door.reading = outer;
+    // Replies (PINGRESP, PUBACK, SUBACK, ...) count against the outbound bound like PUBLISHes do: a
+    // client that does not read what it is sent is not read either (issue 12).
+    const socket = this.socket;
+    if (socket.writableLength > door.options.outboundHighWaterBytes && socket.writableNeedDrain)
+      this.pauseReading(PAUSED_OUTBOUND);
     return !this.closed;
+  }
+
+  /** Stops reading the socket for `reason` (a PAUSED_ flag); TCP then slows the client. */
+  private pauseReading(reason: number): void {
+    if (this.state === "closed" || (this.pausedFor & reason) !== 0) return;
+    if (this.pausedFor === 0) this.socket.pause();
+    this.pausedFor |= reason;
+    if (reason === PAUSED_OUTBOUND) this.watchStall(this.flushed);
+  }
+
+  /** Lifts one reason to pause; when none is left, handles the packets kept meanwhile and reads on. */
+  private resumeReading(reason: number): void {
+    if ((this.pausedFor & reason) === 0) return;
+    this.pausedFor &= ~reason;
+    if (reason === PAUSED_OUTBOUND && this.stallTimer) {
+      this.door.core.clock.clearTimeout(this.stallTimer);
+      this.stallTimer = undefined;
+    }
+    if (this.pausedFor !== 0 || this.state === "closed") return;
+    const pending = this.pendingFrames;
+    this.pendingFrames = undefined;
+    // Packets handled here may pause reading again: the rest go back to pendingFrames, in order.
+    if (pending) for (const bytes of pending) if (!this.frame(bytes)) return;
+    if (this.pausedFor === 0) this.socket.resume();
+  }
+
+  /** Bytes that have left the outbound buffer. */
+  private get flushed(): number {
+    return this.bytesWritten - this.socket.writableLength;
+  }
+
+  /**
+   * A client whose reading is paused for its unsent bytes, and which takes none of them for
+   * `outboundStallMs`, is disconnected: v5 DISCONNECT 0x97 Quota exceeded ("an implementation or
+   * administrative imposed limit has been exceeded", MQTT 5 §3.14.2.1; the reason of the ErrorCode
+   * SLOW_CONSUMER in docs/errors.md), counted and logged.
+   */
+  private watchStall(flushedBefore: number): void {
+    this.stallTimer = this.door.core.clock.setTimeout(() => {
+      this.stallTimer = undefined;
+      if ((this.pausedFor & PAUSED_OUTBOUND) === 0 || this.state === "closed") return;
+      const flushed = this.flushed;
+      if (flushed !== flushedBefore) return this.watchStall(flushed);
+      this.door.core.metrics.inc("mqtt_outbound_stalled_total");
+      this.log.warn(
+        { clientId: this.clientId, unsent: this.socket.writableLength },
+        "client reads nothing of what it is sent: disconnected",
+      );
+      this.close({ reason: Reason.QUOTA_EXCEEDED, message: "outbound buffer not read" });
+    }, this.door.options.outboundStallMs);
+    this.stallTimer.unref?.();
   }
 
   /** True once the connection has been closed. */
@@ -332,12 +427,14 @@ export class MqttConnection implements SessionLink {
       process.nextTick(uncork, this);
     }
     this.socket.write(bytes);
+    this.bytesWritten += bytes.length;
     this.door.counters.bytesSent.value += bytes.length;
   }
 
   /** Writes immediately (used just before closing). */
   writeNow(bytes: Buffer): void {
     if (!this.socket.destroyed) this.socket.write(bytes);
+    this.bytesWritten += bytes.length;
   }
 
   /** SessionLink: writes a PUBLISH. */
@@ -376,6 +473,8 @@ export class MqttConnection implements SessionLink {
     const clock = this.door.core.clock;
     const check = (): void => {
       if (this.state === "closed") return;
+      // While the server does not read the client (flow control), its silence is not the client's.
+      if (this.pausedFor !== 0) this.lastActivity = clock.now();
       const idle = clock.now() - this.lastActivity;
       if (idle >= limit) {
         this.log.info({ keepAliveSec: this.keepAliveSec }, "keep alive timeout");
@@ -429,7 +528,9 @@ export class MqttConnection implements SessionLink {
     const clock = this.door.core.clock;
     if (this.keepAliveTimer) clock.clearTimeout(this.keepAliveTimer);
     if (this.connectTimer) clock.clearTimeout(this.connectTimer);
-    this.keepAliveTimer = this.connectTimer = undefined;
+    if (this.stallTimer) clock.clearTimeout(this.stallTimer);
+    this.keepAliveTimer = this.connectTimer = this.stallTimer = undefined;
+    this.pendingFrames = undefined;
   }
 
   private outboundAlias(topic: string): { alias: number; known: boolean } | undefined {
@@ -443,6 +544,10 @@ export class MqttConnection implements SessionLink {
 }
 
 const PINGRESP = Buffer.from([0xd0, 0x00]);
+/** Reading paused: a congested subscriber holds this publisher back. */
+const PAUSED_HELD = 1;
+/** Reading paused: the client's unsent bytes passed `outboundHighWaterBytes`. */
+const PAUSED_OUTBOUND = 2;
 
 function uncork(conn: MqttConnection): void {
   const c = conn as unknown as { corked: boolean };

@@ -5,7 +5,7 @@
 import type { Duplex } from "node:stream";
 import type { Core } from "../core/core.js";
 import type { Counter } from "../core/metrics.js";
-import type { Logger } from "../core/ports.js";
+import type { Logger, Timer } from "../core/ports.js";
 import type { Update } from "../core/types.js";
 import { MqttConnection, type ConnectionInfo } from "./connection.js";
 import { PacketParser } from "./parser.js";
@@ -14,6 +14,14 @@ import { Reason } from "./reason-codes.js";
 import { PendingConnectBytes } from "./pre-connect.js";
 import { MqttSession, inferSpec } from "./session.js";
 import type { PublishContext, PublishResult } from "../core/core.js";
+
+/** Publishers held back for one congested subscriber (docs/mqtt.md "Flow control"). */
+interface Hold {
+  readonly conns: MqttConnection[];
+  /** The subscriber's completed exchanges when the timer was last armed. */
+  completions: number;
+  timer: Timer;
+}
 
 /** The MQTT door of a server. */
 export class MqttDoor {
@@ -27,6 +35,14 @@ export class MqttDoor {
   private readonly publishContext: PublishContext;
   /** Bytes buffered by connections awaiting their CONNECT, bounded by `maxPendingConnectBytes`. */
   readonly pendingConnect: PendingConnectBytes;
+  /** Bytes of QoS 1/2 messages queued across all sessions (bounded by `maxQueuedBytesTotal`). */
+  readonly queuedBytesTotal = { value: 0 };
+  /** The connection whose packet is being handled now: the publisher a congested subscriber slows. */
+  reading: MqttConnection | undefined;
+  /** Congested subscribers and the publishers they hold back. */
+  private readonly holds = new Map<MqttSession, Hold>();
+  /** Held publishers to resume on the next turn (after the I/O that relieved them). */
+  private toResume: MqttConnection[] = [];
   /** Hot-path counters. */
   readonly counters: Readonly<
     Record<"packetsReceived" | "bytesReceived" | "bytesSent" | "messagesReceived" | "messagesSent", Counter>
@@ -78,10 +94,77 @@ export class MqttDoor {
         if (this.sessions.get(s.clientId) === s) this.sessions.delete(s.clientId);
         this.core.metrics.set("mqtt_sessions", this.sessions.size);
       },
+      congested: (s) => this.congested(s),
+      relieved: (s) => this.relieved(s),
+      queuedBytesTotal: this.queuedBytesTotal,
     });
     this.sessions.set(clientId, session);
     this.core.metrics.set("mqtt_sessions", this.sessions.size);
     return session;
+  }
+
+  /**
+   * Flow control (docs/mqtt.md): a QoS 1/2 delivery to `session` was queued past its high-water mark,
+   * so the publisher whose packet is being handled stops being read until the subscriber catches up.
+   * Its PUBLISH was accepted (queued within the bounds) and is acknowledged; TCP carries the back
+   * pressure to it from there. A client is never held by its own session (it could not read its own
+   * acknowledgements then).
+   */
+  private congested(session: MqttSession): void {
+    const conn = this.reading;
+    if (!conn || conn.session === session || conn.closed || conn.heldBy !== undefined) return;
+    let hold = this.holds.get(session);
+    if (!hold) {
+      hold = { conns: [], completions: session.completions, timer: this.holdTimer(session) };
+      this.holds.set(session, hold);
+    }
+    hold.conns.push(conn);
+    conn.hold(session);
+  }
+
+  /**
+   * The hold on a subscriber's publishers lasts while it makes progress; a subscriber that completes no
+   * exchange for `maxPublisherHoldMs` is a slow consumer: it holds nobody from then on (until its queue
+   * empties) and its queue's drop policy applies.
+   */
+  private holdTimer(session: MqttSession): Timer {
+    const timer = this.core.clock.setTimeout(() => {
+      const hold = this.holds.get(session);
+      if (!hold) return;
+      if (session.completions !== hold.completions) {
+        hold.completions = session.completions;
+        hold.timer = this.holdTimer(session);
+        return;
+      }
+      session.slow = true;
+      session.congested = false;
+      this.core.metrics.inc("mqtt_slow_consumers_total");
+      this.log.warn(
+        { clientId: session.clientId, queued: session.queue.length, held: hold.conns.length },
+        "slow consumer: publishers no longer held for it",
+      );
+      this.relieved(session);
+    }, this.options.maxPublisherHoldMs);
+    timer.unref?.();
+    return timer;
+  }
+
+  /** The subscriber caught up (or left): its publishers are read again on the next turn. */
+  private relieved(session: MqttSession): void {
+    const hold = this.holds.get(session);
+    if (!hold) return;
+    this.holds.delete(session);
+    this.core.clock.clearTimeout(hold.timer);
+    for (const conn of hold.conns) conn.heldBy = undefined;
+    if (this.toResume.length === 0) setImmediate(resumeHeld, this);
+    for (const conn of hold.conns) this.toResume.push(conn);
+  }
+
+  /** Resumes the publishers relieved since the last turn. */
+  resumeHeld(): void {
+    const conns = this.toResume;
+    this.toResume = [];
+    for (const conn of conns) if (conn.heldBy === undefined) conn.unhold();
   }
 
   /** Bookkeeping when a connection ends. */
@@ -110,4 +193,8 @@ export class MqttDoor {
     for (const session of this.sessions.values()) session.end();
     this.sessions.clear();
   }
+}
+
+function resumeHeld(door: MqttDoor): void {
+  door.resumeHeld();
 }

@@ -20,10 +20,20 @@ export interface MqttOptions {
   maxInflight: number;
   /** Most QoS 1/2 messages queued for one session (offline, or beyond the inflight window). */
   maxQueuedMessages: number;
+  /** Most bytes (payload and topic) queued for one session. */
+  maxQueuedBytes: number;
+  /** Most bytes queued across all sessions of the server. */
+  maxQueuedBytesTotal: number;
   /** Which message a full queue drops. */
   queueDropPolicy: "drop-oldest" | "drop-newest";
   /** Outbound socket buffer (bytes) beyond which QoS 0 deliveries to that client are dropped. */
   maxOutboundBufferBytes: number;
+  /** Unsent bytes to a client past which the server stops reading from it (until its socket drains). */
+  outboundHighWaterBytes: number;
+  /** A client whose reading is paused for its unsent bytes, and that reads nothing for this long, is disconnected (ms). */
+  outboundStallMs: number;
+  /** How long a subscriber that acknowledges nothing may hold its publishers back before it is a slow consumer (ms). */
+  maxPublisherHoldMs: number;
   /** Topic aliases a client may use towards the server (Topic Alias Maximum). */
   topicAliasMaximum: number;
   /** Most subscriptions one session may hold. */
@@ -54,8 +64,13 @@ export const DEFAULT_MQTT_OPTIONS: MqttOptions = {
   receiveMaximum: 100,
   maxInflight: 100,
   maxQueuedMessages: 1000,
+  maxQueuedBytes: 16 * 1024 * 1024,
+  maxQueuedBytesTotal: 512 * 1024 * 1024,
   queueDropPolicy: "drop-oldest",
   maxOutboundBufferBytes: 4 * 1024 * 1024,
+  outboundHighWaterBytes: 64 * 1024,
+  outboundStallMs: 30_000,
+  maxPublisherHoldMs: 1000,
   topicAliasMaximum: 100,
   maxSubscriptionsPerSession: 1000,
   maxTopicLength: 65_535,

@@ -63,7 +63,11 @@ export function mqttSessionHandle(
           shareGroup: undefined,
           options: CONTROL_SUBSCRIPTION,
         });
+        // Subscribed as if it had subscribed itself (docs/messaging.md): the current values follow as
+        // retained PUBLISHes [MQTT-3.3.1-9], paced like a SUBSCRIBE's.
+        session.replay(filter, core.retained(filter), CONTROL_SUBSCRIPTION.qos, undefined);
       }
+      session.drain();
     },
     unsubscribe(selector) {
       for (const filter of filtersOf(selector)) {

@@ -7,6 +7,7 @@ import { type TopicSpecification, declaredValueType } from "@skein/protocol";
 import type { Core } from "../core/core.js";
 import type { Timer } from "../core/ports.js";
 import type { QoS, Subscriber, Subscription, SubscriptionOptions, Update } from "../core/types.js";
+import { Deque } from "./deque.js";
 import type { MqttOptions } from "./options.js";
 
 /** One message on its way to the client. */
@@ -17,16 +18,12 @@ export interface Outgoing {
   readonly subscriptionIds: readonly number[] | undefined;
 }
 
-/** A QoS 1/2 message sent and not yet fully acknowledged. */
-export interface Inflight extends Outgoing {
-  /** `publish`: waiting for PUBACK/PUBREC; `pubrel`: PUBREL sent, waiting for PUBCOMP. */
-  state: "publish" | "pubrel";
-}
-
 /** What a session needs from its live connection. */
 export interface SessionLink {
   /** True when a packet may be written now without exceeding the outbound buffer bound. */
   readonly writable: boolean;
+  /** True when the outbound buffer is below its high-water mark: paced work (retained replay) may write. */
+  readonly replayable: boolean;
   /** The client's Receive Maximum (capped by the server's maxInflight). */
   readonly inflightLimit: number;
   /** Writes a PUBLISH; false when it could not be sent (larger than the client accepts) and was discarded. */
@@ -57,19 +54,51 @@ export interface SessionHooks {
   publish(update: Update): void;
   /** The session ended; forget it. */
   ended(session: MqttSession): void;
+  /**
+   * A QoS 1/2 delivery to this online session was queued past the queue's high-water mark: the door
+   * slows the publisher (docs/mqtt.md "Flow control").
+   */
+  congested(session: MqttSession): void;
+  /** The session caught up (or went offline, or ended): publishers held for it may go on. */
+  relieved(session: MqttSession): void;
+  /** Bytes queued across every session of the door (for `mqtt.maxQueuedBytesTotal`). */
+  readonly queuedBytesTotal: { value: number };
+}
+
+/** Retained values still to be sent for one subscription, pulled as the socket and window allow. */
+interface Replay {
+  readonly source: Iterator<Update>;
+  readonly qos: QoS;
+  readonly subscriptionIds: readonly number[] | undefined;
 }
 
 /** State of one MQTT session. */
 export class MqttSession implements Subscriber {
   readonly subscriptions = new Map<string, SessionSubscription>();
-  readonly inflight = new Map<number, Inflight>();
-  readonly queue: Outgoing[] = [];
+  /**
+   * QoS 1/2 messages sent and not yet fully acknowledged, by packet id. The state of a QoS 2 exchange
+   * is kept beside it ({@link released}) rather than in a copy of the message per delivery.
+   */
+  readonly inflight = new Map<number, Outgoing>();
+  /** Packet ids whose PUBREC came and PUBREL went: waiting for PUBCOMP [MQTT-4.3.3]. */
+  readonly released = new Set<number>();
+  /** Messages waiting for room in the inflight window or on the socket (or for the client to return). */
+  readonly queue = new Deque<Outgoing>();
+  /** Bytes held by {@link queue} (payload and topic). */
+  queuedBytes = 0;
   /** QoS 2 packet ids received and not yet released [MQTT-4.3.3-3]. */
   readonly incomingQos2 = new Set<number>();
   link: SessionLink | undefined;
   /** Seconds the session lives on after disconnection (0xFFFFFFFF = forever). */
   expiryIntervalSec = 0;
   will: Will | undefined;
+  /** Exchanges completed so far (the door tells a slow consumer from a busy one by this moving). */
+  completions = 0;
+  /** Set by the door when this session held publishers back without making progress: it no longer does. */
+  slow = false;
+  /** True while the door holds publishers for this session. */
+  congested = false;
+  private replays: Map<string, Replay> | undefined;
   private willTimer: Timer | undefined;
   private expiryTimer: Timer | undefined;
   private nextPacketId = 1;
@@ -111,6 +140,7 @@ export class MqttSession implements Subscriber {
     const link = this.link;
     if (message.qos === 0) {
       if (link && link.writable) link.sendPublish(message, 0, false);
+      // QoS 0 is at most once: past the outbound bound it is dropped, and slows nobody (DESIGN §6).
       else
         this.core.metrics.inc("mqtt_messages_dropped_total", {
           reason: link ? "slow_consumer" : "offline_qos0",
@@ -122,21 +152,44 @@ export class MqttSession implements Subscriber {
       return;
     }
     this.enqueue(message);
+    if (link && this.overHighWater()) this.pressure();
   }
 
-  /** Moves queued messages into flight while the window and the socket allow. */
+  /**
+   * Sends the retained values `source` yields for a subscription, paced by the socket and the inflight
+   * window (issue 12): they are pulled as room appears, never queued or dropped for lack of room. A new
+   * replay for the same filter replaces the one in progress (a repeated SUBSCRIBE asks for them again).
+   */
+  replay(
+    filter: string,
+    source: Iterable<Update>,
+    qos: QoS,
+    subscriptionIds: readonly number[] | undefined,
+  ): void {
+    (this.replays ??= new Map()).set(filter, { source: source[Symbol.iterator](), qos, subscriptionIds });
+  }
+
+  /** Moves queued messages into flight, then retained values, while the window and the socket allow. */
   drain(): void {
     const link = this.link;
     if (!link) return;
-    const now = this.core.clock.now();
-    while (this.queue.length > 0 && this.inflight.size < link.inflightLimit && link.writable) {
-      const message = this.queue.shift() as Outgoing;
-      // A message whose expiry passed while queued is not sent [MQTT-3.3.2-5].
-      if (message.update.expiresAt !== undefined && message.update.expiresAt <= now) {
-        this.core.metrics.inc("mqtt_messages_dropped_total", { reason: "expired" });
-        continue;
+    if (this.queue.length > 0) {
+      const now = this.core.clock.now();
+      while (this.queue.length > 0 && this.inflight.size < link.inflightLimit && link.writable) {
+        const message = this.dequeue();
+        // A message whose expiry passed while queued is not sent [MQTT-3.3.2-5].
+        if (message.update.expiresAt !== undefined && message.update.expiresAt <= now) {
+          this.core.metrics.inc("mqtt_messages_dropped_total", { reason: "expired" });
+          continue;
+        }
+        this.transmit(link, message);
       }
-      this.transmit(link, message);
+    }
+    if (this.replays !== undefined && this.queue.length === 0) this.pumpReplays(link);
+    if (this.queue.length === 0) this.slow = false;
+    if (this.congested && link.writable && this.belowLowWater()) {
+      this.congested = false;
+      this.hooks.relieved(this);
     }
   }
 
@@ -144,9 +197,9 @@ export class MqttSession implements Subscriber {
   resend(): void {
     const link = this.link;
     if (!link) return;
-    for (const [packetId, entry] of this.inflight) {
-      if (entry.state === "publish") link.sendPublish(entry, packetId, true);
-      else link.sendPubrel(packetId);
+    for (const [packetId, message] of this.inflight) {
+      if (this.released.has(packetId)) link.sendPubrel(packetId);
+      else link.sendPublish(message, packetId, true);
     }
     this.drain();
   }
@@ -154,15 +207,18 @@ export class MqttSession implements Subscriber {
   /** PUBACK, or PUBREC with an error, or PUBCOMP: the exchange is over. */
   complete(packetId: number): boolean {
     const had = this.inflight.delete(packetId);
-    if (had) this.drain();
+    if (had) {
+      this.released.delete(packetId);
+      this.completions++;
+      this.drain();
+    }
     return had;
   }
 
   /** PUBREC received: release the message [MQTT-4.3.3-?]. */
   received(packetId: number): boolean {
-    const entry = this.inflight.get(packetId);
-    if (!entry) return false;
-    entry.state = "pubrel";
+    if (!this.inflight.has(packetId)) return false;
+    this.released.add(packetId);
     return true;
   }
 
@@ -180,6 +236,9 @@ export class MqttSession implements Subscriber {
    */
   detach(publishWill: boolean): void {
     this.link = undefined;
+    // Retained replay belongs to the connection's SUBSCRIBE; an offline session holds nobody back.
+    this.replays = undefined;
+    this.relieve();
     if (!publishWill) this.will = undefined;
     const expiry = this.expiryIntervalSec;
     if (this.will) {
@@ -205,7 +264,12 @@ export class MqttSession implements Subscriber {
       this.core.subscriptions.remove(sub.filter, sub.shareGroup, this);
     this.subscriptions.clear();
     this.inflight.clear();
-    this.queue.length = 0;
+    this.released.clear();
+    this.hooks.queuedBytesTotal.value -= this.queuedBytes;
+    this.queuedBytes = 0;
+    this.queue.clear();
+    this.replays = undefined;
+    this.relieve();
     this.hooks.ended(this);
   }
 
@@ -233,18 +297,94 @@ export class MqttSession implements Subscriber {
 
   private transmit(link: SessionLink, message: Outgoing): void {
     const packetId = this.allocatePacketId();
-    this.inflight.set(packetId, { ...message, state: "publish" });
+    this.inflight.set(packetId, message);
     // A message too large for the client is discarded as if its exchange had completed [MQTT-3.1.2-25].
     if (!link.sendPublish(message, packetId, false)) this.inflight.delete(packetId);
   }
 
+  /** Pulls retained values while the socket is below its high-water mark and the window has room. */
+  private pumpReplays(link: SessionLink): void {
+    const replays = this.replays as Map<string, Replay>;
+    for (const [filter, replay] of replays) {
+      for (;;) {
+        if (!link.replayable) return;
+        if (replay.qos > 0 && this.inflight.size >= link.inflightLimit) return;
+        const next = replay.source.next();
+        if (next.done === true) break;
+        const update = next.value;
+        // Retained values after the SUBACK, retain flag set [MQTT-3.3.1-9], at most the granted QoS.
+        const message: Outgoing = {
+          update,
+          qos: Math.min(update.qos, replay.qos) as QoS,
+          retain: true,
+          subscriptionIds: replay.subscriptionIds,
+        };
+        if (message.qos === 0) link.sendPublish(message, 0, false);
+        else this.transmit(link, message);
+      }
+      replays.delete(filter);
+    }
+    if (replays.size === 0) this.replays = undefined;
+  }
+
+  /**
+   * Queues a message within the bounds: `mqtt.maxQueuedMessages` and `mqtt.maxQueuedBytes` for this
+   * session, `mqtt.maxQueuedBytesTotal` across sessions. Past a bound the drop policy picks the
+   * message to drop (the oldest queued, or this one), counted by reason.
+   */
   private enqueue(message: Outgoing): void {
-    if (this.queue.length >= this.options.maxQueuedMessages) {
-      this.core.metrics.inc("mqtt_messages_dropped_total", { reason: "queue_full" });
-      if (this.options.queueDropPolicy === "drop-newest") return;
-      this.queue.shift();
+    const o = this.options;
+    const size = sizeOf(message);
+    const total = this.hooks.queuedBytesTotal;
+    for (;;) {
+      const reason =
+        this.queue.length >= o.maxQueuedMessages
+          ? "queue_full"
+          : this.queuedBytes + size > o.maxQueuedBytes
+            ? "queue_bytes"
+            : total.value + size > o.maxQueuedBytesTotal
+              ? "queue_bytes_total"
+              : undefined;
+      if (reason === undefined) break;
+      this.core.metrics.inc("mqtt_messages_dropped_total", { reason });
+      if (o.queueDropPolicy === "drop-newest" || this.queue.length === 0) return;
+      this.dequeue();
     }
     this.queue.push(message);
+    this.queuedBytes += size;
+    total.value += size;
+  }
+
+  private dequeue(): Outgoing {
+    const message = this.queue.shift() as Outgoing;
+    const size = sizeOf(message);
+    this.queuedBytes -= size;
+    this.hooks.queuedBytesTotal.value -= size;
+    return message;
+  }
+
+  /** Half of a queue bound: past it, publishers are slowed. */
+  private overHighWater(): boolean {
+    const o = this.options;
+    return this.queue.length * 2 >= o.maxQueuedMessages || this.queuedBytes * 2 >= o.maxQueuedBytes;
+  }
+
+  /** A quarter of a queue bound: below it, held publishers go on. */
+  private belowLowWater(): boolean {
+    const o = this.options;
+    return this.queue.length * 4 < o.maxQueuedMessages && this.queuedBytes * 4 < o.maxQueuedBytes;
+  }
+
+  private pressure(): void {
+    if (this.slow) return;
+    this.congested = true;
+    this.hooks.congested(this);
+  }
+
+  private relieve(): void {
+    if (!this.congested) return;
+    this.congested = false;
+    this.hooks.relieved(this);
   }
 
   private cancelTimers(): void {
@@ -253,6 +393,11 @@ export class MqttSession implements Subscriber {
     this.expiryTimer = undefined;
     this.willTimer = undefined;
   }
+}
+
+/** What a queued message counts against the byte bounds: its payload and topic. */
+function sizeOf(message: Outgoing): number {
+  return message.update.payload.byteLength + message.update.topic.length;
 }
 
 /** The type of a topic a publish creates: `application/json` -> json; UTF-8 indicator -> string; else binary. */

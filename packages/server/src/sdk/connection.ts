@@ -30,6 +30,10 @@ export class SdkConnection implements SdkLink, Answer {
   session: SdkSession | undefined;
   readonly log: Logger;
   private pending: Uint8Array[] = [];
+  /** Bytes in {@link pending}. */
+  private pendingBytes = 0;
+  /** Paced work waiting for the unsent bytes to fall below the high-water mark. */
+  private roomWaiters: (() => void)[] = [];
   private flushScheduled = false;
   private alive = true;
   private heartbeat: Timer;
@@ -64,6 +68,7 @@ export class SdkConnection implements SdkLink, Answer {
   send(frame: Uint8Array): void {
     if (this.state === "closed") return;
     this.pending.push(frame);
+    this.pendingBytes += frame.length;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       // After this turn's I/O callbacks: frames for this client produced by several incoming
@@ -71,6 +76,29 @@ export class SdkConnection implements SdkLink, Answer {
       setImmediate(() => this.flush());
     }
   }
+
+  /** SdkLink: unsent bytes (queued here and in the WebSocket) below an eighth of `sdk.maxOutboundBytes`. */
+  get hasRoom(): boolean {
+    return (
+      this.state !== "closed" &&
+      this.ws.bufferedAmount + this.pendingBytes < this.door.options.maxOutboundBytes / 8
+    );
+  }
+
+  /** SdkLink: `resume` runs after a send completes with room again. */
+  whenRoom(resume: () => void): void {
+    this.roomWaiters.push(resume);
+    // Nothing queued or in flight would call back: there is room now.
+    if (this.hasRoom) this.sent();
+  }
+
+  /** Send completion: paced work waiting for room goes on (once per send; no closure per frame). */
+  private readonly sent = (): void => {
+    if (this.roomWaiters.length === 0 || !this.hasRoom) return;
+    const waiters = this.roomWaiters;
+    this.roomWaiters = [];
+    for (const resume of waiters) resume();
+  };
 
   /** SdkLink / door: closes the WebSocket with a close code and reason. */
   close(code: number, reason: string): void {
@@ -101,6 +129,7 @@ export class SdkConnection implements SdkLink, Answer {
     // session keeps the frames for resumption.
     if (this.ws.bufferedAmount > this.door.options.maxOutboundBytes) {
       this.pending = [];
+      this.pendingBytes = 0;
       this.door.core.metrics.inc("sdk_slow_consumers_total");
       this.log.warn({ buffered: this.ws.bufferedAmount }, "slow consumer disconnected");
       this.close(CloseCodes.SLOW_CONSUMER, "slow consumer");
@@ -108,7 +137,8 @@ export class SdkConnection implements SdkLink, Answer {
     }
     const frames = this.pending;
     this.pending = [];
-    this.ws.send(frames.length === 1 ? (frames[0] as Uint8Array) : Buffer.concat(frames));
+    this.pendingBytes = 0;
+    this.ws.send(frames.length === 1 ? (frames[0] as Uint8Array) : Buffer.concat(frames), this.sent);
   }
 
   private onMessage(data: Buffer, isBinary: boolean): void {
@@ -287,6 +317,8 @@ export class SdkConnection implements SdkLink, Answer {
       for (const bytes of session.replay.after(frame.resume.received)) this.send(bytes);
       session.replay.release(frame.resume.received);
     }
+    // Topics of selections still being told when the last connection dropped.
+    session.pumpTellings();
     this.log.info({ sessionId: session.sessionId, resumed: resumed !== undefined }, "sdk session open");
   }
 

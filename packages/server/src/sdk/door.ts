@@ -80,7 +80,7 @@ export class SdkDoor {
         if (session.link) session.link.close(CloseCodes.CLOSED_BY_SERVER, reason);
         session.end();
       },
-      subscribe: (selector) => session.select(selector),
+      subscribe: (selector) => void session.select(selector),
       unsubscribe: (selector) => void session.unselect(selector.expression),
     });
     this.core.metrics.set("sdk_sessions", this.sessions.size);

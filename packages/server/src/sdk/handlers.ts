@@ -37,8 +37,8 @@ export function handleRequest(
     case "delta":
       return applyDelta(conn, session, frame);
     case "select":
-      session.select(parseSelector(frame.selector));
-      return undefined;
+      // Settles once every selected topic was told (paced by the socket for large selections).
+      return session.select(parseSelector(frame.selector));
     case "unselect":
       return session.unselect(parseSelector(frame.selector).expression);
     case "fetch":

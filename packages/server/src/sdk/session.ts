@@ -17,7 +17,22 @@ export interface SdkLink {
   send(frame: Uint8Array): void;
   /** Closes the connection (the session stays, waiting to be resumed, unless ended). */
   close(code: number, reason: string): void;
+  /** True while the unsent bytes are below the connection's high-water mark: paced work may send. */
+  readonly hasRoom: boolean;
+  /** Calls `resume` once, when the unsent bytes have fallen below the high-water mark. */
+  whenRoom(resume: () => void): void;
 }
+
+/** Topics a selection newly selects, told to the client as its socket drains (issue 12). */
+interface Telling {
+  readonly topics: readonly Topic[];
+  next: number;
+  /** Settles the `select` request once every topic was told. */
+  readonly done: () => void;
+}
+
+/** A selection of at most this many topics is told at once (no pacing needed). */
+const TELL_AT_ONCE = 64;
 
 interface Selection {
   selector: TopicSelector;
@@ -48,6 +63,9 @@ export class SdkSession implements Subscriber, RequestEndpoint {
   private expiryTimer: Timer | undefined;
   /** Session-event watches: request id -> stop function. */
   private readonly watches = new Map<number, () => void>();
+  /** Selections whose topics are still being told, oldest first. */
+  private tellings: Telling[] = [];
+  private waitingForRoom = false;
 
   constructor(
     readonly sessionId: string,
@@ -129,8 +147,13 @@ export class SdkSession implements Subscriber, RequestEndpoint {
     return this.watches.delete(watchId);
   }
 
-  /** Adds a selection; tells the session about every topic it newly selects. */
-  select(selector: TopicSelector): void {
+  /**
+   * Adds a selection; tells the session about every topic it newly selects (with its value). Many
+   * topics are told as the WebSocket drains rather than all at once (which made a large selection a
+   * slow consumer); the returned promise settles when all were told, so the `select` answer still
+   * follows its topics.
+   */
+  select(selector: TopicSelector): Promise<void> | undefined {
     if (this.selections.has(selector.expression)) return;
     if (this.selections.size >= this.options.maxSelectionsPerSession) {
       throw new SkeinError(
@@ -156,7 +179,39 @@ export class SdkSession implements Subscriber, RequestEndpoint {
       this.core.subscriptions.addPattern(pattern);
     }
     this.selections.set(selector.expression, { selector, pattern });
-    for (const topic of this.core.selectTopics(selector)) this.tell(topic);
+    const topics = this.core.selectTopics(selector);
+    if (topics.length <= TELL_AT_ONCE && this.tellings.length === 0) {
+      for (const topic of topics) this.tell(topic);
+      return undefined;
+    }
+    return new Promise((done) => {
+      this.tellings.push({ topics, next: 0, done });
+      this.pumpTellings();
+    });
+  }
+
+  /** Tells pending selections' topics while the connection has room; resumes when it drains. */
+  pumpTellings(): void {
+    const link = this.link;
+    if (!link || this.waitingForRoom) return;
+    while (this.tellings.length > 0) {
+      const telling = this.tellings[0] as Telling;
+      while (telling.next < telling.topics.length) {
+        if (!link.hasRoom) {
+          this.waitingForRoom = true;
+          link.whenRoom(() => {
+            this.waitingForRoom = false;
+            this.pumpTellings();
+          });
+          return;
+        }
+        const topic = telling.topics[telling.next++] as Topic;
+        // Skip a topic removed (or a selection dropped) while waiting.
+        if (this.core.topics.get(topic.path) === topic && this.covers(topic.path)) this.tell(topic);
+      }
+      this.tellings.shift();
+      telling.done();
+    }
   }
 
   /** Removes a selection; topics no other selection covers are unselected. Returns false when unknown. */
@@ -184,6 +239,7 @@ export class SdkSession implements Subscriber, RequestEndpoint {
   /** A connection has taken this session. */
   attach(link: SdkLink): void {
     this.link = link;
+    this.waitingForRoom = false;
     if (this.expiryTimer) this.core.clock.clearTimeout(this.expiryTimer);
     this.expiryTimer = undefined;
   }
@@ -207,6 +263,8 @@ export class SdkSession implements Subscriber, RequestEndpoint {
     this.core.locks.releaseAll(this.sessionId);
     for (const stop of this.watches.values()) stop();
     this.watches.clear();
+    // Nobody is left to answer: settle the pending selects (their answers go nowhere).
+    for (const telling of this.tellings.splice(0)) telling.done();
     this.replay.clear();
     this.core.sessions.remove(this.sessionId);
     this.onEnd(this);

@@ -157,6 +157,17 @@ function withTopicMetadata(conn: MqttConnection, update: Update): Update {
 /** Acknowledges per QoS: PUBACK for 1, PUBREC for 2, nothing for 0. */
 function ack(conn: MqttConnection, packet: IPublishPacket, reasonCode: number): void {
   if (packet.qos === 0) return;
+  if (reasonCode === Reason.SUCCESS) {
+    // The common case, written directly (no generic encoder on the hot path): type, Remaining Length
+    // 2, packet id. v5 may leave out a Success reason code when there are no properties (MQTT 5
+    // §3.4.2.1 for PUBACK, §3.5.2.1 for PUBREC); 3.1.1 has none.
+    const bytes = Buffer.allocUnsafe(4);
+    bytes[0] = packet.qos === 1 ? 0x40 : 0x50;
+    bytes[1] = 2;
+    bytes.writeUInt16BE(packet.messageId as number, 2);
+    conn.write(bytes);
+    return;
+  }
   const cmd = packet.qos === 1 ? "puback" : "pubrec";
   const v5 = conn.protocolVersion === 5;
   conn.write(

@@ -35,17 +35,13 @@ export function handleSubscribe(conn: MqttConnection, packet: ISubscribePacket):
       { protocolVersion: conn.protocolVersion },
     ),
   );
-  // Retained values after the SUBACK, retain flag set [MQTT-3.3.1-9], at most the granted QoS.
+  // Retained values after the SUBACK, retain flag set [MQTT-3.3.1-9], at most the granted QoS; paced
+  // by the socket and the inflight window, never dropped for lack of room (issue 12).
   for (const r of retainedToSend) {
-    for (const update of conn.door.core.retained(r.filter)) {
-      session.send({
-        update,
-        qos: Math.min(update.qos, r.qos) as QoS,
-        retain: true,
-        subscriptionIds: r.subscriptionId === undefined ? undefined : [r.subscriptionId],
-      });
-    }
+    const ids = r.subscriptionId === undefined ? undefined : [r.subscriptionId];
+    session.replay(r.filter, conn.door.core.retained(r.filter), r.qos, ids);
   }
+  if (retainedToSend.length > 0) session.drain();
 }
 
 type Outcome = { code: number; filter: string; sendRetained: boolean } | "closed";
