@@ -198,12 +198,54 @@ export class Listeners {
           ws.close(1002, "subprotocol mqtt required");
           return;
         }
+        this.boundFirstMessage(ws, req.socket);
         const stream = createWebSocketStream(ws);
         stream.on("error", () => {});
         this.mqtt.accept(stream, { remoteAddress: req.socket.remoteAddress ?? "", transport });
       });
     });
     return server;
+  }
+
+  /**
+   * Bounds what an MQTT WebSocket may make the server hold before its first message (which carries the
+   * CONNECT) is whole: `ws` gathers a message up to its `maxPayload` before the door sees a byte, so the
+   * door's pre-CONNECT bounds (`mqtt.maxConnectPacketSize` per socket, `mqtt.maxPendingConnectBytes` in
+   * all) are applied here to the raw bytes instead. A socket past either is closed, counted and logged.
+   */
+  private boundFirstMessage(ws: WebSocket, raw: Socket): void {
+    const pending = this.mqtt.pendingConnect;
+    // A CONNECT of the largest allowed size, split over WebSocket frames (14 bytes of header at most each).
+    const limit = this.mqtt.options.maxConnectPacketSize + 1024;
+    let held = 0;
+    let released = false;
+    const release = (): void => {
+      released = true;
+      raw.off("data", onData);
+      ws.off("message", release);
+      ws.off("close", release);
+      pending.resize(held, 0);
+      held = 0;
+    };
+    const refuse = (reason: string, label: string): void => {
+      release();
+      this.metrics.inc("mqtt_connections_refused_total", { reason: label });
+      this.log.warn({ reason }, "mqtt websocket refused before CONNECT");
+      ws.terminate();
+    };
+    const onData = (chunk: Buffer): void => {
+      // ws reads the socket first: a chunk that completed the message has already released the bound.
+      if (released) return;
+      const next = held + chunk.length;
+      if (next > limit)
+        return refuse("first message larger than mqtt.maxConnectPacketSize", "connect_too_large");
+      if (!pending.resize(held, next))
+        return refuse("sockets awaiting CONNECT hold too many bytes", "pending_connect_bytes");
+      held = next;
+    };
+    raw.on("data", onData);
+    ws.once("message", release);
+    ws.once("close", release);
   }
 
   /**
