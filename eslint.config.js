@@ -26,12 +26,51 @@ export default tseslint.config(
     rules: { "@typescript-eslint/no-non-null-assertion": "off" },
   },
   {
-    files: ["packages/protocol/src/**/*.ts", "packages/server/src/core/**/*.ts"],
+    files: ["packages/protocol/src/**/*.ts"],
     ignores: ["**/*.test.ts"],
     rules: {
       "no-restricted-imports": [
         "error",
         { patterns: [{ group: ["node:*"], message: "protocol and core stay I/O-free: no node: imports" }] },
+      ],
+    },
+  },
+  // The core knows no door and no storage engine; doors plug into it, never into each other.
+  {
+    files: ["packages/server/src/core/**/*.ts"],
+    ignores: ["**/*.test.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            { group: ["node:*"], message: "protocol and core stay I/O-free: no node: imports" },
+            {
+              group: ["**/mqtt/*", "**/sdk/*", "**/storage/*", "**/admin/*", "**/listeners.js"],
+              message: "the core imports no door, listener or storage engine: they plug in through its ports",
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ["packages/server/src/mqtt/**/*.ts"],
+    ignores: ["**/*.test.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        { patterns: [{ group: ["**/sdk/*"], message: "doors do not import each other" }] },
+      ],
+    },
+  },
+  {
+    files: ["packages/server/src/sdk/**/*.ts"],
+    ignores: ["**/*.test.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        { patterns: [{ group: ["**/mqtt/*"], message: "doors do not import each other" }] },
       ],
     },
   },

@@ -111,7 +111,7 @@ export function createServer(config: SkeinConfigInput = {}, deps: ServerDependen
       maxFrameBytes: sdkMaxFrameBytes(cfg.http.maxMessageSize, cfg.limits.maxRequestBytes),
       maxRequestBytes: cfg.limits.maxRequestBytes,
     },
-    cfg.mqtt,
+    { maxTopicLength: cfg.mqtt.maxTopicLength, maxTopicDepth: cfg.mqtt.maxTopicDepth },
     logger,
   );
   const listeners = new Listeners(cfg, mqtt, sdk, logger, core.metrics);

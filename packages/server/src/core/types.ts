@@ -124,3 +124,15 @@ export interface Topic {
   /** Epoch ms of the last update or subscription touch (for removal policies). */
   lastActivity: number;
 }
+
+/**
+ * Bounds on topic paths that both doors apply (configured as `mqtt.maxTopicLength` and
+ * `mqtt.maxTopicDepth`, since MQTT names them; an SDK path is held to the same bounds, so that every
+ * topic an SDK client makes can be named by an MQTT client).
+ */
+export interface PathLimits {
+  /** Longest topic name or filter (UTF-8 bytes). */
+  maxTopicLength: number;
+  /** Most levels in a topic name or filter. */
+  maxTopicDepth: number;
+}

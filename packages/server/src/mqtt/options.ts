@@ -1,5 +1,7 @@
+import type { PathLimits } from "../core/types.js";
+
 /** What the MQTT door is configured with (a slice of the server configuration). */
-export interface MqttOptions {
+export interface MqttOptions extends PathLimits {
   /** Largest packet accepted, in bytes (announced to v5 clients as Maximum Packet Size). */
   maxPacketSize: number;
   /** How long a socket may stay open without sending CONNECT (ms). */
@@ -38,10 +40,6 @@ export interface MqttOptions {
   topicAliasMaximum: number;
   /** Most subscriptions one session may hold. */
   maxSubscriptionsPerSession: number;
-  /** Longest topic name or filter (UTF-8 bytes). */
-  maxTopicLength: number;
-  /** Most levels in a topic name or filter. */
-  maxTopicDepth: number;
   /** Most user properties in one packet. */
   maxUserProperties: number;
   /** Longest session expiry granted to v5 clients (s). */

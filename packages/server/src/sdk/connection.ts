@@ -118,7 +118,7 @@ export class SdkConnection implements SdkLink, Answer {
 
   /** Why a topic path is not acceptable here, or undefined. */
   pathProblem(path: string): string | undefined {
-    const o = this.door.mqttLimits;
+    const o = this.door.pathLimits;
     return pathProblem(path, o.maxTopicLength, o.maxTopicDepth);
   }
 

@@ -7,7 +7,7 @@ import type { WebSocket } from "ws";
 import { CloseCodes, type Encoder, createMsgpackEncoder, errorCodeNumber } from "@skein/protocol";
 import type { Core } from "../core/core.js";
 import type { Logger } from "../core/ports.js";
-import type { MqttOptions } from "../mqtt/options.js";
+import type { PathLimits } from "../core/types.js";
 import { SdkConnection } from "./connection.js";
 import type { SdkOptions } from "./options.js";
 import type { ReplayGauges } from "./replay.js";
@@ -27,8 +27,8 @@ export class SdkDoor {
   constructor(
     readonly core: Core,
     readonly options: SdkOptions,
-    /** Topic length and depth bounds shared with the MQTT door. */
-    readonly mqttLimits: Pick<MqttOptions, "maxTopicLength" | "maxTopicDepth">,
+    /** Topic length and depth bounds, the same for both doors. */
+    readonly pathLimits: PathLimits,
     logger: Logger,
   ) {
     this.log = logger.child({ door: "sdk" });
