@@ -54,21 +54,32 @@ export class MemoryStorage implements Storage {
         batch = [];
       }
     };
-    for (const record of this.topics.values()) yield* add({ kind: "topic", record });
-    for (const [path, s] of this.series) {
+    // The same order as the sqlite engine: by key.
+    for (const path of sortedKeys(this.topics)) yield* add({ kind: "topic", record: this.topics.get(path)! });
+    for (const path of sortedKeys(this.series)) {
+      const s = this.series.get(path)!;
       const last = s.events[s.events.length - 1];
       const record = { path, firstSequence: s.firstSequence, nextSequence: s.nextSequence };
       yield* add({ kind: "series", record: last ? { ...record, lastTimestamp: last.timestamp } : record });
     }
-    for (const s of this.sessions.values()) if (s.record) yield* add({ kind: "session", record: s.record });
-    for (const s of this.sessions.values())
-      for (const record of s.subscriptions.values()) yield* add({ kind: "subscription", record });
-    for (const s of this.sessions.values()) {
-      const sorted = [...s.messages.values()].sort((a, b) => a.messageId - b.messageId);
+    const clients = sortedKeys(this.sessions);
+    for (const c of clients) {
+      const record = this.sessions.get(c)!.record;
+      if (record) yield* add({ kind: "session", record });
+    }
+    for (const c of clients) {
+      const subscriptions = this.sessions.get(c)!.subscriptions;
+      for (const filter of sortedKeys(subscriptions))
+        yield* add({ kind: "subscription", record: subscriptions.get(filter)! });
+    }
+    for (const c of clients) {
+      const sorted = [...this.sessions.get(c)!.messages.values()].sort((a, b) => a.messageId - b.messageId);
       for (const record of sorted) yield* add({ kind: "message", record });
     }
-    for (const [clientId, s] of this.sessions)
-      for (const packetId of s.incomingQos2) yield* add({ kind: "incomingQos2", clientId, packetId });
+    for (const c of clients) {
+      const ids = [...this.sessions.get(c)!.incomingQos2].sort((a, b) => a - b);
+      for (const packetId of ids) yield* add({ kind: "incomingQos2", clientId: c, packetId });
+    }
     if (batch.length > 0) yield batch;
   }
 
@@ -231,6 +242,11 @@ export class MemoryStorage implements Storage {
     }
     return s;
   }
+}
+
+/** A map's keys in code-unit order (SQLite's default BINARY collation for UTF-8 text agrees). */
+function sortedKeys(map: ReadonlyMap<string, unknown>): string[] {
+  return [...map.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
 /** Whether `e` passes the kind and original-sequence filters of `read`. */
