@@ -185,7 +185,9 @@ describe.each(Object.keys(ENGINES))("time series: %s", (name) => {
       const short = new TimeSeriesLog("short", engine.storage, { retainedRange: { count: 2 } });
       for (let i = 0; i < 5; i++) await short.append(bytes(`${i}`), "a", i).committed;
       await expect(short.edit(1, bytes("Z"), "x", 9)).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
-      await (await short.edit(3, bytes("Z"), "x", 9)).committed;
+      await (
+        await short.edit(3, bytes("Z"), "x", 9)
+      ).committed;
       expect(short.nextSequence).toBe(6);
     });
   });
