@@ -29,8 +29,9 @@ interface SessionEntry {
 }
 
 interface SeriesEntry {
-  /** Kept events, oldest first, sequences rising. */
+  /** Events, oldest first, sequences rising; those before `head` are trimmed (compacted in bulk). */
   events: TimeSeriesEvent[];
+  head: number;
   /** Sequence of the oldest kept event (or `nextSequence` when none is kept). */
   firstSequence: number;
   nextSequence: number;
@@ -58,7 +59,7 @@ export class MemoryStorage implements Storage {
     for (const path of sortedKeys(this.topics)) yield* add({ kind: "topic", record: this.topics.get(path)! });
     for (const path of sortedKeys(this.series)) {
       const s = this.series.get(path)!;
-      const last = s.events[s.events.length - 1];
+      const last = s.events.length > s.head ? s.events[s.events.length - 1] : undefined;
       const record = { path, firstSequence: s.firstSequence, nextSequence: s.nextSequence };
       yield* add({ kind: "series", record: last ? { ...record, lastTimestamp: last.timestamp } : record });
     }
@@ -147,10 +148,10 @@ export class MemoryStorage implements Storage {
   appendEvent(path: string, event: TimeSeriesEvent): Promise<void> {
     let s = this.series.get(path);
     if (!s) {
-      s = { events: [], firstSequence: event.sequence, nextSequence: event.sequence };
+      s = { events: [], head: 0, firstSequence: event.sequence, nextSequence: event.sequence };
       this.series.set(path, s);
     }
-    if (s.events.length === 0) s.firstSequence = event.sequence;
+    if (s.events.length === s.head) s.firstSequence = event.sequence;
     s.events.push(event);
     s.nextSequence = event.sequence + 1;
     return done;
@@ -159,28 +160,28 @@ export class MemoryStorage implements Storage {
   trimEvents(path: string, beforeSequence: number): Promise<void> {
     const s = this.series.get(path);
     if (s && beforeSequence > s.firstSequence) {
-      const cut = lowerBound(s.events, beforeSequence, (e) => e.sequence);
-      s.events = s.events.slice(cut);
+      s.head = lowerBound(s.events, beforeSequence, (e) => e.sequence, s.head);
+      // Compact in bulk, not per trim: a count-bounded series trims on every append.
+      if (s.head > 1024 && s.head * 2 > s.events.length) {
+        s.events = s.events.slice(s.head);
+        s.head = 0;
+      }
       s.firstSequence = Math.min(beforeSequence, s.nextSequence);
     }
     return done;
   }
 
   readEvents(path: string, read: EventRead): Promise<TimeSeriesEvent[]> {
-    const events = this.series.get(path)?.events ?? [];
-    let lo = read.fromSequence === undefined ? 0 : lowerBound(events, read.fromSequence, (e) => e.sequence);
-    let hi =
-      read.toSequence === undefined ? events.length : lowerBound(events, read.toSequence, (e) => e.sequence);
+    const s = this.series.get(path);
+    if (!s) return Promise.resolve([]);
+    const { events, head } = s;
+    const bySeq = (e: TimeSeriesEvent): number => e.sequence;
+    const byTime = (e: TimeSeriesEvent): number => e.timestamp;
+    let lo = read.fromSequence === undefined ? head : lowerBound(events, read.fromSequence, bySeq, head);
+    let hi = read.toSequence === undefined ? events.length : lowerBound(events, read.toSequence, bySeq, head);
     if (read.fromTimestamp !== undefined)
-      lo = Math.max(
-        lo,
-        lowerBound(events, read.fromTimestamp, (e) => e.timestamp),
-      );
-    if (read.toTimestamp !== undefined)
-      hi = Math.min(
-        hi,
-        lowerBound(events, read.toTimestamp, (e) => e.timestamp),
-      );
+      lo = Math.max(lo, lowerBound(events, read.fromTimestamp, byTime, head));
+    if (read.toTimestamp !== undefined) hi = Math.min(hi, lowerBound(events, read.toTimestamp, byTime, head));
     const out: TimeSeriesEvent[] = [];
     const step = read.newestFirst ? -1 : 1;
     for (let i = read.newestFirst ? hi - 1 : lo; i >= lo && i < hi && out.length < read.limit; i += step) {
@@ -195,9 +196,10 @@ export class MemoryStorage implements Storage {
     timestamp: number,
     side: "atOrAfter" | "before",
   ): Promise<TimeSeriesEvent | undefined> {
-    const events = this.series.get(path)?.events ?? [];
-    const i = lowerBound(events, timestamp, (e) => e.timestamp);
-    return Promise.resolve(side === "atOrAfter" ? events[i] : events[i - 1]);
+    const s = this.series.get(path);
+    if (!s) return Promise.resolve(undefined);
+    const i = lowerBound(s.events, timestamp, (e) => e.timestamp, s.head);
+    return Promise.resolve(side === "atOrAfter" ? s.events[i] : i > s.head ? s.events[i - 1] : undefined);
   }
 
   sweep(now: number): Promise<SweepResult> {
@@ -263,9 +265,9 @@ function matchesKind(e: TimeSeriesEvent, read: EventRead): boolean {
   return true;
 }
 
-/** Index of the first element whose key is >= `key` in `items` sorted by `keyOf` (non-decreasing). */
-function lowerBound<T>(items: readonly T[], key: number, keyOf: (item: T) => number): number {
-  let lo = 0;
+/** Index (from `from`) of the first element whose key is >= `key` in `items` sorted by `keyOf`. */
+function lowerBound<T>(items: readonly T[], key: number, keyOf: (item: T) => number, from = 0): number {
+  let lo = from;
   let hi = items.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;

@@ -308,6 +308,19 @@ describe.each(Object.keys(ENGINES))("storage operations: %s", (name) => {
     expect((await loadAll(storage)).records).toEqual([]);
   });
 
+  it("trims a long series step by step and reads what is left", async () => {
+    for (let i = 0; i < 5000; i++)
+      void storage.appendEvent("long", { sequence: i, timestamp: i, author: "a", value: bytes(`${i}`) });
+    for (let cut = 500; cut <= 4000; cut += 500) await storage.trimEvents("long", cut);
+    const seqs = (await storage.readEvents("long", { limit: 10_000 })).map((e) => e.sequence);
+    expect([seqs.length, seqs[0], seqs[seqs.length - 1]]).toEqual([1000, 4000, 4999]);
+    expect((await storage.findEventByTime("long", 10, "before"))?.sequence).toBeUndefined();
+    expect((await storage.findEventByTime("long", 10, "atOrAfter"))?.sequence).toBe(4000);
+    expect(
+      (await storage.readEvents("long", { toSequence: 4002, limit: 10 })).map((e) => e.sequence),
+    ).toEqual([4000, 4001]);
+  });
+
   it("gives a large store back in bounded batches", async () => {
     const writes: Promise<void>[] = [];
     for (let i = 0; i < 5000; i++)
