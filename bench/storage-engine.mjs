@@ -185,6 +185,14 @@ try {
       `range query ${kind.padEnd(6)} ${fmt(r.count)} events: median ${r.median.toFixed(1)} ms (min ${r.min.toFixed(1)} ms)`,
     );
   }
+  for (const maxBatchDelayMs of [0, 2]) {
+    const storage = engine("sqlite", { maxBatchDelayMs });
+    const rate = await appendRate(storage, 1, 300_000);
+    await storage.close();
+    console.log(
+      `appends/s sqlite    1 series, 64 in flight, maxBatchDelayMs ${maxBatchDelayMs}: ${fmt(rate)}`,
+    );
+  }
   for (const sync of ["normal", "full"]) {
     const lat = await commitLatency(sync);
     const storage = engine("sqlite", { sync });

@@ -32,6 +32,9 @@ interface SeriesEntry {
   /** Events, oldest first, sequences rising; those before `head` are trimmed (compacted in bulk). */
   events: TimeSeriesEvent[];
   head: number;
+  /** The edit events alone (an index: range queries look up an original's edits), trimmed likewise. */
+  edits: TimeSeriesEvent[];
+  editHead: number;
   /** Sequence of the oldest kept event (or `nextSequence` when none is kept). */
   firstSequence: number;
   nextSequence: number;
@@ -148,11 +151,19 @@ export class MemoryStorage implements Storage {
   appendEvent(path: string, event: TimeSeriesEvent): Promise<void> {
     let s = this.series.get(path);
     if (!s) {
-      s = { events: [], head: 0, firstSequence: event.sequence, nextSequence: event.sequence };
+      s = {
+        events: [],
+        head: 0,
+        edits: [],
+        editHead: 0,
+        firstSequence: event.sequence,
+        nextSequence: event.sequence,
+      };
       this.series.set(path, s);
     }
     if (s.events.length === s.head) s.firstSequence = event.sequence;
     s.events.push(event);
+    if (event.originalSequence !== undefined) s.edits.push(event);
     s.nextSequence = event.sequence + 1;
     return done;
   }
@@ -166,6 +177,11 @@ export class MemoryStorage implements Storage {
         s.events = s.events.slice(s.head);
         s.head = 0;
       }
+      s.editHead = lowerBound(s.edits, beforeSequence, (e) => e.sequence, s.editHead);
+      if (s.editHead > 1024 && s.editHead * 2 > s.edits.length) {
+        s.edits = s.edits.slice(s.editHead);
+        s.editHead = 0;
+      }
       s.firstSequence = Math.min(beforeSequence, s.nextSequence);
     }
     return done;
@@ -174,7 +190,10 @@ export class MemoryStorage implements Storage {
   readEvents(path: string, read: EventRead): Promise<TimeSeriesEvent[]> {
     const s = this.series.get(path);
     if (!s) return Promise.resolve([]);
-    const { events, head } = s;
+    const editsOnly =
+      read.kind === "edits" || read.originalFrom !== undefined || read.originalTo !== undefined;
+    const events = editsOnly ? s.edits : s.events;
+    const head = editsOnly ? s.editHead : s.head;
     const bySeq = (e: TimeSeriesEvent): number => e.sequence;
     const byTime = (e: TimeSeriesEvent): number => e.timestamp;
     let lo = read.fromSequence === undefined ? head : lowerBound(events, read.fromSequence, bySeq, head);

@@ -302,7 +302,10 @@ export class SqliteStorage implements Storage {
     if (id === undefined || read.limit <= 0) return Promise.resolve([]);
     this.commitPendingForRead();
     const params: unknown[] = [id];
-    let sql = "SELECT seq, ts, author, value, original_seq FROM events WHERE series_id = ?";
+    // An original's edits are found through their index (the planner would otherwise walk the
+    // primary key over every event from fromSequence on); the few matches are then sorted by seq.
+    const byOriginal = read.originalFrom !== undefined || read.originalTo !== undefined;
+    let sql = `SELECT seq, ts, author, value, original_seq FROM events${byOriginal ? " INDEXED BY events_by_original" : ""} WHERE series_id = ?`;
     let shape = "";
     const bound = (column: string, op: string, value: number | undefined, tag: string): void => {
       if (value === undefined) return;
@@ -314,7 +317,7 @@ export class SqliteStorage implements Storage {
     bound("seq", "<", read.toSequence, "b");
     bound("ts", ">=", read.fromTimestamp, "c");
     bound("ts", "<", read.toTimestamp, "d");
-    if (read.originalFrom !== undefined || read.originalTo !== undefined) {
+    if (byOriginal) {
       sql += " AND original_seq IS NOT NULL";
       bound("original_seq", ">=", read.originalFrom, "e");
       bound("original_seq", "<", read.originalTo, "f");
