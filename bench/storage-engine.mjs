@@ -1,7 +1,7 @@
 // Micro-benchmark of the storage engines alone (issue 9), in one process, without the server or its
 // doors: what the engines and the time series core cost, before they are wired into the server.
 //
-//   npm run build --silent && node bench/storage-engine.mjs [--seconds 2] [--skip-startup]
+//   npm run build --silent && node bench/storage-engine.mjs [--seconds 2] [--skip-startup | --startup-only]
 //
 // Prints:
 // - time series appends/s (TimeSeriesLog.append, each awaited until committed, 64 in flight) to 1
@@ -26,6 +26,7 @@ import { SqliteStorage } from "../packages/server/dist/storage/sqlite-store.js";
 const args = process.argv.slice(2);
 const seconds = Number(args[args.indexOf("--seconds") + 1]) || 2;
 const skipStartup = args.includes("--skip-startup");
+const startupOnly = args.includes("--startup-only");
 const root = mkdtempSync(join(tmpdir(), "skein-bench-storage-"));
 let dirs = 0;
 const freshDir = () => join(root, `d${dirs++}`);
@@ -82,7 +83,7 @@ async function commitLatency(sync) {
   for (let i = 0; i < 400; i++) {
     const t = performance.now();
     await storage.putTopic({
-      path: `lat/${i % 10}`,
+      path: `lat/${i}`,
       spec: { type: "binary" },
       value: { payload: VALUE, qos: 1 },
     });
@@ -169,7 +170,7 @@ async function startup() {
 
 try {
   console.log(`storage engine micro-benchmark (node ${process.version}; ${seconds} s per rate)`);
-  for (const kind of ["memory", "sqlite"]) {
+  for (const kind of startupOnly ? [] : ["memory", "sqlite"]) {
     for (const seriesCount of [1, 1000]) {
       const storage = engine(kind);
       const rate = await appendRate(storage, seriesCount, kind === "memory" ? 1_000_000 : 300_000);
@@ -179,13 +180,13 @@ try {
       );
     }
   }
-  for (const kind of ["memory", "sqlite"]) {
+  for (const kind of startupOnly ? [] : ["memory", "sqlite"]) {
     const r = await rangeQueryMs(kind);
     console.log(
       `range query ${kind.padEnd(6)} ${fmt(r.count)} events: median ${r.median.toFixed(1)} ms (min ${r.min.toFixed(1)} ms)`,
     );
   }
-  for (const maxBatchDelayMs of [0, 2]) {
+  for (const maxBatchDelayMs of startupOnly ? [] : [0, 2]) {
     const storage = engine("sqlite", { maxBatchDelayMs });
     const rate = await appendRate(storage, 1, 300_000);
     await storage.close();
@@ -193,7 +194,7 @@ try {
       `appends/s sqlite    1 series, 64 in flight, maxBatchDelayMs ${maxBatchDelayMs}: ${fmt(rate)}`,
     );
   }
-  for (const sync of ["normal", "full"]) {
+  for (const sync of startupOnly ? [] : ["normal", "full"]) {
     const lat = await commitLatency(sync);
     const storage = engine("sqlite", { sync });
     const rate = await appendRate(storage, 1, 300_000);

@@ -219,12 +219,44 @@ export interface EventRead {
 
 /** One batch of what a store holds, given back at start-up (see {@link Storage.load}). */
 export type LoadedRecord =
-  | { readonly kind: "topic"; readonly record: TopicRecord }
-  | { readonly kind: "session"; readonly record: SessionRecord }
-  | { readonly kind: "subscription"; readonly record: SubscriptionRecord }
-  | { readonly kind: "message"; readonly record: QueuedMessageRecord }
-  | { readonly kind: "incomingQos2"; readonly clientId: string; readonly packetId: number }
-  | { readonly kind: "series"; readonly record: SeriesRecord };
+  | {
+      /** A topic. */
+      readonly kind: "topic";
+      /** The topic. */
+      readonly record: TopicRecord;
+    }
+  | {
+      /** A persistent session. */
+      readonly kind: "session";
+      /** The session. */
+      readonly record: SessionRecord;
+    }
+  | {
+      /** A session's subscription. */
+      readonly kind: "subscription";
+      /** The subscription. */
+      readonly record: SubscriptionRecord;
+    }
+  | {
+      /** A queued or in-flight message. */
+      readonly kind: "message";
+      /** The message. */
+      readonly record: QueuedMessageRecord;
+    }
+  | {
+      /** An incoming QoS 2 packet id awaiting PUBREL. */
+      readonly kind: "incomingQos2";
+      /** The session's client id. */
+      readonly clientId: string;
+      /** The packet id. */
+      readonly packetId: number;
+    }
+  | {
+      /** A time series' extent. */
+      readonly kind: "series";
+      /** The series. */
+      readonly record: SeriesRecord;
+    };
 
 /** What {@link Storage.sweep} removed. */
 export interface SweepResult {

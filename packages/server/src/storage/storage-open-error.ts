@@ -11,6 +11,7 @@ export type StorageOpenFailure =
 
 /** A refusal to open a data directory; `message` is one line naming the file and the remedy. */
 export class StorageOpenError extends Error {
+  /** The error's name. */
   override readonly name = "StorageOpenError";
 
   /**

@@ -58,11 +58,20 @@ export interface RangeQueryResult {
 
 /** One page of a result; the last page carries the totals. */
 export type RangeResultPage =
-  | { readonly last: false; readonly events: RangeResultEvent[] }
   | {
-      readonly last: true;
+      /** More pages follow. */
+      readonly last: false;
+      /** This page's events. */
       readonly events: RangeResultEvent[];
+    }
+  | {
+      /** The last page. */
+      readonly last: true;
+      /** This page's events (possibly none). */
+      readonly events: RangeResultEvent[];
+      /** How many events the query selected before the limit. */
       readonly selectedCount: number;
+      /** True when every selected event was returned. */
       readonly isComplete: boolean;
     };
 

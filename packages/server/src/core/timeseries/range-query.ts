@@ -2,7 +2,7 @@
  * Range query parameters and their immutable builder (issue 9 §2, DESIGN §5), in the style of
  * Diffusion's `RangeQuery`: a query has a view (values, all edits or latest edits), a view range over
  * original events, an edit range over all events, and an optional limit. Every rule is written down in
- * `docs/timeseries.md`; {@link evaluateRangeQuery} applies them.
+ * `docs/timeseries.md`; `evaluateRangeQuery` (evaluate.ts) applies them.
  *
  * @module
  */
@@ -18,11 +18,34 @@ import { SkeinError } from "@skein/protocol";
  *   timestamp of the series' newest event).
  */
 export type RangePoint =
-  | { readonly kind: "start" }
-  | { readonly kind: "sequence"; readonly sequence: number }
-  | { readonly kind: "time"; readonly timestamp: number }
-  | { readonly kind: "last"; readonly count: number }
-  | { readonly kind: "lastMillis"; readonly ms: number };
+  | {
+      /** Before the first event. */
+      readonly kind: "start";
+    }
+  | {
+      /** At a sequence. */
+      readonly kind: "sequence";
+      /** The sequence. */
+      readonly sequence: number;
+    }
+  | {
+      /** At a time. */
+      readonly kind: "time";
+      /** Epoch ms. */
+      readonly timestamp: number;
+    }
+  | {
+      /** Before the last `count` events. */
+      readonly kind: "last";
+      /** How many events. */
+      readonly count: number;
+    }
+  | {
+      /** Before the last `ms` milliseconds. */
+      readonly kind: "lastMillis";
+      /** Milliseconds. */
+      readonly ms: number;
+    };
 
 /**
  * Where a range ends: an absolute {@link RangePoint} (`to`, `toStart`, `untilLast`, `untilLastMillis`),
@@ -30,10 +53,30 @@ export type RangePoint =
  */
 export type RangeSpan =
   | RangePoint
-  | { readonly kind: "next"; readonly count: number }
-  | { readonly kind: "previous"; readonly count: number }
-  | { readonly kind: "nextMillis"; readonly ms: number }
-  | { readonly kind: "previousMillis"; readonly ms: number };
+  | {
+      /** `count` events from the anchor on. */
+      readonly kind: "next";
+      /** How many events. */
+      readonly count: number;
+    }
+  | {
+      /** `count` events up to the anchor. */
+      readonly kind: "previous";
+      /** How many events. */
+      readonly count: number;
+    }
+  | {
+      /** Up to `ms` after the anchor's time. */
+      readonly kind: "nextMillis";
+      /** Milliseconds. */
+      readonly ms: number;
+    }
+  | {
+      /** From `ms` before the anchor's time. */
+      readonly kind: "previousMillis";
+      /** Milliseconds. */
+      readonly ms: number;
+    };
 
 /** A range: an anchor and a span. */
 export interface Range {
