@@ -68,6 +68,8 @@ export class SqliteStorage implements Storage {
   private readonly maxBatchDelayMs: number;
   private readonly maxBatchSize: number;
   private readonly st: ReturnType<typeof prepare>;
+  // Start-up pages through each table by key with row values, `(a, b) > (?, ?)`, which SQLite answers
+  // from the primary key; `a > ? OR (a = ? AND b > ?)` made it scan from the start for every page.
   private readonly reads = new Map<string, BetterSqlite3.Statement>();
   private readonly seriesIds = new Map<string, number>();
   private nextSeriesId = 1;
@@ -153,7 +155,7 @@ export class SqliteStorage implements Storage {
     let client = "";
     let filter = "";
     for (;;) {
-      const rows = st.loadSubscriptions.all(client, client, filter, LOAD_PAGE) as SubscriptionRow[];
+      const rows = st.loadSubscriptions.all(client, filter, LOAD_PAGE) as SubscriptionRow[];
       if (rows.length === 0) break;
       const last = rows[rows.length - 1]!;
       client = last.client_id;
@@ -163,7 +165,7 @@ export class SqliteStorage implements Storage {
     client = "";
     let id = -1;
     for (;;) {
-      const rows = st.loadMessages.all(client, client, id, LOAD_PAGE) as MessageRow[];
+      const rows = st.loadMessages.all(client, id, LOAD_PAGE) as MessageRow[];
       if (rows.length === 0) break;
       const last = rows[rows.length - 1]!;
       client = last.client_id;
@@ -191,6 +193,7 @@ export class SqliteStorage implements Storage {
   }
 
   removeTopic(path: string): Promise<void> {
+    if (this.closed) return this.closedError();
     const id = this.seriesIds.get(path);
     if (id !== undefined) {
       this.seriesIds.delete(path);
@@ -211,6 +214,7 @@ export class SqliteStorage implements Storage {
   }
 
   removeSession(clientId: string): Promise<void> {
+    if (this.closed) return this.closedError();
     const p = [clientId];
     this.queue(this.st.deleteSubscriptions, p);
     this.queue(this.st.deleteMessages, p);
@@ -274,6 +278,7 @@ export class SqliteStorage implements Storage {
   }
 
   appendEvent(path: string, e: TimeSeriesEvent): Promise<void> {
+    if (this.closed) return this.closedError();
     let id = this.seriesIds.get(path);
     if (id === undefined) {
       id = this.nextSeriesId++;
@@ -291,6 +296,7 @@ export class SqliteStorage implements Storage {
   }
 
   trimEvents(path: string, beforeSequence: number): Promise<void> {
+    if (this.closed) return this.closedError();
     const id = this.seriesIds.get(path);
     if (id === undefined) return Promise.resolve();
     this.queue(this.st.trimEvents, [id, beforeSequence]);
@@ -396,14 +402,19 @@ export class SqliteStorage implements Storage {
 
   /** Queues a write into the open batch (opening one) and returns the batch's promise. */
   private write(stmt: BetterSqlite3.Statement, params: Params): Promise<void> {
+    if (this.closed) return this.closedError();
     this.queue(stmt, params);
     const batch = this.batch!;
     if (this.stmts.length >= this.maxBatchSize) this.commit();
     return batch.promise;
   }
 
+  /** A write after close is refused (rejected, never thrown). */
+  private closedError(): Promise<void> {
+    return Promise.reject(new Error(`the store ${this.file} is closed`));
+  }
+
   private queue(stmt: BetterSqlite3.Statement, params: Params): void {
-    if (this.closed) throw new Error(`the store ${this.file} is closed`);
     if (!this.batch) {
       let resolve!: () => void;
       let reject!: (err: unknown) => void;
@@ -514,7 +525,7 @@ function prepare(db: BetterSqlite3.Database) {
     deleteSubscription: p("DELETE FROM subscriptions WHERE client_id = ? AND filter = ?"),
     deleteSubscriptions: p("DELETE FROM subscriptions WHERE client_id = ?"),
     loadSubscriptions: p(
-      "SELECT * FROM subscriptions WHERE client_id > ? OR (client_id = ? AND filter > ?) ORDER BY client_id, filter LIMIT ?",
+      "SELECT * FROM subscriptions WHERE (client_id, filter) > (?, ?) ORDER BY client_id, filter LIMIT ?",
     ),
     putMessage: p(
       "INSERT OR REPLACE INTO messages (client_id, message_id, topic, payload, qos, retain, props, subscription_ids, expires_at, packet_id, state, dup) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -528,7 +539,7 @@ function prepare(db: BetterSqlite3.Database) {
       "DELETE FROM messages WHERE state = 0 AND expires_at IS NOT NULL AND expires_at <= ?",
     ),
     loadMessages: p(
-      "SELECT * FROM messages WHERE client_id > ? OR (client_id = ? AND message_id > ?) ORDER BY client_id, message_id LIMIT ?",
+      "SELECT * FROM messages WHERE (client_id, message_id) > (?, ?) ORDER BY client_id, message_id LIMIT ?",
     ),
     putQos2: p("INSERT OR REPLACE INTO incoming_qos2 (client_id, packet_id) VALUES (?, ?)"),
     deleteQos2One: p("DELETE FROM incoming_qos2 WHERE client_id = ? AND packet_id = ?"),

@@ -292,6 +292,16 @@ describe("group commit, sync modes and backup", () => {
     await store.close();
   });
 
+  it("a write after close is rejected, not thrown", async () => {
+    const store = SqliteStorage.open({ dataDir: dir.dir });
+    await store.close();
+    await expect(store.putTopic({ path: "late", spec: { type: "json" } })).rejects.toThrow(/closed/);
+    await expect(store.removeSession("c")).rejects.toThrow(/closed/);
+    await expect(
+      store.appendEvent("s", { sequence: 0, timestamp: 0, author: "a", value: bytes("x") }),
+    ).rejects.toThrow(/closed/);
+  });
+
   it("a batch at its size limit commits at once", async () => {
     const store = SqliteStorage.open({ dataDir: dir.dir, maxBatchDelayMs: 1000, maxBatchSize: 3 });
     const first = [1, 2, 3].map((i) => store.putTopic({ path: `p${i}`, spec: { type: "json" } }));
