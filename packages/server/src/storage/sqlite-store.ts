@@ -124,7 +124,21 @@ export class SqliteStorage implements Storage {
     }
   }
 
+  /**
+   * See {@link Storage.load}. Damage that the open did not see (a corrupt page inside a table) stops the
+   * load with the same {@link StorageOpenError} (`corrupt`) as a refusal at open.
+   */
   async *load(): AsyncIterable<readonly LoadedRecord[]> {
+    try {
+      yield* this.loadPages();
+    } catch (err) {
+      const code = (err as { code?: string }).code ?? "";
+      if (code === "SQLITE_NOTADB" || code.startsWith("SQLITE_CORRUPT")) throw asOpenError(this.file, err);
+      throw err;
+    }
+  }
+
+  private async *loadPages(): AsyncIterable<readonly LoadedRecord[]> {
     this.commit();
     const st = this.st;
     let key = "";

@@ -89,6 +89,28 @@ describe("start-up refusals: one line naming the file and what to do, never a wi
     expect(statSync(dbFile).size).toBe(size);
   });
 
+  it("stops the load of a database with a corrupt page inside a table", async () => {
+    await populated();
+    const size = statSync(dbFile).size;
+    const fd = openSync(dbFile, "r+");
+    writeSync(fd, Buffer.alloc(Math.floor(size / 2), 0x5a), 0, Math.floor(size / 2), Math.floor(size / 4));
+    closeSync(fd);
+    let err: unknown;
+    try {
+      const store = SqliteStorage.open({ dataDir: dir.dir });
+      try {
+        await loadAll(store);
+      } finally {
+        await store.close();
+      }
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(StorageOpenError);
+    expect((err as StorageOpenError).reason).toBe("corrupt");
+    expect((err as StorageOpenError).message).toContain(dbFile);
+  });
+
   it("refuses a truncated database", async () => {
     await populated();
     const size = statSync(dbFile).size;
