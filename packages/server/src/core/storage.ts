@@ -258,6 +258,12 @@ export type LoadedRecord =
       readonly record: SeriesRecord;
     };
 
+/** Options of {@link Storage.load}. */
+export interface LoadOptions {
+  /** Include the sessions' queued messages (default true). */
+  readonly messages?: boolean;
+}
+
 /** What {@link Storage.sweep} removed. */
 export interface SweepResult {
   /** Client ids of the sessions removed (with their subscriptions, messages and QoS 2 ids). */
@@ -281,9 +287,12 @@ export interface Storage {
    * Everything kept, for start-up, in batches (of at most a few thousand records) so that a large
    * store is never one giant array. Order: topics, series, sessions, subscriptions, messages (per
    * session by `messageId`), incoming QoS 2 ids. Time series events are not loaded: read them with
-   * {@link Storage.readEvents}.
+   * {@link Storage.readEvents}. With `messages: false` the queued messages are left out too, for a
+   * core that reads a session's queue when its client comes back ({@link Storage.loadSessionMessages}).
    */
-  load(): AsyncIterable<readonly LoadedRecord[]>;
+  load(options?: LoadOptions): AsyncIterable<readonly LoadedRecord[]>;
+  /** One session's queued and in-flight messages, by `messageId`. */
+  loadSessionMessages(clientId: string): Promise<QueuedMessageRecord[]>;
 
   /** Keeps a topic with its specification and value, replacing what was kept at its path. */
   putTopic(topic: TopicRecord): Promise<void>;

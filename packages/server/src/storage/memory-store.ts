@@ -9,6 +9,7 @@ import type {
   DeliveryUpdate,
   EventRead,
   LoadedRecord,
+  LoadOptions,
   QueuedMessageRecord,
   SessionRecord,
   Storage,
@@ -49,7 +50,7 @@ export class MemoryStorage implements Storage {
   private readonly sessions = new Map<string, SessionEntry>();
   private readonly series = new Map<string, SeriesEntry>();
 
-  async *load(): AsyncIterable<readonly LoadedRecord[]> {
+  async *load(options?: LoadOptions): AsyncIterable<readonly LoadedRecord[]> {
     let batch: LoadedRecord[] = [];
     const add = function* (record: LoadedRecord): Generator<LoadedRecord[]> {
       batch.push(record);
@@ -76,15 +77,24 @@ export class MemoryStorage implements Storage {
       for (const filter of sortedKeys(subscriptions))
         yield* add({ kind: "subscription", record: subscriptions.get(filter)! });
     }
-    for (const c of clients) {
-      const sorted = [...this.sessions.get(c)!.messages.values()].sort((a, b) => a.messageId - b.messageId);
-      for (const record of sorted) yield* add({ kind: "message", record });
+    for (const c of options?.messages === false ? [] : clients) {
+      for (const record of this.sortedMessages(c)) yield* add({ kind: "message", record });
     }
+
     for (const c of clients) {
       const ids = [...this.sessions.get(c)!.incomingQos2].sort((a, b) => a - b);
       for (const packetId of ids) yield* add({ kind: "incomingQos2", clientId: c, packetId });
     }
     if (batch.length > 0) yield batch;
+  }
+
+  loadSessionMessages(clientId: string): Promise<QueuedMessageRecord[]> {
+    return Promise.resolve(this.sortedMessages(clientId));
+  }
+
+  private sortedMessages(clientId: string): QueuedMessageRecord[] {
+    const messages = this.sessions.get(clientId)?.messages;
+    return messages ? [...messages.values()].sort((a, b) => a.messageId - b.messageId) : [];
   }
 
   putTopic(topic: TopicRecord): Promise<void> {

@@ -194,6 +194,24 @@ describe.each(Object.keys(ENGINES))("storage operations: %s", (name) => {
     expect(records[5]).toEqual({ kind: "incomingQos2", clientId: "c1", packetId: 11 });
   });
 
+  it("leaves queued messages out of the load on request, and reads one session's queue in order", async () => {
+    await storage.putSession(session);
+    for (const id of [3, 1, 2])
+      await storage.enqueueMessage(message(id, { packetId: id === 1 ? 4 : undefined }));
+    await storage.enqueueMessage({ ...message(9), clientId: "other" });
+    const loaded = [];
+    for await (const batch of storage.load({ messages: false })) loaded.push(...batch.map((r) => r.kind));
+    expect(loaded).toEqual(["session"]);
+    const queue = await storage.loadSessionMessages("c1");
+    expect(queue.map((m) => [m.messageId, m.packetId])).toEqual([
+      [1, 4],
+      [2, undefined],
+      [3, undefined],
+    ]);
+    expect(plain(queue[1])).toEqual(plain(message(2)));
+    expect(await storage.loadSessionMessages("nobody")).toEqual([]);
+  });
+
   it("records delivery steps: packet id, DUP and the QoS 2 release; ack removes", async () => {
     await storage.enqueueMessage(message(1, { qos: 2 }));
     await storage.enqueueMessage(message(2));
