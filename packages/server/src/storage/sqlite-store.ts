@@ -359,10 +359,10 @@ export class SqliteStorage implements Storage {
     params.push(read.limit);
     let stmt = this.reads.get(shape);
     if (!stmt) {
-      stmt = this.db.prepare(sql);
+      stmt = this.db.prepare(sql).raw();
       this.reads.set(shape, stmt);
     }
-    return Promise.resolve((stmt.all(...params) as EventRow[]).map(eventOf));
+    return Promise.resolve((stmt.all(...params) as EventTuple[]).map(eventOf));
   }
 
   findEventByTime(
@@ -374,7 +374,7 @@ export class SqliteStorage implements Storage {
     if (id === undefined) return Promise.resolve(undefined);
     this.commitPendingForRead();
     const row = (side === "atOrAfter" ? this.st.eventAtOrAfter : this.st.eventBefore).get(id, timestamp) as
-      EventRow | undefined;
+      EventTuple | undefined;
     return Promise.resolve(row ? eventOf(row) : undefined);
   }
 
@@ -585,10 +585,10 @@ function prepare(db: BetterSqlite3.Database) {
     trimEvents: p("DELETE FROM events WHERE series_id = ? AND seq < ?"),
     eventAtOrAfter: p(
       "SELECT seq, ts, author, value, original_seq FROM events WHERE series_id = ? AND ts >= ? ORDER BY ts, seq LIMIT 1",
-    ),
+    ).raw(),
     eventBefore: p(
       "SELECT seq, ts, author, value, original_seq FROM events WHERE series_id = ? AND ts < ? ORDER BY ts DESC, seq DESC LIMIT 1",
-    ),
+    ).raw(),
   };
 }
 
@@ -639,13 +639,8 @@ type MessageTuple = [
   state: number,
   dup: number,
 ];
-interface EventRow {
-  seq: number;
-  ts: number;
-  author: string;
-  value: Buffer;
-  original_seq: number | null;
-}
+/** A raw event row: seq, ts, author, value, original_seq. */
+type EventTuple = [seq: number, ts: number, author: string, value: Buffer, originalSeq: number | null];
 
 /** Properties as JSON: short keys, correlation data in base64, user properties as ordered pairs. */
 interface PropertiesJson {
@@ -771,7 +766,8 @@ function messageOf(r: MessageTuple): QueuedMessageRecord {
   return m;
 }
 
-function eventOf(r: EventRow): TimeSeriesEvent {
-  const e = { sequence: r.seq, timestamp: r.ts, author: r.author, value: r.value };
-  return r.original_seq === null ? e : { ...e, originalSequence: r.original_seq };
+function eventOf(r: EventTuple): TimeSeriesEvent {
+  return r[4] === null
+    ? { sequence: r[0], timestamp: r[1], author: r[2], value: r[3] }
+    : { sequence: r[0], timestamp: r[1], author: r[2], value: r[3], originalSequence: r[4] };
 }
