@@ -148,11 +148,11 @@ function truncated(file: string, what: string): StorageOpenError {
 }
 
 /**
- * Brings the database to {@link SCHEMA_VERSION}: creates it when empty, runs the missing migrations in
- * one transaction, refuses a newer version or a database that is not Skein's. `upTo` stops early (for
- * tests that build an old database). Returns the version found before migrating (0: new).
+ * The schema version of an open database (0: empty, a new database), reading only: refuses a database
+ * that is not Skein's or that a newer Skein wrote. Call it before anything that writes (even the
+ * switch to WAL, which rewrites the header of a rollback-journal database).
  */
-export function migrate(db: BetterSqlite3.Database, file: string, upTo = SCHEMA_VERSION): number {
+export function schemaVersion(db: BetterSqlite3.Database, file: string): number {
   const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[];
   let found = 0;
   if (tables.includes("schema_version")) {
@@ -172,6 +172,16 @@ export function migrate(db: BetterSqlite3.Database, file: string, upTo = SCHEMA_
       `Skein cannot open its database ${file}: it was written by a newer Skein (schema version ${found}; this server knows up to ${SCHEMA_VERSION}). Nothing was changed. Run the newer Skein, or restore a backup made by this version.`,
     );
   }
+  return found;
+}
+
+/**
+ * Brings the database to {@link SCHEMA_VERSION}: creates it when empty, runs the missing migrations in
+ * one transaction, refuses a newer version or a database that is not Skein's. `upTo` stops early (for
+ * tests that build an old database). Returns the version found before migrating (0: new).
+ */
+export function migrate(db: BetterSqlite3.Database, file: string, upTo = SCHEMA_VERSION): number {
+  const found = schemaVersion(db, file);
   if (found < upTo) {
     db.transaction(() => {
       if (found === 0) db.exec("CREATE TABLE schema_version (version INTEGER NOT NULL)");

@@ -31,7 +31,7 @@ import type {
   WillRecord,
 } from "../core/storage.js";
 import { lockDataDir, type DataDirLock } from "./data-dir-lock.js";
-import { checkDatabaseFile, corrupt, migrate } from "./sqlite-schema.js";
+import { checkDatabaseFile, corrupt, migrate, schemaVersion } from "./sqlite-schema.js";
 import { StorageOpenError } from "./storage-open-error.js";
 
 /** The database file's name inside the data directory. */
@@ -106,13 +106,23 @@ export class SqliteStorage implements Storage {
    * process holds. Never changes a file it refuses.
    */
   static open(options: SqliteStorageOptions): SqliteStorage {
-    mkdirSync(options.dataDir, { recursive: true });
     const file = join(options.dataDir, DATABASE_FILE);
+    try {
+      mkdirSync(options.dataDir, { recursive: true });
+    } catch (err) {
+      throw new StorageOpenError(
+        "unreadable",
+        file,
+        `Skein cannot create its data directory ${options.dataDir}: ${(err as Error).message}. Choose another --data-dir or fix its permissions.`,
+        err,
+      );
+    }
     const lock = lockDataDir(options.dataDir);
     let db: BetterSqlite3.Database | undefined;
     try {
       checkDatabaseFile(file);
       db = new Database(file);
+      schemaVersion(db, file); // refuses a foreign or newer database before anything writes to it
       db.pragma("journal_mode = WAL");
       db.pragma(`synchronous = ${options.sync === "full" ? "FULL" : "NORMAL"}`);
       migrate(db, file);

@@ -140,13 +140,27 @@ describe("start-up refusals: one line naming the file and what to do, never a wi
     const db = new Database(dbFile);
     db.exec("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)");
     db.close();
+    const before = readFileSync(dbFile);
     const err = refusal();
     expect(err.reason).toBe("foreign");
+    expect(readFileSync(dbFile).equals(before)).toBe(true); // not even switched to WAL
     const again = new Database(dbFile);
     expect(again.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all()).toEqual([
       "customers",
     ]);
     again.close();
+  });
+
+  it("refuses a data directory it cannot create, naming it", () => {
+    writeFileSync(join(dir.dir, "file"), "x");
+    let err: unknown;
+    try {
+      SqliteStorage.open({ dataDir: join(dir.dir, "file", "data") });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(StorageOpenError);
+    expect((err as StorageOpenError).message).toContain(join(dir.dir, "file", "data"));
   });
 
   it("refuses a second store on the same directory in the same process, and frees it on close", async () => {
