@@ -15,7 +15,6 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import type BetterSqlite3 from "better-sqlite3";
 import type {
-  DeliveryState,
   DeliveryUpdate,
   EventRead,
   LoadedRecord,
@@ -23,14 +22,29 @@ import type {
   QueuedMessageRecord,
   SessionRecord,
   Storage,
-  StoredProperties,
   SubscriptionRecord,
   SweepResult,
   TimeSeriesEvent,
   TopicRecord,
-  WillRecord,
 } from "../core/storage.js";
 import { lockDataDir, type DataDirLock } from "./data-dir-lock.js";
+import {
+  type EventTuple,
+  type MessageTuple,
+  type SeriesRow,
+  type SessionRow,
+  type SubscriptionRow,
+  type TopicRow,
+  encodeProperties,
+  encodeWill,
+  eventOf,
+  messageOf,
+  MESSAGE_COLUMNS,
+  sessionOf,
+  STATE_CODES,
+  subscriptionOf,
+  topicOf,
+} from "./sqlite-rows.js";
 import { checkDatabaseFile, corrupt, migrate, schemaVersion } from "./sqlite-schema.js";
 import { StorageOpenError } from "./storage-open-error.js";
 
@@ -53,8 +67,6 @@ export interface SqliteStorageOptions {
   readonly maxBatchSize?: number;
 }
 
-const STATE_CODES: Record<DeliveryState, number> = { queued: 0, sent: 1, released: 2 };
-const STATES: readonly DeliveryState[] = ["queued", "sent", "released"];
 const LOAD_PAGE = 2000;
 
 type Params = unknown[];
@@ -68,7 +80,7 @@ export class SqliteStorage implements Storage {
   private readonly lock: DataDirLock;
   private readonly maxBatchDelayMs: number;
   private readonly maxBatchSize: number;
-  private readonly st: ReturnType<typeof prepare>;
+  private readonly st: ReturnType<typeof prepareStatements>;
   // Start-up pages through each table by key with row values, `(a, b) > (?, ?)`, which SQLite answers
   // from the primary key; `a > ? OR (a = ? AND b > ?)` made it scan from the start for every page.
   private readonly reads = new Map<string, BetterSqlite3.Statement>();
@@ -93,7 +105,7 @@ export class SqliteStorage implements Storage {
     this.lock = lock;
     this.maxBatchDelayMs = options.maxBatchDelayMs ?? 2;
     this.maxBatchSize = options.maxBatchSize ?? 10_000;
-    this.st = prepare(db);
+    this.st = prepareStatements(db);
     for (const row of db.prepare("SELECT id, path FROM series").all() as { id: number; path: string }[]) {
       this.seriesIds.set(row.path, row.id);
       if (row.id >= this.nextSeriesId) this.nextSeriesId = row.id + 1;
@@ -531,7 +543,8 @@ function asOpenError(file: string, err: unknown): StorageOpenError {
   );
 }
 
-function prepare(db: BetterSqlite3.Database) {
+/** Prepares every fixed statement of the engine. */
+function prepareStatements(db: BetterSqlite3.Database) {
   const p = (sql: string) => db.prepare(sql);
   return {
     putTopic: p(
@@ -600,184 +613,4 @@ function prepare(db: BetterSqlite3.Database) {
       "SELECT seq, ts, author, value, original_seq FROM events WHERE series_id = ? AND ts < ? ORDER BY ts DESC, seq DESC LIMIT 1",
     ).raw(),
   };
-}
-
-interface TopicRow {
-  path: string;
-  spec: string;
-  value: Buffer | null;
-  value_qos: number | null;
-  value_props: string | null;
-  value_expires: number | null;
-}
-interface SeriesRow {
-  path: string;
-  first_seq: number;
-  last_seq: number | null;
-  last_ts: number | null;
-}
-interface SessionRow {
-  client_id: string;
-  protocol: number;
-  expiry_interval: number;
-  expires_at: number | null;
-  will: string | null;
-}
-interface SubscriptionRow {
-  client_id: string;
-  filter: string;
-  qos: number;
-  no_local: number;
-  retain_as_published: number;
-  retain_handling: number;
-  subscription_id: number | null;
-}
-const MESSAGE_COLUMNS =
-  "client_id, message_id, topic, payload, qos, retain, props, subscription_ids, expires_at, packet_id, state, dup";
-/** A raw `messages` row, columns in {@link MESSAGE_COLUMNS} order. */
-type MessageTuple = [
-  clientId: string,
-  messageId: number,
-  topic: string,
-  payload: Buffer,
-  qos: number,
-  retain: number,
-  props: string | null,
-  subscriptionIds: string | null,
-  expiresAt: number | null,
-  packetId: number | null,
-  state: number,
-  dup: number,
-];
-/** A raw event row: seq, ts, author, value, original_seq. */
-type EventTuple = [seq: number, ts: number, author: string, value: Buffer, originalSeq: number | null];
-
-/** Properties as JSON: short keys, correlation data in base64, user properties as ordered pairs. */
-interface PropertiesJson {
-  f?: boolean;
-  c?: string;
-  r?: string;
-  d?: string;
-  u?: [string, string][];
-}
-
-function encodeProperties(p: StoredProperties): string {
-  const j: PropertiesJson = {};
-  if (p.payloadFormatIndicator !== undefined) j.f = p.payloadFormatIndicator;
-  if (p.contentType !== undefined) j.c = p.contentType;
-  if (p.responseTopic !== undefined) j.r = p.responseTopic;
-  if (p.correlationData !== undefined) j.d = Buffer.from(p.correlationData).toString("base64");
-  if (p.userProperties !== undefined) j.u = p.userProperties.map(([n, v]) => [n, v]);
-  return JSON.stringify(j);
-}
-
-function decodeProperties(text: string): StoredProperties {
-  const j = JSON.parse(text) as PropertiesJson;
-  const p: { -readonly [K in keyof StoredProperties]: StoredProperties[K] } = {};
-  if (j.f !== undefined) p.payloadFormatIndicator = j.f;
-  if (j.c !== undefined) p.contentType = j.c;
-  if (j.r !== undefined) p.responseTopic = j.r;
-  if (j.d !== undefined) p.correlationData = new Uint8Array(Buffer.from(j.d, "base64"));
-  if (j.u !== undefined) p.userProperties = j.u;
-  return p;
-}
-
-interface WillJson {
-  t: string;
-  p: string;
-  q: 0 | 1 | 2;
-  r: boolean;
-  o?: string;
-  d: number;
-  a?: number;
-  e?: number;
-}
-
-function encodeWill(w: WillRecord): string {
-  const j: WillJson = {
-    t: w.topic,
-    p: Buffer.from(w.payload).toString("base64"),
-    q: w.qos,
-    r: w.retain,
-    d: w.delaySec,
-  };
-  if (w.properties) j.o = encodeProperties(w.properties);
-  if (w.publishAt !== undefined) j.a = w.publishAt;
-  if (w.messageExpirySec !== undefined) j.e = w.messageExpirySec;
-  return JSON.stringify(j);
-}
-
-function decodeWill(text: string): WillRecord {
-  const j = JSON.parse(text) as WillJson;
-  return {
-    topic: j.t,
-    payload: new Uint8Array(Buffer.from(j.p, "base64")),
-    qos: j.q,
-    retain: j.r,
-    delaySec: j.d,
-    ...(j.o !== undefined && { properties: decodeProperties(j.o) }),
-    ...(j.a !== undefined && { publishAt: j.a }),
-    ...(j.e !== undefined && { messageExpirySec: j.e }),
-  };
-}
-
-function topicOf(r: TopicRow): TopicRecord {
-  const spec = JSON.parse(r.spec) as TopicRecord["spec"];
-  if (r.value === null) return { path: r.path, spec };
-  return {
-    path: r.path,
-    spec,
-    value: {
-      payload: r.value,
-      qos: (r.value_qos ?? 0) as 0 | 1 | 2,
-      ...(r.value_props !== null && { properties: decodeProperties(r.value_props) }),
-      ...(r.value_expires !== null && { expiresAt: r.value_expires }),
-    },
-  };
-}
-
-function sessionOf(r: SessionRow): SessionRecord {
-  return {
-    clientId: r.client_id,
-    protocolVersion: r.protocol === 5 ? 5 : 4,
-    expiryIntervalSec: r.expiry_interval,
-    ...(r.expires_at !== null && { expiresAt: r.expires_at }),
-    ...(r.will !== null && { will: decodeWill(r.will) }),
-  };
-}
-
-function subscriptionOf(r: SubscriptionRow): SubscriptionRecord {
-  return {
-    clientId: r.client_id,
-    filter: r.filter,
-    qos: r.qos as 0 | 1 | 2,
-    noLocal: r.no_local === 1,
-    retainAsPublished: r.retain_as_published === 1,
-    retainHandling: r.retain_handling as 0 | 1 | 2,
-    ...(r.subscription_id !== null && { subscriptionId: r.subscription_id }),
-  };
-}
-
-function messageOf(r: MessageTuple): QueuedMessageRecord {
-  const m: { -readonly [K in keyof QueuedMessageRecord]: QueuedMessageRecord[K] } = {
-    clientId: r[0],
-    messageId: r[1],
-    topic: r[2],
-    payload: r[3],
-    qos: r[4] === 2 ? 2 : 1,
-    retain: r[5] === 1,
-    state: STATES[r[10]] ?? "queued",
-    dup: r[11] === 1,
-  };
-  if (r[6] !== null) m.properties = decodeProperties(r[6]);
-  if (r[7] !== null) m.subscriptionIds = JSON.parse(r[7]) as number[];
-  if (r[8] !== null) m.expiresAt = r[8];
-  if (r[9] !== null) m.packetId = r[9];
-  return m;
-}
-
-function eventOf(r: EventTuple): TimeSeriesEvent {
-  return r[4] === null
-    ? { sequence: r[0], timestamp: r[1], author: r[2], value: r[3] }
-    : { sequence: r[0], timestamp: r[1], author: r[2], value: r[3], originalSequence: r[4] };
 }
