@@ -110,6 +110,8 @@ export class MqttSession implements Subscriber {
     private readonly options: MqttOptions,
     private readonly hooks: SessionHooks,
   ) {
+    // Room for a few ids at first (most clients hold one or two); it grows, rarely, when a client
+    // holds more at once, up to the Receive Maximum we announced (v5) or 65535 (3.1.1).
     this.incomingQos2 = new PacketIdSet(Math.min(options.receiveMaximum, 8));
   }
 
