@@ -13,6 +13,7 @@ import {
   type ValueType,
 } from "@skein/protocol";
 import type { Counter, Metrics } from "./metrics.js";
+import { PendingRequests } from "./pending-requests.js";
 import type { Clock } from "./ports.js";
 
 /** A request as a handler receives it. */
@@ -105,10 +106,10 @@ export class Messaging {
   private readonly byPath = new Map<string, { list: Registration[]; next: number }>();
   /** Session request streams: session -> path -> registration. */
   private readonly bySession = new Map<string, Map<string, Registration>>();
-  private readonly pending = new Map<number, Pending>();
+  /** Requests waiting for an answer, by request id (not a `Map`: see pending-requests.ts). */
+  private readonly pending = new PendingRequests<Pending>();
   private readonly deadlines: Deadlines<Pending>;
   private readonly requestsCounter: Counter;
-  private nextRequestId = 1;
 
   constructor(
     clock: Clock,
@@ -167,15 +168,15 @@ export class Messaging {
       entry.list = entry.list.filter((r) => r.endpoint.sessionId !== sessionId);
       if (entry.list.length === 0) this.byPath.delete(path);
     }
-    for (const [id, p] of this.pending) {
+    this.pending.forEach((p) => {
       if (p.handlerSessionId === sessionId) {
-        this.finish(id, {
+        this.finish(p.requestId, {
           ok: false,
           code: "HANDLER_SESSION_CLOSED",
           message: "the handler's session closed",
         });
       }
-    }
+    });
   }
 
   /**
@@ -285,7 +286,7 @@ export class Messaging {
         ),
       );
     }
-    const requestId = this.nextRequestId++;
+    const requestId = this.pending.allocate();
     const properties =
       options.sessionProperties && request.fromSessionId
         ? pick(this.sessions.properties(request.fromSessionId), options.sessionProperties)
@@ -300,7 +301,7 @@ export class Messaging {
       handlerSessionId: endpoint.sessionId,
       responseType,
     };
-    this.pending.set(requestId, pending);
+    this.pending.add(pending);
     this.deadlines.add(pending, request.timeoutMs);
     endpoint.deliverRequest({
       requestId,
@@ -324,7 +325,7 @@ export class Messaging {
 
   /** Tells a request's requester its outcome (the request is done). */
   private settle(p: Pending, outcome: RequestOutcome): void {
-    this.pending.delete(p.requestId);
+    this.pending.delete(p);
     if (!outcome.ok) this.metrics.inc("messaging_request_failures_total", { code: outcome.code });
     p.callback(outcome);
   }

@@ -8,6 +8,7 @@ import type { Core } from "../core/core.js";
 import type { Timer } from "../core/ports.js";
 import type { QoS, Subscriber, Subscription, SubscriptionOptions, Update } from "../core/types.js";
 import { Deque } from "./deque.js";
+import { InflightWindow, PacketIdSet } from "./inflight.js";
 import type { MqttOptions } from "./options.js";
 
 /** One message on its way to the client. */
@@ -76,18 +77,17 @@ interface Replay {
 export class MqttSession implements Subscriber {
   readonly subscriptions = new Map<string, SessionSubscription>();
   /**
-   * QoS 1/2 messages sent and not yet fully acknowledged, by packet id. The state of a QoS 2 exchange
-   * is kept beside it ({@link released}) rather than in a copy of the message per delivery.
+   * QoS 1/2 messages sent and not yet fully acknowledged, by packet id, with the state of each QoS 2
+   * exchange beside it (not in a copy of the message per delivery). Made on the first QoS 1/2 delivery,
+   * so idle sessions do not pay for it; a table without per-message allocation (issue 12 item 18).
    */
-  readonly inflight = new Map<number, Outgoing>();
-  /** Packet ids whose PUBREC came and PUBREL went: waiting for PUBCOMP [MQTT-4.3.3]. */
-  readonly released = new Set<number>();
+  private window: InflightWindow<Outgoing> | undefined;
   /** Messages waiting for room in the inflight window or on the socket (or for the client to return). */
   readonly queue = new Deque<Outgoing>();
   /** Bytes held by {@link queue} (payload and topic). */
   queuedBytes = 0;
   /** QoS 2 packet ids received and not yet released [MQTT-4.3.3-3]. */
-  readonly incomingQos2 = new Set<number>();
+  readonly incomingQos2: PacketIdSet;
   link: SessionLink | undefined;
   /** Seconds the session lives on after disconnection (0xFFFFFFFF = forever). */
   expiryIntervalSec = 0;
@@ -101,7 +101,6 @@ export class MqttSession implements Subscriber {
   private replays: Map<string, Replay> | undefined;
   private willTimer: Timer | undefined;
   private expiryTimer: Timer | undefined;
-  private nextPacketId = 1;
   ended = false;
 
   constructor(
@@ -110,7 +109,16 @@ export class MqttSession implements Subscriber {
     private readonly core: Core,
     private readonly options: MqttOptions,
     private readonly hooks: SessionHooks,
-  ) {}
+  ) {
+    // Room for a few ids at first (most clients hold one or two); it grows, rarely, when a client
+    // holds more at once, up to the Receive Maximum we announced (v5) or 65535 (3.1.1).
+    this.incomingQos2 = new PacketIdSet(Math.min(options.receiveMaximum, 8));
+  }
+
+  /** Messages in flight (sent, not yet fully acknowledged). */
+  get inflightCount(): number {
+    return this.window === undefined ? 0 : this.window.size;
+  }
 
   get online(): boolean {
     return this.link !== undefined;
@@ -147,7 +155,7 @@ export class MqttSession implements Subscriber {
         });
       return;
     }
-    if (link && this.queue.length === 0 && this.inflight.size < link.inflightLimit && link.writable) {
+    if (link && this.queue.length === 0 && this.inflightCount < link.inflightLimit && link.writable) {
       this.transmit(link, message);
       return;
     }
@@ -175,7 +183,7 @@ export class MqttSession implements Subscriber {
     if (!link) return;
     if (this.queue.length > 0) {
       const now = this.core.clock.now();
-      while (this.queue.length > 0 && this.inflight.size < link.inflightLimit && link.writable) {
+      while (this.queue.length > 0 && this.inflightCount < link.inflightLimit && link.writable) {
         const message = this.dequeue();
         // A message whose expiry passed while queued is not sent [MQTT-3.3.2-5].
         if (message.update.expiresAt !== undefined && message.update.expiresAt <= now) {
@@ -197,18 +205,21 @@ export class MqttSession implements Subscriber {
   resend(): void {
     const link = this.link;
     if (!link) return;
-    for (const [packetId, message] of this.inflight) {
-      if (this.released.has(packetId)) link.sendPubrel(packetId);
-      else link.sendPublish(message, packetId, true);
+    const window = this.window;
+    if (window !== undefined && window.size > 0) {
+      // In the order first sent [MQTT-4.6.0-1]; a released QoS 2 message goes on with PUBREL.
+      for (const packetId of window.idsInSendOrder()) {
+        if (window.released(packetId)) link.sendPubrel(packetId);
+        else link.sendPublish(window.get(packetId) as Outgoing, packetId, true);
+      }
     }
     this.drain();
   }
 
   /** PUBACK, or PUBREC with an error, or PUBCOMP: the exchange is over. */
   complete(packetId: number): boolean {
-    const had = this.inflight.delete(packetId);
+    const had = this.window !== undefined && this.window.delete(packetId);
     if (had) {
-      this.released.delete(packetId);
       this.completions++;
       this.drain();
     }
@@ -217,9 +228,7 @@ export class MqttSession implements Subscriber {
 
   /** PUBREC received: release the message [MQTT-4.3.3-?]. */
   received(packetId: number): boolean {
-    if (!this.inflight.has(packetId)) return false;
-    this.released.add(packetId);
-    return true;
+    return this.window !== undefined && this.window.release(packetId);
   }
 
   /** A connection has taken this session. */
@@ -263,8 +272,7 @@ export class MqttSession implements Subscriber {
     for (const sub of this.subscriptions.values())
       this.core.subscriptions.remove(sub.filter, sub.shareGroup, this);
     this.subscriptions.clear();
-    this.inflight.clear();
-    this.released.clear();
+    this.window = undefined;
     this.hooks.queuedBytesTotal.value -= this.queuedBytes;
     this.queuedBytes = 0;
     this.queue.clear();
@@ -286,20 +294,14 @@ export class MqttSession implements Subscriber {
     this.core.metrics.inc("mqtt_wills_published_total");
   }
 
-  /** Allocates an unused packet identifier [MQTT-2.2.1-3]. */
-  private allocatePacketId(): number {
-    for (;;) {
-      const id = this.nextPacketId;
-      this.nextPacketId = id === 65535 ? 1 : id + 1;
-      if (!this.inflight.has(id)) return id;
-    }
-  }
-
+  /** Puts a message in flight under an unused packet identifier [MQTT-2.2.1-3] and sends it. */
   private transmit(link: SessionLink, message: Outgoing): void {
-    const packetId = this.allocatePacketId();
-    this.inflight.set(packetId, message);
+    let window = this.window;
+    if (window === undefined) window = this.window = new InflightWindow(link.inflightLimit);
+    else window.ensureCapacity(link.inflightLimit);
+    const packetId = window.add(message);
     // A message too large for the client is discarded as if its exchange had completed [MQTT-3.1.2-25].
-    if (!link.sendPublish(message, packetId, false)) this.inflight.delete(packetId);
+    if (!link.sendPublish(message, packetId, false)) window.delete(packetId);
   }
 
   /** Pulls retained values while the socket is below its high-water mark and the window has room. */
@@ -308,7 +310,7 @@ export class MqttSession implements Subscriber {
     for (const [filter, replay] of replays) {
       for (;;) {
         if (!link.replayable) return;
-        if (replay.qos > 0 && this.inflight.size >= link.inflightLimit) return;
+        if (replay.qos > 0 && this.inflightCount >= link.inflightLimit) return;
         const next = replay.source.next();
         if (next.done === true) break;
         const update = next.value;
