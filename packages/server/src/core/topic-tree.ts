@@ -1,8 +1,11 @@
 /**
- * The topic tree: every topic by path (a map for lookups) and a trie of path segments, so that the
- * topics matching a filter (retained values for a new subscription, fetch) are found without a scan.
+ * The topic tree: every topic by path (a map for lookups), a trie of path segments, so that the topics
+ * matching a filter (retained values for a new subscription) are found without a scan, and an ordered
+ * index, so that a page of topics in path order (fetch) or the topics under a prefix (regex selectors)
+ * cost what they return, not the size of the tree (issue 11).
  */
 import { isSystemPath } from "@skein/protocol";
+import { OrderedTopicIndex } from "./ordered-index.js";
 import type { Topic } from "./types.js";
 
 class TreeNode {
@@ -14,6 +17,7 @@ class TreeNode {
 export class TopicTree {
   private readonly byPath = new Map<string, Topic>();
   private readonly root = new TreeNode();
+  private readonly ordered = new OrderedTopicIndex();
 
   /** Number of topics. */
   get size(): number {
@@ -35,6 +39,7 @@ export class TopicTree {
     }
     node.topic = topic;
     this.byPath.set(topic.path, topic);
+    this.ordered.insert(topic);
   }
 
   /** Removes the topic at `path`; returns it. */
@@ -42,6 +47,7 @@ export class TopicTree {
     const topic = this.byPath.get(path);
     if (!topic) return undefined;
     this.byPath.delete(path);
+    this.ordered.remove(path);
     const levels = path.split("/");
     const trail: TreeNode[] = [this.root];
     let node = this.root;
@@ -61,6 +67,22 @@ export class TopicTree {
   /** Every topic, in insertion order. */
   all(): IterableIterator<Topic> {
     return this.byPath.values();
+  }
+
+  /**
+   * Up to `limit` topics that `accept` takes, among those whose paths start with `prefix` and lie
+   * strictly between `after` and `before` (each optional), in path order (from the end backwards when
+   * `descending`). Costs O(log n) plus the topics it visits in that range.
+   */
+  collect(
+    prefix: string,
+    after: string | undefined,
+    before: string | undefined,
+    descending: boolean,
+    limit: number,
+    accept: (topic: Topic) => boolean,
+  ): Topic[] {
+    return this.ordered.collect(prefix, after, before, descending, limit, accept);
   }
 
   /** The topics matching an MQTT filter (with the `$` rule of [MQTT-4.7.2-1]). */
