@@ -1,7 +1,8 @@
 /**
  * The subscription index: a trie of filter levels, so that matching a topic costs the depth of the
  * topic, not the number of subscriptions (DESIGN §10). MQTT filters and SDK selectors that translate to
- * MQTT filters live in the trie; regex selectors go in a short list of patterns that is scanned.
+ * MQTT filters live in the trie; regex selectors are kept by their literal prefix, so that a topic is
+ * tested only against the patterns whose prefix it starts with (issue 11).
  */
 import { isSystemPath } from "@skein/protocol";
 import type { Subscriber, Subscription, SubscriptionOptions, Update } from "./types.js";
@@ -29,6 +30,11 @@ class Node {
 export interface PatternSubscription extends Subscription {
   /** True when the path is selected. */
   matches(path: string): boolean;
+  /**
+   * A prefix of every path it selects (the selector's literal prefix; empty when none): the index tests
+   * a topic only against patterns whose prefix the topic starts with. Must not change once added.
+   */
+  readonly literalPrefix?: string;
 }
 
 /** Result of adding a subscription. */
@@ -42,7 +48,12 @@ export interface AddResult {
 /** The index of all subscriptions of all sessions, from both doors. */
 export class SubscriptionIndex {
   private readonly root = new Node();
-  private readonly patterns = new Set<PatternSubscription>();
+  /** Pattern subscriptions by literal prefix. */
+  private readonly patterns = new Map<string, Set<PatternSubscription>>();
+  /** The distinct lengths of those prefixes, ascending, and how many prefixes have each. */
+  private readonly prefixLengths: number[] = [];
+  private readonly prefixesOfLength = new Map<number, number>();
+  private patternCount = 0;
   private size = 0;
   /** Per-subscription singleton lists, so single matches allocate nothing per update. */
   private readonly single = new WeakMap<Subscription, readonly Subscription[]>();
@@ -124,15 +135,71 @@ export class SubscriptionIndex {
 
   /** Adds a predicate subscription (a regex selector that no MQTT filter expresses). */
   addPattern(subscription: PatternSubscription): void {
-    if (!this.patterns.has(subscription)) this.size++;
-    this.patterns.add(subscription);
+    const prefix = subscription.literalPrefix ?? "";
+    let bucket = this.patterns.get(prefix);
+    if (!bucket) {
+      this.patterns.set(prefix, (bucket = new Set()));
+      const n = this.prefixesOfLength.get(prefix.length) ?? 0;
+      this.prefixesOfLength.set(prefix.length, n + 1);
+      if (n === 0) {
+        let i = this.prefixLengths.length;
+        while (i > 0 && (this.prefixLengths[i - 1] as number) > prefix.length) i--;
+        this.prefixLengths.splice(i, 0, prefix.length);
+      }
+    }
+    if (bucket.has(subscription)) return;
+    bucket.add(subscription);
+    this.size++;
+    this.patternCount++;
   }
 
   /** Removes a predicate subscription. */
   removePattern(subscription: PatternSubscription): boolean {
-    const had = this.patterns.delete(subscription);
-    if (had) this.size--;
-    return had;
+    const prefix = subscription.literalPrefix ?? "";
+    const bucket = this.patterns.get(prefix);
+    if (!bucket?.delete(subscription)) return false;
+    this.size--;
+    this.patternCount--;
+    if (bucket.size === 0) {
+      this.patterns.delete(prefix);
+      const n = (this.prefixesOfLength.get(prefix.length) ?? 1) - 1;
+      if (n > 0) this.prefixesOfLength.set(prefix.length, n);
+      else {
+        this.prefixesOfLength.delete(prefix.length);
+        this.prefixLengths.splice(this.prefixLengths.indexOf(prefix.length), 1);
+      }
+    }
+    return true;
+  }
+
+  /**
+   * The pattern subscriptions that match `topic`: only those whose literal prefix `topic` starts with are
+   * tested, one map lookup per distinct prefix length.
+   */
+  private matchPatterns(topic: string, visit: (pattern: PatternSubscription) => void): void {
+    for (const length of this.prefixLengths) {
+      if (length > topic.length) break;
+      const bucket = this.patterns.get(length === topic.length ? topic : topic.slice(0, length));
+      if (bucket) for (const pattern of bucket) if (pattern.matches(topic)) visit(pattern);
+    }
+  }
+
+  /**
+   * Every subscriber with at least one subscription matching `topic` (shared group members included),
+   * once each. The SDK door tells its sessions about a new topic this way: the cost is that of the
+   * matching subscriptions, not of all sessions (issue 11).
+   */
+  subscribersOf(topic: string): Set<Subscriber> {
+    const out = new Set<Subscriber>();
+    const nodes: Node[] = [];
+    this.collect(this.root, topic.split("/"), 0, isSystemPath(topic), nodes);
+    for (const node of nodes) {
+      for (const subscriber of node.subs.keys()) out.add(subscriber);
+      if (node.shared)
+        for (const group of node.shared.values()) for (const m of group.members) out.add(m.subscriber);
+    }
+    if (this.patternCount > 0) this.matchPatterns(topic, (p) => out.add(p.subscriber));
+    return out;
   }
 
   /**
@@ -143,7 +210,7 @@ export class SubscriptionIndex {
   deliver(update: Update): number {
     const nodes: Node[] = [];
     this.collect(this.root, update.topic.split("/"), 0, isSystemPath(update.topic), nodes);
-    if (nodes.length === 1 && this.patterns.size === 0 && nodes[0]?.shared === undefined) {
+    if (nodes.length === 1 && this.patternCount === 0 && nodes[0]?.shared === undefined) {
       // Common case: one matching filter. Each subscriber appears once; no grouping needed.
       const subs = (nodes[0] as Node).subs;
       for (const sub of subs.values()) sub.subscriber.deliver(update, this.singleton(sub));
@@ -159,7 +226,7 @@ export class SubscriptionIndex {
       for (const sub of node.subs.values()) add(sub);
       if (node.shared) for (const group of node.shared.values()) add(pickMember(group));
     }
-    for (const pattern of this.patterns) if (pattern.matches(update.topic)) add(pattern);
+    if (this.patternCount > 0) this.matchPatterns(update.topic, add);
     for (const [subscriber, subs] of bySubscriber) subscriber.deliver(update, subs);
     return bySubscriber.size;
   }
@@ -169,8 +236,10 @@ export class SubscriptionIndex {
     const nodes: Node[] = [];
     this.collect(this.root, topic.split("/"), 0, isSystemPath(topic), nodes);
     if (nodes.some((n) => n.subs.size > 0 || (n.shared !== undefined && n.shared.size > 0))) return true;
-    for (const pattern of this.patterns) if (pattern.matches(topic)) return true;
-    return false;
+    if (this.patternCount === 0) return false;
+    let found = false;
+    this.matchPatterns(topic, () => (found = true));
+    return found;
   }
 
   private singleton(sub: Subscription): readonly Subscription[] {
