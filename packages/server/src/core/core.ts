@@ -22,7 +22,7 @@ import { checkConstraint } from "./constraints.js";
 import { LockRegistry } from "./locks.js";
 import { Messaging } from "./messaging.js";
 import { SubscriptionIndex } from "./subscription-index.js";
-import { TopicTree } from "./topic-tree.js";
+import { TopicTree, rangeOf } from "./topic-tree.js";
 import type { Topic, Update } from "./types.js";
 
 /** Bounds the core enforces. */
@@ -288,7 +288,8 @@ export class Core {
   selectTopics(selector: TopicSelector): Topic[] {
     const filters = selector.mqttFilters;
     if (filters === undefined) {
-      return this.topics.collect(selector.literalPrefix, undefined, undefined, false, Infinity, (t) =>
+      const range = { exact: undefined, prefix: selector.literalPrefix };
+      return this.topics.collect(range, undefined, undefined, false, Infinity, (t) =>
         selector.matches(t.path),
       );
     }
@@ -300,15 +301,15 @@ export class Core {
   /**
    * A page of the topics a selector selects, in path order: `after`/`before` bound the paths
    * (exclusive), `first`/`last` take that many from the start or the end. It walks the ordered index
-   * from the page's start within the selector's literal prefix and stops one past the page, so it costs
+   * from the page's start within the selector's range ({@link rangeOf}) and stops one past the page, so it costs
    * O(log n) plus the topics it passes over, not a sort of the whole selection (issue 11).
    */
   fetch(selector: TopicSelector, options: FetchOptions): { topics: Topic[]; hasMore: boolean } {
     const { types, after, before, first, last } = options;
-    const prefix = selector.literalPrefix;
+    const range = rangeOf(selector);
     const accept = (t: Topic): boolean => selector.matches(t.path) && (!types || types.includes(t.spec.type));
     if (first !== undefined) {
-      const topics = this.topics.collect(prefix, after, before, false, first + 1, accept);
+      const topics = this.topics.collect(range, after, before, false, first + 1, accept);
       if (topics.length > first) {
         topics.length = first;
         return { topics, hasMore: true };
@@ -318,12 +319,12 @@ export class Core {
       return { topics: topics.slice(topics.length - last), hasMore: true };
     }
     if (last !== undefined) {
-      const topics = this.topics.collect(prefix, after, before, true, last + 1, accept);
+      const topics = this.topics.collect(range, after, before, true, last + 1, accept);
       const hasMore = topics.length > last;
       if (hasMore) topics.length = last;
       return { topics: topics.reverse(), hasMore };
     }
-    return { topics: this.topics.collect(prefix, after, before, false, Infinity, accept), hasMore: false };
+    return { topics: this.topics.collect(range, after, before, false, Infinity, accept), hasMore: false };
   }
 
   /** The stored values (retained messages) of topics matching an MQTT filter, skipping expired ones. */
