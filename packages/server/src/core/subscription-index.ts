@@ -1,8 +1,9 @@
 /**
  * The subscription index: a trie of filter levels, so that matching a topic costs the depth of the
  * topic, not the number of subscriptions (DESIGN §10). MQTT filters and SDK selectors that translate to
- * MQTT filters live in the trie; regex selectors are kept by their literal prefix, so that a topic is
- * tested only against the patterns whose prefix it starts with (issue 11).
+ * MQTT filters live in the trie; a regex selector hangs in the same trie at the node of the whole levels
+ * of its literal prefix, so a topic is tested only against the patterns on its own path down the trie
+ * whose prefix it starts with, not against every pattern (issue 11).
  */
 import { isSystemPath } from "@skein/protocol";
 import type { Subscriber, Subscription, SubscriptionOptions, Update } from "./types.js";
@@ -16,12 +17,15 @@ class Node {
   readonly children = new Map<string, Node>();
   readonly subs = new Map<Subscriber, Subscription>();
   shared: Map<string, SharedGroup> | undefined;
+  /** Pattern subscriptions whose literal prefix has this node's levels as its whole levels. */
+  patterns: Set<PatternSubscription> | undefined;
 
   isEmpty(): boolean {
     return (
       this.children.size === 0 &&
       this.subs.size === 0 &&
-      (this.shared === undefined || this.shared.size === 0)
+      (this.shared === undefined || this.shared.size === 0) &&
+      (this.patterns === undefined || this.patterns.size === 0)
     );
   }
 }
@@ -48,11 +52,6 @@ export interface AddResult {
 /** The index of all subscriptions of all sessions, from both doors. */
 export class SubscriptionIndex {
   private readonly root = new Node();
-  /** Pattern subscriptions by literal prefix. */
-  private readonly patterns = new Map<string, Set<PatternSubscription>>();
-  /** The distinct lengths of those prefixes, ascending, and how many prefixes have each. */
-  private readonly prefixLengths: number[] = [];
-  private readonly prefixesOfLength = new Map<number, number>();
   private patternCount = 0;
   private size = 0;
   /** Per-subscription singleton lists, so single matches allocate nothing per update. */
@@ -135,52 +134,58 @@ export class SubscriptionIndex {
 
   /** Adds a predicate subscription (a regex selector that no MQTT filter expresses). */
   addPattern(subscription: PatternSubscription): void {
-    const prefix = subscription.literalPrefix ?? "";
-    let bucket = this.patterns.get(prefix);
-    if (!bucket) {
-      this.patterns.set(prefix, (bucket = new Set()));
-      const n = this.prefixesOfLength.get(prefix.length) ?? 0;
-      this.prefixesOfLength.set(prefix.length, n + 1);
-      if (n === 0) {
-        let i = this.prefixLengths.length;
-        while (i > 0 && (this.prefixLengths[i - 1] as number) > prefix.length) i--;
-        this.prefixLengths.splice(i, 0, prefix.length);
-      }
+    let node = this.root;
+    for (const level of patternLevels(subscription)) {
+      let child = node.children.get(level);
+      if (!child) node.children.set(level, (child = new Node()));
+      node = child;
     }
-    if (bucket.has(subscription)) return;
-    bucket.add(subscription);
+    node.patterns ??= new Set();
+    if (node.patterns.has(subscription)) return;
+    node.patterns.add(subscription);
     this.size++;
     this.patternCount++;
   }
 
   /** Removes a predicate subscription. */
   removePattern(subscription: PatternSubscription): boolean {
-    const prefix = subscription.literalPrefix ?? "";
-    const bucket = this.patterns.get(prefix);
-    if (!bucket?.delete(subscription)) return false;
+    const levels = patternLevels(subscription);
+    const trail: Node[] = [];
+    let node: Node | undefined = this.root;
+    for (const level of levels) {
+      trail.push(node);
+      node = node.children.get(level);
+      if (!node) return false;
+    }
+    if (!node.patterns?.delete(subscription)) return false;
     this.size--;
     this.patternCount--;
-    if (bucket.size === 0) {
-      this.patterns.delete(prefix);
-      const n = (this.prefixesOfLength.get(prefix.length) ?? 1) - 1;
-      if (n > 0) this.prefixesOfLength.set(prefix.length, n);
-      else {
-        this.prefixesOfLength.delete(prefix.length);
-        this.prefixLengths.splice(this.prefixLengths.indexOf(prefix.length), 1);
-      }
+    for (let i = levels.length - 1; i >= 0 && node.isEmpty(); i--) {
+      const parent = trail[i] as Node;
+      parent.children.delete(levels[i] as string);
+      node = parent;
     }
     return true;
   }
 
   /**
-   * The pattern subscriptions that match `topic`: only those whose literal prefix `topic` starts with are
-   * tested, one map lookup per distinct prefix length.
+   * Visits the pattern subscriptions that match the topic whose levels are `levels`: only those on the
+   * topic's own path down the trie are looked at, and only those whose prefix it starts with are tested.
    */
-  private matchPatterns(topic: string, visit: (pattern: PatternSubscription) => void): void {
-    for (const length of this.prefixLengths) {
-      if (length > topic.length) break;
-      const bucket = this.patterns.get(length === topic.length ? topic : topic.slice(0, length));
-      if (bucket) for (const pattern of bucket) if (pattern.matches(topic)) visit(pattern);
+  private matchPatterns(
+    topic: string,
+    levels: readonly string[],
+    visit: (pattern: PatternSubscription) => void,
+  ): void {
+    let node: Node | undefined = this.root;
+    for (let i = 0; node; node = node.children.get(levels[i++] as string)) {
+      if (node.patterns) {
+        for (const p of node.patterns) {
+          if ((p.literalPrefix === undefined || topic.startsWith(p.literalPrefix)) && p.matches(topic))
+            visit(p);
+        }
+      }
+      if (i === levels.length) break;
     }
   }
 
@@ -192,13 +197,14 @@ export class SubscriptionIndex {
   subscribersOf(topic: string): Set<Subscriber> {
     const out = new Set<Subscriber>();
     const nodes: Node[] = [];
-    this.collect(this.root, topic.split("/"), 0, isSystemPath(topic), nodes);
+    const levels = topic.split("/");
+    this.collect(this.root, levels, 0, isSystemPath(topic), nodes);
     for (const node of nodes) {
       for (const subscriber of node.subs.keys()) out.add(subscriber);
       if (node.shared)
         for (const group of node.shared.values()) for (const m of group.members) out.add(m.subscriber);
     }
-    if (this.patternCount > 0) this.matchPatterns(topic, (p) => out.add(p.subscriber));
+    if (this.patternCount > 0) this.matchPatterns(topic, levels, (p) => out.add(p.subscriber));
     return out;
   }
 
@@ -209,7 +215,8 @@ export class SubscriptionIndex {
    */
   deliver(update: Update): number {
     const nodes: Node[] = [];
-    this.collect(this.root, update.topic.split("/"), 0, isSystemPath(update.topic), nodes);
+    const levels = update.topic.split("/");
+    this.collect(this.root, levels, 0, isSystemPath(update.topic), nodes);
     if (nodes.length === 1 && this.patternCount === 0 && nodes[0]?.shared === undefined) {
       // Common case: one matching filter. Each subscriber appears once; no grouping needed.
       const subs = (nodes[0] as Node).subs;
@@ -226,7 +233,7 @@ export class SubscriptionIndex {
       for (const sub of node.subs.values()) add(sub);
       if (node.shared) for (const group of node.shared.values()) add(pickMember(group));
     }
-    if (this.patternCount > 0) this.matchPatterns(update.topic, add);
+    if (this.patternCount > 0) this.matchPatterns(update.topic, levels, add);
     for (const [subscriber, subs] of bySubscriber) subscriber.deliver(update, subs);
     return bySubscriber.size;
   }
@@ -234,11 +241,12 @@ export class SubscriptionIndex {
   /** True when at least one subscription matches `topic`. */
   hasMatch(topic: string): boolean {
     const nodes: Node[] = [];
-    this.collect(this.root, topic.split("/"), 0, isSystemPath(topic), nodes);
+    const levels = topic.split("/");
+    this.collect(this.root, levels, 0, isSystemPath(topic), nodes);
     if (nodes.some((n) => n.subs.size > 0 || (n.shared !== undefined && n.shared.size > 0))) return true;
     if (this.patternCount === 0) return false;
     let found = false;
-    this.matchPatterns(topic, () => (found = true));
+    this.matchPatterns(topic, levels, () => (found = true));
     return found;
   }
 
@@ -276,6 +284,18 @@ export class SubscriptionIndex {
     const exact = node.children.get(levels[i] as string);
     if (exact) this.collect(exact, levels, i + 1, system, out);
   }
+}
+
+/**
+ * The trie levels a pattern hangs under: the whole levels of its literal prefix (`a/b/c` of `a/b/cd`),
+ * up to any level named like a wildcard, which a topic level can never be.
+ */
+function patternLevels(subscription: PatternSubscription): string[] {
+  const levels = (subscription.literalPrefix ?? "").split("/");
+  levels.pop(); // the last level of the prefix may be partial
+  const wildcard = levels.findIndex((l) => l === "+" || l === "#");
+  if (wildcard >= 0) levels.length = wildcard;
+  return levels;
 }
 
 function pickMember(group: SharedGroup): Subscription {
