@@ -34,38 +34,49 @@ export class OrderedTopicIndex {
   /** Adds a topic, replacing any at the same path. */
   insert(topic: Topic): void {
     const path = topic.path;
-    if (this.chunks.length === 0) {
-      this.chunks.push([topic]);
+    const chunks = this.chunks;
+    if (chunks.length === 0) {
+      chunks.push([topic]);
       this.count++;
       return;
     }
-    const at = this.firstWhere((p) => p < path);
-    const found = this.chunks[at.chunk] as Topic[];
-    if (found[at.offset]?.path === path) {
-      found[at.offset] = topic;
+    // The chunk to hold it: the last whose first path is not above it (or the first chunk).
+    const c = Math.max(0, this.chunkAfter(path) - 1);
+    const chunk = chunks[c] as Topic[];
+    const at = lowerBound(chunk, path);
+    if (at < chunk.length && (chunk[at] as Topic).path === path) {
+      chunk[at] = topic;
       return;
     }
-    // A path below a chunk's first goes at the end of the chunk before (when there is one), so that a
-    // chunk's first path stays the least of the chunk.
-    if (at.offset === 0 && at.chunk > 0) {
-      at.chunk--;
-      at.offset = (this.chunks[at.chunk] as Topic[]).length;
-    }
-    const chunk = this.chunks[at.chunk] as Topic[];
-    chunk.splice(at.offset, 0, topic);
+    chunk.splice(at, 0, topic);
     this.count++;
-    if (chunk.length > this.maxChunk) this.chunks.splice(at.chunk + 1, 0, chunk.splice(this.maxChunk >> 1));
+    if (chunk.length > this.maxChunk) chunks.splice(c + 1, 0, chunk.splice(this.maxChunk >> 1));
   }
 
   /** Removes the topic at `path`; true when there was one. */
   remove(path: string): boolean {
-    const at = this.firstWhere((p) => p < path);
-    const chunk = this.chunks[at.chunk];
-    if (chunk?.[at.offset]?.path !== path) return false;
-    chunk.splice(at.offset, 1);
-    if (chunk.length === 0) this.chunks.splice(at.chunk, 1);
+    const c = this.chunkAfter(path) - 1;
+    const chunk = this.chunks[c];
+    if (chunk === undefined) return false;
+    const at = lowerBound(chunk, path);
+    if (chunk[at]?.path !== path) return false;
+    chunk.splice(at, 1);
+    if (chunk.length === 0) this.chunks.splice(c, 1);
     this.count--;
     return true;
+  }
+
+  /** The index of the first chunk whose first path is above `path` (chunks.length when none is). */
+  private chunkAfter(path: string): number {
+    const chunks = this.chunks;
+    let lo = 0;
+    let hi = chunks.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (((chunks[mid] as Topic[])[0] as Topic).path <= path) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   /**
@@ -147,4 +158,16 @@ export class OrderedTopicIndex {
     }
     return a === chunk.length && lo < chunks.length ? { chunk: lo, offset: 0 } : { chunk: lo - 1, offset: a };
   }
+}
+
+/** The index of the first topic of a sorted chunk whose path is not below `path`. */
+function lowerBound(chunk: readonly Topic[], path: string): number {
+  let lo = 0;
+  let hi = chunk.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((chunk[mid] as Topic).path < path) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
