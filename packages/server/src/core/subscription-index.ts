@@ -169,23 +169,19 @@ export class SubscriptionIndex {
   }
 
   /**
-   * Visits the pattern subscriptions that match the topic whose levels are `levels`: only those on the
-   * topic's own path down the trie are looked at, and only those whose prefix it starts with are tested.
+   * Visits the pattern subscriptions that match `topic` among those held at `nodes` (the nodes on the
+   * topic's own path down the trie that hold patterns): only those whose prefix it starts with are tested.
    */
   private matchPatterns(
     topic: string,
-    levels: readonly string[],
+    nodes: readonly Node[],
     visit: (pattern: PatternSubscription) => void,
   ): void {
-    let node: Node | undefined = this.root;
-    for (let i = 0; node; node = node.children.get(levels[i++] as string)) {
-      if (node.patterns) {
-        for (const p of node.patterns) {
-          if ((p.literalPrefix === undefined || topic.startsWith(p.literalPrefix)) && p.matches(topic))
-            visit(p);
-        }
+    for (const node of nodes) {
+      for (const p of node.patterns as Set<PatternSubscription>) {
+        if ((p.literalPrefix === undefined || topic.startsWith(p.literalPrefix)) && p.matches(topic))
+          visit(p);
       }
-      if (i === levels.length) break;
     }
   }
 
@@ -194,18 +190,23 @@ export class SubscriptionIndex {
    * once each. The SDK door tells its sessions about a new topic this way: the cost is that of the
    * matching subscriptions, not of all sessions (issue 11).
    */
-  subscribersOf(topic: string): Set<Subscriber> {
-    const out = new Set<Subscriber>();
+  subscribersOf(topic: string): ReadonlySet<Subscriber> {
+    if (this.size === 0) return NO_SUBSCRIBERS;
     const nodes: Node[] = [];
-    const levels = topic.split("/");
-    this.collect(this.root, levels, 0, isSystemPath(topic), nodes);
+    const patternNodes: Node[] | undefined = this.patternCount > 0 ? [] : undefined;
+    this.collect(this.root, topic.split("/"), 0, isSystemPath(topic), nodes, patternNodes);
+    let out: Set<Subscriber> | undefined;
     for (const node of nodes) {
-      for (const subscriber of node.subs.keys()) out.add(subscriber);
-      if (node.shared)
-        for (const group of node.shared.values()) for (const m of group.members) out.add(m.subscriber);
+      for (const subscriber of node.subs.keys()) (out ??= new Set()).add(subscriber);
+      if (node.shared) {
+        for (const group of node.shared.values())
+          for (const m of group.members) (out ??= new Set()).add(m.subscriber);
+      }
     }
-    if (this.patternCount > 0) this.matchPatterns(topic, levels, (p) => out.add(p.subscriber));
-    return out;
+    if (patternNodes !== undefined && patternNodes.length > 0) {
+      this.matchPatterns(topic, patternNodes, (p) => (out ??= new Set()).add(p.subscriber));
+    }
+    return out ?? NO_SUBSCRIBERS;
   }
 
   /**
@@ -215,8 +216,8 @@ export class SubscriptionIndex {
    */
   deliver(update: Update): number {
     const nodes: Node[] = [];
-    const levels = update.topic.split("/");
-    this.collect(this.root, levels, 0, isSystemPath(update.topic), nodes);
+    const patternNodes: Node[] | undefined = this.patternCount > 0 ? [] : undefined;
+    this.collect(this.root, update.topic.split("/"), 0, isSystemPath(update.topic), nodes, patternNodes);
     if (nodes.length === 1 && this.patternCount === 0 && nodes[0]?.shared === undefined) {
       // Common case: one matching filter. Each subscriber appears once; no grouping needed.
       const subs = (nodes[0] as Node).subs;
@@ -233,7 +234,8 @@ export class SubscriptionIndex {
       for (const sub of node.subs.values()) add(sub);
       if (node.shared) for (const group of node.shared.values()) add(pickMember(group));
     }
-    if (this.patternCount > 0) this.matchPatterns(update.topic, levels, add);
+    if (patternNodes !== undefined && patternNodes.length > 0)
+      this.matchPatterns(update.topic, patternNodes, add);
     for (const [subscriber, subs] of bySubscriber) subscriber.deliver(update, subs);
     return bySubscriber.size;
   }
@@ -241,12 +243,12 @@ export class SubscriptionIndex {
   /** True when at least one subscription matches `topic`. */
   hasMatch(topic: string): boolean {
     const nodes: Node[] = [];
-    const levels = topic.split("/");
-    this.collect(this.root, levels, 0, isSystemPath(topic), nodes);
+    const patternNodes: Node[] | undefined = this.patternCount > 0 ? [] : undefined;
+    this.collect(this.root, topic.split("/"), 0, isSystemPath(topic), nodes, patternNodes);
     if (nodes.some((n) => n.subs.size > 0 || (n.shared !== undefined && n.shared.size > 0))) return true;
-    if (this.patternCount === 0) return false;
+    if (patternNodes === undefined || patternNodes.length === 0) return false;
     let found = false;
-    this.matchPatterns(topic, levels, () => (found = true));
+    this.matchPatterns(topic, patternNodes, () => (found = true));
     return found;
   }
 
@@ -269,7 +271,21 @@ export class SubscriptionIndex {
     return node;
   }
 
-  private collect(node: Node, levels: string[], i: number, system: boolean, out: Node[]): void {
+  /**
+   * Gathers the nodes whose subscriptions match the topic `levels` into `out`, and (when asked) the
+   * nodes holding patterns on the topic's path into `patternNodes`. Patterns never hang under a
+   * wildcard level, so those are only met on the exact path.
+   */
+  private collect(
+    node: Node,
+    levels: string[],
+    i: number,
+    system: boolean,
+    out: Node[],
+    patternNodes?: Node[],
+  ): void {
+    if (patternNodes !== undefined && node.patterns !== undefined && node.patterns.size > 0)
+      patternNodes.push(node);
     // '#' and '+' at the first level do not match '$' topics [MQTT-4.7.2-1].
     const wildcardsAllowed = !(i === 0 && system);
     const hash = wildcardsAllowed ? node.children.get("#") : undefined;
@@ -282,7 +298,7 @@ export class SubscriptionIndex {
     const plus = wildcardsAllowed ? node.children.get("+") : undefined;
     if (plus) this.collect(plus, levels, i + 1, system, out);
     const exact = node.children.get(levels[i] as string);
-    if (exact) this.collect(exact, levels, i + 1, system, out);
+    if (exact) this.collect(exact, levels, i + 1, system, out, patternNodes);
   }
 }
 
@@ -297,6 +313,8 @@ function patternLevels(subscription: PatternSubscription): string[] {
   if (wildcard >= 0) levels.length = wildcard;
   return levels;
 }
+
+const NO_SUBSCRIBERS: ReadonlySet<Subscriber> = new Set();
 
 function pickMember(group: SharedGroup): Subscription {
   // Round robin across the group's members [MQTT-4.8.2-4], preferring connected ones; when none is
