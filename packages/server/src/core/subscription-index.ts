@@ -15,6 +15,9 @@ interface SharedGroup {
 
 class Node {
   readonly children = new Map<string, Node>();
+  /** The `#` and `+` children, also in `children`: kept at hand so a match does not look them up. */
+  hash: Node | undefined;
+  plus: Node | undefined;
   readonly subs = new Map<Subscriber, Subscription>();
   shared: Map<string, SharedGroup> | undefined;
   /** Pattern subscriptions whose literal prefix has this node's levels as its whole levels. */
@@ -126,7 +129,10 @@ export class SubscriptionIndex {
     for (let i = levels.length - 1; i >= 0 && node.isEmpty(); i--) {
       const parent = path[i];
       if (!parent) break;
-      parent.children.delete(levels[i] ?? "");
+      const level = levels[i] ?? "";
+      parent.children.delete(level);
+      if (level === "#") parent.hash = undefined;
+      else if (level === "+") parent.plus = undefined;
       node = parent;
     }
     return true;
@@ -265,6 +271,8 @@ export class SubscriptionIndex {
       if (!child) {
         if (!create) return node;
         node.children.set(level, (child = new Node()));
+        if (level === "#") node.hash = child;
+        else if (level === "+") node.plus = child;
       }
       node = child;
     }
@@ -288,14 +296,14 @@ export class SubscriptionIndex {
       patternNodes.push(node);
     // '#' and '+' at the first level do not match '$' topics [MQTT-4.7.2-1].
     const wildcardsAllowed = !(i === 0 && system);
-    const hash = wildcardsAllowed ? node.children.get("#") : undefined;
+    const hash = wildcardsAllowed ? node.hash : undefined;
     // 'a/#' matches 'a' as well as everything below it [MQTT-4.7.1-2].
     if (hash) out.push(hash);
     if (i === levels.length) {
       out.push(node);
       return;
     }
-    const plus = wildcardsAllowed ? node.children.get("+") : undefined;
+    const plus = wildcardsAllowed ? node.plus : undefined;
     if (plus) this.collect(plus, levels, i + 1, system, out);
     const exact = node.children.get(levels[i] as string);
     if (exact) this.collect(exact, levels, i + 1, system, out, patternNodes);
