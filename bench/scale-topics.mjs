@@ -51,7 +51,7 @@ function newCore() {
   });
 }
 
-const VALUE = new TextEncoder().encode("12345678");
+const VALUE = Buffer.from("12345678");
 /** Topic i: 1,000 topics per group `gK`, so a branch selects 1,000 whatever the size. */
 const pathOf = (i) => `g${Math.floor(i / 1000)}/d${i}`;
 
@@ -159,7 +159,8 @@ for (const r of rows) {
 function loadedCore(sessions) {
   const c = newCore();
   const cfg = parseConfig({});
-  const { path: _p, ...sdkLimits } = cfg.sdk;
+  const sdkLimits = { ...cfg.sdk };
+  delete sdkLimits.path;
   const silent = {
     child: () => silent,
     trace() {},
