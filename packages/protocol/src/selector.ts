@@ -43,8 +43,12 @@ import {
   ANY_FIRST_SEGMENT,
   ANY_SEGMENT,
   type Qualifier,
+  commonPrefix,
+  mqttFilterLiteralPrefix,
+  regexLiteralPrefix,
   splitPathExpression,
   splitPathFilter,
+  splitPathLiteralPrefix,
   unescapeLiteral,
 } from "./selector-syntax.js";
 import { pathProblem } from "./topic-path.js";
@@ -68,6 +72,12 @@ export interface TopicSelector {
    * `undefined` when it cannot (regexes, apart from literal `?` segments).
    */
   readonly mqttFilters: readonly string[] | undefined;
+  /**
+   * A prefix of every path this selector selects (possibly empty): the literal characters a `>` path, the
+   * literal segments of a `?` pattern or the start of a regex fix. The server looks only at the paths
+   * under it (issue 11): `*sensors/room[0-9]+` has the prefix `sensors/room`.
+   */
+  readonly literalPrefix: string;
 }
 
 /** The longest selector expression, in UTF-16 code units (after trimming). */
@@ -124,7 +134,9 @@ export function selectorFromMqttFilter(filter: string): TopicSelector {
     );
   }
   const expression = splitPathExpression(filter);
-  return makeSelector(expression, "split-path", [filter], (path) => matchesMqttFilter(filter, path));
+  return makeSelector(expression, "split-path", [filter], mqttFilterLiteralPrefix(filter), (path) =>
+    matchesMqttFilter(filter, path),
+  );
 }
 
 function parseMember(whole: string, text: string, offset: number): TopicSelector {
@@ -136,7 +148,9 @@ function parseMember(whole: string, text: string, offset: number): TopicSelector
     case "*": {
       if (text.length === 1) fail(whole, offset + 1, "full-path pattern is empty");
       const matches = compileRegex(whole, text.slice(1), offset + 1);
-      return makeSelector(text, "full-path", undefined, (path) => matches(path, 0, path.length));
+      return makeSelector(text, "full-path", undefined, regexLiteralPrefix(text.slice(1)), (path) =>
+        matches(path, 0, path.length),
+      );
     }
     case "#":
       return parseSet(whole, text, offset);
@@ -175,7 +189,13 @@ function parsePath(whole: string, text: string, offset: number): TopicSelector {
       : qualifier === "descendants"
         ? prefixOf
         : (p: string) => p === path || prefixOf(p);
-  return makeSelector(text, "path", [filters[qualifier]], matches);
+  return makeSelector(
+    text,
+    "path",
+    [filters[qualifier]],
+    qualifier === "descendants" ? `${path}/` : path,
+    matches,
+  );
 }
 
 function parseSplitPath(whole: string, text: string, offset: number): TopicSelector {
@@ -212,7 +232,13 @@ function parseSplitPath(whole: string, text: string, offset: number): TopicSelec
     }
     return true;
   };
-  return makeSelector(text, "split-path", splitPathFilter(sources, qualifier), matches);
+  return makeSelector(
+    text,
+    "split-path",
+    splitPathFilter(sources, qualifier),
+    splitPathLiteralPrefix(sources, qualifier),
+    matches,
+  );
 }
 
 function parseSet(whole: string, text: string, offset: number): TopicSelector {
@@ -247,7 +273,8 @@ function parseSet(whole: string, text: string, offset: number): TopicSelector {
     }
     for (const f of m.mqttFilters) if (!filters.includes(f)) filters.push(f);
   }
-  return makeSelector(text, "set", filters, (path) => members.some((m) => m.matches(path)));
+  const prefix = commonPrefix(members.map((m) => m.literalPrefix));
+  return makeSelector(text, "set", filters, prefix, (path) => members.some((m) => m.matches(path)));
 }
 
 /** Whether `path.slice(from, to)` matches (without making the slice when it can). */
@@ -306,9 +333,16 @@ function makeSelector(
   expression: string,
   kind: SelectorKind,
   mqttFilters: string[] | undefined,
+  literalPrefix: string,
   matches: (path: string) => boolean,
 ): TopicSelector {
-  return Object.freeze({ expression, kind, mqttFilters: mqttFilters && Object.freeze(mqttFilters), matches });
+  return Object.freeze({
+    expression,
+    kind,
+    mqttFilters: mqttFilters && Object.freeze(mqttFilters),
+    literalPrefix,
+    matches,
+  });
 }
 
 function fail(whole: string, position: number, problem: string, cause?: unknown): never {

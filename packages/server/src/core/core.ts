@@ -22,7 +22,7 @@ import { checkConstraint } from "./constraints.js";
 import { LockRegistry } from "./locks.js";
 import { Messaging } from "./messaging.js";
 import { SubscriptionIndex } from "./subscription-index.js";
-import { TopicTree } from "./topic-tree.js";
+import { TopicTree, rangeOf } from "./topic-tree.js";
 import type { Topic, Update } from "./types.js";
 
 /** Bounds the core enforces. */
@@ -289,10 +289,18 @@ export class Core {
     return n;
   }
 
-  /** The topics a selector selects (through the trie when it translates to MQTT filters). */
+  /**
+   * The topics a selector selects: through the trie when it translates to MQTT filters, otherwise among
+   * the topics under its literal prefix only (issue 11).
+   */
   selectTopics(selector: TopicSelector): Topic[] {
     const filters = selector.mqttFilters;
-    if (filters === undefined) return [...this.topics.all()].filter((t) => selector.matches(t.path));
+    if (filters === undefined) {
+      const range = { exact: undefined, prefix: selector.literalPrefix };
+      return this.topics.collect(range, undefined, undefined, false, Infinity, (t) =>
+        selector.matches(t.path),
+      );
+    }
     const found = new Map<string, Topic>();
     for (const f of filters) for (const t of this.topics.matchFilter(f)) found.set(t.path, t);
     return [...found.values()];
@@ -300,24 +308,31 @@ export class Core {
 
   /**
    * A page of the topics a selector selects, in path order: `after`/`before` bound the paths
-   * (exclusive), `first`/`last` take that many from the start or the end.
+   * (exclusive), `first`/`last` take that many from the start or the end. It walks the ordered index
+   * from the page's start within the selector's range ({@link rangeOf}) and stops one past the page, so it costs
+   * O(log n) plus the topics it passes over, not a sort of the whole selection (issue 11).
    */
   fetch(selector: TopicSelector, options: FetchOptions): { topics: Topic[]; hasMore: boolean } {
-    const types = options.types;
-    let topics = this.selectTopics(selector).filter((t) => !types || types.includes(t.spec.type));
-    topics.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-    const { after, before } = options;
-    if (after !== undefined) topics = topics.filter((t) => t.path > after);
-    if (before !== undefined) topics = topics.filter((t) => t.path < before);
-    let hasMore = false;
-    if (options.first !== undefined && topics.length > options.first) {
-      topics = topics.slice(0, options.first);
-      hasMore = true;
-    } else if (options.last !== undefined && topics.length > options.last) {
-      topics = topics.slice(topics.length - options.last);
-      hasMore = true;
+    const { types, after, before, first, last } = options;
+    const range = rangeOf(selector);
+    const accept = (t: Topic): boolean => selector.matches(t.path) && (!types || types.includes(t.spec.type));
+    if (first !== undefined) {
+      const topics = this.topics.collect(range, after, before, false, first + 1, accept);
+      if (topics.length > first) {
+        topics.length = first;
+        return { topics, hasMore: true };
+      }
+      // All of the selection is here: `last` still applies to it.
+      if (last === undefined || topics.length <= last) return { topics, hasMore: false };
+      return { topics: topics.slice(topics.length - last), hasMore: true };
     }
-    return { topics, hasMore };
+    if (last !== undefined) {
+      const topics = this.topics.collect(range, after, before, true, last + 1, accept);
+      const hasMore = topics.length > last;
+      if (hasMore) topics.length = last;
+      return { topics: topics.reverse(), hasMore };
+    }
+    return { topics: this.topics.collect(range, after, before, false, Infinity, accept), hasMore: false };
   }
 
   /** The stored values (retained messages) of topics matching an MQTT filter, skipping expired ones. */

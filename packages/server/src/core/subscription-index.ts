@@ -1,7 +1,9 @@
 /**
  * The subscription index: a trie of filter levels, so that matching a topic costs the depth of the
  * topic, not the number of subscriptions (DESIGN §10). MQTT filters and SDK selectors that translate to
- * MQTT filters live in the trie; regex selectors go in a short list of patterns that is scanned.
+ * MQTT filters live in the trie; a regex selector hangs in the same trie at the node of the whole levels
+ * of its literal prefix, so a topic is tested only against the patterns on its own path down the trie
+ * whose prefix it starts with, not against every pattern (issue 11).
  */
 import { isSystemPath } from "@skein/protocol";
 import type { Subscriber, Subscription, SubscriptionOptions, Update } from "./types.js";
@@ -13,14 +15,20 @@ interface SharedGroup {
 
 class Node {
   readonly children = new Map<string, Node>();
+  /** The `#` and `+` children, also in `children`: kept at hand so a match does not look them up. */
+  hash: Node | undefined;
+  plus: Node | undefined;
   readonly subs = new Map<Subscriber, Subscription>();
   shared: Map<string, SharedGroup> | undefined;
+  /** Pattern subscriptions whose literal prefix has this node's levels as its whole levels. */
+  patterns: Set<PatternSubscription> | undefined;
 
   isEmpty(): boolean {
     return (
       this.children.size === 0 &&
       this.subs.size === 0 &&
-      (this.shared === undefined || this.shared.size === 0)
+      (this.shared === undefined || this.shared.size === 0) &&
+      (this.patterns === undefined || this.patterns.size === 0)
     );
   }
 }
@@ -29,6 +37,11 @@ class Node {
 export interface PatternSubscription extends Subscription {
   /** True when the path is selected. */
   matches(path: string): boolean;
+  /**
+   * A prefix of every path it selects (the selector's literal prefix; empty when none): the index tests
+   * a topic only against patterns whose prefix the topic starts with. Must not change once added.
+   */
+  readonly literalPrefix?: string;
 }
 
 /** Result of adding a subscription. */
@@ -42,7 +55,7 @@ export interface AddResult {
 /** The index of all subscriptions of all sessions, from both doors. */
 export class SubscriptionIndex {
   private readonly root = new Node();
-  private readonly patterns = new Set<PatternSubscription>();
+  private patternCount = 0;
   private size = 0;
   /** Per-subscription singleton lists, so single matches allocate nothing per update. */
   private readonly single = new WeakMap<Subscription, readonly Subscription[]>();
@@ -116,7 +129,10 @@ export class SubscriptionIndex {
     for (let i = levels.length - 1; i >= 0 && node.isEmpty(); i--) {
       const parent = path[i];
       if (!parent) break;
-      parent.children.delete(levels[i] ?? "");
+      const level = levels[i] ?? "";
+      parent.children.delete(level);
+      if (level === "#") parent.hash = undefined;
+      else if (level === "+") parent.plus = undefined;
       node = parent;
     }
     return true;
@@ -124,15 +140,79 @@ export class SubscriptionIndex {
 
   /** Adds a predicate subscription (a regex selector that no MQTT filter expresses). */
   addPattern(subscription: PatternSubscription): void {
-    if (!this.patterns.has(subscription)) this.size++;
-    this.patterns.add(subscription);
+    let node = this.root;
+    for (const level of patternLevels(subscription)) {
+      let child = node.children.get(level);
+      if (!child) node.children.set(level, (child = new Node()));
+      node = child;
+    }
+    node.patterns ??= new Set();
+    if (node.patterns.has(subscription)) return;
+    node.patterns.add(subscription);
+    this.size++;
+    this.patternCount++;
   }
 
   /** Removes a predicate subscription. */
   removePattern(subscription: PatternSubscription): boolean {
-    const had = this.patterns.delete(subscription);
-    if (had) this.size--;
-    return had;
+    const levels = patternLevels(subscription);
+    const trail: Node[] = [];
+    let node: Node | undefined = this.root;
+    for (const level of levels) {
+      trail.push(node);
+      node = node.children.get(level);
+      if (!node) return false;
+    }
+    if (!node.patterns?.delete(subscription)) return false;
+    this.size--;
+    this.patternCount--;
+    for (let i = levels.length - 1; i >= 0 && node.isEmpty(); i--) {
+      const parent = trail[i] as Node;
+      parent.children.delete(levels[i] as string);
+      node = parent;
+    }
+    return true;
+  }
+
+  /**
+   * Visits the pattern subscriptions that match `topic` among those held at `nodes` (the nodes on the
+   * topic's own path down the trie that hold patterns): only those whose prefix it starts with are tested.
+   */
+  private matchPatterns(
+    topic: string,
+    nodes: readonly Node[],
+    visit: (pattern: PatternSubscription) => void,
+  ): void {
+    for (const node of nodes) {
+      for (const p of node.patterns as Set<PatternSubscription>) {
+        if ((p.literalPrefix === undefined || topic.startsWith(p.literalPrefix)) && p.matches(topic))
+          visit(p);
+      }
+    }
+  }
+
+  /**
+   * Every subscriber with at least one subscription matching `topic` (shared group members included),
+   * once each. The SDK door tells its sessions about a new topic this way: the cost is that of the
+   * matching subscriptions, not of all sessions (issue 11).
+   */
+  subscribersOf(topic: string): ReadonlySet<Subscriber> {
+    if (this.size === 0) return NO_SUBSCRIBERS;
+    const nodes: Node[] = [];
+    const patternNodes: Node[] | undefined = this.patternCount > 0 ? [] : undefined;
+    this.collect(this.root, topic.split("/"), 0, isSystemPath(topic), nodes, patternNodes);
+    let out: Set<Subscriber> | undefined;
+    for (const node of nodes) {
+      for (const subscriber of node.subs.keys()) (out ??= new Set()).add(subscriber);
+      if (node.shared) {
+        for (const group of node.shared.values())
+          for (const m of group.members) (out ??= new Set()).add(m.subscriber);
+      }
+    }
+    if (patternNodes !== undefined && patternNodes.length > 0) {
+      this.matchPatterns(topic, patternNodes, (p) => (out ??= new Set()).add(p.subscriber));
+    }
+    return out ?? NO_SUBSCRIBERS;
   }
 
   /**
@@ -142,8 +222,9 @@ export class SubscriptionIndex {
    */
   deliver(update: Update): number {
     const nodes: Node[] = [];
-    this.collect(this.root, update.topic.split("/"), 0, isSystemPath(update.topic), nodes);
-    if (nodes.length === 1 && this.patterns.size === 0 && nodes[0]?.shared === undefined) {
+    const patternNodes: Node[] | undefined = this.patternCount > 0 ? [] : undefined;
+    this.collect(this.root, update.topic.split("/"), 0, isSystemPath(update.topic), nodes, patternNodes);
+    if (nodes.length === 1 && this.patternCount === 0 && nodes[0]?.shared === undefined) {
       // Common case: one matching filter. Each subscriber appears once; no grouping needed.
       const subs = (nodes[0] as Node).subs;
       for (const sub of subs.values()) sub.subscriber.deliver(update, this.singleton(sub));
@@ -159,7 +240,8 @@ export class SubscriptionIndex {
       for (const sub of node.subs.values()) add(sub);
       if (node.shared) for (const group of node.shared.values()) add(pickMember(group));
     }
-    for (const pattern of this.patterns) if (pattern.matches(update.topic)) add(pattern);
+    if (patternNodes !== undefined && patternNodes.length > 0)
+      this.matchPatterns(update.topic, patternNodes, add);
     for (const [subscriber, subs] of bySubscriber) subscriber.deliver(update, subs);
     return bySubscriber.size;
   }
@@ -167,10 +249,13 @@ export class SubscriptionIndex {
   /** True when at least one subscription matches `topic`. */
   hasMatch(topic: string): boolean {
     const nodes: Node[] = [];
-    this.collect(this.root, topic.split("/"), 0, isSystemPath(topic), nodes);
+    const patternNodes: Node[] | undefined = this.patternCount > 0 ? [] : undefined;
+    this.collect(this.root, topic.split("/"), 0, isSystemPath(topic), nodes, patternNodes);
     if (nodes.some((n) => n.subs.size > 0 || (n.shared !== undefined && n.shared.size > 0))) return true;
-    for (const pattern of this.patterns) if (pattern.matches(topic)) return true;
-    return false;
+    if (patternNodes === undefined || patternNodes.length === 0) return false;
+    let found = false;
+    this.matchPatterns(topic, patternNodes, () => (found = true));
+    return found;
   }
 
   private singleton(sub: Subscription): readonly Subscription[] {
@@ -186,28 +271,58 @@ export class SubscriptionIndex {
       if (!child) {
         if (!create) return node;
         node.children.set(level, (child = new Node()));
+        if (level === "#") node.hash = child;
+        else if (level === "+") node.plus = child;
       }
       node = child;
     }
     return node;
   }
 
-  private collect(node: Node, levels: string[], i: number, system: boolean, out: Node[]): void {
+  /**
+   * Gathers the nodes whose subscriptions match the topic `levels` into `out`, and (when asked) the
+   * nodes holding patterns on the topic's path into `patternNodes`. Patterns never hang under a
+   * wildcard level, so those are only met on the exact path.
+   */
+  private collect(
+    node: Node,
+    levels: string[],
+    i: number,
+    system: boolean,
+    out: Node[],
+    patternNodes?: Node[],
+  ): void {
+    if (patternNodes !== undefined && node.patterns !== undefined && node.patterns.size > 0)
+      patternNodes.push(node);
     // '#' and '+' at the first level do not match '$' topics [MQTT-4.7.2-1].
     const wildcardsAllowed = !(i === 0 && system);
-    const hash = wildcardsAllowed ? node.children.get("#") : undefined;
+    const hash = wildcardsAllowed ? node.hash : undefined;
     // 'a/#' matches 'a' as well as everything below it [MQTT-4.7.1-2].
     if (hash) out.push(hash);
     if (i === levels.length) {
       out.push(node);
       return;
     }
-    const plus = wildcardsAllowed ? node.children.get("+") : undefined;
+    const plus = wildcardsAllowed ? node.plus : undefined;
     if (plus) this.collect(plus, levels, i + 1, system, out);
     const exact = node.children.get(levels[i] as string);
-    if (exact) this.collect(exact, levels, i + 1, system, out);
+    if (exact) this.collect(exact, levels, i + 1, system, out, patternNodes);
   }
 }
+
+/**
+ * The trie levels a pattern hangs under: the whole levels of its literal prefix (`a/b/c` of `a/b/cd`),
+ * up to any level named like a wildcard, which a topic level can never be.
+ */
+function patternLevels(subscription: PatternSubscription): string[] {
+  const levels = (subscription.literalPrefix ?? "").split("/");
+  levels.pop(); // the last level of the prefix may be partial
+  const wildcard = levels.findIndex((l) => l === "+" || l === "#");
+  if (wildcard >= 0) levels.length = wildcard;
+  return levels;
+}
+
+const NO_SUBSCRIBERS: ReadonlySet<Subscriber> = new Set();
 
 function pickMember(group: SharedGroup): Subscription {
   // Round robin across the group's members [MQTT-4.8.2-4], preferring connected ones; when none is

@@ -36,12 +36,18 @@ export class SdkDoor {
       frames: core.metrics.counter("sdk_replay_frames"),
       bytes: core.metrics.counter("sdk_replay_bytes"),
     };
+    // Only the sessions whose selections match the path hear of it: the subscription index finds them,
+    // so creating or removing a topic costs the matching selections, not every session (issue 11).
     this.stopListening = core.onTopics({
       added: (topic) => {
-        for (const s of this.sessions.values()) s.topicAdded(topic);
+        for (const s of core.subscriptions.subscribersOf(topic.path)) {
+          if (s instanceof SdkSession) s.topicAdded(topic);
+        }
       },
       removed: (topic) => {
-        for (const s of this.sessions.values()) s.topicRemoved(topic);
+        for (const s of core.subscriptions.subscribersOf(topic.path)) {
+          if (s instanceof SdkSession) s.topicRemoved(topic);
+        }
       },
     });
   }

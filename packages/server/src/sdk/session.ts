@@ -175,6 +175,7 @@ export class SdkSession implements Subscriber, RequestEndpoint {
         shareGroup: undefined,
         options: SDK_SUBSCRIPTION,
         matches: (p) => selector.matches(p),
+        literalPrefix: selector.literalPrefix,
       };
       this.core.subscriptions.addPattern(pattern);
     }
