@@ -1,10 +1,11 @@
-// Console tables, Skein ratios and target checks.
+// Console tables, ratios and target checks of the bench: the MQTT scenarios' per-broker tables and
+// Skein ratios, the row tables the SDK scenarios print (one row per door or kind), and the targets.
 import { BROKERS } from "./brokers.mjs";
 import { fmtBytes, fmtFixed, fmtInt, fmtMs, fmtPct, fmtRatio, ratio } from "./stats.mjs";
 
 // Cores used by unrelated processes during the window; "!" flags a skewed row.
 const OTHER_CPU_WARN = 0.1;
-const fmtOther = (n) => (n == null ? "-" : `${n.toFixed(2)}${n > OTHER_CPU_WARN ? "!" : ""}`);
+export const fmtOther = (n) => (n == null ? "-" : `${n.toFixed(2)}${n > OTHER_CPU_WARN ? "!" : ""}`);
 
 const COLUMNS = {
   throughput: [
@@ -152,15 +153,44 @@ export function checkTargets(results) {
   return checks.map(([target, value, ok]) => ({ target, value, pass: value == null ? null : ok(value) }));
 }
 
-export function printTargets(targets) {
-  console.log("\n== Targets (Skein)");
+/** The value of an MQTT target as printed beside it. */
+function mqttShown(t) {
+  if (t.value == null) return "";
+  return t.target.startsWith("idle") ? ` (${fmtBytes(t.value)})` : ` (${fmtRatio(t.value)})`;
+}
+
+/**
+ * Prints the targets under "== Targets (`what`)". MQTT targets print their value by kind; SDK
+ * targets carry it as `shown` and may add a `note` when they fail.
+ */
+export function printTargets(what, targets) {
+  console.log(`\n== Targets (${what})`);
   for (const t of targets) {
-    const value =
-      t.value == null
-        ? ""
-        : t.target.startsWith("idle")
-          ? ` (${fmtBytes(t.value)})`
-          : ` (${fmtRatio(t.value)})`;
+    const value = "shown" in t ? ` (${t.shown})` : mqttShown(t);
     console.log(`  ${t.pass == null ? "n/a " : t.pass ? "PASS" : "FAIL"}  ${t.target}${value}`);
+    if (t.note && t.pass === false) console.log(`        ${t.note}`);
   }
+}
+
+/** The figure of every round when there were several (the table shows the median round). */
+export function printRounds(entries, fmt = fmtInt, what = "runs") {
+  const parts = entries
+    .filter(([, r]) => r?.rounds?.length > 1)
+    .map(([label, r]) => `${label} ${r.rounds.map((x) => fmt(x)).join(" / ")}`);
+  if (parts.length > 0) console.log(`  ${what} (median in the table): ${parts.join("; ")}`);
+}
+
+/** A table of one row per [label, result] entry (an error or a skip is a line of its own). */
+export function printRows(columns, entries) {
+  const rows = [];
+  for (const [label, r] of entries) {
+    if (!r) continue;
+    if (r.error) console.log(`  ${label}: ${r.skipped ? "skipped" : "error"}: ${r.error.split("\n")[0]}`);
+    else rows.push([label, ...columns.map(([, f]) => f(r))]);
+  }
+  if (rows.length > 0) console.log(table(["", ...columns.map(([h]) => h)], rows));
+  const skewed = entries.some(
+    ([, r]) => r && !r.error && (r.otherCpu > OTHER_CPU_WARN || r.throughput?.otherCpu > OTHER_CPU_WARN),
+  );
+  if (skewed) console.log("  ! other processes used CPU during a window: rerun on a quiet machine");
 }

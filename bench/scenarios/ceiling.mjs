@@ -16,6 +16,8 @@ async function withSink(opts, spec) {
 
 export default {
   name: "ceiling",
+  suite: "mqtt",
+  options: ["publishers", "subscribers", "payload"],
   title: () => "Load-generator ceiling (null sink instead of a broker)",
   kind: "ceiling",
   generatorOnly: true,

@@ -4,6 +4,8 @@ import { runThroughput } from "../lib/measure.mjs";
 
 export default {
   name: "fanin",
+  suite: "mqtt",
+  options: ["publishers", "payload", "mqtt"],
   title: (o) => `Fan-in QoS 0: ${o.publishers} publishers -> 1 subscriber on bench/in/+`,
   kind: "throughput",
   run: (target, opts) =>

@@ -4,6 +4,8 @@ import { runThroughput } from "../lib/measure.mjs";
 
 export default {
   name: "fanout",
+  suite: "mqtt",
+  options: ["subscribers", "payload", "mqtt"],
   title: (o) => `Fan-out QoS 0: 1 publisher -> ${o.subscribers} subscribers of bench/out (deliveries/s)`,
   kind: "throughput",
   run: (target, opts) =>

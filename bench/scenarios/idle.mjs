@@ -12,6 +12,8 @@ const SETTLE_MS = 2000;
 
 export default {
   name: "idle",
+  suite: "mqtt",
+  options: ["idle-conns", "mqtt"],
   title: (o) => `Idle connections: ${o.idleConns} clients, broker RSS per connection and time to connect`,
   kind: "idle",
   async run(target, opts) {

@@ -10,6 +10,8 @@ import { percentiles } from "../lib/stats.mjs";
 
 export default {
   name: "latency",
+  suite: "mqtt",
+  options: ["rate", "latency-subs", "payload", "mqtt"],
   title: (o) =>
     `Latency: QoS 1 at ${o.rate} msg/s -> ${o.latencySubs} QoS 1 subscribers (publish -> receive)`,
   kind: "latency",

@@ -10,6 +10,8 @@ import { runThroughput } from "../lib/measure.mjs";
 
 export default {
   name: "qos1-flood",
+  suite: "mqtt",
+  options: ["publishers", "payload", "mqtt"],
   title: (o) =>
     `QoS 1 flood: ${o.publishers} publishers (100 in flight each, no window) -> 1 QoS 1 subscriber, Skein defaults`,
   kind: "throughput",

@@ -4,6 +4,8 @@ import { runThroughput } from "../lib/measure.mjs";
 
 export default {
   name: "qos1",
+  suite: "mqtt",
+  options: ["publishers", "payload", "mqtt"],
   title: (o) => `QoS 1 fan-in: ${o.publishers} publishers (100 in flight each) -> 1 QoS 1 subscriber`,
   kind: "throughput",
   run: (target, opts) =>

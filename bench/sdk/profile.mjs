@@ -1,8 +1,13 @@
 // Summarises a V8 .cpuprofile (node --cpu-prof): self time per function, self time per module
 // (zod, msgpackr, ws, @skein/protocol, the server, Node internals, GC) and inclusive time of a few
-// hot-path functions, as shares of the busy (non-idle) time.
+// hot-path functions, as shares of the busy (non-idle) time; and the --profile runs that write them.
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
+import { ROOT } from "../lib/child.mjs";
+import { rrKind } from "../scenarios/rr.mjs";
+import { sdkFanout } from "../scenarios/sdk-fanout.mjs";
+import { startSkein } from "./servers.mjs";
 
 const IDLE = new Set(["(idle)", "(program)"]);
 
@@ -119,4 +124,48 @@ export function printProfile(label, s) {
   for (const f of s.top.slice(0, 15)) {
     console.log(`    ${f.pct.toFixed(1).padStart(5)}%  ${f.fn}  [${f.module}]`);
   }
+}
+
+/** Runs the SDK case of each `opts.profile` entry with Skein under node --cpu-prof. */
+export async function runProfiles(opts) {
+  const out = {};
+  for (const what of opts.profile) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "skein-prof-"));
+    try {
+      if (what === "fanout") {
+        const server = await startSkein({ ...opts, profileDir: dir });
+        try {
+          await sdkFanout(server, opts);
+        } finally {
+          await server.stop();
+        }
+      } else {
+        const fixedRate = what === "rr-rate";
+        const r = await rrKind("sdk", opts, {
+          profileDir: dir,
+          throughputOnly: !fixedRate,
+          latencyOnly: fixedRate,
+        });
+        if (r.error) throw new Error(r.error);
+      }
+      const file = fs.readdirSync(dir).find((f) => f.endsWith(".cpuprofile"));
+      if (!file) throw new Error("the server wrote no profile");
+      const keep = path.join(ROOT, "bench/results", `sdk-${what}.cpuprofile`);
+      fs.copyFileSync(path.join(dir, file), keep);
+      out[what] = summarise(keep);
+      const titles = {
+        fanout: "SDK fan-out",
+        rr: "SDK->SDK request-response (64 in flight)",
+        "rr-rate": `SDK->SDK request-response (${opts.rrRate} requests/s)`,
+      };
+      printProfile(titles[what], out[what]);
+      console.log(`  (profile kept in ${path.relative(process.cwd(), keep)}; open it in Chrome DevTools)`);
+    } catch (err) {
+      out[what] = { error: err.message };
+      console.log(`\n== Server profile ${what}: error: ${err.message.split("\n")[0]}`);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  return out;
 }
