@@ -1,3 +1,4 @@
+// @ts-check
 // Null sink: a trivial MQTT endpoint used to measure the load generator's own ceiling.
 // It answers CONNECT, SUBSCRIBE, PINGREQ and QoS 1 PUBLISH (PUBACK), counts PUBLISH packets by
 // fixed header, and streams pre-encoded QoS 0 PUBLISH batches to every subscriber as fast as
@@ -15,6 +16,7 @@ const WRITES_PER_TURN = 16;
 let received = 0;
 let streamed = 0;
 let streaming = false; // subscribers are held until the parent says "start"
+/** @type {(() => void)[]} */
 const waiting = [];
 
 function stream(sock, batch) {
@@ -79,7 +81,7 @@ process.on("message", (msg) => {
     streaming = true;
     waiting.splice(0).forEach((go) => go());
   }
-  process.send({ t: hrMs(), received, streamed });
+  process.send?.({ t: hrMs(), received, streamed });
 });
 process.on("disconnect", () => process.exit(0));
 process.on("SIGTERM", () => process.exit(0));

@@ -255,7 +255,7 @@ export function readOptions(argv = process.argv.slice(2), { alias } = {}) {
     if (!(sdkAlias && MQTT_ONLY.includes(name))) options[name] = { type: "string" };
   }
   if (!sdkAlias) options.nodelay = { type: "boolean" };
-  /** @type {Record<string, string | boolean | undefined>} */
+  /** @type {Record<string, string | boolean | (string | boolean)[] | undefined>} */
   let values;
   try {
     ({ values } = parseArgs({ args: argv, options, strict: true }));

@@ -1,3 +1,4 @@
+// @ts-check
 // Minimal MQTT client over a raw node:net socket, for the load generator's workers.
 // Only the handshake (CONNECT/CONNACK, SUBSCRIBE/SUBACK) is awaited; PUBLISH and PUBACK go
 // straight to the caller's onPacket hot path (see Framer in mqtt.mjs).
@@ -25,9 +26,15 @@ export class Conn {
    */
   constructor(opts) {
     this.opts = opts;
-    this.socket = null;
+    /** Set by open(). */
+    this.socket = /** @type {import("node:net").Socket} */ (/** @type {unknown} */ (null));
     this.closed = false;
-    this.pending = null; // { type, resolve, reject } for the one handshake step in progress
+    /**
+     * The one handshake step in progress.
+     * @type {{ type: number, ok: (packet: any) => boolean, name: string, resolve: (v: any) => void,
+     *   reject: (err: Error) => void } | null}
+     */
+    this.pending = null;
     const hot = opts.onPacket ?? (() => {});
     this.framer = new Framer((buf, start, h, len) => {
       const type = buf[start] >> 4;
@@ -86,7 +93,7 @@ export class Conn {
       return;
     }
     const packet = decodeControl(bytes, this.opts.version);
-    if (packet && packet.cmd !== "error" && p.ok(packet)) p.resolve(this);
+    if (packet && /** @type {{ cmd?: string }} */ (packet).cmd !== "error" && p.ok(packet)) p.resolve(this);
     else this.fail(new Error(`${p.name} refused: ${JSON.stringify(packet)}`));
   }
 

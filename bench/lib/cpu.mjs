@@ -1,3 +1,4 @@
+// @ts-check
 // Machine-wide CPU accounting. The bench may run on a shared box, so every window also records
 // the cores used by processes other than the broker and the bench itself ("other CPU"): when that
 // is not near zero, the figures of that window are skewed.

@@ -1,3 +1,4 @@
+// @ts-check
 // What both bench drivers (bench/run.mjs, bench/run-sdk.mjs) do around their scenarios: read the
 // options, describe the run, check the machine is quiet, write the JSON results, and on a crash
 // leave no child process behind.
@@ -12,7 +13,7 @@ export function optionsOrExit(readOptions) {
   try {
     return readOptions();
   } catch (err) {
-    console.error(`bench: ${err.message}`);
+    console.error(`bench: ${/** @type {Error} */ (err).message}`);
     process.exit(2);
   }
 }

@@ -1,3 +1,4 @@
+// @ts-check
 // Plumbing of both load-generator workers (worker.mjs, bench/sdk/worker.mjs): their configuration,
 // the command loop, the publishers' credit in the shared delivery window, and the write loop that
 // runs as far as the windows allow, once per event-loop turn.
@@ -10,11 +11,12 @@ export const shared = cfg.shared ? new Int32Array(cfg.shared) : null;
 
 /** Answers the main thread's {id, cmd, ...args} messages (see pool.mjs) with commands[cmd](args). */
 export function serveCommands(commands) {
-  parentPort.on("message", async ({ id, cmd, ...args }) => {
+  const port = /** @type {import("node:worker_threads").MessagePort} */ (parentPort); // a worker thread
+  port.on("message", async ({ id, cmd, ...args }) => {
     try {
-      parentPort.postMessage({ id, ok: true, ...(await commands[cmd](args)) });
+      port.postMessage({ id, ok: true, ...(await commands[cmd](args)) });
     } catch (err) {
-      parentPort.postMessage({ id, ok: false, error: err.message });
+      port.postMessage({ id, ok: false, error: /** @type {Error} */ (err).message });
     }
   });
 }
@@ -68,6 +70,6 @@ export class Pump {
   }
 
   cancel() {
-    clearTimeout(this.creditTimer);
+    clearTimeout(this.creditTimer ?? undefined);
   }
 }

@@ -1,3 +1,4 @@
+// @ts-check
 // The measurement procedures of the bench. runThroughput: the throughput procedure shared by the
 // fan-in, fan-out, QoS 1 and ceiling scenarios (and the MQTT door of sdk-fanout):
 // subscribers connect and subscribe, publishers connect, publishing starts, and after the warm-up
@@ -18,6 +19,17 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { machineCpu, otherCpu, stealCpu } from "./cpu.mjs";
 import { Pool, rate } from "./pool.mjs";
 import { FORGIVEN, RECV, SENT, newShared } from "./shared.mjs";
+
+/**
+ * The connections of a throughput run: subscribers (`sub`) and/or publishers (`pub`), each spread
+ * over `workers` threads; `window`: the delivery window (messages); `fanout`: deliveries per publish.
+ * @typedef {object} ThroughputSpec
+ * @property {{ workers: number, conns: number, topic: string, qos: number }} [sub]
+ * @property {{ workers: number, conns: number, topics: (i: number) => string, qos: number,
+ *   batch?: number, inflight?: number }} [pub]
+ * @property {number} [window]
+ * @property {number} [fanout]
+ */
 
 const STALL_MS = 500;
 const KEEPALIVE = 60;
@@ -48,7 +60,8 @@ export function stallWatch(buffer, window, fanout) {
   const shared = new Int32Array(buffer);
   let lastRecv = -1;
   let since = Date.now();
-  const state = { stalls: 0, timer: null };
+  /** @type {{ stalls: number, timer: NodeJS.Timeout | undefined }} */
+  const state = { stalls: 0, timer: undefined };
   state.timer = setInterval(() => {
     const recv = Atomics.load(shared, RECV);
     if (recv !== lastRecv) {
@@ -67,9 +80,10 @@ export function stallWatch(buffer, window, fanout) {
 }
 
 /**
- * @param target running broker (or null sink: then `sink` counts what publishers delivered)
- * @param spec {sub?: {workers, conns, topic, qos}, pub?: {workers, conns, topics, qos, batch,
- *   inflight}, window?: number, fanout?: number}
+ * @param {any} target running broker (or null sink: then `sink` counts what publishers delivered)
+ * @param {{ payload: number, mqtt: number, warmup: number, duration: number }} opts
+ * @param {ThroughputSpec} spec
+ * @returns {Promise<Record<string, any>>}
  */
 export async function runThroughput(target, opts, spec) {
   const tag = (runCounter++ % 36 ** 2).toString(36) + process.pid.toString(36).slice(-3);
@@ -123,6 +137,7 @@ export async function runThroughput(target, opts, spec) {
     const pubAfter = pubs ? await pubs.snap() : null;
     const seconds = (after.snaps[0].t - before.snaps[0].t) / 1000;
     const gen = process.cpuUsage(gen0);
+    /** @type {Record<string, any>} */
     const result = {
       msgsPerSec: rate(before, after, "recv"),
       publishedPerSec: pubs ? rate(pubBefore, pubAfter, "sent") : null,
@@ -179,7 +194,12 @@ function sysShare(a, b) {
 
 /**
  * Runs one window. `counter` is the pool whose `recv` is the figure; `pools` are every pool of the
- * generator (their ELU is reported). Returns rates per second and CPU in cores.
+ * generator (their ELU is reported); `extra` pools report their `sent` rate too; `begin` and `end`
+ * run as the window opens and closes. Returns rates per second and CPU in cores.
+ * @param {any} server a ChildServer
+ * @param {{ warmup: number, duration: number }} opts
+ * @param {{ counter: Pool, pools: Pool[], extra?: Pool[], begin?: () => Promise<unknown>,
+ *   end?: () => Promise<unknown> }} window
  */
 export async function measureWindow(server, opts, { counter, pools, extra = [], begin, end }) {
   await sleep(opts.warmup * 1000);

@@ -1,3 +1,4 @@
+// @ts-check
 // MQTT wire helpers for the load generator.
 // Encoding uses mqtt-packet's generate(), once per template. Receiving does NOT run mqtt-packet's
 // parser on the hot path: Framer splits the byte stream on the fixed header (type/flags byte +

@@ -1,3 +1,4 @@
+// @ts-check
 // A group of load-generator workers driven with request/reply commands: {id, cmd} out,
 // {id, ok, ...reply} back. The MQTT generator (worker.mjs) by default; the SDK bench passes its own.
 import { Worker } from "node:worker_threads";
@@ -85,7 +86,9 @@ export class Pool {
 
   /** Event-loop utilisation of each worker since markElu(): near 1.0 = a saturated worker. */
   elus() {
-    return this.workers.map((w, i) => w.worker.performance.eventLoopUtilization(this.elu[i]).utilization);
+    return this.workers.map(
+      (w, i) => w.worker.performance.eventLoopUtilization(/** @type {any} */ (this.elu)[i]).utilization,
+    );
   }
 
   /** Highest event-loop utilisation of any worker since markElu(). */

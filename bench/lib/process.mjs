@@ -1,3 +1,4 @@
+// @ts-check
 // Process plumbing shared by bench/run.mjs and bench/run-sdk.mjs: more file descriptors, and no
 // child process left behind.
 import { execFileSync, spawn } from "node:child_process";
@@ -77,5 +78,5 @@ export function procCpu(pid) {
 /** Resident set size of a process in bytes, from /proc/<pid>/status VmRSS. */
 export function procRss(pid) {
   const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)[1]) * 1024;
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1]) * 1024;
 }

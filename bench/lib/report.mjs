@@ -1,3 +1,4 @@
+// @ts-check
 // Console tables, ratios and target checks of the bench: the MQTT scenarios' per-broker tables and
 // Skein ratios, the row tables the SDK scenarios print (one row per door or kind), and the targets.
 import { BROKERS } from "./brokers.mjs";

@@ -1,3 +1,4 @@
+// @ts-check
 // Percentiles and number formatting.
 
 /** Latency summary (values in ms) of a Float64Array of samples; sorts it in place. */

@@ -1,3 +1,4 @@
+// @ts-check
 // Load-generator worker thread. One worker drives many MQTT connections in one role:
 //   pub  - publishes pre-encoded PUBLISH packets: as fast as TCP back-pressure, the PUBACK window
 //          and the shared delivery window allow ("max"), or at a fixed rate with a timestamp ("rate").
@@ -9,6 +10,17 @@ import { NO_CREDIT, Pump, WAITING, WROTE, cfg, serveCommands, shared, windowCred
 import { PINGREQ, PUBACK, publishPacket, publishPacketId, publishPayloadOffset, pubacks } from "./mqtt.mjs";
 import { SENT, RECV, hrMs } from "./shared.mjs";
 
+/**
+ * A connection with the generator's counters, and (publishers, set by preEncode before the first
+ * write) its pre-encoded PUBLISH packets: `template` with the packet id at `idAt` (-1: QoS 0) and the
+ * timestamp at `tsAt` (fixed rate), or a ring of RING packets `ringBuf` at `offsets` (QoS 1), or a
+ * batch `batchBuf` (QoS 0).
+ * @typedef {Conn & { sent: number, acked: number, ring: number, blocked: boolean, ackIds: number[],
+ *   template: Buffer, idAt: number, tsAt: number, ringBuf: Buffer, offsets: number[],
+ *   batchBuf: Buffer }} GenConn
+ */
+
+/** @type {GenConn[]} */
 const conns = [];
 let running = false;
 let sent = 0;
@@ -34,7 +46,7 @@ function onPacket(c, buf, start, h) {
   if (buf[start] & 0x06) c.ackIds.push(publishPacketId(buf, start, h));
   if (recording) {
     const at = publishPayloadOffset(buf, start, h, cfg.version);
-    if (nSamples < samples.length) samples[nSamples++] = chunkTime - buf.readDoubleBE(at);
+    if (samples !== null && nSamples < samples.length) samples[nSamples++] = chunkTime - buf.readDoubleBE(at);
     else dropped++;
   }
 }
@@ -126,9 +138,10 @@ function rateTick() {
 async function open() {
   const t0 = hrMs();
   let failed = 0;
+  /** @type {string | null} */
   let firstError = null;
   await forEachLimited(cfg.conns, cfg.concurrency, async (i) => {
-    const c = new Conn({
+    const conn = new Conn({
       host: cfg.host,
       port: cfg.port,
       clientId: `${cfg.clientPrefix}${i}`,
@@ -138,7 +151,15 @@ async function open() {
       beforeChunk,
       afterChunk,
     });
-    Object.assign(c, { sent: 0, acked: 0, ring: 0, blocked: false, ackIds: [] });
+    const c = /** @type {GenConn} */ (
+      Object.assign(conn, {
+        sent: 0,
+        acked: 0,
+        ring: 0,
+        blocked: false,
+        ackIds: /** @type {number[]} */ ([]),
+      })
+    );
     try {
       await c.open();
       if (cfg.role === "sub") await c.subscribe(cfg.topic, cfg.qos);
@@ -151,10 +172,10 @@ async function open() {
     } catch (err) {
       c.close();
       failed++;
-      firstError ??= err.message;
+      firstError ??= /** @type {Error} */ (err).message;
     }
   });
-  if (failed > 0 && cfg.role !== "idle") throw new Error(firstError);
+  if (failed > 0 && cfg.role !== "idle") throw new Error(firstError ?? "connect failed");
   const ping = setInterval(
     () => conns.forEach((c) => c.closed || c.socket.write(PINGREQ)),
     cfg.keepalive * 500,

@@ -1,3 +1,4 @@
+// @ts-check
 // The load generator's own ceiling, measured against the null sink (null-broker.mjs, its own
 // process, so it takes the core a broker would): the same publisher and subscriber layouts as the
 // broker scenarios, with a peer that does no routing. Broker figures far below these are the

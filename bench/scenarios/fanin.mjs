@@ -1,3 +1,4 @@
+// @ts-check
 // Fan-in QoS 0: `--publishers` connections publish to bench/in/<i> as fast as the broker takes
 // them (within the delivery window); one subscriber on bench/in/+ counts what it receives.
 import { runThroughput } from "../lib/measure.mjs";

@@ -1,3 +1,4 @@
+// @ts-check
 // Fan-out QoS 0: one publisher on bench/out, `--subscribers` subscribers of bench/out; the figure
 // is deliveries per second summed over all subscribers.
 import { runThroughput } from "../lib/measure.mjs";

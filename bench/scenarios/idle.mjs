@@ -1,3 +1,4 @@
+// @ts-check
 // Idle connections: `--idle-conns` clients connect (MQTT CONNECT/CONNACK, keepalive 60 s) from
 // several worker threads and stay idle. Reports the time to connect them all and the broker's
 // resident memory per connection: (VmRSS after - VmRSS before) / connections.

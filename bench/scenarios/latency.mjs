@@ -1,3 +1,4 @@
+// @ts-check
 // End-to-end latency: one publisher sends QoS 1 at a fixed `--rate` to bench/lat, each message
 // stamped with process.hrtime at the moment it is written; `--latency-subs` QoS 1 subscribers
 // (another worker thread of the same process, same monotonic clock) record receive - stamp. Beside

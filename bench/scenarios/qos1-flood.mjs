@@ -1,3 +1,4 @@
+// @ts-check
 // QoS 1 flood (issue 12, item 6): `--publishers` connections publish QoS 1 to bench/in/<i>, each with
 // at most 100 PUBLISH awaiting PUBACK and no delivery window (they publish as fast as they are
 // acknowledged, as real devices do); one QoS 1 subscriber on bench/in/+ acknowledges every delivery

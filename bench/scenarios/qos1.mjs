@@ -1,3 +1,4 @@
+// @ts-check
 // QoS 1 fan-in: `--publishers` connections publish QoS 1 to bench/q1/<i>, each with at most 100
 // PUBLISH awaiting PUBACK; one QoS 1 subscriber on bench/q1/+ acknowledges every delivery.
 import { runThroughput } from "../lib/measure.mjs";

@@ -1,3 +1,4 @@
+// @ts-check
 // Request-response: one responder echoes `--rr-payload`-byte requests; requesters keep
 // `--rr-inflight` outstanding (throughput), then send `--rr-rate` requests/s (latency). Kinds
 // (`--rr-kinds`): SDK->SDK, MQTT 5->SDK, raw SDK frames, raw frames through a bare WebSocket relay
@@ -82,6 +83,11 @@ async function rrWindow(kind, server, opts, responder, rate) {
 }
 
 /** Both windows of one kind (throughput, then latency at a fixed rate) on one fresh server. */
+/**
+ * @param {string} kind a key of RR
+ * @param {import("../lib/args.mjs").SdkOptions} opts
+ * @param {{ profileDir?: string, throughputOnly?: boolean, latencyOnly?: boolean }} [how]
+ */
 export async function rrKind(kind, opts, { profileDir, throughputOnly, latencyOnly } = {}) {
   const start = { nats: startNats, relay: startRelay, skein: startSkein }[RR[kind].server];
   const run = async (server, atEnd) => {

@@ -1,3 +1,4 @@
+// @ts-check
 // SDK fan-out: 1 publisher -> `--subscribers` subscribers of one topic, through the SDK door (raw
 // WebSocket sessions counting `v` frames) and through the MQTT door (the MQTT generator, QoS 0) of
 // the same Skein, runs alternating. Reported: deliveries/s of each door and their ratio.
@@ -20,6 +21,7 @@ export async function sdkFanout(server, opts) {
     window: opts.window,
     fanout: n,
   };
+  /** @type {import("../lib/pool.mjs").Pool[]} */
   const pools = [];
   try {
     const pub = sdkPool(1, 1, (w, conns, first) => ({

@@ -1,3 +1,4 @@
+// @ts-check
 // SDK latency: fixed-rate updates (`--rate`) -> `--latency-subs` subscribers, publish -> receive on
 // the same clock, through the SDK door and through the MQTT door (QoS 1 both legs as the MQTT
 // latency scenario, and QoS 0 for reference), each on a fresh Skein, runs alternating.
@@ -91,6 +92,7 @@ function latencyResult(m, closed) {
 }
 
 async function run(opts) {
+  /** @type {Record<"sdk" | "mqttQos1" | "mqttQos0", Record<string, any>[]>} */
   const runs = { sdk: [], mqttQos1: [], mqttQos0: [] };
   for (let r = 0; r < opts.repeat; r++) {
     runs.sdk.push(await withSkein(opts, (s) => sdkLatency(s, opts)));

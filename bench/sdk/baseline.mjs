@@ -1,3 +1,4 @@
+// @ts-check
 // The machine's own floor for the latency figures: a one-byte TCP ping-pong over 127.0.0.1 between
 // this process and a child Node process (TCP_NODELAY, paced with 1 ms pauses like a fixed-rate
 // load). Any round trip through a server takes at least this; on a virtual machine, waking a

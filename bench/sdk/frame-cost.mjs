@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 // Per-frame costs of the SDK wire protocol, single thread, bounded loops:
 //  1. what the fan-out generator pays to count `v` frames: scanning the MessagePack structure
 //     (frames.mjs scanFrames, what it does) against decoding with msgpackr's unpackMultiple, for

@@ -1,3 +1,4 @@
+// @ts-check
 // SDK wire frames for the load generator: encoding with the server's own MessagePack settings
 // (createMsgpackEncoder of @skein/protocol), and a cheap scanner for received messages.
 //

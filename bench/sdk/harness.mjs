@@ -33,7 +33,9 @@ export async function withServer(start, opts, fn, profileDir) {
     result.serverRssEnd = server.rss();
     return result;
   } catch (err) {
-    return { error: `${err.message}${server?.exited != null ? `\n${server.output}` : ""}` };
+    return {
+      error: `${/** @type {Error} */ (err).message}${server?.exited != null ? `\n${server.output}` : ""}`,
+    };
   } finally {
     for (const f of atEnd) await f();
     await server?.stop();

@@ -1,3 +1,4 @@
+// @ts-check
 // Summarises a V8 .cpuprofile (node --cpu-prof): self time per function, self time per module
 // (zod, msgpackr, ws, @skein/protocol, the server, Node internals, GC) and inclusive time of a few
 // hot-path functions, as shares of the busy (non-idle) time; and the --profile runs that write them.
@@ -160,7 +161,8 @@ export async function runProfiles(opts) {
       };
       printProfile(titles[what], out[what]);
       console.log(`  (profile kept in ${path.relative(process.cwd(), keep)}; open it in Chrome DevTools)`);
-    } catch (err) {
+    } catch (e) {
+      const err = /** @type {Error} */ (e);
       out[what] = { error: err.message };
       console.log(`\n== Server profile ${what}: error: ${err.message.split("\n")[0]}`);
     } finally {

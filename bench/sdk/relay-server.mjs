@@ -1,3 +1,4 @@
+// @ts-check
 // A bare WebSocket + MessagePack request-response relay in Node: the floor of this machine for a Node
 // WebSocket server, for the `relay` kind of `node bench/run-sdk.mjs --scenarios rr`. It speaks just
 // enough of the Skein SDK protocol for the raw roles of bench/sdk/worker.mjs (rr-raw-req, rr-raw-resp),
@@ -106,9 +107,9 @@ wss.on("connection", (ws) => {
   ws.on("message", (data) => {
     let frames;
     try {
-      frames = packr.unpackMultiple(data);
+      frames = packr.unpackMultiple(/** @type {Buffer} */ (data));
     } catch (err) {
-      console.error(`relay: bad message: ${err.message}`);
+      console.error(`relay: bad message: ${/** @type {Error} */ (err).message}`);
       return ws.terminate();
     }
     for (const f of frames) onFrame(link, f);

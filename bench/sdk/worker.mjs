@@ -1,3 +1,4 @@
+// @ts-check
 // SDK load-generator worker thread. One worker drives one role over many connections:
 //   sdk-sub    raw WebSocket sessions (hello + select): counts `v` frames by scanning the MessagePack
 //              structure (no decode, no allocation), records latencies from a timestamp in the value.
@@ -45,7 +46,7 @@ let nSamples = 0;
 let dropped = 0;
 function sample(ms) {
   if (!recording) return;
-  if (nSamples < samples.length) samples[nSamples++] = ms;
+  if (samples !== null && nSamples < samples.length) samples[nSamples++] = ms;
   else dropped++;
 }
 
@@ -64,6 +65,14 @@ class RawSession {
     this.onV = onV;
     this.onFrame = onFrame; // (frame) for frames the handshake does not consume
     this.chunkV = 0;
+    /** @type {(() => void) | undefined} sends what the chunk just read asked for */
+    this.flush = undefined;
+    /** requests to send at the next flush (raw requester) */
+    this.want = 0;
+    /** the socket's buffer is full: wait for 'drain' (raw publisher) */
+    this.blocked = false;
+    /** @type {{ resolve: (frame: any) => void, reject: (err: Error) => void } | null} */
+    this.welcomed = null;
     this.ws = new WsConn({
       host: cfg.host,
       port: cfg.port,
@@ -552,7 +561,7 @@ const commands = {
         conns.push(await role.open((cfg.firstConn ?? 0) + i));
       } catch (err) {
         failed++;
-        first ??= err.message;
+        first ??= /** @type {Error} */ (err).message;
       }
     });
     if (failed > 0) throw new Error(`${failed} of ${cfg.conns} ${cfg.role} connections failed: ${first}`);

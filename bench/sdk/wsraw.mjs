@@ -1,3 +1,4 @@
+// @ts-check
 // Minimal WebSocket client over a raw node:net socket, for the SDK load generator's hot paths (the
 // same technique and the same socket as the MQTT generator, connectRaw in bench/lib/client.mjs): no
 // `ws` stream machinery, one shared read buffer per thread (`onread`), and server frames parsed by
@@ -40,7 +41,10 @@ export class WsConn {
    */
   constructor(opts) {
     this.opts = opts;
-    this.socket = null;
+    /** Set by open(). */
+    this.socket = /** @type {import("node:net").Socket} */ (/** @type {unknown} */ (null));
+    /** @type {((err: Error) => void) | undefined} told when an open connection fails or closes */
+    this.onClose = undefined;
     this.closed = false;
     this.open_ = false;
     this.rest = null; // bytes of an incomplete frame, copied out of the shared read buffer
