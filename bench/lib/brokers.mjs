@@ -10,12 +10,18 @@ import { ChildServer, ROOT, freePort, startServer } from "./child.mjs";
 import { GC_FILE_ENV, GC_PROBE, gcPauses } from "./gc.mjs";
 import { findBinary } from "./process.mjs";
 
+/** @param {string} file */
 function readJson(file) {
   return JSON.parse(fs.readFileSync(path.join(ROOT, file), "utf8"));
 }
 
 const SKEIN_CLI = "packages/server/dist/cli.js";
 
+/**
+ * @param {number} port
+ * @param {string} dir
+ * @param {import("./args.mjs").MqttOptions} opts
+ */
 function mosquittoConfig(port, dir, opts) {
   const file = path.join(dir, "mosquitto.conf");
   const lines = [
@@ -40,6 +46,7 @@ function mosquittoConfig(port, dir, opts) {
  * Skein gets the same queue and in-flight bounds as Mosquitto below (max_queued_messages,
  * max_inflight_messages), so neither drops QoS 1 messages the other keeps.
  */
+/** @param {string} dir */
 function skeinConfig(dir) {
   const file = path.join(dir, "skein.json");
   fs.writeFileSync(file, JSON.stringify({ mqtt: { maxQueuedMessages: 1_000_000, maxInflight: 1000 } }));
@@ -131,6 +138,7 @@ export async function startBroker(name, opts) {
 }
 
 /** The null sink (null-broker.mjs) used to measure the load generator's own ceiling. */
+/** @param {{ payload: number }} config */
 export async function startNullSink(config) {
   const port = await freePort();
   const child = fork(path.join(ROOT, "bench/null-broker.mjs"), [String(port), JSON.stringify(config)], {
@@ -138,6 +146,7 @@ export async function startNullSink(config) {
   });
   const sink = new ChildServer("null-sink", child, { mqtt: port });
   sink.port = port;
+  /** @param {string} msg */
   const ask = (msg) =>
     new Promise((resolve) => {
       child.once("message", resolve);

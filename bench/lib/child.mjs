@@ -91,6 +91,7 @@ export class ChildServer {
     return procRss(this.pid);
   }
 
+  /** @param {number} timeoutS */
   async waitReady(timeoutS) {
     const deadline = Date.now() + timeoutS * 1000;
     for (const port of Object.values(this.ports)) {

@@ -35,7 +35,15 @@ const STALL_MS = 500;
 const KEEPALIVE = 60;
 let runCounter = 0;
 
-/** Worker configuration common to every role. */
+/**
+ * Worker configuration common to every role.
+ * @param {{ port?: number }} target
+ * @param {{ mqtt: number, payload: number }} opts
+ * @param {string} role
+ * @param {string} prefix
+ * @param {number} w
+ * @param {number} conns
+ */
 export function baseConfig(target, opts, role, prefix, w, conns) {
   return {
     role,
@@ -55,6 +63,11 @@ export function baseConfig(target, opts, role, prefix, w, conns) {
  * The fan-out delivery window's safety valve: when deliveries stall for STALL_MS with the window at
  * least half full, the outstanding updates are forgiven so the publisher cannot hang. Used by the SDK
  * bench too.
+ */
+/**
+ * @param {SharedArrayBuffer} buffer
+ * @param {number} window
+ * @param {number} fanout
  */
 export function stallWatch(buffer, window, fanout) {
   const shared = new Int32Array(buffer);
@@ -120,7 +133,8 @@ export async function runThroughput(target, opts, spec) {
       await pubs.all("start");
     }
     await target.startStreaming?.(); // null sink: subscribers are all connected, start sending
-    const watch = shared ? stallWatch(shared, spec.window, fanout) : null;
+    const watch = shared ? stallWatch(shared, spec.window ?? 0, fanout) : null;
+    /** @type {{ snap: () => Promise<{ snaps: import("./types.js").Figures[], recv: number }> }} */
     const counter = subs ?? { snap: async () => sinkSnap(await target.counts()) };
 
     await sleep(opts.warmup * 1000);
@@ -140,8 +154,8 @@ export async function runThroughput(target, opts, spec) {
     /** @type {Record<string, any>} */
     const result = {
       msgsPerSec: rate(before, after, "recv"),
-      publishedPerSec: pubs ? rate(pubBefore, pubAfter, "sent") : null,
-      ackedPerSec: pubs ? rate(pubBefore, pubAfter, "acked") : null,
+      publishedPerSec: pubBefore && pubAfter ? rate(pubBefore, pubAfter, "sent") : null,
+      ackedPerSec: pubBefore && pubAfter ? rate(pubBefore, pubAfter, "acked") : null,
       brokerCpu: (target.cpuSeconds() - cpu0) / seconds,
       generatorCpu: (gen.user + gen.system) / 1e6 / seconds,
       generatorMaxElu: Math.max(...pools.map((p) => p.maxElu())),
@@ -169,11 +183,13 @@ export async function runThroughput(target, opts, spec) {
   }
 }
 
+/** @param {{ t: number, received: number }} counts the null sink's */
 function sinkSnap(counts) {
   return { snaps: [{ t: counts.t, recv: counts.received }], recv: counts.received };
 }
 
 /** Waits (at most 10 s) until a pool stops receiving, then returns its final counters. */
+/** @param {Pool} pool */
 export async function drained(pool) {
   let last = await pool.snap();
   for (let i = 0; i < 20; i++) {
@@ -186,6 +202,10 @@ export async function drained(pool) {
 }
 
 /** Share of the server's CPU time spent in the kernel (syscalls: socket reads and writes). */
+/**
+ * @param {{ user: number, sys: number }} a
+ * @param {{ user: number, sys: number }} b
+ */
 function sysShare(a, b) {
   const user = b.user - a.user;
   const sys = b.sys - a.sys;
@@ -236,6 +256,7 @@ export async function measureWindow(server, opts, { counter, pools, extra = [], 
 }
 
 /** The CPU figures of a window, as the fan-out and latency results report them. */
+/** @param {Awaited<ReturnType<typeof measureWindow>>} m */
 export const cpuFigures = (m) => ({
   serverCpu: m.serverCpu,
   serverSysShare: m.serverSysShare,

@@ -6,6 +6,10 @@
 import { startNullSink } from "../lib/brokers.mjs";
 import { runThroughput } from "../lib/measure.mjs";
 
+/**
+ * @param {import("../lib/args.mjs").MqttOptions} opts
+ * @param {import("../lib/measure.mjs").ThroughputSpec} spec
+ */
 async function withSink(opts, spec) {
   const sink = await startNullSink({ payload: opts.payload });
   try {
@@ -15,6 +19,7 @@ async function withSink(opts, spec) {
   }
 }
 
+/** @type {import("../lib/types.js").CeilingScenario} */
 export default {
   name: "ceiling",
   suite: "mqtt",
@@ -23,7 +28,7 @@ export default {
   kind: "ceiling",
   generatorOnly: true,
   async run(opts) {
-    const pub = { workers: 2, conns: opts.publishers, topics: (i) => `bench/in/${i}` };
+    const pub = { workers: 2, conns: opts.publishers, topics: (/** @type {number} */ i) => `bench/in/${i}` };
     return {
       publishQos0: await withSink(opts, { pub: { ...pub, qos: 0, batch: 64 } }),
       publishQos1: await withSink(opts, { pub: { ...pub, qos: 1, batch: 50, inflight: 100 } }),

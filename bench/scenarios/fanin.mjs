@@ -3,6 +3,7 @@
 // them (within the delivery window); one subscriber on bench/in/+ counts what it receives.
 import { runThroughput } from "../lib/measure.mjs";
 
+/** @type {import("../lib/types.js").MqttScenario} */
 export default {
   name: "fanin",
   suite: "mqtt",

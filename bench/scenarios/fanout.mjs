@@ -3,6 +3,7 @@
 // is deliveries per second summed over all subscribers.
 import { runThroughput } from "../lib/measure.mjs";
 
+/** @type {import("../lib/types.js").MqttScenario} */
 export default {
   name: "fanout",
   suite: "mqtt",

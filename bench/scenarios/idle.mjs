@@ -11,6 +11,7 @@ import { Pool } from "../lib/pool.mjs";
 const WORKERS = 4;
 const SETTLE_MS = 2000;
 
+/** @type {import("../lib/types.js").MqttScenario} */
 export default {
   name: "idle",
   suite: "mqtt",

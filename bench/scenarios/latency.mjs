@@ -9,6 +9,7 @@ import { baseConfig } from "../lib/measure.mjs";
 import { Pool, rate } from "../lib/pool.mjs";
 import { percentiles } from "../lib/stats.mjs";
 
+/** @type {import("../lib/types.js").MqttScenario} */
 export default {
   name: "latency",
   suite: "mqtt",

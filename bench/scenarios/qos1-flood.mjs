@@ -9,6 +9,7 @@
 import { fmtInt, fmtPct, fmtRatio, ratio } from "../lib/stats.mjs";
 import { runThroughput } from "../lib/measure.mjs";
 
+/** @type {import("../lib/types.js").MqttScenario} */
 export default {
   name: "qos1-flood",
   suite: "mqtt",

@@ -3,6 +3,7 @@
 // PUBLISH awaiting PUBACK; one QoS 1 subscriber on bench/q1/+ acknowledges every delivery.
 import { runThroughput } from "../lib/measure.mjs";
 
+/** @type {import("../lib/types.js").MqttScenario} */
 export default {
   name: "qos1",
   suite: "mqtt",

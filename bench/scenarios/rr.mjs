@@ -9,6 +9,12 @@ import { fmtFixed, fmtInt, fmtMs, fmtPct, fmtRatio, percentiles, ratio } from ".
 import { HOST, RR_PATH, median, sdkPool, withServer } from "../sdk/harness.mjs";
 import { startNats, startRelay, startSkein } from "../sdk/servers.mjs";
 
+/** @typedef {import("../lib/args.mjs").SdkOptions} SdkOptions */
+/** @typedef {import("../lib/child.mjs").ChildServer} ChildServer */
+/** @typedef {import("../lib/types.js").Figures} Figures */
+/** @typedef {import("../lib/pool.mjs").Pool} Pool */
+
+/** @type {Record<string, { label: string, requester: string, responder: string, server: "skein" | "relay" | "nats" }>} */
 const RR = {
   sdk: { label: "SDK -> SDK", requester: "rr-sdk-req", responder: "rr-sdk-resp", server: "skein" },
   mqtt: { label: "MQTT 5 -> SDK", requester: "rr-mqtt-req", responder: "rr-sdk-resp", server: "skein" },
@@ -16,8 +22,15 @@ const RR = {
   relay: { label: "bare relay (floor)", requester: "rr-raw-req", responder: "rr-raw-resp", server: "relay" },
   nats: { label: "NATS -> NATS", requester: "rr-nats-req", responder: "rr-nats-resp", server: "nats" },
 };
-export const rrLabel = (kind) => RR[kind].label;
+/** @param {string} kind */
+export const rrLabel = (kind) => RR[kind]?.label ?? kind;
 
+/**
+ * @param {string} kind
+ * @param {ChildServer} server
+ * @param {SdkOptions} opts
+ * @param {string} role
+ */
 function rrConfig(kind, server, opts, role) {
   const common = {
     host: HOST,
@@ -33,6 +46,13 @@ function rrConfig(kind, server, opts, role) {
 }
 
 /** One request-response window: `rate` 0 = `inflight` outstanding as fast as answers come. */
+/**
+ * @param {string} kind
+ * @param {ChildServer} server
+ * @param {SdkOptions} opts
+ * @param {Pool} responder
+ * @param {number} rate
+ */
 async function rrWindow(kind, server, opts, responder, rate) {
   const conns = opts.rrConns;
   const workers = Math.min(conns, 2);
@@ -89,7 +109,8 @@ async function rrWindow(kind, server, opts, responder, rate) {
  * @param {{ profileDir?: string, throughputOnly?: boolean, latencyOnly?: boolean }} [how]
  */
 export async function rrKind(kind, opts, { profileDir, throughputOnly, latencyOnly } = {}) {
-  const start = { nats: startNats, relay: startRelay, skein: startSkein }[RR[kind].server];
+  const start = { nats: startNats, relay: startRelay, skein: startSkein }[RR[kind]?.server ?? "skein"];
+  /** @type {(server: ChildServer, atEnd: (() => Promise<unknown>)[]) => Promise<Figures>} */
   const run = async (server, atEnd) => {
     const responder = sdkPool(1, 1, (w, n, first) => ({
       ...rrConfig(kind, server, opts, RR[kind].responder),
@@ -106,7 +127,12 @@ export async function rrKind(kind, opts, { profileDir, throughputOnly, latencyOn
   return withServer(start, opts, run, profileDir);
 }
 
+/**
+ * @param {SdkOptions} opts
+ * @param {Record<string, string>} skip kind -> why it is skipped
+ */
 async function run(opts, skip) {
+  /** @type {Record<string, Figures[]>} */
   const runs = Object.fromEntries(opts.rrKinds.map((kind) => [kind, []]));
   for (let r = 0; r < opts.repeat; r++) {
     for (const kind of opts.rrKinds) {
@@ -114,6 +140,7 @@ async function run(opts, skip) {
       runs[kind].push(await rrKind(kind, opts));
     }
   }
+  /** @type {Record<string, Figures>} */
   const out = {};
   for (const kind of opts.rrKinds) {
     if (skip[kind]) {
@@ -125,6 +152,7 @@ async function run(opts, skip) {
       out[kind] = first;
       continue;
     }
+    /** @param {string} key */
     const window = (key) => runs[kind].map((x) => x[key] ?? { error: x.error });
     out[kind] = {
       ...first,
@@ -134,6 +162,10 @@ async function run(opts, skip) {
   }
   return out;
 }
+/**
+ * @param {SdkOptions} opts
+ * @param {Figures} r
+ */
 function print(opts, r) {
   console.log(
     `\n== Request-response: ${opts.rrPayload}-byte binary requests echoed by one responder; ${opts.rrInflight} in flight` +
@@ -145,7 +177,9 @@ function print(opts, r) {
       " bare ws + msgpackr relay in Node, no validation (the floor for a Node WebSocket server on this machine);" +
       " NATS: nats-server + @nats-io/transport-node",
   );
+  /** @type {[string, Figures][]} */
   const entries = Object.entries(r).map(([kind, x]) => [rrLabel(kind), x]);
+  /** @param {string} key @returns {[string, Figures][]} */
   const pick = (key) => entries.map(([label, x]) => [label, x.error ? x : x[key]]);
   console.log(`  throughput, ${opts.rrInflight} in flight:`);
   printRows(
@@ -215,6 +249,7 @@ function print(opts, r) {
  * server, responder); a request meets a late wakeup in one of them with a probability of about
  * 3 x (share of time late + late wakeups/s x 1 ms in flight). Above 1%, the p99 is the machine's.
  */
+/** @param {Figures | null | undefined} w the meta's wakeupStalls */
 function wakeupNote(w) {
   if (!w) return undefined;
   const share = 3 * (w.lateShare + w.perSecond * 0.001);
@@ -225,6 +260,7 @@ function wakeupNote(w) {
   );
 }
 
+/** @type {import("../lib/types.js").SdkScenario} */
 export default {
   name: "rr",
   key: "rr",

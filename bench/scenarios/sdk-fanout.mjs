@@ -9,7 +9,16 @@ import { newShared } from "../lib/shared.mjs";
 import { fmtFixed, fmtInt, fmtPct, fmtRatio, ratio } from "../lib/stats.mjs";
 import { FANOUT_TOPIC, HOST, median, mqttTarget, sdkPool, withSkein } from "../sdk/harness.mjs";
 
+/** @typedef {import("../lib/args.mjs").SdkOptions} SdkOptions */
+/** @typedef {import("../lib/child.mjs").ChildServer} ChildServer */
+/** @typedef {import("../lib/types.js").Figures} Figures */
+/** @typedef {import("../lib/pool.mjs").Pool} Pool */
+
 /** SDK door: raw WebSocket subscribers (hello + select), one raw publisher pipelining `set`s. */
+/**
+ * @param {ChildServer} server
+ * @param {SdkOptions} opts
+ */
 export async function sdkFanout(server, opts) {
   const n = opts.subscribers;
   const shared = newShared();
@@ -71,6 +80,10 @@ export async function sdkFanout(server, opts) {
 }
 
 /** MQTT door: the MQTT bench's own fan-out procedure (bench/lib/measure.mjs), QoS 0. */
+/**
+ * @param {ChildServer} server
+ * @param {SdkOptions} opts
+ */
 async function mqttFanout(server, opts) {
   const n = opts.subscribers;
   const r = await runThroughput(mqttTarget(server), opts, {
@@ -93,6 +106,7 @@ async function mqttFanout(server, opts) {
   };
 }
 
+/** @param {SdkOptions} opts */
 async function run(opts) {
   const sdk = [];
   const mqtt = [];
@@ -103,6 +117,10 @@ async function run(opts) {
   return { sdk: median(sdk, "deliveredPerSec"), mqtt: median(mqtt, "deliveredPerSec") };
 }
 
+/**
+ * @param {SdkOptions} opts
+ * @param {Figures} r
+ */
 function print(opts, r) {
   console.log(
     `\n== Fan-out: 1 publisher -> ${opts.subscribers} subscribers of one topic, ${opts.payload}-byte values (deliveries/s)`,
@@ -140,9 +158,12 @@ function print(opts, r) {
   const a = r.sdk?.rounds;
   const b = r.mqtt?.rounds;
   if (a?.length > 1 && b)
-    console.log(`  per-round SDK/MQTT: ${a.map((x, i) => fmtRatio(ratio(x, b[i]))).join(" ")}`);
+    console.log(
+      `  per-round SDK/MQTT: ${a.map((/** @type {number} */ x, /** @type {number} */ i) => fmtRatio(ratio(x, b[i]))).join(" ")}`,
+    );
 }
 
+/** @type {import("../lib/types.js").SdkScenario} */
 export default {
   name: "sdk-fanout",
   key: "fanout",

@@ -9,11 +9,24 @@ import { fmtOther, printRounds, printRows } from "../lib/report.mjs";
 import { fmtFixed, fmtInt, fmtMs, fmtRatio, percentiles, ratio } from "../lib/stats.mjs";
 import { HOST, LATENCY_TOPIC, median, mqttTarget, sdkPool, withSkein } from "../sdk/harness.mjs";
 
+/** @typedef {import("../lib/args.mjs").SdkOptions} SdkOptions */
+/** @typedef {import("../lib/child.mjs").ChildServer} ChildServer */
+/** @typedef {import("../lib/types.js").Figures} Figures */
+
+/**
+ * @param {number} rate
+ * @param {number} subs
+ * @param {SdkOptions} opts
+ */
 function maxSamples(rate, subs, opts) {
   return Math.min(5e6, Math.ceil(rate * subs * (opts.duration + 1)));
 }
 
 /** SDK door: a raw publisher `set`s a binary topic at a fixed rate, stamped; raw subscribers. */
+/**
+ * @param {ChildServer} server
+ * @param {SdkOptions} opts
+ */
 async function sdkLatency(server, opts) {
   const base = { host: HOST, port: server.ports.http, wsPath: "/sdk" };
   const pub = sdkPool(1, 1, (w, conns, first) => ({
@@ -40,6 +53,11 @@ async function sdkLatency(server, opts) {
 }
 
 /** MQTT door: the MQTT bench's latency layout (bench/lib/worker.mjs), QoS 0 or 1 end to end. */
+/**
+ * @param {ChildServer} server
+ * @param {SdkOptions} opts
+ * @param {0 | 1} qos
+ */
 async function mqttLatency(server, opts, qos) {
   const target = mqttTarget(server);
   const subs = new Pool(1, opts.latencySubs, (w, n) => ({
@@ -63,6 +81,13 @@ async function mqttLatency(server, opts, qos) {
  * One latency window of the pools `subs` and `pub` (opened in the order of `openOrder`): the
  * publisher runs at its fixed rate and the subscribers record latencies over the window.
  */
+/**
+ * @param {ChildServer} server
+ * @param {SdkOptions} opts
+ * @param {Pool} subs
+ * @param {Pool} pub
+ * @param {Pool[]} openOrder
+ */
 async function latencyWindow(server, opts, subs, pub, openOrder) {
   try {
     for (const pool of openOrder) await pool.all("open");
@@ -81,6 +106,10 @@ async function latencyWindow(server, opts, subs, pub, openOrder) {
   }
 }
 
+/**
+ * @param {Awaited<ReturnType<typeof measureWindow>>} m
+ * @param {Figures[]} closed the subscriber workers' replies to close
+ */
 function latencyResult(m, closed) {
   const samples = closed.flatMap((r) => Array.from(r.samples ?? []));
   return {
@@ -91,6 +120,7 @@ function latencyResult(m, closed) {
   };
 }
 
+/** @param {SdkOptions} opts */
 async function run(opts) {
   /** @type {Record<"sdk" | "mqttQos1" | "mqttQos0", Record<string, any>[]>} */
   const runs = { sdk: [], mqttQos1: [], mqttQos0: [] };
@@ -102,6 +132,10 @@ async function run(opts) {
   return Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, median(v, "p99Ms")]));
 }
 
+/**
+ * @param {SdkOptions} opts
+ * @param {Figures} r
+ */
 function print(opts, r) {
   console.log(
     `\n== Latency: ${opts.rate} updates/s -> ${opts.latencySubs} subscribers, publish -> receive (same clock, worker threads)`,
@@ -140,6 +174,7 @@ function print(opts, r) {
   );
 }
 
+/** @type {import("../lib/types.js").SdkScenario} */
 export default {
   name: "sdk-latency",
   key: "latency",

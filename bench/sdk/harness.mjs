@@ -4,6 +4,10 @@
 import { Pool } from "../lib/pool.mjs";
 import { startSkein } from "./servers.mjs";
 
+/** @typedef {import("../lib/child.mjs").ChildServer} ChildServer */
+/** @typedef {import("../lib/types.js").Figures} Figures */
+/** @typedef {import("../lib/args.mjs").SdkOptions} SdkOptions */
+
 const SDK_WORKER = new URL("./worker.mjs", import.meta.url);
 /**
  * A pool of SDK load-generator workers (bench/sdk/worker.mjs).
@@ -23,9 +27,16 @@ const QUIET_OTHER_CPU = 0.1;
 /**
  * Runs fn(server, atEnd) against a fresh server from start(); errors become { error }. The functions
  * fn pushes to `atEnd` run (in order) before the server stops.
+ * @param {(opts: SdkOptions & { profileDir?: string }) => Promise<ChildServer>} start
+ * @param {SdkOptions} opts
+ * @param {(server: ChildServer, atEnd: (() => Promise<unknown>)[]) => Promise<Figures>} fn
+ * @param {string} [profileDir]
+ * @returns {Promise<Figures>}
  */
 export async function withServer(start, opts, fn, profileDir) {
+  /** @type {ChildServer | null} */
   let server = null;
+  /** @type {(() => Promise<unknown>)[]} */
   const atEnd = [];
   try {
     server = await start({ ...opts, profileDir });
@@ -42,9 +53,17 @@ export async function withServer(start, opts, fn, profileDir) {
   }
 }
 
-/** Runs fn(server) against a fresh Skein; errors become { error }. */
+/**
+ * Runs fn(server) against a fresh Skein; errors become { error }.
+ * @param {SdkOptions} opts
+ * @param {(server: ChildServer) => Promise<Figures>} fn
+ */
 export const withSkein = (opts, fn) => withServer(startSkein, opts, fn);
 
+/**
+ * A Skein of the SDK scenarios as the MQTT load generator's target.
+ * @param {ChildServer} server
+ */
 export const mqttTarget = (server) => ({
   port: server.ports.mqtt,
   pid: server.pid,
@@ -54,6 +73,9 @@ export const mqttTarget = (server) => ({
 /**
  * The run of median `key` among `runs` (errors left out), with every run's figure in `rounds`.
  * Rounds alternate between the cases compared, so a slow spell of a shared machine hits both.
+ * @param {Figures[]} runs
+ * @param {string} key
+ * @returns {Figures}
  */
 export function median(runs, key) {
   let ok = runs.filter((r) => !r.error && r[key] != null);
