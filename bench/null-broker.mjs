@@ -19,6 +19,10 @@ let streaming = false; // subscribers are held until the parent says "start"
 /** @type {(() => void)[]} */
 const waiting = [];
 
+/**
+ * @param {net.Socket} sock
+ * @param {Buffer} batch
+ */
 function stream(sock, batch) {
   const pump = () => {
     for (let k = 0; k < WRITES_PER_TURN; k++) {
@@ -31,8 +35,10 @@ function stream(sock, batch) {
   pump();
 }
 
+/** @param {net.Socket} sock */
 function onConnection(sock) {
   let version = 4;
+  /** @type {number[]} */
   const acks = [];
   const framer = new Framer((buf, s, h) => {
     switch (buf[s] >> 4) {
@@ -65,7 +71,7 @@ function onConnection(sock) {
         break;
     }
   });
-  sock.on("data", (chunk) => {
+  sock.on("data", (/** @type {Buffer} */ chunk) => {
     framer.push(chunk);
     if (acks.length > 0) {
       sock.write(pubacks(acks, acks.length));

@@ -10,6 +10,7 @@ export const cfg = workerData;
 export const shared = cfg.shared ? new Int32Array(cfg.shared) : null;
 
 /** Answers the main thread's {id, cmd, ...args} messages (see pool.mjs) with commands[cmd](args). */
+/** @param {Record<string, (args: any) => Promise<object | void> | object | void>} commands */
 export function serveCommands(commands) {
   const port = /** @type {import("node:worker_threads").MessagePort} */ (parentPort); // a worker thread
   port.on("message", async ({ id, cmd, ...args }) => {
@@ -24,6 +25,11 @@ export function serveCommands(commands) {
 /**
  * How many more messages the publishers may send in the delivery window (measure.mjs) of `shared`
  * (an Int32Array, or null: no window, Infinity), `cfg.window` wide, with `cfg.fanout` receivers.
+ */
+/**
+ * @param {Int32Array | null} shared
+ * @param {{ window: number, fanout: number }} cfg
+ * @returns {() => number}
  */
 export function windowCredit(shared, cfg) {
   if (shared === null) return () => Infinity;
@@ -42,10 +48,15 @@ export const NO_CREDIT = -1; // the delivery window is full: retried after 1 ms
  * active(); turn() returns WROTE, WAITING or NO_CREDIT.
  */
 export class Pump {
+  /**
+   * @param {() => number} turn
+   * @param {() => boolean} active
+   */
   constructor(turn, active) {
     this.turn = turn;
     this.active = active;
     this.scheduled = false;
+    /** @type {NodeJS.Timeout | null} */
     this.creditTimer = null;
     this.run = () => this.pump();
     this.retry = () => {

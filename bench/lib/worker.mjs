@@ -35,6 +35,13 @@ const samples = cfg.role === "sub" && cfg.latency ? new Float64Array(cfg.maxSamp
 let nSamples = 0;
 let dropped = 0;
 
+/**
+ * A PUBLISH or PUBACK of connection `c` at buf[start] (header length h).
+ * @param {GenConn} c
+ * @param {Buffer} buf
+ * @param {number} start
+ * @param {number} h
+ */
 function onPacket(c, buf, start, h) {
   if (buf[start] >> 4 === PUBACK) {
     c.acked++;
@@ -56,6 +63,7 @@ function beforeChunk() {
   chunkRecv = recv;
 }
 
+/** @param {GenConn} c */
 function afterChunk(c) {
   if (c.ackIds.length > 0) {
     c.socket.write(pubacks(c.ackIds, c.ackIds.length));
@@ -95,6 +103,10 @@ function turn() {
   return progress ? WROTE : creditBlocked ? NO_CREDIT : WAITING;
 }
 
+/**
+ * @param {GenConn} c
+ * @param {string} topic
+ */
 function preEncode(c, topic) {
   const payload = Buffer.alloc(cfg.payload, "x");
   if (cfg.rate > 0) {
@@ -117,6 +129,7 @@ function preEncode(c, topic) {
 }
 
 // Fixed rate (latency scenario): one fresh copy of the template per message, timestamped at write.
+/** @type {NodeJS.Timeout | null} */
 let rateTimer = null;
 let rateStart = 0;
 function rateTick() {
@@ -194,16 +207,17 @@ const commands = {
     } else schedule();
   },
   snap: () => ({ t: hrMs(), sent, recv, acked, closed: conns.filter((c) => c.closed).length }),
+  /** @param {{ on: boolean }} args */
   record({ on }) {
     recording = on;
   },
   stop() {
     running = false;
-    clearInterval(rateTimer);
+    clearInterval(rateTimer ?? undefined);
   },
   close() {
     running = false;
-    clearInterval(rateTimer);
+    clearInterval(rateTimer ?? undefined);
     for (const c of conns) c.close();
     return { samples: samples ? samples.slice(0, nSamples) : null, dropped };
   },

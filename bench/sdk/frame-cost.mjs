@@ -15,6 +15,7 @@ import { decodeFrames, encoder, scanFrames } from "./frames.mjs";
 
 const ROUNDS = 200_000;
 
+/** @param {() => unknown} fn */
 function time(fn) {
   for (let i = 0; i < ROUNDS / 10; i++) fn(); // warm-up
   const t0 = process.hrtime.bigint();
@@ -91,6 +92,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   }
   console.log("Server, per client frame, ns (check and result writer: hand-written; zod, msgpackr: alone):");
   console.log("  frame         decode   check     zod  encode a result  msgpackr");
+  /** @type {(x: number, w: number) => string} */
   const n = (x, w) => x.toFixed(0).padStart(w);
   for (const r of serverFrameCost()) {
     console.log(

@@ -24,14 +24,17 @@ const packr = new Packr(MSGPACK_OPTIONS);
 
 /** One WebSocket connection: frames queued during a turn go out as one message. */
 class Link {
+  /** @param {import("ws").WebSocket} ws */
   constructor(ws) {
     this.ws = ws;
+    /** @type {Buffer[]} */
     this.pending = [];
     this.scheduled = false;
     this.closed = false;
     this.flush = this.flush.bind(this);
   }
 
+  /** @param {object} frame */
   send(frame) {
     if (this.closed) return;
     this.pending.push(packr.pack(frame));
@@ -54,6 +57,10 @@ const responders = new Map(); // path -> Link
 const requests = new Map(); // rid -> { link, id }
 let nextRid = 1;
 
+/**
+ * @param {Link} link
+ * @param {any} f a decoded client frame
+ */
 function onFrame(link, f) {
   switch (f?.type) {
     case "hello":

@@ -75,6 +75,7 @@ export function natsVersion() {
 }
 
 /** Starts nats-server on 127.0.0.1 and a free port (no JetStream, no monitoring). */
+/** @param {{ startTimeout: number }} opts */
 export async function startNats(opts) {
   const port = await freePort();
   const args = ["-a", "127.0.0.1", "-p", String(port)];
