@@ -126,6 +126,16 @@ const SHARED = new Set([
   "skein-args",
 ]);
 
+/** The request-response and profile options, in the usage of both scripts. */
+const RR_USAGE = `  --rr-kinds LIST       ${ALL_RR_KINDS.join(",")} (default: all; nats skipped without nats-server;
+                        relay: the raw frames through a bare ws + msgpackr relay, the Node floor)
+  --rr-payload N        request and response bytes (default ${DEFAULTS["rr-payload"]})
+  --rr-inflight N       requests outstanding in the throughput window (default ${DEFAULTS["rr-inflight"]})
+  --rr-conns N          requester connections (default ${DEFAULTS["rr-conns"]})
+  --rr-rate N           requests/s of the latency window (default ${DEFAULTS["rr-rate"]})
+  --profile LIST        ${PROFILE_CASES.join(",")}: afterwards profile the server (node --cpu-prof) under that
+                        SDK load (rr: 64 in flight; rr-rate: the fixed-rate latency window)`;
+
 const USAGE = `Usage: node bench/run.mjs [options]   (every option also reads BENCH_<NAME>, e.g. BENCH_BROKERS;
                                       the SDK scenarios read BENCH_SDK_<NAME> first)
   --brokers LIST        ${ALL_BROKERS.join(",")} (default: all; mosquitto is skipped if not on PATH)
@@ -155,14 +165,7 @@ const USAGE = `Usage: node bench/run.mjs [options]   (every option also reads BE
   --window N            sdk-fanout delivery window, updates (default ${DEFAULTS.window})
   --inflight N          sdk-fanout: SDK sets without a result (default ${DEFAULTS.inflight})
   --batch N             sdk-fanout: updates per write (default ${DEFAULTS.batch})
-  --rr-kinds LIST       ${ALL_RR_KINDS.join(",")} (default: all; nats skipped without nats-server;
-                        relay: the raw frames through a bare ws + msgpackr relay, the Node floor)
-  --rr-payload N        request and response bytes (default ${DEFAULTS["rr-payload"]})
-  --rr-inflight N       requests outstanding in the throughput window (default ${DEFAULTS["rr-inflight"]})
-  --rr-conns N          requester connections (default ${DEFAULTS["rr-conns"]})
-  --rr-rate N           requests/s of the latency window (default ${DEFAULTS["rr-rate"]})
-  --profile LIST        ${PROFILE_CASES.join(",")}: afterwards profile the server (node --cpu-prof) under that
-                        SDK load (rr: 64 in flight; rr-rate: the fixed-rate latency window)`;
+${RR_USAGE}`;
 
 const SDK_USAGE = `Usage: node bench/run-sdk.mjs [options]   (every option also reads BENCH_SDK_<NAME>)
   --scenarios LIST      fanout,latency,rr (default: all)
@@ -179,14 +182,7 @@ const SDK_USAGE = `Usage: node bench/run-sdk.mjs [options]   (every option also 
   --rate N              latency: updates/s (default ${DEFAULTS.rate})
   --latency-subs N      latency: subscribers (default ${DEFAULTS["latency-subs"]})
   --mqtt 4|5            MQTT version of the fan-out and latency clients (default 4)
-  --rr-kinds LIST       ${ALL_RR_KINDS.join(",")} (default: all; nats skipped without nats-server;
-                        relay: the raw frames through a bare ws + msgpackr relay, the Node floor)
-  --rr-payload N        request and response bytes (default ${DEFAULTS["rr-payload"]})
-  --rr-inflight N       requests outstanding in the throughput window (default ${DEFAULTS["rr-inflight"]})
-  --rr-conns N          requester connections (default ${DEFAULTS["rr-conns"]})
-  --rr-rate N           requests/s of the latency window (default ${DEFAULTS["rr-rate"]})
-  --profile LIST        ${PROFILE_CASES.join(",")}: afterwards profile the server (node --cpu-prof) under that
-                        SDK load (rr: 64 in flight; rr-rate: the fixed-rate latency window)
+${RR_USAGE}
   --out FILE            JSON results (default ${DEFAULTS["sdk-out"]})
   --start-timeout S     wait this long for a server's ports (default ${DEFAULTS["start-timeout"]})
   --skein-args="ARGS"   extra arguments for the Skein command line (split on spaces)`;
