@@ -1,3 +1,4 @@
+// @ts-check
 // Null sink: a trivial MQTT endpoint used to measure the load generator's own ceiling.
 // It answers CONNECT, SUBSCRIBE, PINGREQ and QoS 1 PUBLISH (PUBACK), counts PUBLISH packets by
 // fixed header, and streams pre-encoded QoS 0 PUBLISH batches to every subscriber as fast as
@@ -15,8 +16,13 @@ const WRITES_PER_TURN = 16;
 let received = 0;
 let streamed = 0;
 let streaming = false; // subscribers are held until the parent says "start"
+/** @type {(() => void)[]} */
 const waiting = [];
 
+/**
+ * @param {net.Socket} sock
+ * @param {Buffer} batch
+ */
 function stream(sock, batch) {
   const pump = () => {
     for (let k = 0; k < WRITES_PER_TURN; k++) {
@@ -29,8 +35,10 @@ function stream(sock, batch) {
   pump();
 }
 
+/** @param {net.Socket} sock */
 function onConnection(sock) {
   let version = 4;
+  /** @type {number[]} */
   const acks = [];
   const framer = new Framer((buf, s, h) => {
     switch (buf[s] >> 4) {
@@ -63,7 +71,7 @@ function onConnection(sock) {
         break;
     }
   });
-  sock.on("data", (chunk) => {
+  sock.on("data", (/** @type {Buffer} */ chunk) => {
     framer.push(chunk);
     if (acks.length > 0) {
       sock.write(pubacks(acks, acks.length));
@@ -79,7 +87,7 @@ process.on("message", (msg) => {
     streaming = true;
     waiting.splice(0).forEach((go) => go());
   }
-  process.send({ t: hrMs(), received, streamed });
+  process.send?.({ t: hrMs(), received, streamed });
 });
 process.on("disconnect", () => process.exit(0));
 process.on("SIGTERM", () => process.exit(0));

@@ -1,3 +1,4 @@
+// @ts-check
 // Broker targets. Every broker runs in its own child process (so its CPU and RSS are its own),
 // on 127.0.0.1 and a free port, with the open-files limit raised for the idle-connection test
 // (child.mjs).
@@ -9,12 +10,18 @@ import { ChildServer, ROOT, freePort, startServer } from "./child.mjs";
 import { GC_FILE_ENV, GC_PROBE, gcPauses } from "./gc.mjs";
 import { findBinary } from "./process.mjs";
 
+/** @param {string} file */
 function readJson(file) {
   return JSON.parse(fs.readFileSync(path.join(ROOT, file), "utf8"));
 }
 
 const SKEIN_CLI = "packages/server/dist/cli.js";
 
+/**
+ * @param {number} port
+ * @param {string} dir
+ * @param {import("./args.mjs").MqttOptions} opts
+ */
 function mosquittoConfig(port, dir, opts) {
   const file = path.join(dir, "mosquitto.conf");
   const lines = [
@@ -39,12 +46,23 @@ function mosquittoConfig(port, dir, opts) {
  * Skein gets the same queue and in-flight bounds as Mosquitto below (max_queued_messages,
  * max_inflight_messages), so neither drops QoS 1 messages the other keeps.
  */
+/** @param {string} dir */
 function skeinConfig(dir) {
   const file = path.join(dir, "skein.json");
   fs.writeFileSync(file, JSON.stringify({ mqtt: { maxQueuedMessages: 1_000_000, maxInflight: 1000 } }));
   return file;
 }
 
+/**
+ * @typedef {object} BrokerSpec
+ * @property {string} label
+ * @property {() => string | null} unavailable why it cannot run here, or null
+ * @property {() => string} version
+ * @property {boolean} [gcProbe] whether its child runs bench/lib/gc-probe.mjs
+ * @property {(port: number, dir: string, opts: import("./args.mjs").MqttOptions) => [string, string[]]} command
+ */
+
+/** @satisfies {Record<string, BrokerSpec>} */
 export const BROKERS = {
   skein: {
     label: "Skein",
@@ -80,35 +98,47 @@ export const BROKERS = {
     version() {
       let out;
       try {
-        out = execFileSync(findBinary("mosquitto"), ["-h"], { encoding: "utf8", stdio: "pipe" });
+        out = execFileSync(findBinary("mosquitto") ?? "mosquitto", ["-h"], {
+          encoding: "utf8",
+          stdio: "pipe",
+        });
       } catch (err) {
-        out = String(err.stdout ?? ""); // mosquitto -h exits non-zero
+        out = String(/** @type {{ stdout?: string }} */ (err).stdout ?? ""); // mosquitto -h exits non-zero
       }
       return /version (\S+)/.exec(out)?.[1] ?? "unknown";
     },
-    command: (port, dir, opts) => [findBinary("mosquitto"), ["-c", mosquittoConfig(port, dir, opts)]],
+    command: (port, dir, opts) => [
+      findBinary("mosquitto") ?? "mosquitto",
+      ["-c", mosquittoConfig(port, dir, opts)],
+    ],
   },
 };
 
-/** Starts broker `name` on a free port and waits until the port accepts connections. */
+/**
+ * Starts broker `name` on a free port and waits until the port accepts connections.
+ * @param {string} name a key of BROKERS
+ * @param {import("./args.mjs").MqttOptions} opts
+ */
 export async function startBroker(name, opts) {
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `skein-bench-${name}-`));
-  const [cmd, args] = BROKERS[name].command(port, dir, opts);
-  const gcFile = BROKERS[name].gcProbe ? path.join(dir, "gc.log") : null;
-  const broker = await startServer(name, cmd, args, {
+  const broker = /** @type {Record<string, BrokerSpec>} */ (BROKERS)[name];
+  const [cmd, args] = broker.command(port, dir, opts);
+  const gcFile = broker.gcProbe ? path.join(dir, "gc.log") : null;
+  const server = await startServer(name, cmd, args, {
     ports: { mqtt: port },
     dir,
     startTimeout: opts.startTimeout,
     env: gcFile ? { [GC_FILE_ENV]: gcFile } : undefined,
   });
-  broker.port = port;
+  server.port = port;
   // The server's GC pauses between two epoch-ms instants, or null (no probe in this broker).
-  broker.gcPauses = (fromMs, toMs) => (gcFile ? gcPauses(gcFile, fromMs, toMs) : null);
-  return broker;
+  server.gcPauses = (fromMs, toMs) => (gcFile ? gcPauses(gcFile, fromMs, toMs) : null);
+  return server;
 }
 
 /** The null sink (null-broker.mjs) used to measure the load generator's own ceiling. */
+/** @param {{ payload: number }} config */
 export async function startNullSink(config) {
   const port = await freePort();
   const child = fork(path.join(ROOT, "bench/null-broker.mjs"), [String(port), JSON.stringify(config)], {
@@ -116,6 +146,7 @@ export async function startNullSink(config) {
   });
   const sink = new ChildServer("null-sink", child, { mqtt: port });
   sink.port = port;
+  /** @param {string} msg */
   const ask = (msg) =>
     new Promise((resolve) => {
       child.once("message", resolve);

@@ -1,3 +1,4 @@
+// @ts-check
 // A server in a child process, for both benches (brokers and the null sink in brokers.mjs; Skein,
 // the bare relay and nats-server in bench/sdk/servers.mjs): on 127.0.0.1 and free ports, under a
 // raised open-files limit, its output tail kept, ready once its ports accept connections, its CPU
@@ -12,12 +13,16 @@ import { RAISE_FDS, canConnect, procCpu, procRss } from "./process.mjs";
 export const ROOT = path.resolve(new URL("../..", import.meta.url).pathname);
 const live = new Set(); // running children, killed on exit / Ctrl-C
 
+/**
+ * A free TCP port on 127.0.0.1.
+ * @returns {Promise<number>}
+ */
 export function freePort() {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.on("error", reject);
     srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
+      const { port } = /** @type {import("node:net").AddressInfo} */ (srv.address());
       srv.close(() => resolve(port));
     });
   });
@@ -28,8 +33,35 @@ export function freePort() {
  * stops; `termWaitS`: how long stop() waits after SIGTERM before SIGKILL.
  */
 export class ChildServer {
+  /**
+   * @param {string} name
+   * @param {import("node:child_process").ChildProcess} child
+   * @param {Record<string, number>} ports
+   * @param {string | null} [dir]
+   * @param {number} [termWaitS]
+   */
   constructor(name, child, ports, dir = null, termWaitS = 3) {
-    Object.assign(this, { name, child, ports, dir, termWaitS, pid: child.pid, output: "", exited: null });
+    this.name = name;
+    this.child = child;
+    this.ports = ports;
+    this.dir = dir;
+    this.termWaitS = termWaitS;
+    this.pid = /** @type {number} */ (child.pid);
+    this.output = "";
+    /** @type {number | string | null} exit code or signal once exited */
+    this.exited = null;
+    // Set by the code that starts a particular kind of server:
+    /** @type {number | undefined} the MQTT port (brokers, null sink) */
+    this.port = undefined;
+    /** @type {string | undefined} the SDK door's URL (Skein of the SDK scenarios) */
+    this.sdkUrl = undefined;
+    /** @type {((fromMs: number, toMs: number) => import("./gc.mjs").GcPauses | null) | undefined} */
+    this.gcPauses = undefined;
+    /** @type {(() => Promise<any>) | undefined} the null sink's counters */
+    this.counts = undefined;
+    /** @type {(() => Promise<any>) | undefined} the null sink: start sending */
+    this.startStreaming = undefined;
+    /** @param {string} d */
     const keep = (d) => (this.output = (this.output + d).slice(-4000));
     child.stdout?.on("data", keep);
     child.stderr?.on("data", keep);
@@ -59,6 +91,7 @@ export class ChildServer {
     return procRss(this.pid);
   }
 
+  /** @param {number} timeoutS */
   async waitReady(timeoutS) {
     const deadline = Date.now() + timeoutS * 1000;
     for (const port of Object.values(this.ports)) {
@@ -91,7 +124,11 @@ export class ChildServer {
 /**
  * Runs `cmd args` in ROOT under a raised open-files limit (10,000 idle connections need 10,000
  * fds) and waits until every port of `ports` accepts connections; one that does not is stopped.
- * @param options {ports, dir?, startTimeout, termWaitS?, env?: extra environment variables}
+ * @param {string} name
+ * @param {string} cmd
+ * @param {string[]} args
+ * @param {{ ports: Record<string, number>, dir?: string | null, startTimeout: number, termWaitS?: number,
+ *   env?: Record<string, string> }} options `env`: extra environment variables
  */
 export async function startServer(name, cmd, args, { ports, dir, startTimeout, termWaitS, env }) {
   const child = spawn("bash", ["-c", RAISE_FDS, name, cmd, ...args], {

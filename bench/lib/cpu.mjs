@@ -1,3 +1,4 @@
+// @ts-check
 // Machine-wide CPU accounting. The bench may run on a shared box, so every window also records
 // the cores used by processes other than the broker and the bench itself ("other CPU"): when that
 // is not near zero, the figures of that window are skewed.
@@ -40,6 +41,7 @@ export function stealCpu() {
 
 const TICKS_PER_S = 100; // USER_HZ: /proc/<pid>/stat counts in 1/100 s on Linux
 
+/** @param {number[]} exclude */
 function processTicks(exclude) {
   const ticks = new Map();
   for (const name of fs.readdirSync("/proc")) {
@@ -57,6 +59,7 @@ function processTicks(exclude) {
 }
 
 /** Starts a measurement; the returned function gives cores used since then by other processes. */
+/** @param {number[]} excludePids */
 export function otherCpu(excludePids) {
   const exclude = [process.pid, ...excludePids];
   const a = processTicks(exclude);

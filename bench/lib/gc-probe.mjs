@@ -1,3 +1,4 @@
+// @ts-check
 // Preloaded into the Skein child (`node --import bench/lib/gc-probe.mjs ...`): records every garbage
 // collection pause the server's process takes, one line per pause appended to the file named by
 // SKEIN_BENCH_GC_FILE: "<epoch ms at start> <pause ms> <kind>" (kind: 1 scavenge, 2 minor mark-sweep,
@@ -14,7 +15,7 @@ if (file) {
   new PerformanceObserver((list) => {
     let lines = "";
     for (const e of list.getEntries()) {
-      lines += `${(origin + e.startTime).toFixed(1)} ${e.duration.toFixed(3)} ${e.detail?.kind ?? 0}\n`;
+      lines += `${(origin + e.startTime).toFixed(1)} ${e.duration.toFixed(3)} ${/** @type {{ detail?: { kind?: number } }} */ (e).detail?.kind ?? 0}\n`;
     }
     fs.appendFileSync(file, lines);
   }).observe({ entryTypes: ["gc"] });

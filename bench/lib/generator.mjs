@@ -1,3 +1,4 @@
+// @ts-check
 // Plumbing of both load-generator workers (worker.mjs, bench/sdk/worker.mjs): their configuration,
 // the command loop, the publishers' credit in the shared delivery window, and the write loop that
 // runs as far as the windows allow, once per event-loop turn.
@@ -9,12 +10,14 @@ export const cfg = workerData;
 export const shared = cfg.shared ? new Int32Array(cfg.shared) : null;
 
 /** Answers the main thread's {id, cmd, ...args} messages (see pool.mjs) with commands[cmd](args). */
+/** @param {Record<string, (args: any) => Promise<object | void> | object | void>} commands */
 export function serveCommands(commands) {
-  parentPort.on("message", async ({ id, cmd, ...args }) => {
+  const port = /** @type {import("node:worker_threads").MessagePort} */ (parentPort); // a worker thread
+  port.on("message", async ({ id, cmd, ...args }) => {
     try {
-      parentPort.postMessage({ id, ok: true, ...(await commands[cmd](args)) });
+      port.postMessage({ id, ok: true, ...(await commands[cmd](args)) });
     } catch (err) {
-      parentPort.postMessage({ id, ok: false, error: err.message });
+      port.postMessage({ id, ok: false, error: /** @type {Error} */ (err).message });
     }
   });
 }
@@ -22,6 +25,11 @@ export function serveCommands(commands) {
 /**
  * How many more messages the publishers may send in the delivery window (measure.mjs) of `shared`
  * (an Int32Array, or null: no window, Infinity), `cfg.window` wide, with `cfg.fanout` receivers.
+ */
+/**
+ * @param {Int32Array | null} shared
+ * @param {{ window: number, fanout: number }} cfg
+ * @returns {() => number}
  */
 export function windowCredit(shared, cfg) {
   if (shared === null) return () => Infinity;
@@ -40,10 +48,15 @@ export const NO_CREDIT = -1; // the delivery window is full: retried after 1 ms
  * active(); turn() returns WROTE, WAITING or NO_CREDIT.
  */
 export class Pump {
+  /**
+   * @param {() => number} turn
+   * @param {() => boolean} active
+   */
   constructor(turn, active) {
     this.turn = turn;
     this.active = active;
     this.scheduled = false;
+    /** @type {NodeJS.Timeout | null} */
     this.creditTimer = null;
     this.run = () => this.pump();
     this.retry = () => {
@@ -68,6 +81,6 @@ export class Pump {
   }
 
   cancel() {
-    clearTimeout(this.creditTimer);
+    clearTimeout(this.creditTimer ?? undefined);
   }
 }

@@ -1,3 +1,4 @@
+// @ts-check
 // MQTT wire helpers for the load generator.
 // Encoding uses mqtt-packet's generate(), once per template. Receiving does NOT run mqtt-packet's
 // parser on the hot path: Framer splits the byte stream on the fixed header (type/flags byte +
@@ -10,8 +11,21 @@ export const PUBLISH = 3;
 export const PUBACK = 4;
 export const PINGREQ = Buffer.from([0xc0, 0x00]);
 
-export const encode = (packet, version) => mqttPacket.generate(packet, { protocolVersion: version });
+/**
+ * @param {object} packet an mqtt-packet packet object
+ * @param {number} version
+ * @returns {Buffer}
+ */
+export const encode = (packet, version) =>
+  mqttPacket.generate(/** @type {import("mqtt-packet").Packet} */ (packet), {
+    protocolVersion: /** @type {3 | 4 | 5} */ (version),
+  });
 
+/**
+ * @param {string} clientId
+ * @param {number} version
+ * @param {number} keepalive
+ */
 export function connectPacket(clientId, version, keepalive) {
   return encode(
     { cmd: "connect", protocolId: "MQTT", protocolVersion: version, clean: true, clientId, keepalive },
@@ -19,17 +33,35 @@ export function connectPacket(clientId, version, keepalive) {
   );
 }
 
+/**
+ * @param {string} topic
+ * @param {number} qos
+ * @param {number} version
+ */
 export function subscribePacket(topic, qos, version) {
   return encode({ cmd: "subscribe", messageId: 1, subscriptions: [{ topic, qos }] }, version);
 }
 
+/**
+ * @param {string} topic
+ * @param {Buffer} payload
+ * @param {number} qos
+ * @param {number} messageId
+ * @param {number} version
+ */
 export function publishPacket(topic, payload, qos, messageId, version) {
   return encode({ cmd: "publish", topic, payload, qos, messageId, retain: false, dup: false }, version);
 }
 
-/** Full decode of one (rare) control packet with mqtt-packet's parser. */
+/**
+ * Full decode of one (rare) control packet with mqtt-packet's parser.
+ * @param {Buffer} bytes
+ * @param {number} version
+ * @returns {import("mqtt-packet").Packet | { cmd: "error", error: Error } | null}
+ */
 export function decodeControl(bytes, version) {
-  const parser = mqttPacket.parser({ protocolVersion: version });
+  const parser = mqttPacket.parser({ protocolVersion: /** @type {3 | 4 | 5} */ (version) });
+  /** @type {import("mqtt-packet").Packet | { cmd: "error", error: Error } | null} */
   let packet = null;
   parser.on("packet", (p) => (packet = p));
   parser.on("error", (err) => (packet = { cmd: "error", error: err }));
@@ -43,11 +75,14 @@ export function decodeControl(bytes, version) {
  * buf[start] is the type/flags byte and the body is buf[start + headerLength, + remainingLength).
  */
 export class Framer {
+  /** @param {(buf: Buffer, start: number, headerLength: number, remainingLength: number) => void} onPacket */
   constructor(onPacket) {
     this.onPacket = onPacket;
+    /** @type {Buffer | null} */
     this.rest = null;
   }
 
+  /** @param {Buffer} chunk */
   push(chunk) {
     let buf = chunk;
     if (this.rest !== null) {
@@ -76,6 +111,11 @@ export class Framer {
 }
 
 /** Offset of the PUBLISH at buf[start] (header length h) past its topic and packet identifier. */
+/**
+ * @param {Buffer} buf
+ * @param {number} start
+ * @param {number} h
+ */
 export function publishPropertiesAt(buf, start, h) {
   let p = start + h;
   p += 2 + ((buf[p] << 8) | buf[p + 1]); // topic
@@ -84,6 +124,10 @@ export function publishPropertiesAt(buf, start, h) {
 }
 
 /** Offset past the MQTT 5 properties at buf[p] (their length as a Variable Byte Integer, then them). */
+/**
+ * @param {Buffer} buf
+ * @param {number} p
+ */
 export function skipProperties(buf, p) {
   let len = 0;
   let mul = 1;
@@ -97,18 +141,33 @@ export function skipProperties(buf, p) {
 }
 
 /** Offset of the payload of the PUBLISH at buf[start] (header length h); skips MQTT 5 properties. */
+/**
+ * @param {Buffer} buf
+ * @param {number} start
+ * @param {number} h
+ * @param {number} version
+ */
 export function publishPayloadOffset(buf, start, h, version) {
   const p = publishPropertiesAt(buf, start, h);
   return version === 5 ? skipProperties(buf, p) : p;
 }
 
 /** Packet identifier of a QoS 1/2 PUBLISH at buf[start]. */
+/**
+ * @param {Buffer} buf
+ * @param {number} start
+ * @param {number} h
+ */
 export function publishPacketId(buf, start, h) {
   const p = start + h + 2 + ((buf[start + h] << 8) | buf[start + h + 1]);
   return (buf[p] << 8) | buf[p + 1];
 }
 
 /** One buffer holding a PUBACK for every id (written with one socket write). */
+/**
+ * @param {ArrayLike<number>} ids
+ * @param {number} count
+ */
 export function pubacks(ids, count) {
   const out = Buffer.allocUnsafe(count * 4);
   for (let k = 0; k < count; k++) {

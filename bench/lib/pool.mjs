@@ -1,3 +1,4 @@
+// @ts-check
 // A group of load-generator workers driven with request/reply commands: {id, cmd} out,
 // {id, ok, ...reply} back. The MQTT generator (worker.mjs) by default; the SDK bench passes its own.
 import { Worker } from "node:worker_threads";
@@ -5,10 +6,25 @@ import { Worker } from "node:worker_threads";
 const WORKER_URL = new URL("./worker.mjs", import.meta.url);
 const CALL_TIMEOUT_MS = 60000; // a command (open: thousands of handshakes) that takes longer is stuck
 
+/**
+ * A worker's reply to a command: its counters (snap), samples (close), … as the worker script sends them.
+ * @typedef {import("./types.js").Figures} Reply
+ */
+
+/**
+ * The counters of a pool: each worker's snapshot (`snaps`, with its own clock `t`) and their sums.
+ * @typedef {{ snaps: Reply[], sent: number, recv: number, acked: number, errors: number, closed: number }} Snap
+ */
+
 class LoadWorker {
+  /**
+   * @param {object} config the worker's workerData
+   * @param {URL} workerUrl
+   */
   constructor(config, workerUrl) {
     this.worker = new Worker(workerUrl, { workerData: config });
     this.nextId = 1;
+    /** @type {Map<number, { resolve: (r: Reply) => void, reject: (e: Error) => void, timer: NodeJS.Timeout }>} */
     this.pending = new Map();
     this.exitError = null;
     this.worker.on("message", ({ id, ok, error, ...reply }) => {
@@ -19,6 +35,7 @@ class LoadWorker {
       if (ok) p.resolve(reply);
       else p.reject(new Error(error));
     });
+    /** @param {Error} err */
     const failAll = (err) => {
       this.exitError = err;
       for (const p of this.pending.values()) {
@@ -31,6 +48,11 @@ class LoadWorker {
     this.worker.on("exit", (code) => failAll(new Error(`worker exited (${code})`)));
   }
 
+  /**
+   * @param {string} cmd
+   * @param {object} [args]
+   * @returns {Promise<Reply>}
+   */
   call(cmd, args = {}) {
     if (this.exitError) return Promise.reject(this.exitError);
     const id = this.nextId++;
@@ -50,6 +72,12 @@ class LoadWorker {
  * each running the worker script at `workerUrl`.
  */
 export class Pool {
+  /**
+   * @param {number} count
+   * @param {number} total
+   * @param {(w: number, conns: number, first: number) => object} configFor
+   * @param {URL} [workerUrl]
+   */
   constructor(count, total, configFor, workerUrl = WORKER_URL) {
     this.workers = [];
     let first = 0;
@@ -58,16 +86,28 @@ export class Pool {
       this.workers.push(new LoadWorker(configFor(w, conns, first), workerUrl));
       first += conns;
     }
+    /** @type {import("node:perf_hooks").EventLoopUtilization[] | null} */
     this.elu = null;
+    /** @type {Promise<Reply[]> | null} */
+    this.closing = null;
   }
 
+  /**
+   * Sends `cmd` to every worker.
+   * @param {string} cmd
+   * @param {object} [args]
+   */
   all(cmd, args) {
     return Promise.all(this.workers.map((w) => w.call(cmd, args)));
   }
 
-  /** Sums counters across workers; rate helpers divide by each worker's own clock delta. */
+  /**
+   * Sums counters across workers; rate helpers divide by each worker's own clock delta.
+   * @returns {Promise<Snap>}
+   */
   async snap() {
     const snaps = await this.all("snap");
+    /** @param {string} key */
     const sum = (key) => snaps.reduce((a, s) => a + (s[key] ?? 0), 0);
     return {
       snaps,
@@ -85,7 +125,9 @@ export class Pool {
 
   /** Event-loop utilisation of each worker since markElu(): near 1.0 = a saturated worker. */
   elus() {
-    return this.workers.map((w, i) => w.worker.performance.eventLoopUtilization(this.elu[i]).utilization);
+    return this.workers.map(
+      (w, i) => w.worker.performance.eventLoopUtilization(/** @type {any} */ (this.elu)[i]).utilization,
+    );
   }
 
   /** Highest event-loop utilisation of any worker since markElu(). */
@@ -93,6 +135,7 @@ export class Pool {
     return Math.max(...this.elus());
   }
 
+  /** Closes every worker (once); resolves to their replies. */
   async close() {
     if (this.closing) return this.closing;
     this.closing = this.closeNow();
@@ -106,12 +149,18 @@ export class Pool {
   }
 }
 
-/** Messages per second between two snapshots, using each worker's own timestamps. */
+/**
+ * Messages per second between two snapshots, using each worker's own timestamps.
+ * @param {{ snaps: Reply[] }} before
+ * @param {{ snaps: Reply[] }} after
+ * @param {string} key
+ */
 export function rate(before, after, key) {
   let total = 0;
   after.snaps.forEach((s, i) => {
-    const dt = (s.t - before.snaps[i].t) / 1000;
-    if (dt > 0) total += (s[key] - before.snaps[i][key]) / dt;
+    const b = /** @type {Reply} */ (before.snaps[i]);
+    const dt = (s.t - b.t) / 1000;
+    if (dt > 0) total += (s[key] - b[key]) / dt;
   });
   return total;
 }

@@ -1,3 +1,4 @@
+// @ts-check
 // Process plumbing shared by bench/run.mjs and bench/run-sdk.mjs: more file descriptors, and no
 // child process left behind.
 import { execFileSync, spawn } from "node:child_process";
@@ -12,6 +13,7 @@ export const RAISE_FDS = 'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn
  * Node cannot raise its own open-files limit: re-runs this script under a raised `ulimit -n` when
  * the soft limit is below `needed`. Returns true when the re-run took over (the caller returns).
  */
+/** @param {number} needed */
 export function reexecWithMoreFds(needed) {
   const soft = execFileSync("bash", ["-c", "ulimit -n"], { encoding: "utf8" }).trim();
   if (soft === "unlimited" || Number(soft) >= needed || process.env.BENCH_REEXEC) return false;
@@ -27,6 +29,10 @@ export function reexecWithMoreFds(needed) {
 }
 
 /** Kills the children (`killAll`) on exit and on SIGINT, SIGTERM and SIGHUP. */
+/**
+ * @param {() => void} killAll
+ * @param {string} [what]
+ */
 export function installCleanup(killAll, what = "servers") {
   process.on("exit", killAll);
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
@@ -39,6 +45,10 @@ export function installCleanup(killAll, what = "servers") {
 }
 
 /** The path of an executable on PATH (or in /usr/sbin, where Debian puts brokers), or null. */
+/**
+ * @param {string} name
+ * @returns {string | null}
+ */
 export function findBinary(name) {
   const dirs = [...(process.env.PATH ?? "").split(":"), "/usr/sbin", "/usr/local/sbin"];
   for (const dir of dirs) {
@@ -54,6 +64,10 @@ export function findBinary(name) {
 }
 
 /** True when something accepts TCP connections on 127.0.0.1:port. */
+/**
+ * @param {number} port
+ * @returns {Promise<boolean>}
+ */
 export function canConnect(port) {
   return new Promise((resolve) => {
     const s = net.connect({ host: "127.0.0.1", port });
@@ -68,6 +82,7 @@ export function canConnect(port) {
 const CLK_TCK = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
 
 /** User and system (kernel) CPU seconds a process used so far (all threads), from /proc/<pid>/stat. */
+/** @param {number} pid */
 export function procCpu(pid) {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
   const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
@@ -75,7 +90,8 @@ export function procCpu(pid) {
 }
 
 /** Resident set size of a process in bytes, from /proc/<pid>/status VmRSS. */
+/** @param {number} pid */
 export function procRss(pid) {
   const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)[1]) * 1024;
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1]) * 1024;
 }

@@ -1,3 +1,4 @@
+// @ts-check
 // Shared between the main thread and the workers.
 
 // Int32Array slots of the SharedArrayBuffer that implements the delivery window: publishers add

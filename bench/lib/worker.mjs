@@ -1,3 +1,4 @@
+// @ts-check
 // Load-generator worker thread. One worker drives many MQTT connections in one role:
 //   pub  - publishes pre-encoded PUBLISH packets: as fast as TCP back-pressure, the PUBACK window
 //          and the shared delivery window allow ("max"), or at a fixed rate with a timestamp ("rate").
@@ -9,6 +10,17 @@ import { NO_CREDIT, Pump, WAITING, WROTE, cfg, serveCommands, shared, windowCred
 import { PINGREQ, PUBACK, publishPacket, publishPacketId, publishPayloadOffset, pubacks } from "./mqtt.mjs";
 import { SENT, RECV, hrMs } from "./shared.mjs";
 
+/**
+ * A connection with the generator's counters, and (publishers, set by preEncode before the first
+ * write) its pre-encoded PUBLISH packets: `template` with the packet id at `idAt` (-1: QoS 0) and the
+ * timestamp at `tsAt` (fixed rate), or a ring of RING packets `ringBuf` at `offsets` (QoS 1), or a
+ * batch `batchBuf` (QoS 0).
+ * @typedef {Conn & { sent: number, acked: number, ring: number, blocked: boolean, ackIds: number[],
+ *   template: Buffer, idAt: number, tsAt: number, ringBuf: Buffer, offsets: number[],
+ *   batchBuf: Buffer }} GenConn
+ */
+
+/** @type {GenConn[]} */
 const conns = [];
 let running = false;
 let sent = 0;
@@ -23,6 +35,13 @@ const samples = cfg.role === "sub" && cfg.latency ? new Float64Array(cfg.maxSamp
 let nSamples = 0;
 let dropped = 0;
 
+/**
+ * A PUBLISH or PUBACK of connection `c` at buf[start] (header length h).
+ * @param {GenConn} c
+ * @param {Buffer} buf
+ * @param {number} start
+ * @param {number} h
+ */
 function onPacket(c, buf, start, h) {
   if (buf[start] >> 4 === PUBACK) {
     c.acked++;
@@ -34,7 +53,7 @@ function onPacket(c, buf, start, h) {
   if (buf[start] & 0x06) c.ackIds.push(publishPacketId(buf, start, h));
   if (recording) {
     const at = publishPayloadOffset(buf, start, h, cfg.version);
-    if (nSamples < samples.length) samples[nSamples++] = chunkTime - buf.readDoubleBE(at);
+    if (samples !== null && nSamples < samples.length) samples[nSamples++] = chunkTime - buf.readDoubleBE(at);
     else dropped++;
   }
 }
@@ -44,6 +63,7 @@ function beforeChunk() {
   chunkRecv = recv;
 }
 
+/** @param {GenConn} c */
 function afterChunk(c) {
   if (c.ackIds.length > 0) {
     c.socket.write(pubacks(c.ackIds, c.ackIds.length));
@@ -83,6 +103,10 @@ function turn() {
   return progress ? WROTE : creditBlocked ? NO_CREDIT : WAITING;
 }
 
+/**
+ * @param {GenConn} c
+ * @param {string} topic
+ */
 function preEncode(c, topic) {
   const payload = Buffer.alloc(cfg.payload, "x");
   if (cfg.rate > 0) {
@@ -105,6 +129,7 @@ function preEncode(c, topic) {
 }
 
 // Fixed rate (latency scenario): one fresh copy of the template per message, timestamped at write.
+/** @type {NodeJS.Timeout | null} */
 let rateTimer = null;
 let rateStart = 0;
 function rateTick() {
@@ -126,9 +151,10 @@ function rateTick() {
 async function open() {
   const t0 = hrMs();
   let failed = 0;
+  /** @type {string | null} */
   let firstError = null;
   await forEachLimited(cfg.conns, cfg.concurrency, async (i) => {
-    const c = new Conn({
+    const conn = new Conn({
       host: cfg.host,
       port: cfg.port,
       clientId: `${cfg.clientPrefix}${i}`,
@@ -138,7 +164,15 @@ async function open() {
       beforeChunk,
       afterChunk,
     });
-    Object.assign(c, { sent: 0, acked: 0, ring: 0, blocked: false, ackIds: [] });
+    const c = /** @type {GenConn} */ (
+      Object.assign(conn, {
+        sent: 0,
+        acked: 0,
+        ring: 0,
+        blocked: false,
+        ackIds: /** @type {number[]} */ ([]),
+      })
+    );
     try {
       await c.open();
       if (cfg.role === "sub") await c.subscribe(cfg.topic, cfg.qos);
@@ -151,10 +185,10 @@ async function open() {
     } catch (err) {
       c.close();
       failed++;
-      firstError ??= err.message;
+      firstError ??= /** @type {Error} */ (err).message;
     }
   });
-  if (failed > 0 && cfg.role !== "idle") throw new Error(firstError);
+  if (failed > 0 && cfg.role !== "idle") throw new Error(firstError ?? "connect failed");
   const ping = setInterval(
     () => conns.forEach((c) => c.closed || c.socket.write(PINGREQ)),
     cfg.keepalive * 500,
@@ -173,16 +207,17 @@ const commands = {
     } else schedule();
   },
   snap: () => ({ t: hrMs(), sent, recv, acked, closed: conns.filter((c) => c.closed).length }),
+  /** @param {{ on: boolean }} args */
   record({ on }) {
     recording = on;
   },
   stop() {
     running = false;
-    clearInterval(rateTimer);
+    clearInterval(rateTimer ?? undefined);
   },
   close() {
     running = false;
-    clearInterval(rateTimer);
+    clearInterval(rateTimer ?? undefined);
     for (const c of conns) c.close();
     return { samples: samples ? samples.slice(0, nSamples) : null, dropped };
   },

@@ -1,9 +1,13 @@
+// @ts-check
 // Fan-in QoS 0: `--publishers` connections publish to bench/in/<i> as fast as the broker takes
 // them (within the delivery window); one subscriber on bench/in/+ counts what it receives.
 import { runThroughput } from "../lib/measure.mjs";
 
+/** @type {import("../lib/types.js").MqttScenario} */
 export default {
   name: "fanin",
+  suite: "mqtt",
+  options: ["publishers", "payload", "mqtt"],
   title: (o) => `Fan-in QoS 0: ${o.publishers} publishers -> 1 subscriber on bench/in/+`,
   kind: "throughput",
   run: (target, opts) =>

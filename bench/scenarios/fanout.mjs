@@ -1,9 +1,13 @@
+// @ts-check
 // Fan-out QoS 0: one publisher on bench/out, `--subscribers` subscribers of bench/out; the figure
 // is deliveries per second summed over all subscribers.
 import { runThroughput } from "../lib/measure.mjs";
 
+/** @type {import("../lib/types.js").MqttScenario} */
 export default {
   name: "fanout",
+  suite: "mqtt",
+  options: ["subscribers", "payload", "mqtt"],
   title: (o) => `Fan-out QoS 0: 1 publisher -> ${o.subscribers} subscribers of bench/out (deliveries/s)`,
   kind: "throughput",
   run: (target, opts) =>

@@ -1,3 +1,4 @@
+// @ts-check
 // Idle connections: `--idle-conns` clients connect (MQTT CONNECT/CONNACK, keepalive 60 s) from
 // several worker threads and stay idle. Reports the time to connect them all and the broker's
 // resident memory per connection: (VmRSS after - VmRSS before) / connections.
@@ -10,8 +11,11 @@ import { Pool } from "../lib/pool.mjs";
 const WORKERS = 4;
 const SETTLE_MS = 2000;
 
+/** @type {import("../lib/types.js").MqttScenario} */
 export default {
   name: "idle",
+  suite: "mqtt",
+  options: ["idle-conns", "mqtt"],
   title: (o) => `Idle connections: ${o.idleConns} clients, broker RSS per connection and time to connect`,
   kind: "idle",
   async run(target, opts) {

@@ -1,3 +1,4 @@
+// @ts-check
 // End-to-end latency: one publisher sends QoS 1 at a fixed `--rate` to bench/lat, each message
 // stamped with process.hrtime at the moment it is written; `--latency-subs` QoS 1 subscribers
 // (another worker thread of the same process, same monotonic clock) record receive - stamp. Beside
@@ -8,8 +9,11 @@ import { baseConfig } from "../lib/measure.mjs";
 import { Pool, rate } from "../lib/pool.mjs";
 import { percentiles } from "../lib/stats.mjs";
 
+/** @type {import("../lib/types.js").MqttScenario} */
 export default {
   name: "latency",
+  suite: "mqtt",
+  options: ["rate", "latency-subs", "payload", "mqtt"],
   title: (o) =>
     `Latency: QoS 1 at ${o.rate} msg/s -> ${o.latencySubs} QoS 1 subscribers (publish -> receive)`,
   kind: "latency",

@@ -1,3 +1,4 @@
+// @ts-check
 // QoS 1 flood (issue 12, item 6): `--publishers` connections publish QoS 1 to bench/in/<i>, each with
 // at most 100 PUBLISH awaiting PUBACK and no delivery window (they publish as fast as they are
 // acknowledged, as real devices do); one QoS 1 subscriber on bench/in/+ acknowledges every delivery
@@ -8,8 +9,11 @@
 import { fmtInt, fmtPct, fmtRatio, ratio } from "../lib/stats.mjs";
 import { runThroughput } from "../lib/measure.mjs";
 
+/** @type {import("../lib/types.js").MqttScenario} */
 export default {
   name: "qos1-flood",
+  suite: "mqtt",
+  options: ["publishers", "payload", "mqtt"],
   title: (o) =>
     `QoS 1 flood: ${o.publishers} publishers (100 in flight each, no window) -> 1 QoS 1 subscriber, Skein defaults`,
   kind: "throughput",

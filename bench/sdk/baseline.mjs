@@ -1,3 +1,4 @@
+// @ts-check
 // The machine's own floor for the latency figures: a one-byte TCP ping-pong over 127.0.0.1 between
 // this process and a child Node process (TCP_NODELAY, paced with 1 ms pauses like a fixed-rate
 // load). Any round trip through a server takes at least this; on a virtual machine, waking a
@@ -16,24 +17,26 @@ const ECHO =
 export async function tcpBaseline() {
   const port = await freePort();
   const child = spawn(process.execPath, ["-e", ECHO, String(port)], { stdio: ["ignore", "pipe", "ignore"] });
+  /** @type {import("node:net").Socket | null} */
   let socket = null;
   try {
     await new Promise((resolve, reject) => {
       child.stdout.once("data", resolve);
       child.once("exit", () => reject(new Error("echo server exited")));
     });
-    socket = net.connect({ host: "127.0.0.1", port, noDelay: true });
+    const sock = net.connect({ host: "127.0.0.1", port, noDelay: true });
+    socket = sock;
     await new Promise((resolve, reject) => {
-      socket.once("connect", resolve);
-      socket.once("error", reject);
+      sock.once("connect", resolve);
+      sock.once("error", reject);
     });
     const samples = new Float64Array(ROUNDS);
     const deadline = Date.now() + 10000;
     let n = 0;
     for (; n < ROUNDS && Date.now() < deadline; n++) {
       const t0 = process.hrtime.bigint();
-      const answered = new Promise((resolve) => socket.once("data", resolve));
-      socket.write("x");
+      const answered = new Promise((resolve) => sock.once("data", resolve));
+      sock.write("x");
       await answered;
       samples[n] = Number(process.hrtime.bigint() - t0) / 1e6;
       if (n % 3 === 0) await sleep(1);

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 // Per-frame costs of the SDK wire protocol, single thread, bounded loops:
 //  1. what the fan-out generator pays to count `v` frames: scanning the MessagePack structure
 //     (frames.mjs scanFrames, what it does) against decoding with msgpackr's unpackMultiple, for
@@ -14,6 +15,7 @@ import { decodeFrames, encoder, scanFrames } from "./frames.mjs";
 
 const ROUNDS = 200_000;
 
+/** @param {() => unknown} fn */
 function time(fn) {
   for (let i = 0; i < ROUNDS / 10; i++) fn(); // warm-up
   const t0 = process.hrtime.bigint();
@@ -90,6 +92,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   }
   console.log("Server, per client frame, ns (check and result writer: hand-written; zod, msgpackr: alone):");
   console.log("  frame         decode   check     zod  encode a result  msgpackr");
+  /** @type {(x: number, w: number) => string} */
   const n = (x, w) => x.toFixed(0).padStart(w);
   for (const r of serverFrameCost()) {
     console.log(

@@ -1,3 +1,4 @@
+// @ts-check
 // SDK wire frames for the load generator: encoding with the server's own MessagePack settings
 // (createMsgpackEncoder of @skein/protocol), and a cheap scanner for received messages.
 //
@@ -12,12 +13,27 @@ import { Unpackr } from "msgpackr";
 export const encoder = createMsgpackEncoder();
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: "number" });
 
-/** Every frame of a message, decoded. */
+/**
+ * Every frame of a message, decoded.
+ * @param {Buffer} buf
+ * @param {number} start
+ * @param {number} end
+ */
 export const decodeFrames = (buf, start, end) => unpackr.unpackMultiple(buf.subarray(start, end));
-/** One frame at buf[start, end), decoded. */
+/**
+ * One frame at buf[start, end), decoded.
+ * @param {Buffer} buf
+ * @param {number} start
+ * @param {number} end
+ */
 export const decodeFrame = (buf, start, end) => unpackr.unpack(buf.subarray(start, end));
 
-/** Position after the MessagePack value at buf[p]. */
+/**
+ * Position after the MessagePack value at buf[p].
+ * @param {Buffer} buf
+ * @param {number} p
+ * @returns {number}
+ */
 export function skip(buf, p) {
   const b = buf[p];
   if (b <= 0x7f || b >= 0xe0) return p + 1; // fixint
@@ -81,12 +97,21 @@ export function skip(buf, p) {
   }
 }
 
+/**
+ * @param {Buffer} buf
+ * @param {number} p
+ * @param {number} n
+ */
 function skipN(buf, p, n) {
   for (let k = 0; k < n; k++) p = skip(buf, p);
   return p;
 }
 
 /** Unsigned integer at buf[p] (fixint, uint 8/16/32/64). */
+/**
+ * @param {Buffer} buf
+ * @param {number} p
+ */
 export function readUint(buf, p) {
   const b = buf[p];
   if (b <= 0x7f) return b;
@@ -98,6 +123,10 @@ export function readUint(buf, p) {
 }
 
 /** Start of the bytes of the bin (or str) at buf[p]. */
+/**
+ * @param {Buffer} buf
+ * @param {number} p
+ */
 function binStart(buf, p) {
   const b = buf[p];
   if (b === 0xc4 || b === 0xd9) return p + 2;
@@ -116,6 +145,11 @@ const CH_T = 0x74;
 /**
  * Walks the frames of a message. For each `v` frame calls onV(topicId, buf, valueStart, valueEnd);
  * for any other frame calls onOther(buf, frameStart, frameEnd). Returns the number of `v` frames.
+ * @param {Buffer} buf
+ * @param {number} start
+ * @param {number} end
+ * @param {((topicId: number, buf: Buffer, valueStart: number, valueEnd: number) => void) | null} onV
+ * @param {((buf: Buffer, frameStart: number, frameEnd: number) => void) | null} onOther
  */
 export function scanFrames(buf, start, end, onV, onOther) {
   let p = start;
@@ -162,6 +196,10 @@ export function scanFrames(buf, start, end, onV, onOther) {
 /**
  * A frame template whose request id is patched in place: the id is encoded as MessagePack uint 32
  * (ids >= 2^31 always are), found by its unique bytes, and rewritten for each use.
+ */
+/**
+ * @param {object} frame
+ * @returns {{ bytes: Buffer, idAt: number, valueAt?: number }}
  */
 export function idTemplate(frame) {
   const marker = 0xfedcba98;

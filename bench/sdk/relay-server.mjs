@@ -1,3 +1,4 @@
+// @ts-check
 // A bare WebSocket + MessagePack request-response relay in Node: the floor of this machine for a Node
 // WebSocket server, for the `relay` kind of `node bench/run-sdk.mjs --scenarios rr`. It speaks just
 // enough of the Skein SDK protocol for the raw roles of bench/sdk/worker.mjs (rr-raw-req, rr-raw-resp),
@@ -23,14 +24,17 @@ const packr = new Packr(MSGPACK_OPTIONS);
 
 /** One WebSocket connection: frames queued during a turn go out as one message. */
 class Link {
+  /** @param {import("ws").WebSocket} ws */
   constructor(ws) {
     this.ws = ws;
+    /** @type {Buffer[]} */
     this.pending = [];
     this.scheduled = false;
     this.closed = false;
     this.flush = this.flush.bind(this);
   }
 
+  /** @param {object} frame */
   send(frame) {
     if (this.closed) return;
     this.pending.push(packr.pack(frame));
@@ -53,6 +57,10 @@ const responders = new Map(); // path -> Link
 const requests = new Map(); // rid -> { link, id }
 let nextRid = 1;
 
+/**
+ * @param {Link} link
+ * @param {any} f a decoded client frame
+ */
 function onFrame(link, f) {
   switch (f?.type) {
     case "hello":
@@ -106,9 +114,9 @@ wss.on("connection", (ws) => {
   ws.on("message", (data) => {
     let frames;
     try {
-      frames = packr.unpackMultiple(data);
+      frames = packr.unpackMultiple(/** @type {Buffer} */ (data));
     } catch (err) {
-      console.error(`relay: bad message: ${err.message}`);
+      console.error(`relay: bad message: ${/** @type {Error} */ (err).message}`);
       return ws.terminate();
     }
     for (const f of frames) onFrame(link, f);

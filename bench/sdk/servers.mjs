@@ -1,3 +1,4 @@
+// @ts-check
 // The servers of the SDK bench, each in its own child process on 127.0.0.1 (so its CPU time is its
 // own, read from /proc/<pid>/stat): Skein with both doors on known ports, the bare WebSocket relay
 // (relay-server.mjs, the floor for a Node server), and nats-server when it is on PATH. Optionally
@@ -13,6 +14,14 @@ const SKEIN_CLI = "packages/server/dist/cli.js";
 const RELAY_SCRIPT = "bench/sdk/relay-server.mjs";
 
 /** Starts a server and waits for its ports; it gets 10 s to exit on SIGTERM (a profile takes time). */
+/**
+ * @param {string} name
+ * @param {string} cmd
+ * @param {string[]} args
+ * @param {Record<string, number>} ports
+ * @param {{ startTimeout: number }} opts
+ * @param {string} [dir]
+ */
 const launch = (name, cmd, args, ports, opts, dir) =>
   startServer(name, cmd, args, { ports, dir, startTimeout: opts.startTimeout, termWaitS: 10 });
 
@@ -21,7 +30,7 @@ export const skeinUnavailable = () =>
 
 /**
  * Starts Skein: MQTT on `ports.mqtt`, HTTP (the SDK door at /sdk) on `ports.http`.
- * @param opts {startTimeout, skeinArgs, profileDir?}
+ * @param {{ startTimeout: number, skeinArgs?: string[], profileDir?: string }} opts
  */
 export async function startSkein(opts) {
   const ports = { mqtt: await freePort(), http: await freePort() };
@@ -42,7 +51,7 @@ export async function startSkein(opts) {
 /**
  * Starts the bare WebSocket + MessagePack relay (relay-server.mjs): the SDK frames of the raw
  * request-response roles at /sdk on `ports.http`, nothing else.
- * @param opts {startTimeout, profileDir?}
+ * @param {{ startTimeout: number, profileDir?: string }} opts
  */
 export async function startRelay(opts) {
   const ports = { http: await freePort() };
@@ -57,15 +66,18 @@ export const natsUnavailable = () => (findBinary("nats-server") ? null : "no nat
 
 export function natsVersion() {
   try {
-    return execFileSync(findBinary("nats-server"), ["--version"], { encoding: "utf8" }).trim();
+    return execFileSync(findBinary("nats-server") ?? "nats-server", ["--version"], {
+      encoding: "utf8",
+    }).trim();
   } catch {
     return "unknown";
   }
 }
 
 /** Starts nats-server on 127.0.0.1 and a free port (no JetStream, no monitoring). */
+/** @param {{ startTimeout: number }} opts */
 export async function startNats(opts) {
   const port = await freePort();
   const args = ["-a", "127.0.0.1", "-p", String(port)];
-  return launch("nats-server", findBinary("nats-server"), args, { client: port }, opts);
+  return launch("nats-server", findBinary("nats-server") ?? "nats-server", args, { client: port }, opts);
 }

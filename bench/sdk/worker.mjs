@@ -1,3 +1,4 @@
+// @ts-check
 // SDK load-generator worker thread. One worker drives one role over many connections:
 //   sdk-sub    raw WebSocket sessions (hello + select): counts `v` frames by scanning the MessagePack
 //              structure (no decode, no allocation), records latencies from a timestamp in the value.
@@ -30,12 +31,28 @@ import { RECV, SENT, hrMs } from "../lib/shared.mjs";
 import { TEMPLATE_ID_BASE, decodeFrame, encoder, idTemplate, scanFrames } from "./frames.mjs";
 import { WsConn } from "./wsraw.mjs";
 
+/**
+ * A connection of this worker's role: a RawSession, an @skein/sdk client, an MQTT Conn or a NATS
+ * connection (the roles below know which).
+ * @typedef {any} RoleConn
+ */
+/**
+ * A requester MQTT connection with its pre-encoded request and its answers pending a send.
+ * @typedef {Conn & { want: number, seq: number, template: { bytes: Buffer, seqAt: number } }} MqttRequester
+ */
+/**
+ * What a role does: open connection i, start sending, close a connection.
+ * @typedef {{ open: (i: number) => Promise<RoleConn>, start?: () => void, close?: (c: RoleConn) => unknown }} Role
+ */
+
+/** @type {RoleConn[]} */
 const conns = [];
 let running = false;
 let sent = 0;
 let recv = 0;
 let acked = 0;
 let errors = 0;
+/** @type {string | null} */
 let firstError = null;
 
 // ---- latency samples ----------------------------------------------------------------------
@@ -43,27 +60,43 @@ let recording = false;
 const samples = cfg.latency ? new Float64Array(cfg.maxSamples) : null;
 let nSamples = 0;
 let dropped = 0;
+/** @param {number} ms */
 function sample(ms) {
   if (!recording) return;
-  if (nSamples < samples.length) samples[nSamples++] = ms;
+  if (samples !== null && nSamples < samples.length) samples[nSamples++] = ms;
   else dropped++;
 }
 
+/** @param {unknown} err */
 function noteError(err) {
   errors++;
-  firstError ??= err?.message ?? String(err);
+  firstError ??= /** @type {Error | undefined} */ (err)?.message ?? String(err);
 }
 
 // ---- raw SDK sessions ---------------------------------------------------------------------
 /** A raw WebSocket SDK session: hello/welcome, and requests with small ids answered by result. */
 class RawSession {
+  /**
+   * @param {number} i
+   * @param {((tid: number, buf: Buffer, s: number, e: number) => void) | null} onV
+   * @param {((frame: any) => void) | null} onFrame
+   */
   constructor(i, onV, onFrame) {
     this.i = i;
+    /** @type {Map<number, { resolve: (v: any) => void, reject: (e: Error) => void }>} */
     this.pending = new Map(); // small request id -> {resolve, reject}
     this.nextId = 1;
     this.onV = onV;
     this.onFrame = onFrame; // (frame) for frames the handshake does not consume
     this.chunkV = 0;
+    /** @type {(() => void) | undefined} sends what the chunk just read asked for */
+    this.flush = undefined;
+    /** requests to send at the next flush (raw requester) */
+    this.want = 0;
+    /** the socket's buffer is full: wait for 'drain' (raw publisher) */
+    this.blocked = false;
+    /** @type {{ resolve: (frame: any) => void, reject: (err: Error) => void } | null} */
+    this.welcomed = null;
     this.ws = new WsConn({
       host: cfg.host,
       port: cfg.port,
@@ -95,6 +128,10 @@ class RawSession {
     return this;
   }
 
+  /**
+   * @param {object} frame
+   * @returns {Promise<any>}
+   */
   request(frame) {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
@@ -103,6 +140,7 @@ class RawSession {
     });
   }
 
+  /** @param {any} frame */
   other(frame) {
     if (frame.type === "welcome") return this.welcomed?.resolve(frame);
     if ((frame.type === "result" || frame.type === "error") && frame.id < TEMPLATE_ID_BASE) {
@@ -119,10 +157,16 @@ class RawSession {
 let chunkTime = 0; // hrMs() when the chunk being parsed was read
 
 // ---- sdk-sub ------------------------------------------------------------------------------
+/**
+ * @param {number} tid
+ * @param {Buffer} buf
+ * @param {number} s
+ */
 function onVLatency(tid, buf, s) {
   sample(chunkTime - buf.readDoubleBE(s));
 }
 
+/** @param {number} i */
 async function openSub(i) {
   const session = new RawSession(i, cfg.latency ? onVLatency : null, null);
   await session.open();
@@ -131,15 +175,20 @@ async function openSub(i) {
 }
 
 // ---- sdk-pub ------------------------------------------------------------------------------
-let pubTemplate = null; // { bytes, idAt, valueAt }
+/** @type {{ bytes: Buffer, idAt: number, valueAt?: number } | null} */
+let pubTemplate = null;
 let nextSetId = TEMPLATE_ID_BASE;
 const credit = windowCredit(shared, cfg);
 const pump = new Pump(turn, () => running && cfg.rate === 0);
 const schedule = () => pump.schedule();
 
 /** `n` set frames in one message, ids patched (and the value stamped when timing). */
+/**
+ * @param {number} n
+ * @param {boolean} stamp
+ */
 function setBatch(n, stamp) {
-  const { bytes, idAt, valueAt } = pubTemplate;
+  const { bytes, idAt, valueAt = 0 } = /** @type {NonNullable<typeof pubTemplate>} */ (pubTemplate);
   const len = bytes.length;
   const out = Buffer.allocUnsafe(len * n);
   for (let k = 0; k < n; k++) {
@@ -171,6 +220,7 @@ function turn() {
   return progress ? WROTE : creditBlocked ? NO_CREDIT : WAITING;
 }
 
+/** @param {number} i */
 async function openPub(i) {
   const session = new RawSession(i, null, (frame) => {
     // results of the pipelined sets (ids >= TEMPLATE_ID_BASE)
@@ -196,9 +246,11 @@ async function openPub(i) {
 }
 
 // ---- fixed-rate senders (sdk-pub with rate, every requester with rate) ----------------------
+/** @type {NodeJS.Timeout | null} */
 let rateTimer = null;
 let rateStart = 0;
 const RATE_MAX_OUTSTANDING = 2000; // a fixed-rate sender never has more unanswered than this
+/** @param {(c: RoleConn) => void} sendOne */
 function startRate(sendOne) {
   rateStart = hrMs();
   rateTimer = setInterval(() => {
@@ -213,6 +265,7 @@ function startRate(sendOne) {
 
 // ---- rr-sdk: the real SDK -----------------------------------------------------------------
 const RR_OPTS = { requestType: "binary", responseType: "binary", timeout: 10000 };
+/** @type {typeof import("@skein/sdk") | null} */
 let sdk = null;
 async function loadSdk() {
   sdk ??= await import("@skein/sdk");
@@ -224,12 +277,14 @@ async function openSdkSession() {
   return connect(cfg.url, { reconnect: false, heartbeatMs: 0, requestTimeoutMs: 15000 });
 }
 
+/** @param {RoleConn} session */
 const sdkRequest = (session) => session.messaging.sendRequest(cfg.rrPath, requestPayload, RR_OPTS);
 
 /**
  * Starts a requester whose request(conn) sends one request and returns the promise of its answer:
  * at the fixed `rate`, each request timed, or `inflight` lanes on every connection.
  */
+/** @param {(c: RoleConn) => Promise<unknown>} request */
 function startRequests(request) {
   if (cfg.rate > 0) return startRate((c) => timedRequest(c, request));
   for (const c of conns) {
@@ -241,12 +296,17 @@ function startRequests(request) {
  * Starts a requester of pre-encoded requests, sendBatch(conn, n) sending n at once: one at a time at
  * the fixed `rate`, or `inflight` on every connection (each read's answers send as many again).
  */
+/** @param {(c: RoleConn, n: number) => void} sendBatch */
 function startBatches(sendBatch) {
   if (cfg.rate > 0) return startRate((c) => sendBatch(c, 1));
   for (const c of conns) sendBatch(c, cfg.inflight);
 }
 
 /** One request, its round trip sampled. */
+/**
+ * @param {RoleConn} c
+ * @param {(c: RoleConn) => Promise<unknown>} request
+ */
 function timedRequest(c, request) {
   const t0 = hrMs();
   sent++;
@@ -263,6 +323,7 @@ function timedRequest(c, request) {
 }
 
 /** One of `inflight` lanes of a connection: the next request leaves when the previous is answered. */
+/** @param {() => Promise<unknown>} sendAwait */
 async function lane(sendAwait) {
   while (running) {
     sent++;
@@ -279,12 +340,17 @@ async function lane(sendAwait) {
 const requestPayload = new Uint8Array(crypto.randomBytes(cfg.payload ?? 64));
 
 // ---- rr-raw: pre-encoded SDK frames over raw WebSocket sessions -----------------------------
+/** @type {{ bytes: Buffer, idAt: number } | null} */
 let rawTemplate = null;
 const RING = 1 << 16;
 const sendTimes = new Float64Array(RING);
 
+/**
+ * @param {RawSession} session
+ * @param {number} n
+ */
 function rawSendBatch(session, n) {
-  const { bytes, idAt } = rawTemplate;
+  const { bytes, idAt } = /** @type {NonNullable<typeof rawTemplate>} */ (rawTemplate);
   const len = bytes.length;
   const out = Buffer.allocUnsafe(len * n);
   const now = hrMs();
@@ -299,8 +365,9 @@ function rawSendBatch(session, n) {
   session.ws.send(out);
 }
 
+/** @param {RawSession} session */
 function rawRequesterFrame(session) {
-  return (frame) => {
+  return (/** @type {any} */ frame) => {
     if (frame.type !== "result" && frame.type !== "error") return;
     if (frame.type === "error") noteError(new Error(`${frame.code}: ${frame.message}`));
     recv++;
@@ -309,6 +376,7 @@ function rawRequesterFrame(session) {
   };
 }
 
+/** @param {number} i */
 async function openRawRequester(i) {
   const session = new RawSession(i, null, null);
   session.onFrame = rawRequesterFrame(session);
@@ -332,8 +400,10 @@ async function openRawRequester(i) {
 }
 
 /** Raw responder: answers each `request` frame with a `respond` echoing its value, batched per read. */
+/** @param {number} i */
 async function openRawResponder(i) {
   const session = new RawSession(i, null, null);
+  /** @type {Uint8Array[]} */
   let out = [];
   session.onFrame = (frame) => {
     if (frame.type === "request") {
@@ -365,6 +435,11 @@ async function openRawResponder(i) {
 // carrying the same Correlation Data; its properties are walked to find it.
 
 /** Offset of the Correlation Data bytes in a v5 PUBLISH at buf[start] (header length h), or -1. */
+/**
+ * @param {Buffer} buf
+ * @param {number} start
+ * @param {number} h
+ */
 function correlationAt(buf, start, h) {
   let p = publishPropertiesAt(buf, start, h);
   const end = skipProperties(buf, p);
@@ -401,6 +476,12 @@ function correlationAt(buf, start, h) {
   return -1;
 }
 
+/**
+ * @param {MqttRequester} c
+ * @param {Buffer} buf
+ * @param {number} start
+ * @param {number} h
+ */
 function onMqttAnswer(c, buf, start, h) {
   if (buf[start] >> 4 !== 3) return;
   const at = correlationAt(buf, start, h);
@@ -411,6 +492,10 @@ function onMqttAnswer(c, buf, start, h) {
   if (cfg.rate === 0 && running) c.want++;
 }
 
+/**
+ * @param {MqttRequester} c
+ * @param {number} n
+ */
 function mqttSendBatch(c, n) {
   const { bytes, seqAt } = c.template;
   const len = bytes.length;
@@ -426,6 +511,7 @@ function mqttSendBatch(c, n) {
   c.socket.write(out);
 }
 
+/** @param {number} i */
 async function openMqttRequester(i) {
   const clientId = `${cfg.clientPrefix}${i}`;
   const c = new Conn({
@@ -434,9 +520,9 @@ async function openMqttRequester(i) {
     clientId,
     version: 5,
     keepalive: 60,
-    onPacket: onMqttAnswer,
+    onPacket: /** @type {(c: Conn, buf: Buffer, start: number, h: number) => void} */ (onMqttAnswer),
     beforeChunk: () => (chunkTime = hrMs()),
-    afterChunk: (conn) => {
+    afterChunk: (/** @type {MqttRequester} */ conn) => {
       if (conn.want > 0) {
         mqttSendBatch(conn, conn.want);
         conn.want = 0;
@@ -469,9 +555,11 @@ async function openNats() {
   return connect({ servers: `127.0.0.1:${cfg.port}`, noEcho: true });
 }
 
+/** @param {RoleConn} nc */
 const natsRequest = (nc) => nc.request(cfg.subject, requestPayload, { timeout: 10000 });
 
 // ---- roles --------------------------------------------------------------------------------
+/** @type {Record<string, Role>} */
 const ROLES = {
   "sdk-sub": { open: openSub },
   "sdk-pub": {
@@ -496,7 +584,7 @@ const ROLES = {
       const s = await openSdkSession();
       await s.messaging.addRequestHandler(
         cfg.rrPath,
-        (request) => {
+        (/** @type {Uint8Array} */ request) => {
           recv++;
           return request; // echo
         },
@@ -526,7 +614,7 @@ const ROLES = {
     async open() {
       const nc = await openNats();
       nc.subscribe(cfg.subject, {
-        callback: (err, msg) => {
+        callback: (/** @type {Error | null} */ err, /** @type {any} */ msg) => {
           if (err) return noteError(err);
           recv++;
           msg.respond(msg.data);
@@ -546,13 +634,14 @@ const commands = {
   async open() {
     const t0 = hrMs();
     let failed = 0;
+    /** @type {string | null} */
     let first = null;
     await forEachLimited(cfg.conns, cfg.concurrency ?? 50, async (i) => {
       try {
         conns.push(await role.open((cfg.firstConn ?? 0) + i));
       } catch (err) {
         failed++;
-        first ??= err.message;
+        first ??= /** @type {Error} */ (err).message;
       }
     });
     if (failed > 0) throw new Error(`${failed} of ${cfg.conns} ${cfg.role} connections failed: ${first}`);
@@ -571,16 +660,17 @@ const commands = {
     firstError,
     closed: conns.filter((c) => c.closed || c.ws?.closed).length,
   }),
+  /** @param {{ on: boolean }} args */
   record({ on }) {
     recording = on;
   },
   stop() {
     running = false;
-    clearInterval(rateTimer);
+    clearInterval(rateTimer ?? undefined);
   },
   async close() {
     running = false;
-    clearInterval(rateTimer);
+    clearInterval(rateTimer ?? undefined);
     pump.cancel();
     await Promise.allSettled(conns.map((c) => role.close?.(c) ?? c.ws?.end?.()));
     return { samples: samples ? samples.slice(0, nSamples) : null, dropped, errors, firstError };

@@ -1,3 +1,4 @@
+// @ts-check
 // Minimal WebSocket client over a raw node:net socket, for the SDK load generator's hot paths (the
 // same technique and the same socket as the MQTT generator, connectRaw in bench/lib/client.mjs): no
 // `ws` stream machinery, one shared read buffer per thread (`onread`), and server frames parsed by
@@ -13,6 +14,11 @@ const OP_CLOSE = 0x8;
 const OP_PING = 0x9;
 
 /** One client frame (FIN, opcode, masked with `key`) around `payload`. */
+/**
+ * @param {Uint8Array} payload
+ * @param {number} [opcode]
+ * @param {Buffer} [key]
+ */
 export function wsFrame(payload, opcode = OP_BINARY, key = crypto.randomBytes(4)) {
   const n = payload.length;
   const h = n < 126 ? 2 : n < 65536 ? 4 : 10;
@@ -40,10 +46,15 @@ export class WsConn {
    */
   constructor(opts) {
     this.opts = opts;
-    this.socket = null;
+    /** Set by open(). */
+    this.socket = /** @type {import("node:net").Socket} */ (/** @type {unknown} */ (null));
+    /** @type {((err: Error) => void) | undefined} told when an open connection fails or closes */
+    this.onClose = undefined;
     this.closed = false;
     this.open_ = false;
+    /** @type {Buffer | null} */
     this.rest = null; // bytes of an incomplete frame, copied out of the shared read buffer
+    /** @type {Buffer[] | null} */
     this.frag = null; // fragments of a message split over several frames (rare)
     this.key = crypto.randomBytes(4);
   }
@@ -62,11 +73,13 @@ export class WsConn {
         () => fail(new Error("no WebSocket upgrade within 15 s")),
         HANDSHAKE_TIMEOUT_MS,
       );
+      /** @param {Error} err */
       const fail = (err) => {
         clearTimeout(timer);
         this.close();
         reject(err);
       };
+      /** @type {(n: number, buf: Buffer) => void} */
       const onread = (n, buf) => {
         if (this.open_) return this.push(buf, 0, n);
         // Handshake: the response head is ASCII up to \r\n\r\n; frames may follow in the same read.
@@ -102,11 +115,17 @@ export class WsConn {
   }
 
   /** Sends one binary message (one or more concatenated MessagePack frames). */
+  /** @param {Uint8Array} payload */
   send(payload) {
     return this.socket.write(wsFrame(payload, OP_BINARY, this.key));
   }
 
   /** Parses frames out of buf[start, start + n); the tail of an incomplete frame is kept. */
+  /**
+   * @param {Buffer} chunk
+   * @param {number} start
+   * @param {number} n
+   */
   push(chunk, start, n) {
     let buf = chunk;
     let i = start;
@@ -139,6 +158,13 @@ export class WsConn {
     this.opts.afterChunk?.(this);
   }
 
+  /**
+   * One complete frame with first byte b0, its payload at buf[start, end).
+   * @param {number} b0
+   * @param {Buffer} buf
+   * @param {number} start
+   * @param {number} end
+   */
   frame(b0, buf, start, end) {
     const op = b0 & 0x0f;
     const fin = (b0 & 0x80) !== 0;
