@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 /**
  * Scale of topics and selections (issue 11), in-process, with no sockets: it drives the server's core
  * and SDK door classes from `packages/server/dist` directly.
@@ -30,12 +31,30 @@ const { values: args } = parseArgs({
   },
 });
 const root = resolve(args.root);
+/**
+ * Imports `rel` from the checkout under test (`--root`). Its modules are only known at run time, so the
+ * callers cast them to this checkout's types: another checkout must offer what the bench uses.
+ * @param {string} rel
+ * @returns {Promise<unknown>}
+ */
 const load = (rel) => import(pathToFileURL(resolve(root, rel)).href);
-const { Core } = await load("packages/server/dist/core/core.js");
-const { MemoryStore } = await load("packages/server/dist/storage/memory.js");
-const { SdkDoor } = await load("packages/server/dist/sdk/door.js");
-const { parseConfig } = await load("packages/server/dist/config.js");
-const { parseSelector } = await load("packages/protocol/dist/index.js");
+const { Core } = /** @type {typeof import("../packages/server/dist/core/core.js")} */ (
+  await load("packages/server/dist/core/core.js")
+);
+const { MemoryStore } = /** @type {typeof import("../packages/server/dist/storage/memory.js")} */ (
+  await load("packages/server/dist/storage/memory.js")
+);
+const { SdkDoor } = /** @type {typeof import("../packages/server/dist/sdk/door.js")} */ (
+  await load("packages/server/dist/sdk/door.js")
+);
+const { parseConfig } = /** @type {typeof import("../packages/server/dist/config.js")} */ (
+  await load("packages/server/dist/config.js")
+);
+const { parseSelector } = /** @type {typeof import("../packages/protocol/dist/index.js")} */ (
+  await load("packages/protocol/dist/index.js")
+);
+/** @typedef {import("../packages/server/dist/core/core.js").Core} Core */
+/** @typedef {import("../packages/server/dist/sdk/door.js").SdkDoor} SdkDoor */
 
 const sizes = args.sizes.split(",").map(Number);
 const SESSIONS = Number(args.sessions);
@@ -52,9 +71,18 @@ function newCore() {
 }
 
 const VALUE = Buffer.from("12345678");
-/** Topic i: 1,000 topics per group `gK`, so a branch selects 1,000 whatever the size. */
+/**
+ * Topic i: 1,000 topics per group `gK`, so a branch selects 1,000 whatever the size.
+ * @param {number} i
+ */
 const pathOf = (i) => `g${Math.floor(i / 1000)}/d${i}`;
 
+/**
+ * Adds topics `from` to `to` (excluded), each retaining an 8-byte string value.
+ * @param {Core} core
+ * @param {number} from
+ * @param {number} to
+ */
 function addTopics(core, from, to) {
   for (let i = from; i < to; i++) {
     const path = pathOf(i);
@@ -71,8 +99,13 @@ function addTopics(core, from, to) {
   }
 }
 
-/** Median ms of `fn`, repeated up to 21 times or about a second. */
+/**
+ * Median ms of `fn`, repeated up to 21 times or about a second.
+ * @param {() => unknown} fn
+ * @returns {number}
+ */
 function median(fn) {
+  /** @type {number[]} */
   const times = [];
   const until = performance.now() + 1000;
   while (times.length < 21 && (times.length < 3 || performance.now() < until)) {
@@ -84,13 +117,19 @@ function median(fn) {
   return times[times.length >> 1];
 }
 
+/** @param {number} x */
 const ms = (x) => (x < 0.1 ? x.toFixed(3) : x < 10 ? x.toFixed(2) : x.toFixed(0));
 console.log(`scale-topics: ${root}\n`);
 
 // --- Topics: memory, fetch and selection as the tree grows. ---
 const core = newCore();
+/**
+ * @type {{ n: number, fetchMiddle: number, fetchEnd: number, fetchBranch: number, selectBranch: number,
+ *   selectRegex: number, fetchSelection: number }[]}
+ */
 const rows = [];
 let have = 0;
+/** @type {{ n: number, heap: number, rss: number } | undefined} */
 let memory;
 for (const n of sizes) {
   gc();
@@ -111,6 +150,10 @@ for (const n of sizes) {
   const k = Math.floor(n / 2000);
   const branch = parseSelector(`>g${k}//`);
   const regex = parseSelector(`*g${k}/d.*`);
+  /**
+   * @param {{ topics: readonly unknown[] }} r
+   * @param {number} size
+   */
   const check = (r, size) => {
     if (r.topics.length !== size) throw new Error(`expected ${size}, got ${r.topics.length}`);
   };
@@ -124,6 +167,10 @@ for (const n of sizes) {
     fetchSelection: median(() => check(core.fetch(branch, { first: 1000 }), 1000)),
   });
 }
+/**
+ * @param {string} what
+ * @returns {never}
+ */
 function fail(what) {
   throw new Error(`${what}: wrong count`);
 }
@@ -155,10 +202,16 @@ for (const r of rows) {
 }
 
 // --- Topic creation with and without SDK sessions. ---
-/** A core with an SDK door holding `sessions` sessions of SELECTIONS selections each. */
+/**
+ * A core with an SDK door holding `sessions` sessions of SELECTIONS selections each.
+ * @param {number} sessions
+ * @returns {{ core: Core, door: SdkDoor, created: number }}
+ */
 function loadedCore(sessions) {
   const c = newCore();
   const cfg = parseConfig({});
+  // The SDK section of the configuration, less its `path` (the door's options have none).
+  /** @type {Omit<typeof cfg.sdk, "path"> & { path?: string }} */
   const sdkLimits = { ...cfg.sdk };
   delete sdkLimits.path;
   const silent = {
@@ -197,6 +250,10 @@ function loadedCore(sessions) {
  * Topics created per second for `seconds`. New topics land in the sessions' branches (fleet/sN/...)
  * outside their selections, or, with `selected`, one in ten inside one (fleet/sN/k0/...), which that
  * session is then told about (a topic frame).
+ * @param {{ core: Core, created: number }} target
+ * @param {boolean} selected
+ * @param {number} seconds
+ * @returns {number}
  */
 function creationRate(target, selected, seconds) {
   const t0 = performance.now();
@@ -219,6 +276,7 @@ function creationRate(target, selected, seconds) {
 const ROUNDS = 7;
 const plain = loadedCore(0);
 const loaded = loadedCore(SESSIONS);
+/** @type {{ none: number[], apart: number[], some: number[] }} */
 const rates = { none: [], apart: [], some: [] };
 // Topics the sessions select are told to them (a frame each, kept for replay): that garbage and its
 // collection would spill into the other rounds, so those rounds run after.
@@ -227,8 +285,10 @@ for (let r = 0; r < ROUNDS; r++) {
   rates.apart.push(creationRate(loaded, false, SECONDS / ROUNDS));
 }
 for (let r = 0; r < ROUNDS; r++) rates.some.push(creationRate(loaded, true, SECONDS / ROUNDS));
+/** @param {number[]} xs */
 const mid = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const [none, apart, some] = [mid(rates.none), mid(rates.apart), mid(rates.some)];
+/** @param {number} x */
 const rate = (x) => `${Math.round(x).toLocaleString("en")}/s`.padStart(10);
 console.log(
   `\ntopic creation (median of ${ROUNDS} rounds), ${SESSIONS.toLocaleString("en")} SDK sessions x ${SELECTIONS} selections:\n` +

@@ -1,3 +1,4 @@
+// @ts-check
 // Micro-benchmark of the storage engines alone (issue 9), in one process, without the server or its
 // doors: what the engines and the time series core cost, before they are wired into the server.
 //
@@ -23,6 +24,20 @@ import { TimeSeriesLog } from "../packages/server/dist/core/timeseries/series.js
 import { MemoryStorage } from "../packages/server/dist/storage/memory-store.js";
 import { SqliteStorage } from "../packages/server/dist/storage/sqlite-store.js";
 
+/** @typedef {import("../packages/server/dist/core/storage.js").Storage} Storage */
+/** @typedef {import("../packages/server/dist/core/storage.js").SeriesRecord} SeriesRecord */
+/** @typedef {Parameters<typeof SqliteStorage.open>[0]} SqliteStorageOptions */
+/** @typedef {"memory" | "sqlite"} Kind */
+/** @typedef {NonNullable<SqliteStorageOptions["sync"]>} Sync */
+/**
+ * What loading the start-up data set took.
+ * @typedef {object} Loaded
+ * @property {number} loadMs open + load(), wall clock
+ * @property {number} cpuMs open + load(), CPU (user + system)
+ * @property {number} warmMs warming every series' window
+ * @property {Record<string, number>} counts records loaded, by kind
+ */
+
 const args = process.argv.slice(2);
 const seconds = Number(args[args.indexOf("--seconds") + 1]) || 2;
 const skipStartup = args.includes("--skip-startup");
@@ -33,8 +48,15 @@ const root = mkdtempSync(join(tmpdir(), "skein-bench-storage-"));
 let dirs = 0;
 const freshDir = () => join(root, `d${dirs++}`);
 const VALUE = new Uint8Array(100).fill(42);
+/** @param {number} n */
 const fmt = (n) => Math.round(n).toLocaleString("en-US");
 
+/**
+ * A fresh engine; sqlite in a new directory of its own.
+ * @param {Kind} kind
+ * @param {Omit<SqliteStorageOptions, "dataDir">} [options] sqlite only
+ * @returns {Storage}
+ */
 function engine(kind, options = {}) {
   return kind === "memory" ? new MemoryStorage() : SqliteStorage.open({ dataDir: freshDir(), ...options });
 }
@@ -43,6 +65,11 @@ function engine(kind, options = {}) {
  * Appends `total` events (or as many as fit in `seconds`), `inFlight` awaited at a time, spread over
  * `seriesCount` series. The memory engine settles in a microtask, so the stop test is a clock read,
  * not a timer.
+ * @param {Storage} storage
+ * @param {number} seriesCount
+ * @param {number} total
+ * @param {number} [inFlight]
+ * @returns {Promise<number>} appends/s
  */
 async function appendRate(storage, seriesCount, total, inFlight = 64) {
   const logs = Array.from(
@@ -62,11 +89,17 @@ async function appendRate(storage, seriesCount, total, inFlight = 64) {
   return n / ((performance.now() - started) / 1000);
 }
 
+/**
+ * A 10,000-event range query over one whole series, 7 times.
+ * @param {Kind} kind
+ * @returns {Promise<{ count: number, median: number, min: number }>} events returned; ms
+ */
 async function rangeQueryMs(kind) {
   const storage = engine(kind);
   const log = new TimeSeriesLog("bench/range", storage);
   for (let i = 0; i < 10_000; i++) void log.append(VALUE, "bench", 1_000_000 + i);
   await storage.flush();
+  /** @type {number[]} */
   const times = [];
   let count = 0;
   for (let i = 0; i < 7; i++) {
@@ -79,8 +112,14 @@ async function rangeQueryMs(kind) {
   return { count, median: times[3], min: times[0] };
 }
 
+/**
+ * Latency of one awaited sqlite write at a time.
+ * @param {Sync} sync
+ * @returns {Promise<{ p50: number, p99: number }>} ms
+ */
 async function commitLatency(sync) {
   const storage = engine("sqlite", { sync, maxBatchDelayMs: 0 });
+  /** @type {number[]} */
   const times = [];
   for (let i = 0; i < 400; i++) {
     const t = performance.now();
@@ -96,6 +135,10 @@ async function commitLatency(sync) {
   return { p50: times[Math.floor(times.length * 0.5)], p99: times[Math.floor(times.length * 0.99)] };
 }
 
+/**
+ * Populates the start-up data set (unless `--startup-dir` holds it already), then loads it twice.
+ * @returns {Promise<{ populateS: number, size: number, full: Loaded, lazy: Loaded }>}
+ */
 async function startup() {
   const dataDir = startupDir ?? freshDir();
   const populateS = existsSync(join(dataDir, "skein.db")) ? 0 : await populate(dataDir);
@@ -106,12 +149,19 @@ async function startup() {
   return { populateS, size, full, lazy };
 }
 
-/** Opens and loads `dataDir` (with or without the queued messages), then warms every series' window. */
+/**
+ * Opens and loads `dataDir` (with or without the queued messages), then warms every series' window.
+ * @param {string} dataDir
+ * @param {boolean} messages
+ * @returns {Promise<Loaded>}
+ */
 async function load(dataDir, messages) {
   const cpu = process.cpuUsage();
   const t1 = performance.now();
   const storage = SqliteStorage.open({ dataDir });
+  /** @type {Record<string, number>} */
   const counts = {};
+  /** @type {SeriesRecord[]} */
   const series = [];
   for await (const batch of storage.load({ messages })) {
     for (const r of batch) {
@@ -129,7 +179,11 @@ async function load(dataDir, messages) {
   return { loadMs, cpuMs: (used.user + used.system) / 1000, warmMs, counts };
 }
 
-/** Writes the start-up data set into `dataDir`; returns the seconds it took. */
+/**
+ * Writes the start-up data set into `dataDir`; returns the seconds it took.
+ * @param {string} dataDir
+ * @returns {Promise<number>}
+ */
 async function populate(dataDir) {
   const storage = SqliteStorage.open({ dataDir, maxBatchSize: 50_000, maxBatchDelayMs: 0 });
   const t0 = performance.now();
@@ -186,7 +240,7 @@ async function populate(dataDir) {
 
 try {
   console.log(`storage engine micro-benchmark (node ${process.version}; ${seconds} s per rate)`);
-  for (const kind of startupOnly ? [] : ["memory", "sqlite"]) {
+  for (const kind of startupOnly ? [] : /** @type {Kind[]} */ (["memory", "sqlite"])) {
     for (const seriesCount of [1, 1000]) {
       const storage = engine(kind);
       const rate = await appendRate(storage, seriesCount, kind === "memory" ? 1_000_000 : 300_000);
@@ -196,7 +250,7 @@ try {
       );
     }
   }
-  for (const kind of startupOnly ? [] : ["memory", "sqlite"]) {
+  for (const kind of startupOnly ? [] : /** @type {Kind[]} */ (["memory", "sqlite"])) {
     const r = await rangeQueryMs(kind);
     console.log(
       `range query ${kind.padEnd(6)} ${fmt(r.count)} events: median ${r.median.toFixed(1)} ms (min ${r.min.toFixed(1)} ms)`,
@@ -210,7 +264,7 @@ try {
       `appends/s sqlite    1 series, 64 in flight, maxBatchDelayMs ${maxBatchDelayMs}: ${fmt(rate)}`,
     );
   }
-  for (const sync of startupOnly ? [] : ["normal", "full"]) {
+  for (const sync of startupOnly ? [] : /** @type {Sync[]} */ (["normal", "full"])) {
     const lat = await commitLatency(sync);
     const storage = engine("sqlite", { sync });
     const rate = await appendRate(storage, 1, 300_000);
@@ -221,6 +275,7 @@ try {
   }
   if (!skipStartup) {
     const s = await startup();
+    /** @param {Record<string, number>} c */
     const what = (c) =>
       Object.entries(c)
         .map(([k, v]) => `${fmt(v)} ${k}`)
@@ -228,10 +283,10 @@ try {
     console.log(
       `start-up data set: ${s.populateS ? `populated in ${s.populateS.toFixed(1)} s` : "existing"}, ${(s.size / 1e6).toFixed(0)} MB`,
     );
-    for (const [name, r] of [
+    for (const [name, r] of /** @type {[string, Loaded][]} */ ([
       ["everything", s.full],
       ["without queued messages", s.lazy],
-    ]) {
+    ])) {
       console.log(
         `start-up, ${name}: open + load ${fmt(r.loadMs)} ms (${fmt(r.cpuMs)} ms CPU; ${what(r.counts)}); warming 1,000 series windows ${fmt(r.warmMs)} ms`,
       );
