@@ -25,7 +25,6 @@ import type { MqttOptions } from "./mqtt/options.js";
 import { SdkDoor } from "./sdk/door.js";
 import { sdkMaxFrameBytes } from "./sdk/options.js";
 import { startSysTopics } from "./admin/sys-topics.js";
-import { MemoryStorage } from "./storage/memory-store.js";
 import { SqliteStorage } from "./storage/sqlite-store.js";
 import { orderOf, rememberOrder } from "./mqtt/user-properties.js";
 
@@ -43,9 +42,10 @@ export interface ServerDependencies {
   /** A logger (pino's shape); default: pino at the configured level. */
   logger?: Logger;
   /**
-   * A storage engine, already open, instead of the one `storage.engine` names (which
-   * {@link SkeinServer.listen} opens: sqlite's `skein.db` in `dataDir`, or memory). The server restores
-   * its topics at `listen()` and closes it at `close()`.
+   * A storage engine, already open, instead of the one `storage.engine` names ({@link SkeinServer.listen}
+   * opens sqlite's `skein.db` in `dataDir`; `memory` writes nothing). The server restores its topics
+   * from it at `listen()`, writes kept topics through it (acknowledging after each commit) and closes
+   * it at `close()`.
    */
   store?: Storage;
   /**
@@ -141,18 +141,20 @@ export function createServer(config: SkeinConfigInput = {}, deps: ServerDependen
     },
     async listen() {
       store = deps.store ?? openStorage(cfg);
-      try {
-        const restored = await core.restore(store);
-        logger.info({ store: store.engine, topics: restored }, "store loaded");
-      } catch (err) {
-        await store.close().catch(() => {});
-        store = undefined;
-        throw err;
+      if (store !== undefined) {
+        try {
+          const restored = await core.restore(store);
+          logger.info({ store: store.engine, topics: restored }, "store loaded");
+        } catch (err) {
+          await store.close().catch(() => {});
+          store = undefined;
+          throw err;
+        }
       }
       core.start();
       if (cfg.limits.sysIntervalMs > 0) stopSys = startSysTopics(core, cfg.limits.sysIntervalMs);
       const addresses = await listeners.start();
-      logger.info({ ...addresses, host: cfg.host, store: store.engine }, "skein listening");
+      logger.info({ ...addresses, host: cfg.host, store: store?.engine ?? "memory" }, "skein listening");
       return addresses;
     },
     async close() {
@@ -170,9 +172,14 @@ export function createServer(config: SkeinConfigInput = {}, deps: ServerDependen
   };
 }
 
-/** The storage engine the configuration names, opened (sqlite: locked and checked). */
-function openStorage(cfg: SkeinConfig): Storage {
-  if (cfg.storage.engine === "memory") return new MemoryStorage();
+/**
+ * The storage engine the configuration names, opened (sqlite: locked and checked). None for `memory`:
+ * a memory engine would keep copies that no restart can read, so the configured memory store writes
+ * nothing and acknowledges at once, exactly as before storage was wired (an embedder wanting the
+ * memory engine's behaviour, e.g. in tests, passes `deps.store`).
+ */
+function openStorage(cfg: SkeinConfig): Storage | undefined {
+  if (cfg.storage.engine === "memory") return undefined;
   return SqliteStorage.open({
     dataDir: cfg.dataDir,
     sync: cfg.storage.sync,
