@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { connect } from "../../../sdk/src/index.js";
+import { FakeClock } from "../fake-clock.js";
 import { connectClient, startServer, type TestServer } from "../helpers.js";
 import { RawClient, frame, props, str, u16 } from "../raw-client.js";
 
@@ -29,8 +30,8 @@ function tempDir(): string {
   return dir;
 }
 
-async function sqliteServer(dataDir: string): Promise<TestServer> {
-  const srv = await startServer({ dataDir, storage: { engine: "sqlite" } });
+async function sqliteServer(dataDir: string, clock?: FakeClock): Promise<TestServer> {
+  const srv = await startServer({ dataDir, storage: { engine: "sqlite" } }, clock ? { clock } : {});
   let closed = false;
   cleanup.push(() => (closed ? undefined : srv.close()));
   return { ...srv, close: () => ((closed = true), srv.close()) };
@@ -154,5 +155,32 @@ describe("restart on the same data directory (sqlite)", () => {
       ["m/v5", "five"],
     ]);
     expect(srv.server.getTopic("m/cleared")).toBeUndefined();
+  });
+
+  it("does not restore a retained value whose Message Expiry passed while the server was down [MQTT-3.3.2-5]", async () => {
+    const dataDir = tempDir();
+    const t0 = Date.now();
+    let srv = await sqliteServer(dataDir, new FakeClock(t0));
+    const v5 = await connectClient(srv.url(), { protocolVersion: 5 });
+    const expiring = { qos: 1 as const, retain: true, properties: { messageExpiryInterval: 60 } };
+    await v5.publishAsync("e/short", "gone by then", expiring);
+    await v5.publishAsync("e/long", "still here", {
+      ...expiring,
+      properties: { messageExpiryInterval: 3600 },
+    });
+    await v5.endAsync();
+    await srv.close();
+
+    srv = await sqliteServer(dataDir, new FakeClock(t0 + 120_000)); // two minutes later
+    // (Checked before any subscription: replaying retained values drops expired ones too.)
+    expect(srv.server.getTopic("e/short")?.value).toBeUndefined();
+    expect(srv.server.getTopic("e/long")?.value).toBeDefined();
+    const reader = await connectClient(srv.url(), { protocolVersion: 5 });
+    cleanup.push(() => reader.endAsync());
+    const got: string[] = [];
+    reader.on("message", (topic, payload) => got.push(`${topic}=${payload.toString()}`));
+    await reader.subscribeAsync("e/#", { qos: 1 });
+    await expect.poll(() => got.length).toBe(1);
+    expect(got).toEqual(["e/long=still here"]);
   });
 });
