@@ -4,7 +4,7 @@
  * the write; deliveries to subscribers do not wait; acknowledgements keep PUBLISH order
  * [MQTT-4.6.0-2]. Driven by a store whose commits the test releases by hand.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { connect } from "../../../sdk/src/index.js";
 import type { TopicRecord } from "../../src/core/storage.js";
 import { MemoryStorage } from "../../src/storage/memory-store.js";
@@ -15,10 +15,14 @@ import { RawClient } from "../raw-client.js";
 class GatedStorage extends MemoryStorage {
   writes = 0;
   release!: () => void;
+  fail!: (err: Error) => void;
   private gate = this.newGate();
 
   private newGate(): Promise<void> {
-    return new Promise<void>((resolve) => (this.release = resolve));
+    return new Promise<void>((resolve, reject) => {
+      this.release = resolve;
+      this.fail = reject;
+    });
   }
 
   override putTopic(topic: TopicRecord): Promise<void> {
@@ -93,6 +97,27 @@ describe("acknowledgement after commit", () => {
       client.socket.destroy();
     });
   }
+
+  it("MQTT 5: a failed commit closes the connection with 0x83, unacknowledged, and is counted", async () => {
+    const store = new GatedStorage();
+    srv = await startServer({}, { store });
+    const client = await RawClient.connected(srv.addresses.mqtt as number, 5);
+    client.send({
+      cmd: "publish",
+      topic: "f/kept",
+      payload: Buffer.from("x"),
+      qos: 1,
+      retain: true,
+      messageId: 5,
+      dup: false,
+    });
+    await vi.waitFor(() => expect(store.writes).toBe(1));
+    store.fail(new Error("disk full"));
+    expect(await client.next()).toMatchObject({ cmd: "disconnect", reasonCode: 0x83 });
+    await client.closed;
+    expect(client.packets.some((p) => p.cmd === "puback")).toBe(false);
+    expect(srv.server.metrics.get("storage_commit_failures_total")).toBe(1);
+  });
 
   it("QoS 1 to a topic that is not kept is acknowledged without waiting", async () => {
     const store = new GatedStorage();
