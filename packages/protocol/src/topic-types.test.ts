@@ -25,16 +25,20 @@ describe("isTopicType", () => {
 
 describe("normaliseSpecification", () => {
   it.each<[string, TopicSpecification, TopicSpecification]>([
-    ["json, no properties", { type: "json" }, { type: "json", properties: { retention: "always" } }],
+    [
+      "json, no properties",
+      { type: "json" },
+      { type: "json", properties: { retention: "always", persistent: true } },
+    ],
     [
       "empty properties",
       { type: "string", properties: {} },
-      { type: "string", properties: { retention: "always" } },
+      { type: "string", properties: { retention: "always", persistent: true } },
     ],
     [
       "retention kept",
       { type: "binary", properties: { retention: "mqtt" } },
-      { type: "binary", properties: { retention: "mqtt" } },
+      { type: "binary", properties: { retention: "mqtt", persistent: true } },
     ],
     [
       "other properties kept",
@@ -54,6 +58,7 @@ describe("normaliseSpecification", () => {
         type: "time-series",
         properties: {
           retention: "always",
+          persistent: true,
           eventType: "double",
           retainedRange: { count: 10 },
           subscriptionRange: 3,

@@ -49,7 +49,11 @@ export interface RemovalPolicy {
 export interface TopicProperties {
   /** See {@link Retention}. Default `always`. */
   retention?: Retention;
-  /** Kept across restarts (with a persistent store). Default false. */
+  /**
+   * Kept across restarts by the server's store (docs/durability.md), and a write to it is answered
+   * only once committed. Default true. A topic with `mqtt` retention is kept only while it holds a
+   * retained value.
+   */
   persistent?: boolean;
   /** Check every update against the type (always done for non-binary types). Default true. */
   validateValues?: boolean;
@@ -153,7 +157,7 @@ export function normaliseSpecification(spec: TopicSpecification): TopicSpecifica
   if (p.removal !== undefined && !(Number.isFinite(p.removal.idleMs) && p.removal.idleMs > 0)) {
     throw new SkeinError("INVALID_SPECIFICATION", "removal.idleMs must be a positive number");
   }
-  return { type: spec.type, properties: { retention: "always", ...p } };
+  return { type: spec.type, properties: { retention: "always", persistent: true, ...p } };
 }
 
 /** Structural equality of two (normalised) specifications. */

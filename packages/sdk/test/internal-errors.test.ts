@@ -1,19 +1,19 @@
 /**
  * An unexpected exception inside the server reaches the client as `INTERNAL` with the error table's
  * generic message only; its text (which may name files, internals or other sessions' data) goes to
- * the server's log. Provoked here through a store whose `removeTopic` throws, reached by an SDK
- * `remove_topics` of a persistent topic.
+ * the server's log. Provoked here through a store whose `removeTopic` commit fails, reached by an SDK
+ * `remove_topics` of a persistent topic (answered only after the commit).
  */
 import { ErrorCodes, SkeinError } from "@skein/protocol";
 import { afterEach, describe, expect, it } from "vitest";
-import { type Logger, MemoryStore, createServer } from "../../server/src/index.js";
+import { type Logger, MemoryStorage, createServer } from "../../server/src/index.js";
 import { connect } from "../src/index.js";
 
 const SECRET = "EACCES: permission denied, open '/var/lib/skein/secret.db'";
 
-class FailingStore extends MemoryStore {
-  override removeTopic(): void {
-    throw new Error(SECRET);
+class FailingStore extends MemoryStorage {
+  override removeTopic(): Promise<void> {
+    return Promise.reject(new Error(SECRET));
   }
 }
 

@@ -1,17 +1,25 @@
 #!/usr/bin/env node
 /**
  * The `skein` command: starts a server from defaults, a JSON config file, `SKEIN_*` environment
- * variables and flags (flags win over the environment, which wins over the file).
+ * variables and flags (flags win over the environment, which wins over the file). Unlike
+ * `createServer()`, whose default store is memory, the CLI keeps its data: `storage.engine` defaults
+ * to `sqlite` here. `skein backup FILE` copies the database of a (running) server's data directory.
  */
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { type SkeinConfigInput, createServer, parseConfig } from "./index.js";
+import { type SkeinConfigInput, backupDatabase, createServer, parseConfig } from "./index.js";
 
 const HELP = `Usage: skein [options]
+       skein backup FILE [--data-dir DIR]
+
 
 Starts a Skein server. With no options it listens on 127.0.0.1: MQTT on 1883, HTTP (MQTT over
 WebSocket at /mqtt) on 8080, and, when a TLS certificate and key are configured, MQTTS on 8883
-and HTTPS/WSS on 8443.
+and HTTPS/WSS on 8443. Persistent topics and their values are kept in DIR/skein.db (sqlite)
+unless --store memory is given.
+
+skein backup FILE writes a consistent copy of the database of the data directory to FILE, while
+a server runs on it or not (see docs/durability.md for restoring it).
 
 Options (each also as an environment variable):
   --host ADDR          address to bind (SKEIN_HOST; default 127.0.0.1, use 0.0.0.0 for all)
@@ -23,6 +31,7 @@ Options (each also as an environment variable):
   --tls-key FILE       PEM private key (SKEIN_TLS_KEY)
   --config FILE        JSON configuration file (SKEIN_CONFIG)
   --data-dir DIR       data directory (SKEIN_DATA_DIR; default ./data)
+  --store ENGINE       sqlite|memory (SKEIN_STORE; default sqlite; memory keeps nothing)
   --log-level LEVEL    trace|debug|info|warn|error|fatal|silent (SKEIN_LOG_LEVEL; default info)
   --print-config       print the resolved configuration as JSON and exit
   -h, --help           show this help
@@ -38,6 +47,7 @@ const FLAGS = {
   "tls-cert": { env: "SKEIN_TLS_CERT", path: ["tls", "cert"], kind: "string" },
   "tls-key": { env: "SKEIN_TLS_KEY", path: ["tls", "key"], kind: "string" },
   "data-dir": { env: "SKEIN_DATA_DIR", path: ["dataDir"], kind: "string" },
+  store: { env: "SKEIN_STORE", path: ["storage", "engine"], kind: "string" },
   "log-level": { env: "SKEIN_LOG_LEVEL", path: ["logLevel"], kind: "string" },
 } as const;
 
@@ -65,11 +75,14 @@ function setPath(target: Record<string, unknown>, path: readonly string[], value
   node[path[path.length - 1] as string] = value;
 }
 
-/** Builds the configuration input from file, environment and flags. */
+/**
+ * Builds the configuration input from file, environment and flags; `backup` is the FILE of
+ * `skein backup FILE`.
+ */
 export function resolveConfigInput(
   argv: string[],
   env: NodeJS.ProcessEnv,
-): { config: SkeinConfigInput; print: boolean } {
+): { config: SkeinConfigInput; print: boolean; backup?: string } {
   let parsed;
   try {
     parsed = parseArgs({
@@ -81,12 +94,19 @@ export function resolveConfigInput(
         help: { type: "boolean", short: "h" },
       },
       strict: true,
-      allowPositionals: false,
+      allowPositionals: true,
     });
   } catch (err) {
     fail(`${(err as Error).message}\nRun skein --help for the options.`);
   }
   const values = parsed.values as Record<string, string | boolean | undefined>;
+  const positionals = parsed.positionals;
+  let backup: string | undefined;
+  if (positionals.length > 0) {
+    if (positionals[0] !== "backup" || positionals.length !== 2)
+      fail(`unexpected argument ${JSON.stringify(positionals.join(" "))}\nRun skein --help for the options.`);
+    backup = positionals[1];
+  }
   if (values.help) {
     process.stdout.write(HELP + "\n");
     process.exit(0);
@@ -107,11 +127,15 @@ export function resolveConfigInput(
     const fromFlag = values[flag];
     if (typeof fromFlag === "string") setPath(config, spec.path, convert(spec.kind, fromFlag, `--${flag}`));
   }
-  return { config: config as SkeinConfigInput, print: values["print-config"] === true };
+  // The CLI keeps what it is told to keep: sqlite unless a file, variable or flag says otherwise.
+  const storage = (config.storage ?? {}) as Record<string, unknown>;
+  if (storage.engine === undefined) setPath(config, ["storage", "engine"], "sqlite");
+  const result = { config: config as SkeinConfigInput, print: values["print-config"] === true };
+  return backup === undefined ? result : { ...result, backup };
 }
 
 async function main(): Promise<void> {
-  const { config, print } = resolveConfigInput(process.argv.slice(2), process.env);
+  const { config, print, backup } = resolveConfigInput(process.argv.slice(2), process.env);
   let resolved;
   try {
     resolved = parseConfig(config);
@@ -120,6 +144,15 @@ async function main(): Promise<void> {
   }
   if (print) {
     process.stdout.write(JSON.stringify(resolved, null, 2) + "\n");
+    return;
+  }
+  if (backup !== undefined) {
+    try {
+      await backupDatabase(resolved.dataDir, backup);
+    } catch (err) {
+      fail(`backup failed: ${(err as Error).message}`);
+    }
+    process.stdout.write(`skein: database of ${resolved.dataDir} copied to ${backup}\n`);
     return;
   }
   const server = createServer(resolved);

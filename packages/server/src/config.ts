@@ -19,12 +19,28 @@ export const configSchema = z
     host: z.string().min(1).default("127.0.0.1"),
     /** Name reported as the `$ServerName` session property. */
     serverName: z.string().min(1).default("skein"),
-    /** Where persistent data is kept. */
+    /** Where persistent data is kept (`skein.db` of the sqlite engine); created if missing. */
     dataDir: z.string().min(1).default("./data"),
     /** Least severe log level written (pino's levels). */
     logLevel: z.enum(LOG_LEVELS).default("info"),
-    /** Storage engine (`memory` keeps nothing across restarts). */
-    store: z.enum(["memory"]).default("memory"),
+    /** What keeps persistent topics and values (docs/durability.md). */
+    storage: z
+      .object({
+        /**
+         * `sqlite` keeps them in `dataDir/skein.db`; `memory` keeps nothing across restarts. Default
+         * `memory` for `createServer()`; the `skein` CLI (and `npm start`) default to `sqlite`.
+         */
+        engine: z.enum(["memory", "sqlite"]).default("memory"),
+        /** `normal`: commits survive a process crash; `full`: also an OS crash or power loss (fsync each). */
+        sync: z.enum(["normal", "full"]).default("normal"),
+        /**
+         * How long a group commit stays open for more writes (ms); 0 = until the end of the
+         * event-loop turn. Acknowledgements of persistent writes wait this long at most, plus the commit.
+         */
+        maxBatchDelayMs: z.number().int().min(0).max(1000).default(0),
+      })
+      .strict()
+      .prefault({}),
     /** MQTT door: listeners and limits. */
     mqtt: z
       .object({

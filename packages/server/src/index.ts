@@ -17,27 +17,37 @@ import { pino } from "pino";
 import { type SkeinConfig, type SkeinConfigInput, parseConfig } from "./config.js";
 import { Core } from "./core/core.js";
 import type { Metrics } from "./core/metrics.js";
-import type { Clock, Logger, Store } from "./core/ports.js";
+import type { Clock, Logger } from "./core/ports.js";
+import type { Storage } from "./core/storage.js";
 import { type ListeningAddresses, Listeners } from "./listeners.js";
 import { MqttDoor } from "./mqtt/door.js";
 import type { MqttOptions } from "./mqtt/options.js";
 import { SdkDoor } from "./sdk/door.js";
 import { sdkMaxFrameBytes } from "./sdk/options.js";
 import { startSysTopics } from "./admin/sys-topics.js";
-import { MemoryStore } from "./storage/memory.js";
+import { SqliteStorage } from "./storage/sqlite-store.js";
+import { orderOf, rememberOrder } from "./mqtt/user-properties.js";
 
 export { type SkeinConfig, type SkeinConfigInput, configSchema, parseConfig, LOG_LEVELS } from "./config.js";
 export type { ListeningAddresses } from "./listeners.js";
-export type { Logger, Store, StoredTopic, StoredMessage, StoredSession, Clock, Timer } from "./core/ports.js";
+export type { Logger, Clock, Timer } from "./core/ports.js";
+export type * from "./core/storage.js";
 export { Metrics } from "./core/metrics.js";
-export { MemoryStore } from "./storage/memory.js";
+export { MemoryStorage } from "./storage/memory-store.js";
+export { SqliteStorage, type SqliteStorageOptions, backupDatabase } from "./storage/sqlite-store.js";
+export { StorageOpenError, type StorageOpenFailure } from "./storage/storage-open-error.js";
 
 /** Things a host program may inject instead of the defaults. */
 export interface ServerDependencies {
   /** A logger (pino's shape); default: pino at the configured level. */
   logger?: Logger;
-  /** A store; default: the one the configuration names. */
-  store?: Store;
+  /**
+   * A storage engine, already open, instead of the one `storage.engine` names ({@link SkeinServer.listen}
+   * opens sqlite's `skein.db` in `dataDir`; `memory` writes nothing). The server restores its topics
+   * from it at `listen()`, writes kept topics through it (acknowledging after each commit) and closes
+   * it at `close()`.
+   */
+  store?: Storage;
   /**
    * Time and timers for every protocol timer of both doors and the core: MQTT keep-alive, connect
    * timeout, will delay, session expiry and message expiry, the SDK reconnection timeout and
@@ -71,11 +81,16 @@ export interface SkeinServer {
   readonly metrics: Metrics;
   /** A topic of the tree, as the SDK door will see it (read-only view), or undefined. */
   getTopic(path: string): TopicView | undefined;
-  /** Opens the store and every configured listener; resolves with the ports in use. */
+  /**
+   * Opens the store (restoring its persistent topics) and then every configured listener; resolves
+   * with the ports in use.
+   * @throws StorageOpenError when the data directory is locked by another server, or its database is
+   * corrupt, truncated, foreign or of a newer schema (one line naming the file and the remedy)
+   */
   listen(): Promise<ListeningAddresses>;
   /**
    * Shuts down gracefully: wills per spec, v5 clients get DISCONNECT 0x8B (Server shutting down), the
-   * listeners close and the store is flushed.
+   * listeners close and the store commits what is pending and is closed (releasing its lock).
    */
   close(): Promise<void>;
 }
@@ -87,14 +102,13 @@ export interface SkeinServer {
 export function createServer(config: SkeinConfigInput = {}, deps: ServerDependencies = {}): SkeinServer {
   const cfg = parseConfig(config);
   const logger: Logger = deps.logger ?? pino({ level: cfg.logLevel, base: { server: cfg.serverName } });
-  const store = deps.store ?? new MemoryStore();
   const core = new Core({
     limits: {
       maxTopics: cfg.limits.maxTopics,
       removalSweepMs: cfg.limits.removalSweepMs,
       maxRequestBytes: cfg.limits.maxRequestBytes,
     },
-    store,
+    userPropertyOrder: { orderOf, remember: rememberOrder },
     logger,
     clock: deps.clock,
   });
@@ -116,6 +130,7 @@ export function createServer(config: SkeinConfigInput = {}, deps: ServerDependen
   );
   const listeners = new Listeners(cfg, mqtt, sdk, logger, core.metrics);
   let closed = false;
+  let store: Storage | undefined;
   let stopSys = (): void => {};
   return {
     config: cfg,
@@ -125,11 +140,21 @@ export function createServer(config: SkeinConfigInput = {}, deps: ServerDependen
       return t && { path: t.path, spec: t.spec, value: t.value?.payload };
     },
     async listen() {
-      await store.open();
+      store = deps.store ?? openStorage(cfg);
+      if (store !== undefined) {
+        try {
+          const restored = await core.restore(store);
+          logger.info({ store: store.engine, topics: restored }, "store loaded");
+        } catch (err) {
+          await store.close().catch(() => {});
+          store = undefined;
+          throw err;
+        }
+      }
       core.start();
       if (cfg.limits.sysIntervalMs > 0) stopSys = startSysTopics(core, cfg.limits.sysIntervalMs);
       const addresses = await listeners.start();
-      logger.info({ ...addresses, host: cfg.host, store: store.kind }, "skein listening");
+      logger.info({ ...addresses, host: cfg.host, store: store?.engine ?? "memory" }, "skein listening");
       return addresses;
     },
     async close() {
@@ -140,8 +165,24 @@ export function createServer(config: SkeinConfigInput = {}, deps: ServerDependen
       sdk.shutdown();
       core.stop();
       await listeners.stop();
-      await store.close();
+      core.persistence.detach();
+      await store?.close();
       logger.info({}, "skein stopped");
     },
   };
+}
+
+/**
+ * The storage engine the configuration names, opened (sqlite: locked and checked). None for `memory`:
+ * a memory engine would keep copies that no restart can read, so the configured memory store writes
+ * nothing and acknowledges at once, exactly as before storage was wired (an embedder wanting the
+ * memory engine's behaviour, e.g. in tests, passes `deps.store`).
+ */
+function openStorage(cfg: SkeinConfig): Storage | undefined {
+  if (cfg.storage.engine === "memory") return undefined;
+  return SqliteStorage.open({
+    dataDir: cfg.dataDir,
+    sync: cfg.storage.sync,
+    maxBatchDelayMs: cfg.storage.maxBatchDelayMs,
+  });
 }

@@ -180,11 +180,18 @@ interface Running {
 
 const children = new Set<ChildProcess>();
 
-/** Starts the CLI on free ports and waits for its "skein listening" log line. */
+let dataDirs = 0;
+
+/**
+ * Starts the CLI on free ports and waits for its "skein listening" log line. Each run has its own data
+ * directory: the CLI's sqlite store locks it, and a server killed by the previous test may not be
+ * gone yet.
+ */
 async function start(): Promise<Running> {
+  const dataDir = join(workDir, `data-${++dataDirs}`);
   const child = spawn(
     process.execPath,
-    [CLI, "--mqtt-port", "0", "--http-port", "0", "--log-level", "info"],
+    [CLI, "--mqtt-port", "0", "--http-port", "0", "--log-level", "info", "--data-dir", dataDir],
     {
       cwd: workDir,
       env: env(),

@@ -16,7 +16,9 @@ import {
   valueTypeOf,
 } from "@skein/protocol";
 import { type Counter, Metrics } from "./metrics.js";
-import { type Clock, type Logger, type Store, type Timer, silentLogger, systemClock } from "./ports.js";
+import { type Clock, type Logger, type Timer, silentLogger, systemClock } from "./ports.js";
+import { Persistence, type UserPropertyOrder } from "./persistence.js";
+import type { Storage } from "./storage.js";
 import { SessionRegistry } from "./sessions.js";
 import { checkConstraint } from "./constraints.js";
 import { LockRegistry } from "./locks.js";
@@ -38,7 +40,8 @@ export interface CoreLimits {
 /** What the core is built from. */
 export interface CoreOptions {
   limits: CoreLimits;
-  store: Store;
+  /** Where the MQTT door remembers interleaved User Property order (kept with stored values). */
+  userPropertyOrder?: UserPropertyOrder;
   logger?: Logger;
   clock?: Clock;
   metrics?: Metrics;
@@ -51,7 +54,17 @@ export interface PublishContext {
 }
 
 /** The outcome of a publish. */
-export type PublishResult = { ok: true; delivered: number } | { ok: false; code: ErrorCode; message: string };
+export type PublishResult =
+  | {
+      ok: true;
+      delivered: number;
+      /**
+       * When the update changed a kept (persistent) topic: settles once the change is committed. A
+       * door acknowledges the update only then (docs/durability.md); undefined: nothing to wait for.
+       */
+      committed: Promise<void> | undefined;
+    }
+  | { ok: false; code: ErrorCode; message: string };
 
 /** An update of a topic's value by a session. */
 export interface TopicUpdateRequest {
@@ -87,7 +100,8 @@ export class Core {
   readonly metrics: Metrics;
   readonly log: Logger;
   readonly clock: Clock;
-  readonly store: Store;
+  /** What is kept through the storage engine (persistent topics and values). */
+  readonly persistence: Persistence;
   private readonly limits: CoreLimits;
   private readonly topicListeners = new Set<TopicListener>();
   private sweepTimer: Timer | undefined;
@@ -96,6 +110,8 @@ export class Core {
   private sweepRemoved = 0;
   private readonly updatesCounter: Counter;
   private nextTopicId = 1;
+  /** The commit promise of the last removal of a kept topic (see {@link Core.removeTopics}). */
+  private lastRemoval: Promise<void> | undefined;
   /** Named locks held by sessions (update constraints). */
   readonly locks = new LockRegistry();
   /** Request-response routing. */
@@ -103,7 +119,7 @@ export class Core {
 
   constructor(options: CoreOptions) {
     this.limits = options.limits;
-    this.store = options.store;
+    this.persistence = new Persistence(options.userPropertyOrder);
     this.log = options.logger ?? silentLogger;
     this.clock = options.clock ?? systemClock;
     this.metrics = options.metrics ?? new Metrics();
@@ -167,22 +183,38 @@ export class Core {
       this.metrics.inc("skein_updates_refused_total", { reason: "PAYLOAD_INVALID" });
       return { ok: false, code: "PAYLOAD_INVALID", message: problem };
     }
-    applyRetention(topic, update);
+    const committed = applyRetention(topic, update) ? this.persistence.changed(topic) : undefined;
     topic.lastActivity = this.clock.now();
     const delivered = this.subscriptions.deliver(update);
     this.updatesCounter.value++;
-    return { ok: true, delivered };
+    return { ok: true, delivered, committed };
   }
 
   /**
    * Adds a topic. Returns the topic and whether it was created; an existing topic with a different
    * specification is an error. Paths only the server writes (`$SYS/...`) are refused: the server's own
    * topics there are made by its publishes.
+   * `committed` settles once a new persistent topic is committed to the store (undefined otherwise).
    * @throws SkeinError `NOT_AUTHORIZED`, `INVALID_SPECIFICATION`, `TOPIC_EXISTS_MISMATCH`, `RATE_LIMITED`
    */
-  addTopic(path: string, spec: TopicSpecification): { topic: Topic; created: boolean } {
+  addTopic(
+    path: string,
+    spec: TopicSpecification,
+  ): { topic: Topic; created: boolean; committed: Promise<void> | undefined } {
     if (isReservedForServer(path)) throw this.reservedPath(path);
-    return this.insertTopic(path, spec);
+    const { topic, created } = this.insertTopic(path, spec);
+    return { topic, created, committed: created ? this.persistence.changed(topic) : undefined };
+  }
+
+  /**
+   * Start-up: takes `storage` as the store of persistent topics and restores the topics it keeps,
+   * with their values, before any door opens. Resolves with how many topics were restored.
+   */
+  async restore(storage: Storage): Promise<number> {
+    this.persistence.attach(storage);
+    return this.persistence.load(storage, this.clock.now(), ({ path, spec, value }) => {
+      this.insertTopic(path, spec).topic.value = value;
+    });
   }
 
   /** The error for a client's write to a path only the server writes, counted and logged. */
@@ -223,7 +255,7 @@ export class Core {
     const topic = this.topics.remove(path);
     if (!topic) return undefined;
     this.metrics.set("skein_topics", this.topics.size);
-    if (topic.spec.properties?.persistent) this.store.removeTopic(path);
+    this.lastRemoval = this.persistence.removed(topic);
     for (const l of this.topicListeners) l.removed?.(topic);
     // Subscribers that see updates only (MQTT) get an empty update marking the removal.
     this.subscriptions.deliver({
@@ -243,10 +275,11 @@ export class Core {
    * topic from `createSpec` when it is missing, checks the value against the topic type, then publishes
    * it. The update carries the content type and payload format of its type, so MQTT 5 subscribers see
    * them (DESIGN §3).
+   * `committed` settles once the new value of a persistent topic is committed (undefined otherwise).
    * @throws SkeinError `NOT_AUTHORIZED` (a path only the server writes), `TOPIC_NOT_FOUND`,
    * `TOPIC_TYPE_MISMATCH`, `PAYLOAD_INVALID`, a constraint's code
    */
-  updateTopic(request: TopicUpdateRequest): { created: boolean } {
+  updateTopic(request: TopicUpdateRequest): { created: boolean; committed: Promise<void> | undefined } {
     if (isReservedForServer(request.path)) throw this.reservedPath(request.path);
     let topic = this.topics.get(request.path);
     if (request.constraint) checkConstraint(request.constraint, topic, request.sessionId, this.locks);
@@ -277,16 +310,26 @@ export class Core {
     };
     const result = this.publish(update);
     if (!result.ok) throw new SkeinError(result.code, result.message);
-    return { created };
+    return { created, committed: result.committed };
   }
 
-  /** Removes every topic a selector selects, except those only the server writes; returns how many. */
-  removeTopics(selector: TopicSelector): number {
+  /**
+   * Removes every topic a selector selects, except those only the server writes: how many, and a
+   * promise that settles once the removals of kept topics are committed (undefined when none was kept;
+   * the engine commits in order, so the last removal's promise covers them all).
+   */
+  removeTopics(selector: TopicSelector): { removed: number; committed: Promise<void> | undefined } {
     let n = 0;
+    let committed: Promise<void> | undefined;
     for (const topic of this.selectTopics(selector)) {
-      if (!isReservedForServer(topic.path) && this.removeTopic(topic.path)) n++;
+      if (isReservedForServer(topic.path)) continue;
+      this.lastRemoval = undefined;
+      if (!this.removeTopic(topic.path)) continue;
+      n++;
+      committed = this.lastRemoval ?? committed;
     }
-    return n;
+    this.lastRemoval = undefined;
+    return { removed: n, committed };
   }
 
   /**
@@ -416,18 +459,18 @@ function checkPayload(topic: Topic, update: Update): string | undefined {
   }
 }
 
-/** What an update does to the stored value (DESIGN §3). */
-function applyRetention(topic: Topic, update: Update): void {
+/** What an update does to the stored value (DESIGN §3); true when it set or cleared it. */
+function applyRetention(topic: Topic, update: Update): boolean {
   switch (topic.spec.properties?.retention ?? "always") {
     case "always":
       topic.value = update;
-      return;
+      return true;
     case "mqtt":
-      if (!update.retain) return;
+      if (!update.retain) return false;
       // A retained message with an empty payload clears the retained value [MQTT-3.3.1-6].
       topic.value = update.payload.length === 0 ? undefined : update;
-      return;
+      return true;
     case "never":
-      return;
+      return false;
   }
 }

@@ -5,7 +5,6 @@
  */
 import type { TopicSpecification } from "@skein/protocol";
 import { describe, expect, it } from "vitest";
-import { MemoryStore } from "../storage/memory.js";
 import { Core } from "./core.js";
 import type { Clock, Timer } from "./ports.js";
 import type { Subscriber } from "./types.js";
@@ -69,7 +68,6 @@ describe("the removal sweep", () => {
   it("removes many idle topics over several turns, never all in one, and keeps the others", () => {
     const clock = new ManualClock();
     const core = new Core({
-      store: new MemoryStore(),
       clock,
       limits: { maxTopics: 100_000, maxRequestBytes: 1 << 20, removalSweepMs: SWEEP_MS },
     });

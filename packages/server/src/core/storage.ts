@@ -9,7 +9,8 @@
  * event-loop turn (or within `maxBatchDelayMs`) share one transaction, so awaiting each write costs
  * no fsync of its own.
  *
- * Not yet wired: the server still uses the old `Store` of `ports.ts`, which this port replaces.
+ * Wired so far: topics and their values (`core/persistence.ts`, docs/durability.md). Sessions, their
+ * messages and QoS 2 ids, and time series events are not written by the server yet.
  *
  * @module
  */

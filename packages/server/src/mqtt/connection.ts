@@ -7,6 +7,7 @@ import type { Duplex } from "node:stream";
 import mqtt from "mqtt-packet";
 import type { Packet } from "mqtt-packet";
 import type { Logger, Timer } from "../core/ports.js";
+import type { CommitAcks } from "./commit-acks.js";
 import type { MqttDoor } from "./door.js";
 import { Framer, type FrameError } from "./framer.js";
 import { handleConnect } from "./handlers/connect.js";
@@ -76,6 +77,8 @@ export class MqttConnection implements SessionLink {
   private pendingFrames: Buffer[] | undefined;
   /** The congested subscriber this publisher is held back for (docs/mqtt.md "Flow control"). */
   heldBy: MqttSession | undefined;
+  /** Acknowledgements waiting for the store to commit (made on the first one). */
+  commitAcks: CommitAcks | undefined;
   /** Bytes handed to the socket so far (with writableLength: how much of it left). */
   private bytesWritten = 0;
   private stallTimer: Timer | undefined;

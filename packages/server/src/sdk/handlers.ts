@@ -23,17 +23,21 @@ export function handleRequest(
   switch (frame.type) {
     case "add_topic":
       return addTopic(conn, frame);
-    case "remove_topics":
-      return conn.door.core.removeTopics(parseSelector(frame.selector));
+    case "remove_topics": {
+      const { removed, committed } = conn.door.core.removeTopics(parseSelector(frame.selector));
+      return afterCommit(removed, committed);
+    }
     case "set":
-      return conn.door.core.updateTopic({
-        path: frame.path,
-        valueType: frame.valueType,
-        value: frame.value,
-        sessionId: session.sessionId,
-        constraint: frame.constraint,
-        createSpec: frame.spec,
-      });
+      return answerUpdate(
+        conn.door.core.updateTopic({
+          path: frame.path,
+          valueType: frame.valueType,
+          value: frame.value,
+          sessionId: session.sessionId,
+          constraint: frame.constraint,
+          createSpec: frame.spec,
+        }),
+      );
     case "delta":
       return applyDelta(conn, session, frame);
     case "select":
@@ -68,10 +72,29 @@ export function handleRequest(
   }
 }
 
-function addTopic(conn: SdkConnection, frame: ClientFrameOf<"add_topic">): { created: boolean } {
+/**
+ * The answer to a write: at once, or once the write of a persistent topic is committed to the store
+ * (the durability contract, docs/durability.md). A failed commit answers with the error.
+ */
+function afterCommit<T>(answer: T, committed: Promise<void> | undefined): T | Promise<T> {
+  return committed === undefined ? answer : committed.then(() => answer);
+}
+
+/** The answer to `set` (and `delta`): whether the topic was created, once the value is kept. */
+function answerUpdate(r: {
+  created: boolean;
+  committed: Promise<void> | undefined;
+}): { created: boolean } | Promise<{ created: boolean }> {
+  return afterCommit({ created: r.created }, r.committed);
+}
+
+function addTopic(
+  conn: SdkConnection,
+  frame: ClientFrameOf<"add_topic">,
+): { created: boolean } | Promise<{ created: boolean }> {
   const problem = conn.pathProblem(frame.path);
   if (problem) throw new SkeinError("INVALID_PATH", problem);
-  return { created: conn.door.core.addTopic(frame.path, frame.spec).created };
+  return answerUpdate(conn.door.core.addTopic(frame.path, frame.spec));
 }
 
 /** Applies a delta to the current value, when the client's base is still the current value. */
@@ -79,7 +102,7 @@ function applyDelta(
   conn: SdkConnection,
   session: SdkSession,
   frame: ClientFrameOf<"delta">,
-): { created: boolean } {
+): { created: boolean } | Promise<{ created: boolean }> {
   const topic = conn.door.core.topics.get(frame.path);
   if (!topic) throw new SkeinError("TOPIC_NOT_FOUND", `no topic ${frame.path}`);
   const base = topic.value?.payload ?? new Uint8Array(0);
@@ -95,12 +118,14 @@ function applyDelta(
   value.set(base.subarray(0, frame.start), 0);
   value.set(frame.insert, frame.start);
   value.set(base.subarray(frame.start + frame.deleteCount), frame.start + frame.insert.length);
-  return conn.door.core.updateTopic({
-    path: frame.path,
-    valueType: frame.valueType,
-    value,
-    sessionId: session.sessionId,
-  });
+  return answerUpdate(
+    conn.door.core.updateTopic({
+      path: frame.path,
+      valueType: frame.valueType,
+      value,
+      sessionId: session.sessionId,
+    }),
+  );
 }
 
 function fetch(conn: SdkConnection, frame: ClientFrameOf<"fetch">): unknown {

@@ -15,6 +15,7 @@ import { handleMessagingPublish, isMessagingTopic } from "../messaging.js";
 import { Reason } from "../reason-codes.js";
 import { toUpdate } from "../to-update.js";
 import { countUserProperties } from "../user-properties.js";
+import { CommitAcks } from "../commit-acks.js";
 
 /** Handles PUBLISH [MQTT-3.3]. */
 export function handlePublish(conn: MqttConnection, packet: IPublishPacket): void {
@@ -81,6 +82,11 @@ function published(
     return refuse(conn, packet, mqttReasonCode(result.code));
   }
   if (packet.qos === 2) conn.session?.incomingQos2.add(packet.messageId as number);
+  // A change of a persistent topic is acknowledged once committed (docs/durability.md); the
+  // deliveries to subscribers have gone already. QoS 0 and non-persistent topics wait for nothing.
+  const commit = result.committed;
+  if (commit !== undefined && packet.qos !== 0)
+    return (conn.commitAcks ??= new CommitAcks(conn, sendAck)).add(packet, Reason.SUCCESS, commit);
   ack(conn, packet, Reason.SUCCESS);
 }
 
@@ -154,9 +160,19 @@ function withTopicMetadata(conn: MqttConnection, update: Update): Update {
   return copyUpdate(update, { properties });
 }
 
-/** Acknowledges per QoS: PUBACK for 1, PUBREC for 2, nothing for 0. */
+/**
+ * Acknowledges per QoS: PUBACK for 1, PUBREC for 2, nothing for 0; behind any acknowledgement still
+ * waiting for a commit, so that they go out in PUBLISH order [MQTT-4.6.0-2].
+ */
 function ack(conn: MqttConnection, packet: IPublishPacket, reasonCode: number): void {
   if (packet.qos === 0) return;
+  const waiting = conn.commitAcks;
+  if (waiting !== undefined && waiting.waiting) return waiting.add(packet, reasonCode, undefined);
+  sendAck(conn, packet, reasonCode);
+}
+
+/** Writes a PUBACK (QoS 1) or PUBREC (QoS 2) now. */
+function sendAck(conn: MqttConnection, packet: IPublishPacket, reasonCode: number): void {
   if (reasonCode === Reason.SUCCESS) {
     // The common case, written directly (no generic encoder on the hot path): type, Remaining Length
     // 2, packet id. v5 may leave out a Success reason code when there are no properties (MQTT 5
