@@ -41,9 +41,6 @@ const load = (rel) => import(pathToFileURL(resolve(root, rel)).href);
 const { Core } = /** @type {typeof import("../packages/server/dist/core/core.js")} */ (
   await load("packages/server/dist/core/core.js")
 );
-const { MemoryStore } = /** @type {typeof import("../packages/server/dist/storage/memory.js")} */ (
-  await load("packages/server/dist/storage/memory.js")
-);
 const { SdkDoor } = /** @type {typeof import("../packages/server/dist/sdk/door.js")} */ (
   await load("packages/server/dist/sdk/door.js")
 );
@@ -65,8 +62,9 @@ if (!globalThis.gc) console.log("(run with --expose-gc for memory figures)");
 
 function newCore() {
   return new Core({
+    // No storage: the core keeps nothing on disk unless one is given (older checkouts took a `store`
+    // they never wrote to).
     limits: { maxTopics: 10_000_000, maxRequestBytes: 1 << 20, removalSweepMs: 3_600_000 },
-    store: new MemoryStore(),
   });
 }
 

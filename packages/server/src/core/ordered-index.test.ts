@@ -4,7 +4,6 @@ import { describe, expect, it } from "vitest";
 import { Core, type FetchOptions } from "./core.js";
 import { OrderedTopicIndex } from "./ordered-index.js";
 import type { Topic } from "./types.js";
-import { MemoryStore } from "../storage/memory.js";
 
 function topic(path: string, id = 0): Topic {
   return { id, path, spec: { type: "string" }, value: undefined, lastActivity: 0 };
@@ -134,7 +133,6 @@ describe("Core.fetch and selectTopics against the reference model", () => {
         (paths, expression, options) => {
           const core = new Core({
             limits: { maxTopics: 1000, maxRequestBytes: 1000, removalSweepMs: 1000 },
-            store: new MemoryStore(),
           });
           for (const p of paths) core.addTopic(p, { type: "string" });
           const selector = parseSelector(expression);
