@@ -78,7 +78,10 @@ export const BROKERS = {
         SKEIN_CLI,
         ...["--host", "127.0.0.1", "--mqtt-port", String(port), "--http-port", "0", "--log-level", "warn"],
         // A scenario that measures Skein's defaults (skeinDefaults) runs without the bench's bounds.
-        ...["--data-dir", dir, ...(opts.skeinDefaults ? [] : ["--config", skeinConfig(dir)])],
+        // Mosquitto runs with `persistence false`, so Skein keeps nothing on disk either (the CLI's
+        // default is sqlite); --skein-args="--store sqlite" measures it with storage.
+        ...["--store", "memory", "--data-dir", dir],
+        ...(opts.skeinDefaults ? [] : ["--config", skeinConfig(dir)]),
         ...opts.skeinArgs,
       ],
     ],

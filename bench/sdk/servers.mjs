@@ -40,7 +40,9 @@ export async function startSkein(opts) {
     ...nodeArgs,
     SKEIN_CLI,
     ...["--host", "127.0.0.1", "--mqtt-port", String(ports.mqtt), "--http-port", String(ports.http)],
-    ...["--log-level", "warn", "--data-dir", dir],
+    // In memory, as NATS and the relay keep nothing on disk (the CLI's default is sqlite, and SDK topics
+    // are persistent by default); --skein-args="--store sqlite" measures it with storage.
+    ...["--log-level", "warn", "--store", "memory", "--data-dir", dir],
     ...(opts.skeinArgs ?? []),
   ];
   const server = await launch("skein", process.execPath, args, ports, opts, dir);
