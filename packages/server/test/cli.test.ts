@@ -4,17 +4,14 @@
  * values, and a graceful SIGTERM: wills of live connections published first, then DISCONNECT 0x8B
  * (Server shutting down) to v5 clients, then exit 0.
  */
-import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { IDisconnectPacket, MqttClient } from "mqtt";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { connectClient, waitFor } from "./helpers.js";
-
-const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
-const CLI = join(ROOT, "packages/server/dist/cli.js");
+import { CLI, buildCli } from "./built-cli.js";
 
 /** The environment without any SKEIN_* variable of the developer's, plus `extra`. */
 function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -46,12 +43,7 @@ function run(
 
 beforeAll(() => {
   // Test what users run: the build output, built fresh.
-  try {
-    execFileSync("npx", ["tsc", "-b"], { cwd: ROOT, stdio: "pipe", encoding: "utf8" });
-  } catch (err) {
-    const output = (err as { stdout?: string }).stdout;
-    throw new Error(`npx tsc -b failed, dist/cli.js would be stale:\n${output}`, { cause: err });
-  }
+  buildCli();
   workDir = mkdtempSync(join(tmpdir(), "skein-cli-"));
 }, 120_000);
 

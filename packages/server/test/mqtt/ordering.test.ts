@@ -8,6 +8,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { startServer, waitFor, type TestServer } from "../helpers.js";
 import { RawClient, frame, props, str, u16 } from "../raw-client.js";
+import { pairsOfPublish } from "./publish-bytes.js";
 
 let srv: TestServer;
 afterEach(async () => srv?.close());
@@ -21,47 +22,6 @@ const PAIRS: [string, string][] = [
 ];
 const userProperties = (pairs: [string, string][]) =>
   pairs.map(([n, v]) => Buffer.concat([Buffer.from([0x26]), str(n), str(v)]));
-
-/** The User Property pairs of the first PUBLISH in `bytes`, in the order they were written. */
-function pairsOfPublish(bytes: Buffer): [string, string][] {
-  let i = 0;
-  const varint = () => {
-    let value = 0;
-    for (let shift = 0; ; shift += 7) {
-      const b = bytes[i++] as number;
-      value += (b & 0x7f) * 2 ** shift;
-      if ((b & 0x80) === 0) return value;
-    }
-  };
-  // Skip the packets before the first PUBLISH (CONNACK, SUBACK).
-  for (;;) {
-    const type = (bytes[i++] as number) >> 4;
-    const length = varint();
-    if (type === 3) break;
-    i += length;
-  }
-  i += 2 + bytes.readUInt16BE(i); // topic (QoS 0: no packet identifier)
-  const length = varint();
-  const end = i + length;
-  const readStr = () => {
-    const n = bytes.readUInt16BE(i);
-    const s = bytes.toString("utf8", i + 2, i + 2 + n);
-    i += 2 + n;
-    return s;
-  };
-  const out: [string, string][] = [];
-  while (i < end) {
-    const id = bytes[i++];
-    if (id === 0x26) out.push([readStr(), readStr()]);
-    else if (id === 0x01) i += 1;
-    else if (id === 0x02) i += 4;
-    else if (id === 0x23) i += 2;
-    else if (id === 0x03 || id === 0x08) readStr();
-    else if (id === 0x09 || id === 0x0b) throw new Error(`unexpected property ${id}`);
-    else throw new Error(`unknown property ${id}`);
-  }
-  return out;
-}
 
 /** A raw v5 subscriber to `filter` that keeps every byte it receives. */
 async function subscriber(port: number, filter: string): Promise<{ raw: RawClient; bytes: () => Buffer }> {

@@ -10,13 +10,10 @@ import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_pro
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { connect } from "../../../sdk/src/index.js";
 import { connectClient, waitFor } from "../helpers.js";
-
-const ROOT = fileURLToPath(new URL("../../../..", import.meta.url));
-const CLI = join(ROOT, "packages/server/dist/cli.js");
+import { CLI, buildCli } from "../built-cli.js";
 
 /** The environment without any SKEIN_* variable of the developer's. */
 function env(): NodeJS.ProcessEnv {
@@ -28,12 +25,7 @@ let dirs = 0;
 const newDir = (): string => join(workDir, `data-${++dirs}`);
 
 beforeAll(() => {
-  try {
-    execFileSync("npx", ["tsc", "-b"], { cwd: ROOT, stdio: "pipe", encoding: "utf8" });
-  } catch (err) {
-    const output = (err as { stdout?: string }).stdout;
-    throw new Error(`npx tsc -b failed, dist/cli.js would be stale:\n${output}`, { cause: err });
-  }
+  buildCli();
   workDir = mkdtempSync(join(tmpdir(), "skein-cli-storage-"));
 }, 120_000);
 afterAll(() => rmSync(workDir, { recursive: true, force: true }));

@@ -12,6 +12,7 @@ import { connect } from "../../../sdk/src/index.js";
 import { FakeClock } from "../fake-clock.js";
 import { connectClient, startServer, type TestServer } from "../helpers.js";
 import { RawClient, frame, props, str, u16 } from "../raw-client.js";
+import { pairsOfPublish } from "../mqtt/publish-bytes.js";
 
 const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -35,44 +36,6 @@ async function sqliteServer(dataDir: string, clock?: FakeClock): Promise<TestSer
   let closed = false;
   cleanup.push(() => (closed ? undefined : srv.close()));
   return { ...srv, close: () => ((closed = true), srv.close()) };
-}
-
-/** The User Property pairs of the first QoS 0 PUBLISH in `bytes`, in the order they were written. */
-function pairsOfPublish(bytes: Buffer): [string, string][] {
-  let i = 0;
-  const varint = () => {
-    let value = 0;
-    for (let shift = 0; ; shift += 7) {
-      const b = bytes[i++] as number;
-      value += (b & 0x7f) * 2 ** shift;
-      if ((b & 0x80) === 0) return value;
-    }
-  };
-  for (;;) {
-    const type = (bytes[i++] as number) >> 4;
-    const length = varint();
-    if (type === 3) break;
-    i += length;
-  }
-  i += 2 + bytes.readUInt16BE(i);
-  const end = i + varint();
-  const readStr = () => {
-    const n = bytes.readUInt16BE(i);
-    const s = bytes.toString("utf8", i + 2, i + 2 + n);
-    i += 2 + n;
-    return s;
-  };
-  const out: [string, string][] = [];
-  while (i < end) {
-    const id = bytes[i++];
-    if (id === 0x26) out.push([readStr(), readStr()]);
-    else if (id === 0x01) i += 1;
-    else if (id === 0x02) i += 4;
-    else if (id === 0x03 || id === 0x08) readStr();
-    else if (id === 0x09) i += 2 + bytes.readUInt16BE(i);
-    else throw new Error(`unexpected property ${id}`);
-  }
-  return out;
 }
 
 describe("restart on the same data directory (sqlite)", () => {
