@@ -43,6 +43,16 @@ export function encodePublish(message: Outgoing, packetId: number, dup: boolean,
 
 function generate(message: Outgoing, packetId: number, dup: boolean, ctx: EncodeContext): Buffer {
   const { update } = message;
+  const v5 = ctx.protocolVersion === 5;
+  if (
+    !v5 ||
+    (ctx.alias === undefined &&
+      message.subscriptionIds === undefined &&
+      update.expiresAt === undefined &&
+      noProperties(update.properties))
+  ) {
+    return encodePlain(update.topic, update.payload, message.qos, message.retain, dup, packetId, v5);
+  }
   let order: UserPropertyPairs | undefined;
   const packet: IPublishPacket = {
     cmd: "publish",
@@ -78,6 +88,57 @@ function generate(message: Outgoing, packetId: number, dup: boolean, ctx: Encode
   }
   const bytes = mqtt.generate(packet, { protocolVersion: ctx.protocolVersion });
   return order ? appendProperties(bytes, message.qos > 0, encodeUserProperties(order)) : bytes;
+}
+
+/** Whether a message has none of the properties a PUBLISH carries (so a v5 one has an empty list). */
+function noProperties(p: Update["properties"]): boolean {
+  return (
+    p === undefined ||
+    (p.payloadFormatIndicator === undefined &&
+      p.contentType === undefined &&
+      p.responseTopic === undefined &&
+      p.correlationData === undefined &&
+      p.userProperties === undefined)
+  );
+}
+
+/**
+ * A PUBLISH without properties (3.1.1, or v5 with an empty property list), written directly: one per
+ * message, and mqtt-packet's generic encoder costs several times as much (MQTT 5 §3.3, 3.1.1 §3.3).
+ * The same bytes as `mqtt.generate` (outbound-encode.test.ts compares them).
+ */
+function encodePlain(
+  topic: string,
+  payload: Uint8Array,
+  qos: number,
+  retain: boolean,
+  dup: boolean,
+  packetId: number,
+  v5: boolean,
+): Buffer {
+  const topicLength = Buffer.byteLength(topic);
+  const remaining = 2 + topicLength + (qos > 0 ? 2 : 0) + (v5 ? 1 : 0) + payload.byteLength;
+  let header = 2;
+  for (let n = remaining; n >= 0x80; n = Math.floor(n / 0x80)) header++;
+  const bytes = Buffer.allocUnsafe(header + remaining);
+  bytes[0] = 0x30 | (dup ? 0x08 : 0) | (qos << 1) | (retain ? 0x01 : 0);
+  let i = 1;
+  let n = remaining;
+  while (n >= 0x80) {
+    bytes[i++] = (n & 0x7f) | 0x80;
+    n = Math.floor(n / 0x80);
+  }
+  bytes[i++] = n;
+  bytes[i++] = topicLength >> 8;
+  bytes[i++] = topicLength & 0xff;
+  i += bytes.write(topic, i, topicLength, "utf8");
+  if (qos > 0) {
+    bytes[i++] = packetId >> 8;
+    bytes[i++] = packetId & 0xff;
+  }
+  if (v5) bytes[i++] = 0;
+  bytes.set(payload, i);
+  return bytes;
 }
 
 /** A v5 PUBLISH with `extra` property bytes added at the end of its property list. */

@@ -221,9 +221,13 @@ export class PacketParser {
 
   /** Parses one whole packet. */
   parse(frame: Buffer, protocolVersion: number): { packet: Packet } | { error: Error } {
-    if ((frame[0] as number) >> 4 === 3) {
+    const first = frame[0] as number;
+    if (first >> 4 === 3) {
       const fast = decodePublish(frame, protocolVersion);
       if (fast instanceof MalformedPublish) return { error: fast };
+      if (fast) return { packet: fast };
+    } else if (frame.length === 4 && frame[1] === 2) {
+      const fast = decodeAck(first, frame, protocolVersion);
       if (fast) return { packet: fast };
     }
     this.result = undefined;
@@ -247,4 +251,35 @@ export class PacketParser {
     if (!this.result) return { error: new Error("Packet too short") };
     return { packet: this.result };
   }
+}
+
+/** The packet type of each acknowledgement's exact first byte (reserved flags included, §2.1.3). */
+const ACK_TYPES: Record<number, "puback" | "pubrec" | "pubrel" | "pubcomp"> = {
+  0x40: "puback",
+  0x50: "pubrec",
+  0x62: "pubrel",
+  0x70: "pubcomp",
+};
+
+/**
+ * A PUBACK, PUBREC, PUBREL or PUBCOMP of Remaining Length 2 (packet identifier only: one per QoS 1/2
+ * message, so the common case is read here rather than by mqtt-packet), in mqtt-packet's shape. v5
+ * reads a missing reason code as Success (0x00) (MQTT 5 §3.4.2.1, §3.5.2.1, §3.6.2.1, §3.7.2.1).
+ * Undefined for any other frame: mqtt-packet reads it (and reports a bad one).
+ */
+function decodeAck(first: number, frame: Buffer, protocolVersion: number): Packet | undefined {
+  const cmd = ACK_TYPES[first];
+  if (cmd === undefined) return undefined;
+  const packet = {
+    cmd,
+    retain: false,
+    qos: cmd === "pubrel" ? 1 : 0,
+    dup: false,
+    length: 2,
+    topic: null,
+    payload: null,
+    messageId: frame.readUInt16BE(2),
+  } as unknown as Packet & { reasonCode?: number };
+  if (protocolVersion === 5) packet.reasonCode = 0;
+  return packet;
 }
