@@ -34,33 +34,33 @@ describe("SDK handshake timeout", () => {
   });
 });
 
+/** Sends `head`, an HTTP request whose headers never end, and resolves with what the server answered once it closed the socket. */
+async function unfinishedRequest(head: string): Promise<string> {
+  const socket: Socket = connect(srv!.addresses.http as number, "127.0.0.1");
+  socket.on("error", () => {});
+  let received = "";
+  let ended = false;
+  socket.on("data", (d: Buffer) => (received += d.toString("latin1")));
+  socket.on("close", () => (ended = true));
+  await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
+  socket.write(head);
+  await waitFor(() => ended, "the server closes the socket", 10_000);
+  return received;
+}
+
 describe("HTTP timeouts", () => {
   it("a request whose headers never end is answered 408 and closed", async () => {
     srv = await startServer({ http: { headersTimeoutMs: 200, requestTimeoutMs: 400 } });
-    const socket: Socket = connect(srv.addresses.http as number, "127.0.0.1");
-    socket.on("error", () => {});
-    let received = "";
-    let ended = false;
-    socket.on("data", (d: Buffer) => (received += d.toString("latin1")));
-    socket.on("close", () => (ended = true));
-    await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
-    socket.write("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ");
-    await waitFor(() => ended, "the server closes the socket", 10_000);
+    const received = await unfinishedRequest("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ");
     expect(received).toMatch(/^HTTP\/1\.1 408/);
     expect(srv.server.metrics.get("http_client_errors_total", { reason: "timeout" })).toBe(1);
   });
 
   it("an upgrade that never finishes its headers is closed too", async () => {
     srv = await startServer({ http: { headersTimeoutMs: 200, requestTimeoutMs: 200 } });
-    const socket: Socket = connect(srv.addresses.http as number, "127.0.0.1");
-    socket.on("error", () => {});
-    let received = "";
-    let ended = false;
-    socket.on("data", (d: Buffer) => (received += d.toString("latin1")));
-    socket.on("close", () => (ended = true));
-    await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
-    socket.write("GET /sdk HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n");
-    await waitFor(() => ended, "the server closes the socket", 10_000);
+    const received = await unfinishedRequest(
+      "GET /sdk HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n",
+    );
     expect(received).toMatch(/^HTTP\/1\.1 408/);
   });
 });

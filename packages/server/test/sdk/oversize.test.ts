@@ -18,6 +18,21 @@ let srv: TestServer | undefined;
 afterEach(async () => srv?.close());
 const sdkUrl = (): string => `ws://127.0.0.1:${srv?.addresses.http}/sdk`;
 
+/** An SDK session with a binary handler registered for `path` (its add_handler answered). */
+async function openHandler(path: string): Promise<Awaited<ReturnType<typeof openSession>>> {
+  const handler = await openSession(sdkUrl());
+  handler.send({
+    type: "add_handler",
+    id: 1,
+    kind: "path",
+    path,
+    requestType: "binary",
+    responseType: "binary",
+  });
+  await handler.next("result", (r) => r.id === 1);
+  return handler;
+}
+
 describe("welcome limits", () => {
   it("a version 2 hello gets the limits in its welcome", async () => {
     srv = await startServer();
@@ -65,16 +80,7 @@ describe("oversize requests are answered, not closed", () => {
 
   it("a send_request of 1 MiB + 1 byte gets TOO_LARGE (limits.maxRequestBytes)", async () => {
     srv = await startServer();
-    const handler = await openSession(sdkUrl());
-    handler.send({
-      type: "add_handler",
-      id: 1,
-      kind: "path",
-      path: "svc/x",
-      requestType: "binary",
-      responseType: "binary",
-    });
-    await handler.next("result", (r) => r.id === 1);
+    const handler = await openHandler("svc/x");
     const raw = await openSession(sdkUrl());
     raw.send({
       type: "send_request",
@@ -92,16 +98,7 @@ describe("oversize requests are answered, not closed", () => {
 
   it("a respond of 1 MiB + 1 byte: the requester gets TOO_LARGE, not a timeout", async () => {
     srv = await startServer();
-    const handler = await openSession(sdkUrl());
-    handler.send({
-      type: "add_handler",
-      id: 1,
-      kind: "path",
-      path: "svc/y",
-      requestType: "binary",
-      responseType: "binary",
-    });
-    await handler.next("result", (r) => r.id === 1);
+    const handler = await openHandler("svc/y");
     const raw = await openSession(sdkUrl());
     raw.send({
       type: "send_request",
