@@ -4,7 +4,13 @@
  */
 import type { ServerDependencies, SkeinConfigInput } from "../../server/src/index.js";
 import { type TestServer, startServer } from "../../server/test/helpers.js";
-import { type ConnectOptions, type Session, type ValueStreamCallbacks, connect } from "../src/index.js";
+import {
+  type ConnectOptions,
+  type Session,
+  SkeinError,
+  type ValueStreamCallbacks,
+  connect,
+} from "../src/index.js";
 
 export { connectClient, waitFor, roundTrip, collect } from "../../server/test/helpers.js";
 export { FakeClock } from "../../server/test/fake-clock.js";
@@ -73,6 +79,17 @@ export async function codeOf(promise: Promise<unknown>): Promise<string> {
     await promise;
   } catch (err) {
     return (err as { code?: string }).code ?? String(err);
+  }
+  throw new Error("expected the promise to reject");
+}
+
+/** The error a promise rejects with. */
+export async function errorOf(promise: Promise<unknown>): Promise<SkeinError> {
+  try {
+    await promise;
+  } catch (err) {
+    if (err instanceof SkeinError) return err;
+    throw err;
   }
   throw new Error("expected the promise to reject");
 }

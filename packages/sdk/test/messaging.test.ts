@@ -10,21 +10,10 @@ import {
   SkeinError,
   type ValueType,
 } from "../src/index.js";
-import { FakeClock, type SdkFixture, codeOf, startSdkServer, waitFor } from "./helpers.js";
+import { FakeClock, type SdkFixture, codeOf, startSdkServer, waitFor, errorOf } from "./helpers.js";
 
 let f: SdkFixture;
 afterEach(() => f.close());
-
-/** The error a promise rejects with. */
-async function errorOf(promise: Promise<unknown>): Promise<SkeinError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof SkeinError) return err;
-    throw err;
-  }
-  throw new Error("expected the promise to reject");
-}
 
 describe("request handlers", () => {
   let handler: Session;

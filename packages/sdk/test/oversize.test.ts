@@ -7,20 +7,9 @@ import { afterEach, describe, expect, it } from "vitest";
 import { WebSocketServer } from "ws";
 import { type ClientFrame, createMsgpackEncoder, decodeMessage } from "@skein/protocol";
 import { type Session, SkeinError, connect } from "../src/index.js";
-import { type SdkFixture, startSdkServer, waitFor } from "./helpers.js";
+import { type SdkFixture, startSdkServer, waitFor, errorOf } from "./helpers.js";
 
 const MiB = 1024 * 1024;
-
-/** The error a promise rejects with. */
-async function errorOf(promise: Promise<unknown>): Promise<SkeinError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof SkeinError) return err;
-    throw err;
-  }
-  throw new Error("expected the promise to reject");
-}
 
 /** Counts the session's disconnections (each would be followed by a reconnection). */
 function countDrops(session: Session): { drops: number } {
