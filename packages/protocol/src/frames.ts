@@ -19,6 +19,12 @@ import { TOPIC_TYPES, VALUE_TYPES, topicSpecificationSchema } from "./topic-type
  */
 export const PROTOCOL_VERSIONS = [1, 2] as const;
 
+/** The server's log levels (pino's), least severe first; `silent` writes nothing. */
+export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
+
+/** One of {@link LOG_LEVELS}. */
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
 /** The longest timeout a request may name (one hour): the `timeoutMs` bound of `send_request`. */
 export const MAX_REQUEST_TIMEOUT_MS = 3_600_000;
 
@@ -422,6 +428,16 @@ export const clientFrameSchema = z.discriminatedUnion("type", [
     id: requestId,
     /** The request id of the `watch_sessions` to stop. */
     watch: requestId,
+  }),
+  // Server control (DESIGN §9).
+  /** Reads the server's log level, and sets it when `level` is given; the result is `{ level }` (now). */
+  z.strictObject({
+    /** The frame type. */
+    type: z.literal("log_level"),
+    /** The request id. */
+    id: requestId,
+    /** The level to set (pino's levels); absent to read it. */
+    level: z.enum(LOG_LEVELS).optional(),
   }),
 ]);
 

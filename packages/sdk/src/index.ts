@@ -83,6 +83,7 @@ export type { SetOptions } from "./features/updates.js";
 export type { UpdateStream, UpdateStreamStats } from "./features/update-stream.js";
 export type { SessionLock } from "./features/locks.js";
 export { MessagingFeature, type SendRequestOptions, type SendToFilterOptions } from "./features/messaging.js";
+export { ServerFeature } from "./features/server.js";
 export type {
   RequestContext,
   RequestHandler,

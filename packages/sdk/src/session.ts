@@ -9,6 +9,7 @@ import { type SkeinError, type ValueType, parseSelector } from "@skein/protocol"
 import { Emitter, type Subscribable } from "./emitter.js";
 import type { SessionEvents, SessionState } from "./events.js";
 import { ClientsFeature } from "./features/clients.js";
+import { ServerFeature } from "./features/server.js";
 import { type SessionLock, acquireLock } from "./features/locks.js";
 import { MessagingFeature } from "./features/messaging.js";
 import { type FetchOptions, type FetchResults, fetchTopics } from "./features/fetch.js";
@@ -36,6 +37,8 @@ export class Session implements Subscribable<SessionEvents> {
   readonly messaging: MessagingFeature;
   /** Client control: listing, inspecting, changing, closing and watching sessions of both doors. */
   readonly clients: ClientsFeature;
+  /** Server control: the server's log level. */
+  readonly server: ServerFeature;
   private readonly events = new Emitter<SessionEvents>();
   private readonly link: Link;
   private readonly selected = new TopicState();
@@ -62,6 +65,7 @@ export class Session implements Subscribable<SessionEvents> {
     this.topics = new TopicsFeature(this.link);
     this.messaging = new MessagingFeature(this.link, options.requestTimeoutMs, report);
     this.clients = new ClientsFeature(this.link, report);
+    this.server = new ServerFeature(this.link);
   }
 
   /** @internal Opens the first connection. */

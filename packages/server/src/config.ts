@@ -2,6 +2,7 @@
  * The whole server configuration as one zod schema, with defaults that start a useful server with no
  * configuration at all. The CLI, environment variables and `createServer()` all go through it.
  */
+import { LOG_LEVELS } from "@skein/protocol";
 import { z } from "zod";
 import { DEFAULT_MQTT_OPTIONS as D } from "./mqtt/options.js";
 import { DEFAULT_SDK_OPTIONS as S } from "./sdk/options.js";
@@ -9,8 +10,7 @@ import { DEFAULT_SDK_OPTIONS as S } from "./sdk/options.js";
 const port = z.union([z.number().int().min(0).max(65535), z.literal(false)]);
 const positive = z.number().int().positive();
 
-/** Log levels (pino's). */
-export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
+export { LOG_LEVELS };
 
 /** The configuration schema. */
 export const configSchema = z
@@ -23,6 +23,8 @@ export const configSchema = z
     dataDir: z.string().min(1).default("./data"),
     /** Least severe log level written (pino's levels). */
     logLevel: z.enum(LOG_LEVELS).default("info"),
+    /** `json`: one JSON object a line (pino); `pretty`: readable lines; `auto`: pretty on a terminal. */
+    logFormat: z.enum(["auto", "json", "pretty"]).default("auto"),
     /** What keeps persistent topics and values (docs/durability.md). */
     storage: z
       .object({
@@ -122,6 +124,8 @@ export const configSchema = z
         headersTimeoutMs: positive.default(10_000),
         /** An HTTP request not received whole in this time is answered 408 and closed (ms). */
         requestTimeoutMs: positive.default(10_000),
+        /** When set, `/metrics` answers only requests carrying `Authorization: Bearer <this token>`. */
+        metricsToken: z.string().min(1).optional(),
       })
       .strict()
       .prefault({}),

@@ -13,13 +13,13 @@
  * @packageDocumentation
  */
 import type { TopicSpecification } from "@skein/protocol";
-import { pino } from "pino";
 import { type SkeinConfig, type SkeinConfigInput, parseConfig } from "./config.js";
 import { Core } from "./core/core.js";
 import type { Metrics } from "./core/metrics.js";
 import type { Clock, Logger } from "./core/ports.js";
 import type { Storage } from "./core/storage.js";
 import { type ListeningAddresses, Listeners } from "./listeners.js";
+import type { Readiness } from "./ops/readiness.js";
 import { MqttDoor } from "./mqtt/door.js";
 import type { MqttOptions } from "./mqtt/options.js";
 import { SdkDoor } from "./sdk/door.js";
@@ -27,20 +27,34 @@ import { sdkMaxFrameBytes } from "./sdk/options.js";
 import { startSysTopics } from "./admin/sys-topics.js";
 import { SqliteStorage } from "./storage/sqlite-store.js";
 import { orderOf, rememberOrder } from "./mqtt/user-properties.js";
+import { opsEndpoints } from "./ops/endpoints.js";
+import { type LogDestination, createLogger } from "./ops/logger.js";
+import { PrometheusExporter } from "./ops/prometheus.js";
+import { type Phase, ReadinessProbe } from "./ops/readiness.js";
+import { logEndpoints, logLevelControl, registerGauges } from "./ops/server-ops.js";
 
 export { type SkeinConfig, type SkeinConfigInput, configSchema, parseConfig, LOG_LEVELS } from "./config.js";
 export type { ListeningAddresses } from "./listeners.js";
 export type { Logger, Clock, Timer } from "./core/ports.js";
 export type * from "./core/storage.js";
-export { Metrics } from "./core/metrics.js";
+export { Metrics, Histogram, type Counter, type Labels } from "./core/metrics.js";
+export { PrometheusExporter } from "./ops/prometheus.js";
+export { METRIC_CATALOG, type MetricDescription, type MetricKind } from "./ops/metric-catalog.js";
+export type { Readiness } from "./ops/readiness.js";
+export type { LogDestination } from "./ops/logger.js";
 export { MemoryStorage } from "./storage/memory-store.js";
 export { SqliteStorage, type SqliteStorageOptions, backupDatabase } from "./storage/sqlite-store.js";
 export { StorageOpenError, type StorageOpenFailure } from "./storage/storage-open-error.js";
 
 /** Things a host program may inject instead of the defaults. */
 export interface ServerDependencies {
-  /** A logger (pino's shape); default: pino at the configured level. */
+  /** A logger (pino's shape); default: pino at the configured level, format and redaction. */
   logger?: Logger;
+  /**
+   * Where the server's own logger writes its lines instead of stdout (ignored with `logger`); lines are
+   * JSON unless `logFormat` is `pretty`.
+   */
+  logDestination?: LogDestination;
   /**
    * A storage engine, already open, instead of the one `storage.engine` names ({@link SkeinServer.listen}
    * opens sqlite's `skein.db` in `dataDir`; `memory` writes nothing). The server restores its topics
@@ -93,6 +107,13 @@ export interface SkeinServer {
    * listeners close and the store commits what is pending and is closed (releasing its lock).
    */
   close(): Promise<void>;
+  /** Whether `/readyz` would answer 200 now, and why not (listeners down, store not writable, ...). */
+  readiness(): Promise<Readiness>;
+  /**
+   * Stops accepting on one listener (`mqtt`, `mqtts`, `http`, `https`); its open connections go on and
+   * `/readyz` answers 503 from then on. For draining a door before maintenance.
+   */
+  stopListener(name: keyof ListeningAddresses): Promise<void>;
 }
 
 /**
@@ -101,7 +122,7 @@ export interface SkeinServer {
  */
 export function createServer(config: SkeinConfigInput = {}, deps: ServerDependencies = {}): SkeinServer {
   const cfg = parseConfig(config);
-  const logger: Logger = deps.logger ?? pino({ level: cfg.logLevel, base: { server: cfg.serverName } });
+  const logger: Logger = deps.logger ?? createLogger(cfg, deps.logDestination);
   const core = new Core({
     limits: {
       maxTopics: cfg.limits.maxTopics,
@@ -128,9 +149,19 @@ export function createServer(config: SkeinConfigInput = {}, deps: ServerDependen
     { maxTopicLength: cfg.mqtt.maxTopicLength, maxTopicDepth: cfg.mqtt.maxTopicDepth },
     logger,
   );
-  const listeners = new Listeners(cfg, mqtt, sdk, logger, core.metrics);
+  registerGauges(core, mqtt, sdk);
+  sdk.logLevel = logLevelControl(logger);
+  let phase: Phase = "starting";
   let closed = false;
   let store: Storage | undefined;
+  const readiness = new ReadinessProbe({
+    phase: () => phase,
+    listenersDown: () => listeners.down(),
+    store: () => store,
+    clock: core.clock,
+  });
+  const ops = opsEndpoints(new PrometheusExporter(core.metrics), readiness, cfg.http.metricsToken);
+  const listeners = new Listeners(cfg, mqtt, sdk, logger, core.metrics, ops);
   let stopSys = (): void => {};
   return {
     config: cfg,
@@ -140,7 +171,8 @@ export function createServer(config: SkeinConfigInput = {}, deps: ServerDependen
       return t && { path: t.path, spec: t.spec, value: t.value?.payload };
     },
     async listen() {
-      store = deps.store ?? openStorage(cfg);
+      store =
+        deps.store ?? openStorage(cfg, (seconds, writes) => core.metrics.storageCommitted(seconds, writes));
       if (store !== undefined) {
         try {
           const restored = await core.restore(store);
@@ -155,11 +187,14 @@ export function createServer(config: SkeinConfigInput = {}, deps: ServerDependen
       if (cfg.limits.sysIntervalMs > 0) stopSys = startSysTopics(core, cfg.limits.sysIntervalMs);
       const addresses = await listeners.start();
       logger.info({ ...addresses, host: cfg.host, store: store?.engine ?? "memory" }, "skein listening");
+      logEndpoints(logger, cfg, addresses, { engine: store?.engine ?? "memory", file: storeFile(store) });
+      phase = "running";
       return addresses;
     },
     async close() {
       if (closed) return;
       closed = true;
+      phase = "stopping";
       stopSys();
       mqtt.shutdown();
       sdk.shutdown();
@@ -169,7 +204,15 @@ export function createServer(config: SkeinConfigInput = {}, deps: ServerDependen
       await store?.close();
       logger.info({}, "skein stopped");
     },
+    readiness: () => readiness.check(),
+    stopListener: (name) => listeners.stopListener(name),
   };
+}
+
+/** The file a store keeps its data in, when it has one. */
+function storeFile(store: Storage | undefined): string | undefined {
+  const file = (store as { file?: unknown } | undefined)?.file;
+  return typeof file === "string" ? file : undefined;
 }
 
 /**
@@ -178,11 +221,15 @@ export function createServer(config: SkeinConfigInput = {}, deps: ServerDependen
  * nothing and acknowledges at once, exactly as before storage was wired (an embedder wanting the
  * memory engine's behaviour, e.g. in tests, passes `deps.store`).
  */
-function openStorage(cfg: SkeinConfig): Storage | undefined {
+function openStorage(
+  cfg: SkeinConfig,
+  onCommit: (seconds: number, writes: number) => void,
+): Storage | undefined {
   if (cfg.storage.engine === "memory") return undefined;
   return SqliteStorage.open({
     dataDir: cfg.dataDir,
     sync: cfg.storage.sync,
     maxBatchDelayMs: cfg.storage.maxBatchDelayMs,
+    onCommit,
   });
 }

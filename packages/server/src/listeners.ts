@@ -24,6 +24,7 @@ import type { Logger } from "./core/ports.js";
 import type { Metrics } from "./core/metrics.js";
 import type { MqttDoor } from "./mqtt/door.js";
 import type { SdkDoor } from "./sdk/door.js";
+import type { HttpHandler } from "./ops/endpoints.js";
 import { oversizeMargin } from "./sdk/options.js";
 
 /** Addresses the server listens on (port 0 resolved). */
@@ -43,6 +44,8 @@ type Closable = NetServer | HttpServer;
 /** Starts and stops every listener. */
 export class Listeners {
   private readonly servers: Closable[] = [];
+  /** Each listener by the name {@link ListeningAddresses} gives it. */
+  private readonly named = new Map<keyof ListeningAddresses, Closable>();
   private readonly sockets = new Set<Socket>();
   private readonly wss: WebSocketServer;
   private readonly sdkWss: WebSocketServer;
@@ -54,6 +57,8 @@ export class Listeners {
     private readonly sdk: SdkDoor,
     private readonly log: Logger,
     private readonly metrics: Metrics,
+    /** The operations endpoints (`/metrics`, `/healthz`, `/readyz`); other plain requests get 404. */
+    private readonly ops: HttpHandler = () => false,
   ) {
     this.wss = new WebSocketServer({
       noServer: true,
@@ -81,24 +86,27 @@ export class Listeners {
       this.addresses.mqtt = await this.listen(
         createTcpServer((s) => this.acceptSocket(s, "tcp")),
         config.mqtt.port,
+        "mqtt",
       );
     }
     if (tls && config.mqtt.tlsPort !== false) {
       const server = createTlsServer(tls, (s) => this.acceptSocket(s, "tls"));
       server.on("tlsClientError", (err) => this.log.debug({ err: err.message }, "TLS handshake failed"));
-      this.addresses.mqtts = await this.listen(server, config.mqtt.tlsPort);
+      this.addresses.mqtts = await this.listen(server, config.mqtt.tlsPort, "mqtts");
     }
     const timeouts = this.httpTimeouts();
     if (config.http.port !== false) {
       this.addresses.http = await this.listen(
         this.httpServer(createHttpServer(timeouts), "ws"),
         config.http.port,
+        "http",
       );
     }
     if (tls && config.http.tlsPort !== false) {
       this.addresses.https = await this.listen(
         this.httpServer(createHttpsServer({ ...tls, ...timeouts }), "wss"),
         config.http.tlsPort,
+        "https",
       );
     }
     return this.addresses;
@@ -109,7 +117,9 @@ export class Listeners {
    * what is left.
    */
   async stop(graceMs = 500): Promise<void> {
-    const closed = this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+    const closed = this.servers.map(
+      (s) => new Promise<void>((resolve) => (s.listening ? s.close(() => resolve()) : resolve())),
+    );
     const deadline = Date.now() + graceMs;
     while (this.sockets.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     for (const socket of this.sockets) socket.destroy();
@@ -140,8 +150,23 @@ export class Listeners {
     return { cert: readFileSync(cert), key: readFileSync(key), ca: ca ? readFileSync(ca) : undefined };
   }
 
-  private listen(server: Closable, port: number): Promise<number> {
+  /** Configured listeners that are not listening (none before {@link start} has opened them). */
+  down(): (keyof ListeningAddresses)[] {
+    return [...this.named].filter(([, s]) => !s.listening).map(([name]) => name);
+  }
+
+  /**
+   * Stops accepting on one listener (its open connections go on); `/readyz` reports it down from then
+   * on. For draining one door, and for tests.
+   */
+  stopListener(name: keyof ListeningAddresses): Promise<void> {
+    const server = this.named.get(name);
+    return new Promise((resolve) => (server?.listening ? server.close(() => resolve()) : resolve()));
+  }
+
+  private listen(server: Closable, port: number, name: keyof ListeningAddresses): Promise<number> {
     this.servers.push(server);
+    this.named.set(name, server);
     return new Promise((resolve, reject) => {
       server.once("error", reject);
       server.listen(port, this.config.host, () => {
@@ -170,14 +195,7 @@ export class Listeners {
 
   private httpServer(server: HttpServer, transport: "ws" | "wss"): HttpServer {
     server.on("request", (req, res) => {
-      const path = (req.url ?? "/").split("?")[0];
-      if (req.method === "GET" && path === "/health") {
-        res.writeHead(200, { "content-type": "application/json" }).end('{"status":"ok"}\n');
-      } else if (req.method === "GET" && path === "/metrics") {
-        res.writeHead(200, { "content-type": "text/plain; version=0.0.4" }).end(this.metrics.render());
-      } else {
-        res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
-      }
+      if (!this.ops(req, res)) res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
     });
     server.on("connection", (s: Socket) => this.track(s));
     server.on("clientError", (err: NodeJS.ErrnoException, socket: Duplex) => this.clientError(err, socket));

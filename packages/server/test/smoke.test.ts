@@ -31,7 +31,7 @@ describe("HTTP endpoints", () => {
     const client = await connectClient(srv.url("tcp"));
     await client.publishAsync("m/x", "1", { qos: 1 });
     const metrics = await (await fetch(`${base}/metrics`)).text();
-    expect(metrics).toMatch(/^mqtt_messages_received_total 1$/m);
+    expect(metrics).toMatch(/^skein_mqtt_messages_received_total\{qos="1"\} 1$/m);
     expect((await fetch(`${base}/nope`)).status).toBe(404);
     await client.endAsync();
   });

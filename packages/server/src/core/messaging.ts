@@ -90,6 +90,8 @@ interface Pending extends Deadline {
   callback: OutcomeCallback;
   handlerSessionId: string;
   responseType: ValueType;
+  /** Clock time the request was sent to its handler (for the latency histogram). */
+  startedAt: number;
 }
 
 /** The properties of a request whose handler asked for none. */
@@ -112,7 +114,7 @@ export class Messaging {
   private readonly requestsCounter: Counter;
 
   constructor(
-    clock: Clock,
+    private readonly clock: Clock,
     private readonly metrics: Metrics,
     private readonly sessions: SessionDirectory,
     private readonly maxRequestBytes: number,
@@ -300,6 +302,7 @@ export class Messaging {
       callback: done,
       handlerSessionId: endpoint.sessionId,
       responseType,
+      startedAt: this.clock.now(),
     };
     this.pending.add(pending);
     this.deadlines.add(pending, request.timeoutMs);
@@ -327,11 +330,13 @@ export class Messaging {
   private settle(p: Pending, outcome: RequestOutcome): void {
     this.pending.delete(p);
     if (!outcome.ok) this.metrics.inc("messaging_request_failures_total", { code: outcome.code });
+    this.metrics.requestCompleted(outcome.ok ? "ok" : outcome.code, (this.clock.now() - p.startedAt) / 1000);
     p.callback(outcome);
   }
 
   private fail(code: ErrorCode, message: string): RequestOutcome {
     this.metrics.inc("messaging_request_failures_total", { code });
+    this.metrics.requestCompleted(code);
     return { ok: false, code, message };
   }
 

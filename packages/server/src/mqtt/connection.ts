@@ -38,6 +38,8 @@ export interface CloseOptions {
   publishWill?: boolean;
   /** Counted as a protocol error under this label. */
   protocolError?: string;
+  /** Why it ends, for the log and `skein_disconnects_total` when neither `protocolError` nor `reason` says. */
+  cause?: "client_disconnect" | "connection_lost" | "pending_connect_bytes";
 }
 
 /** A live MQTT connection. */
@@ -176,7 +178,7 @@ export class MqttConnection implements SessionLink {
       const max = this.door.pendingConnect.max;
       this.log.warn({ buffered, max }, "sockets awaiting CONNECT hold too many bytes: closing this one");
       this.door.core.metrics.inc("mqtt_connections_refused_total", { reason: "pending_connect_bytes" });
-      this.close({ publishWill: false });
+      this.close({ publishWill: false, cause: "pending_connect_bytes" });
       return;
     }
     this.pendingBytes = buffered;
@@ -458,7 +460,7 @@ export class MqttConnection implements SessionLink {
       return false;
     }
     this.write(bytes);
-    this.door.counters.messagesSent.value++;
+    this.door.counters.messagesSent[message.qos]!.value++;
     return true;
   }
 
@@ -500,6 +502,11 @@ export class MqttConnection implements SessionLink {
     this.releasePending();
     const metrics = this.door.core.metrics;
     if (options.protocolError) metrics.inc("mqtt_protocol_errors_total", { reason: options.protocolError });
+    const why =
+      options.protocolError ??
+      (options.reason !== undefined ? reasonName(options.reason).toLowerCase() : (options.cause ?? "closed"));
+    metrics.disconnected("mqtt", why);
+    this.log.info({ clientId: this.clientId, reason: why }, "connection closed");
     if (wasConnected && this.protocolVersion === 5 && options.reason !== undefined) {
       const properties =
         options.message && this.problemInformation ? { reasonString: options.message } : undefined;
@@ -521,8 +528,7 @@ export class MqttConnection implements SessionLink {
 
   private onSocketClose(): void {
     if (this.state !== "closed") {
-      this.log.debug({ clientId: this.clientId }, "connection lost");
-      this.close({ publishWill: true });
+      this.close({ publishWill: true, cause: "connection_lost" });
     }
     this.stopTimers();
   }

@@ -44,9 +44,11 @@ export class MqttDoor {
   /** Held publishers to resume on the next turn (after the I/O that relieved them). */
   private toResume: MqttConnection[] = [];
   /** Hot-path counters. */
-  readonly counters: Readonly<
-    Record<"packetsReceived" | "bytesReceived" | "bytesSent" | "messagesReceived" | "messagesSent", Counter>
-  >;
+  readonly counters: Readonly<Record<"packetsReceived" | "bytesReceived" | "bytesSent", Counter>> & {
+    /** PUBLISHes received and sent, indexed by QoS. */
+    readonly messagesReceived: readonly Counter[];
+    readonly messagesSent: readonly Counter[];
+  };
 
   constructor(
     readonly core: Core,
@@ -67,8 +69,8 @@ export class MqttDoor {
       packetsReceived: m.counter("mqtt_packets_received_total"),
       bytesReceived: m.counter("mqtt_bytes_received_total"),
       bytesSent: m.counter("mqtt_bytes_sent_total"),
-      messagesReceived: m.counter("mqtt_messages_received_total"),
-      messagesSent: m.counter("mqtt_messages_sent_total"),
+      messagesReceived: [0, 1, 2].map((qos) => m.counter("mqtt_messages_received_total", { qos: `${qos}` })),
+      messagesSent: [0, 1, 2].map((qos) => m.counter("mqtt_messages_sent_total", { qos: `${qos}` })),
     };
   }
 

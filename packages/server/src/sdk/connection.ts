@@ -28,6 +28,8 @@ import type { SdkLink, SdkSession } from "./session.js";
 export class SdkConnection implements SdkLink, Answer {
   state: "handshake" | "open" | "closed" = "handshake";
   session: SdkSession | undefined;
+  /** The negotiated protocol version (0 before hello). */
+  version = 0;
   readonly log: Logger;
   private pending: Uint8Array[] = [];
   /** Bytes in {@link pending}. */
@@ -108,7 +110,14 @@ export class SdkConnection implements SdkLink, Answer {
     this.door.core.clock.clearTimeout(this.heartbeat);
     this.clearHandshakeTimer();
     this.ws.close(code, reason.slice(0, 120));
+    this.ended(closeReason(code));
     this.door.connectionClosed(this, code === 1000);
+  }
+
+  /** Counts and logs the end of this connection (one line per connection, with its reason). */
+  private ended(reason: string): void {
+    this.door.core.metrics.disconnected("sdk", reason);
+    this.log.info({ sessionId: this.session?.sessionId, reason }, "connection closed");
   }
 
   /** True once closed. */
@@ -138,11 +147,16 @@ export class SdkConnection implements SdkLink, Answer {
     const frames = this.pending;
     this.pending = [];
     this.pendingBytes = 0;
-    this.ws.send(frames.length === 1 ? (frames[0] as Uint8Array) : Buffer.concat(frames), this.sent);
+    const message = frames.length === 1 ? (frames[0] as Uint8Array) : Buffer.concat(frames);
+    const counters = this.door.counters;
+    counters.framesSent.value += frames.length;
+    counters.bytesSent.value += message.length;
+    this.ws.send(message, this.sent);
   }
 
   private onMessage(data: Buffer, isBinary: boolean): void {
     if (this.state === "closed") return;
+    this.door.counters.bytesReceived.value += data.length;
     if (!isBinary) return this.refuse(CloseCodes.INVALID_FRAME, "frames are binary MessagePack");
     let values: unknown[];
     try {
@@ -152,6 +166,7 @@ export class SdkConnection implements SdkLink, Answer {
     }
     // Above the announced limit but within the WebSocket's margin: every request it carries is
     // answered TOO_LARGE (and numbered as processed), so the client need not reconnect or resend.
+    this.door.counters.framesReceived.value += values.length;
     const oversize = data.length > this.door.options.maxFrameBytes;
     if (oversize) this.oversize(data.length);
     for (const value of values) {
@@ -249,6 +264,7 @@ export class SdkConnection implements SdkLink, Answer {
   error(id: number, code: ErrorCode, message: string): void {
     if (code === "INTERNAL") return this.internalError(id, message);
     this.door.core.metrics.inc("sdk_request_errors_total", { code });
+    this.door.core.metrics.error(code);
     this.reply({ type: "error", id, code: errorCodeNumber(code), message });
   }
 
@@ -265,6 +281,7 @@ export class SdkConnection implements SdkLink, Answer {
   private internalError(id: number, detail: unknown): void {
     this.log.error({ err: detail, id }, "request failed");
     this.door.core.metrics.inc("sdk_request_errors_total", { code: "INTERNAL" });
+    this.door.core.metrics.error("INTERNAL");
     const message = ErrorCodes.INTERNAL.message;
     this.reply({ type: "error", id, code: errorCodeNumber("INTERNAL"), message });
   }
@@ -297,6 +314,7 @@ export class SdkConnection implements SdkLink, Answer {
         $StartTime: String(door.core.clock.now()),
       });
     this.session = session;
+    this.version = version;
     this.state = "open";
     session.attach(this);
     const welcome: ServerFrame = {
@@ -319,11 +337,13 @@ export class SdkConnection implements SdkLink, Answer {
     }
     // Topics of selections still being told when the last connection dropped.
     session.pumpTellings();
+    this.door.core.metrics.connected("sdk", "accepted");
     this.log.info({ sessionId: session.sessionId, resumed: resumed !== undefined }, "sdk session open");
   }
 
   private refuse(code: number, reason: string): void {
     this.door.core.metrics.inc("sdk_connections_refused_total", { code: String(code) });
+    if (this.state === "handshake") this.door.core.metrics.connected("sdk", closeReason(code));
     this.log.warn({ code, reason }, "sdk connection closed: bad input");
     this.close(code, reason);
   }
@@ -333,7 +353,21 @@ export class SdkConnection implements SdkLink, Answer {
     this.clearHandshakeTimer();
     if (this.state === "closed") return;
     this.state = "closed";
+    this.ended(code === 1000 ? "client_disconnect" : "connection_lost");
     // 1000 from the client is a deliberate close: the session ends. Anything else may be resumed.
     this.door.connectionClosed(this, code === 1000);
   }
+}
+
+/** WebSocket close code names for logs and metrics (bounded: unknown codes are `other`). */
+const CLOSE_REASONS = new Map<number, string>([
+  [1000, "normal"],
+  [1001, "going_away"],
+  [1002, "protocol_error"],
+  [1009, "message_too_large"],
+  ...Object.entries(CloseCodes).map(([name, code]) => [code, name.toLowerCase()] as [number, string]),
+]);
+
+function closeReason(code: number): string {
+  return CLOSE_REASONS.get(code) ?? "other";
 }

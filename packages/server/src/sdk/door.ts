@@ -4,8 +4,15 @@
  */
 import type { IncomingMessage } from "node:http";
 import type { WebSocket } from "ws";
-import { CloseCodes, type Encoder, createMsgpackEncoder, errorCodeNumber } from "@skein/protocol";
+import {
+  CloseCodes,
+  type Encoder,
+  type LogLevel,
+  createMsgpackEncoder,
+  errorCodeNumber,
+} from "@skein/protocol";
 import type { Core } from "../core/core.js";
+import type { Counter } from "../core/metrics.js";
 import type { Logger } from "../core/ports.js";
 import type { PathLimits } from "../core/types.js";
 import { SdkConnection } from "./connection.js";
@@ -23,6 +30,15 @@ export class SdkDoor {
 
   /** What every session's replay buffer holds, summed. */
   private readonly replayGauges: ReplayGauges;
+  /**
+   * Reads the server's log level, setting it first when `level` is given (the `log_level` frame); the
+   * server replaces it with one that reaches its logger.
+   */
+  logLevel: (level?: LogLevel) => LogLevel = () => "info";
+  /** Hot-path counters: frames and bytes in and out. */
+  readonly counters: Readonly<
+    Record<"framesReceived" | "framesSent" | "bytesReceived" | "bytesSent", Counter>
+  >;
 
   constructor(
     readonly core: Core,
@@ -35,6 +51,12 @@ export class SdkDoor {
     this.replayGauges = {
       frames: core.metrics.counter("sdk_replay_frames"),
       bytes: core.metrics.counter("sdk_replay_bytes"),
+    };
+    this.counters = {
+      framesReceived: core.metrics.counter("sdk_frames_received_total"),
+      framesSent: core.metrics.counter("sdk_frames_sent_total"),
+      bytesReceived: core.metrics.counter("sdk_bytes_received_total"),
+      bytesSent: core.metrics.counter("sdk_bytes_sent_total"),
     };
     // Only the sessions whose selections match the path hear of it: the subscription index finds them,
     // so creating or removing a topic costs the matching selections, not every session (issue 11).

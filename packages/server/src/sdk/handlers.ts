@@ -69,6 +69,9 @@ export function handleRequest(
     case "watch_sessions":
     case "unwatch_sessions":
       return handleControl(conn, session, frame);
+    case "log_level":
+      // Server control (issue 10): permission `control_server` (to set) comes with the security model.
+      return { level: conn.door.logLevel(frame.level) };
   }
 }
 

@@ -65,6 +65,8 @@ export interface SqliteStorageOptions {
   readonly maxBatchDelayMs?: number;
   /** A batch holding this many writes commits at once. Default 10,000. */
   readonly maxBatchSize?: number;
+  /** Told of every successful commit: how long it took (seconds) and how many writes it held (metrics). */
+  readonly onCommit?: (seconds: number, writes: number) => void;
 }
 
 const LOAD_PAGE = 2000;
@@ -80,6 +82,7 @@ export class SqliteStorage implements Storage {
   private readonly lock: DataDirLock;
   private readonly maxBatchDelayMs: number;
   private readonly maxBatchSize: number;
+  private readonly onCommit: ((seconds: number, writes: number) => void) | undefined;
   private readonly st: ReturnType<typeof prepareStatements>;
   // Start-up pages through each table by key with row values, `(a, b) > (?, ?)`, which SQLite answers
   // from the primary key; `a > ? OR (a = ? AND b > ?)` made it scan from the start for every page.
@@ -105,6 +108,7 @@ export class SqliteStorage implements Storage {
     this.lock = lock;
     this.maxBatchDelayMs = options.maxBatchDelayMs ?? 2;
     this.maxBatchSize = options.maxBatchSize ?? 10_000;
+    this.onCommit = options.onCommit;
     this.st = prepareStatements(db);
     for (const row of db.prepare("SELECT id, path FROM series").all() as { id: number; path: string }[]) {
       this.seriesIds.set(row.path, row.id);
@@ -488,11 +492,13 @@ export class SqliteStorage implements Storage {
     this.batch = undefined;
     this.stmts = [];
     this.params = [];
+    const started = this.onCommit ? performance.now() : 0;
     try {
       this.db.exec("BEGIN");
       try {
         for (let i = 0; i < stmts.length; i++) stmts[i]!.run(...params[i]!);
         this.db.exec("COMMIT");
+        this.onCommit?.((performance.now() - started) / 1000, stmts.length);
       } catch (err) {
         if (this.db.inTransaction) this.db.exec("ROLLBACK");
         throw err;

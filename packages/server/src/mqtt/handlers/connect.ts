@@ -7,7 +7,7 @@ import type { IConnectPacket, IConnackPacket } from "mqtt-packet";
 import { isReservedForServer } from "@skein/protocol";
 import { newSessionId } from "../../core/sessions.js";
 import type { MqttConnection } from "../connection.js";
-import { Reason, connackV3Code } from "../reason-codes.js";
+import { Reason, connackV3Code, reasonName } from "../reason-codes.js";
 import type { MqttSession } from "../session.js";
 import { mqttSessionHandle } from "../session-handle.js";
 import { restoreHandlers } from "../messaging.js";
@@ -41,6 +41,7 @@ export function handleConnect(conn: MqttConnection, packet: IConnectPacket): voi
     serverKeepAlive,
   });
   conn.startKeepAlive();
+  conn.door.core.metrics.connected("mqtt", "accepted");
   conn.log.info({ clientId: conn.clientId, version: conn.protocolVersion, present }, "client connected");
   session.resend();
 }
@@ -229,6 +230,7 @@ function sendConnack(
 
 /** Refuses the connection: CONNACK with the reason, then close [MQTT-3.2.2-7]. */
 function refuse(conn: MqttConnection, reason: number, message: string): void {
+  conn.door.core.metrics.connected("mqtt", reasonName(reason).toLowerCase());
   conn.log.warn({ clientId: conn.clientId, reason, problem: message }, "connection refused");
   const packet: IConnackPacket =
     conn.protocolVersion === 5

@@ -18,5 +18,5 @@ export function handleDisconnect(conn: MqttConnection, packet: IDisconnectPacket
   }
   const withWill = conn.protocolVersion === 5 && packet.reasonCode === Reason.DISCONNECT_WITH_WILL;
   conn.log.debug({ clientId: conn.clientId, reason: packet.reasonCode ?? 0 }, "client disconnected");
-  conn.close({ publishWill: withWill });
+  conn.close({ publishWill: withWill, cause: "client_disconnect" });
 }

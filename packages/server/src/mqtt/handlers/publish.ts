@@ -76,7 +76,7 @@ function published(
   topic: string,
   result: ReturnType<MqttConnection["door"]["publish"]>,
 ): void {
-  conn.door.counters.messagesReceived.value++;
+  conn.door.counters.messagesReceived[packet.qos]!.value++;
   if (!result.ok) {
     conn.log.debug({ topic, code: result.code, problem: result.message }, "publish refused");
     return refuse(conn, packet, mqttReasonCode(result.code));
