@@ -33,6 +33,8 @@ Options (each also as an environment variable):
   --data-dir DIR       data directory (SKEIN_DATA_DIR; default ./data)
   --store ENGINE       sqlite|memory (SKEIN_STORE; default sqlite; memory keeps nothing)
   --log-level LEVEL    trace|debug|info|warn|error|fatal|silent (SKEIN_LOG_LEVEL; default info)
+  --log-format FORMAT  auto|json|pretty (SKEIN_LOG_FORMAT; default auto: pretty on a terminal)
+  --metrics-token T    bearer token /metrics requires (SKEIN_METRICS_TOKEN; prefer the variable)
   --print-config       print the resolved configuration as JSON and exit
   -h, --help           show this help
 
@@ -49,6 +51,8 @@ const FLAGS = {
   "data-dir": { env: "SKEIN_DATA_DIR", path: ["dataDir"], kind: "string" },
   store: { env: "SKEIN_STORE", path: ["storage", "engine"], kind: "string" },
   "log-level": { env: "SKEIN_LOG_LEVEL", path: ["logLevel"], kind: "string" },
+  "log-format": { env: "SKEIN_LOG_FORMAT", path: ["logFormat"], kind: "string" },
+  "metrics-token": { env: "SKEIN_METRICS_TOKEN", path: ["http", "metricsToken"], kind: "string" },
 } as const;
 
 type FlagName = keyof typeof FLAGS;

@@ -37,7 +37,14 @@ export { type SkeinConfig, type SkeinConfigInput, configSchema, parseConfig, LOG
 export type { ListeningAddresses } from "./listeners.js";
 export type { Logger, Clock, Timer } from "./core/ports.js";
 export type * from "./core/storage.js";
-export { Metrics, Histogram, type Counter, type Labels } from "./core/metrics.js";
+export {
+  Metrics,
+  Histogram,
+  type Labels,
+  type Series,
+  type HistogramSeries,
+  type GaugeReader,
+} from "./core/metrics.js";
 export { PrometheusExporter } from "./ops/prometheus.js";
 export { METRIC_CATALOG, type MetricDescription, type MetricKind } from "./ops/metric-catalog.js";
 export type { Readiness } from "./ops/readiness.js";
