@@ -63,9 +63,12 @@ export function prettyLines(out: { write(s: string): unknown }, colour: boolean)
       const time = new Date(Number(entry.time)).toISOString().slice(11, 23);
       let name = LEVEL_NAMES[level] ?? String(entry.level);
       if (colour) name = `\x1b[${LEVEL_COLOURS[level] ?? "0"}m${name}\x1b[0m`;
-      let text = `${time} ${name} ${typeof entry.msg === "string" ? entry.msg : ""}`;
+      const msg = typeof entry.msg === "string" ? entry.msg : "";
+      let text = `${time} ${name} ${msg}`;
       for (const [key, value] of Object.entries(entry)) {
         if (HEAD_FIELDS.has(key) || value === undefined) continue;
+        // The start-up lines carry their URL in the message already.
+        if (typeof value === "string" && value.length > 8 && msg.includes(value)) continue;
         text += ` ${key}=${typeof value === "string" && /^[^\s"=]+$/.test(value) ? value : JSON.stringify(value)}`;
       }
       out.write(text + "\n");
