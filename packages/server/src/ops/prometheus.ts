@@ -80,7 +80,10 @@ function defaultCollectors(): Registry {
 export class PrometheusExporter {
   private elu: EventLoopUtilization = performance.eventLoopUtilization();
 
-  constructor(private readonly metrics: Metrics) {}
+  constructor(private readonly metrics: Metrics) {
+    // Start the process collectors now, so the event-loop lag has samples by the first scrape.
+    defaultCollectors();
+  }
 
   /** The content type of {@link PrometheusExporter.render}'s text. */
   readonly contentType: string = Registry.PROMETHEUS_CONTENT_TYPE;
