@@ -19,6 +19,7 @@ import { Core } from "./core/core.js";
 import type { Metrics } from "./core/metrics.js";
 import type { Clock, Logger } from "./core/ports.js";
 import type { Storage } from "./core/storage.js";
+import type { Authorizer } from "./core/security/types.js";
 import { type ListeningAddresses, Listeners } from "./listeners.js";
 import { MqttDoor } from "./mqtt/door.js";
 import type { MqttOptions } from "./mqtt/options.js";
@@ -32,6 +33,8 @@ export { type SkeinConfig, type SkeinConfigInput, configSchema, parseConfig, LOG
 export type { ListeningAddresses } from "./listeners.js";
 export type { Logger, Clock, Timer } from "./core/ports.js";
 export type * from "./core/storage.js";
+export type { Actor, Authorizer } from "./core/security/types.js";
+export { allowAll } from "./core/security/types.js";
 export { Metrics } from "./core/metrics.js";
 export { MemoryStorage } from "./storage/memory-store.js";
 export { SqliteStorage, type SqliteStorageOptions, backupDatabase } from "./storage/sqlite-store.js";
@@ -61,6 +64,11 @@ export interface ServerDependencies {
    * ```
    */
   clock?: Clock;
+  /**
+   * The permission check every operation of both doors and every delivery goes through (DESIGN §7);
+   * default: allow everything. Tests inject one that refuses; the security model supplies the real one.
+   */
+  authorizer?: Authorizer;
 }
 
 /** A topic as seen from outside the core. */
@@ -111,6 +119,7 @@ export function createServer(config: SkeinConfigInput = {}, deps: ServerDependen
     userPropertyOrder: { orderOf, remember: rememberOrder },
     logger,
     clock: deps.clock,
+    authorizer: deps.authorizer,
   });
   const { port: _p, tlsPort: _t, ...mqttLimits } = cfg.mqtt;
   const mqttOptions: MqttOptions = mqttLimits;

@@ -3,6 +3,7 @@
  * Doors translate packets and frames into these and back; nothing here knows of sockets.
  */
 import type { TopicSpecification } from "@skein/protocol";
+import type { Actor } from "./security/types.js";
 
 /** Quality of service of a delivery. */
 export type QoS = 0 | 1 | 2;
@@ -92,6 +93,11 @@ export interface Subscriber {
   readonly sessionId: string;
   /** False while the subscriber has no live connection (shared subscriptions prefer live members). */
   readonly online?: boolean;
+  /**
+   * The session on whose behalf it receives: each delivery is checked against its `read_topic`
+   * (DESIGN §7). Undefined for the server's own subscribers, which are not checked.
+   */
+  readonly actor?: Actor;
   /**
    * Delivers one update that matched one or more of this subscriber's subscriptions. Must not throw and
    * must not block: queue, conflate or drop according to the subscriber's own bounds.
