@@ -21,8 +21,8 @@ const FIGURES: Record<string, (core: Core) => number | string> = {
   "$SYS/broker/messages/dropped": (core) => core.metrics.total("mqtt_messages_dropped_total"),
   "$SYS/broker/bytes/received": (core) => core.metrics.get("mqtt_bytes_received_total"),
   "$SYS/broker/bytes/sent": (core) => core.metrics.get("mqtt_bytes_sent_total"),
-  "$SYS/broker/subscriptions/count": (core) => core.subscriptions.count,
-  "$SYS/broker/topics/count": (core) => core.topics.size,
+  "$SYS/broker/subscriptions/count": (core) => core.facade.counts().subscriptions,
+  "$SYS/broker/topics/count": (core) => core.facade.counts().topics,
 };
 
 const started = new WeakMap<Core, number>();
@@ -42,7 +42,9 @@ export function startSysTopics(core: Core, intervalMs: number): () => void {
         expiresAt: undefined,
         origin: undefined,
       };
-      core.publish(update, { createSpec: () => ({ type: "string", properties: { retention: "mqtt" } }) });
+      core.facade.serverPublish(update, {
+        createSpec: () => ({ type: "string", properties: { retention: "mqtt" } }),
+      });
     }
     timer = core.clock.setTimeout(publish, intervalMs);
     timer.unref?.();
