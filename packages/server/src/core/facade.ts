@@ -79,7 +79,7 @@ export class Facade {
         ? undefined
         : (subscriber, path) => {
             const actor = subscriber.actor;
-            if (actor === undefined || gate.mayRead(actor, path)) return true;
+            if (actor === undefined || gate.mayDeliver(subscriber, actor, path)) return true;
             refused.value++;
             return false;
           };

@@ -99,10 +99,28 @@ export interface Subscriber {
    */
   readonly actor?: Actor;
   /**
+   * The façade's cache of this subscriber's read decisions (undefined until its first checked
+   * delivery). Owned by the façade: a subscriber only declares the field, so that its shape is fixed.
+   */
+  readCache?: ReadCache | undefined;
+  /**
    * Delivers one update that matched one or more of this subscriber's subscriptions. Must not throw and
    * must not block: queue, conflate or drop according to the subscriber's own bounds.
    */
   deliver(update: Update, matches: readonly Subscription[]): void;
+}
+
+/**
+ * Cached `read_topic` decisions of one subscriber, valid for one authorizer version and one actor:
+ * the last path asked (fan-out asks the same path of every subscriber, update after update) and
+ * every path asked (bounded: see `READ_CACHE_PATHS`).
+ */
+export interface ReadCache {
+  readonly version: number;
+  readonly actor: Actor;
+  lastPath: string;
+  lastAllowed: boolean;
+  readonly paths: Map<string, boolean>;
 }
 
 /** One subscription held in the index. */

@@ -8,7 +8,7 @@ import type { Core } from "../core/core.js";
 import { sessionActor } from "../core/facade.js";
 import type { Actor } from "../core/security/types.js";
 import type { Timer } from "../core/ports.js";
-import type { QoS, Subscriber, Subscription, SubscriptionOptions, Update } from "../core/types.js";
+import type { QoS, ReadCache, Subscriber, Subscription, SubscriptionOptions, Update } from "../core/types.js";
 import { Deque } from "./deque.js";
 import { InflightWindow, PacketIdSet } from "./inflight.js";
 import type { MqttOptions } from "./options.js";
@@ -106,6 +106,8 @@ export class MqttSession implements Subscriber {
   ended = false;
   /** The session the core checks operations and deliveries against (set at each CONNECT). */
   actor: Actor;
+  /** The core's cache of read decisions for deliveries to this session. */
+  readCache: ReadCache | undefined = undefined;
 
   constructor(
     readonly sessionId: string,

@@ -9,7 +9,7 @@ import type { Actor } from "../core/security/types.js";
 import type { Timer } from "../core/ports.js";
 import type { InboundRequest, RequestEndpoint } from "../core/messaging.js";
 import type { PatternSubscription } from "../core/subscription-index.js";
-import type { Subscriber, SubscriptionOptions, Topic, Update } from "../core/types.js";
+import type { ReadCache, Subscriber, SubscriptionOptions, Topic, Update } from "../core/types.js";
 import type { SdkOptions } from "./options.js";
 import { ReplayBuffer, type ReplayGauges } from "./replay.js";
 
@@ -70,6 +70,8 @@ export class SdkSession implements Subscriber, RequestEndpoint {
   private waitingForRoom = false;
   /** The session the core checks operations and deliveries against (DESIGN §7). */
   readonly actor: Actor;
+  /** The core's cache of read decisions for deliveries to this session. */
+  readCache: ReadCache | undefined = undefined;
 
   constructor(
     readonly sessionId: string,
