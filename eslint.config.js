@@ -2,6 +2,10 @@
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
+/** Core members a door must not touch: everything but the façade, metrics, clock and logger. */
+const CORE_INTERNALS =
+  "/^(topics|subscriptions|sessions|messaging|locks|persistence|publish|updateTopic|addTopic|removeTopic|removeTopics|selectTopics|fetch|retained|onTopics|restore|start|stop)$/";
+
 export default tseslint.config(
   { ignores: ["**/dist/**", "**/node_modules/**", "docs/api/**", "bench/results/**"] },
   js.configs.recommended,
@@ -71,6 +75,21 @@ export default tseslint.config(
       "no-restricted-imports": [
         "error",
         { patterns: [{ group: ["**/mqtt/*"], message: "doors do not import each other" }] },
+      ],
+    },
+  },
+  // One choke point (DESIGN §7, issue 14 §1): doors reach the core through `core.facade` only, whose
+  // every operation is checked; metrics, clock and logger stay at hand.
+  {
+    files: ["packages/server/src/{mqtt,sdk,admin}/**/*.ts"],
+    ignores: ["**/*.test.ts"],
+    rules: {
+      "no-restricted-syntax": [
+        "error",
+        {
+          selector: `MemberExpression[property.name=${CORE_INTERNALS}]:matches([object.name='core'], [object.property.name='core'])`,
+          message: "doors reach the core through core.facade, which checks every operation (DESIGN §7)",
+        },
       ],
     },
   },

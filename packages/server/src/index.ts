@@ -18,6 +18,7 @@ import { Core } from "./core/core.js";
 import type { Metrics } from "./core/metrics.js";
 import type { Clock, Logger } from "./core/ports.js";
 import type { Storage } from "./core/storage.js";
+import type { Authorizer } from "./core/security/types.js";
 import { type ListeningAddresses, Listeners } from "./listeners.js";
 import type { Readiness } from "./ops/readiness.js";
 import { MqttDoor } from "./mqtt/door.js";
@@ -49,6 +50,8 @@ export { PrometheusExporter } from "./ops/prometheus.js";
 export { METRIC_CATALOG, type MetricDescription, type MetricKind } from "./ops/metric-catalog.js";
 export type { Readiness } from "./ops/readiness.js";
 export type { LogDestination } from "./ops/logger.js";
+export type { Actor, Authorizer } from "./core/security/types.js";
+export { allowAll } from "./core/security/types.js";
 export { MemoryStorage } from "./storage/memory-store.js";
 export { SqliteStorage, type SqliteStorageOptions, backupDatabase } from "./storage/sqlite-store.js";
 export { StorageOpenError, type StorageOpenFailure } from "./storage/storage-open-error.js";
@@ -82,6 +85,11 @@ export interface ServerDependencies {
    * ```
    */
   clock?: Clock;
+  /**
+   * The permission check every operation of both doors and every delivery goes through (DESIGN §7);
+   * default: allow everything. Tests inject one that refuses; the security model supplies the real one.
+   */
+  authorizer?: Authorizer;
 }
 
 /** A topic as seen from outside the core. */
@@ -139,6 +147,7 @@ export function createServer(config: SkeinConfigInput = {}, deps: ServerDependen
     userPropertyOrder: { orderOf, remember: rememberOrder },
     logger,
     clock: deps.clock,
+    authorizer: deps.authorizer,
   });
   const { port: _p, tlsPort: _t, ...mqttLimits } = cfg.mqtt;
   const mqttOptions: MqttOptions = mqttLimits;

@@ -14,9 +14,7 @@ export const SERVER_VERSION = "skein 0.1.0";
 
 /** Topics holding a value: MQTT's retained messages (a scan of the tree; run once per interval or scrape). */
 export function countRetained(core: Core): number {
-  let n = 0;
-  for (const topic of core.topics.all()) if (topic.value !== undefined) n++;
-  return n;
+  return core.facade.counts().retained;
 }
 
 const received = (core: Core): number => core.metrics.total("mqtt_messages_received_total");
@@ -41,9 +39,9 @@ const FIGURES: Record<string, (core: Core, started: number) => number | string> 
   "$SYS/broker/messages/dropped": (core) => core.metrics.total("mqtt_messages_dropped_total"),
   "$SYS/broker/bytes/received": (core) => core.metrics.get("mqtt_bytes_received_total"),
   "$SYS/broker/bytes/sent": (core) => core.metrics.get("mqtt_bytes_sent_total"),
-  "$SYS/broker/subscriptions/count": (core) => core.subscriptions.count,
+  "$SYS/broker/subscriptions/count": (core) => core.facade.counts().subscriptions,
   "$SYS/broker/retained messages/count": countRetained,
-  "$SYS/broker/topics/count": (core) => core.topics.size,
+  "$SYS/broker/topics/count": (core) => core.facade.counts().topics,
 };
 
 /** Counters whose per-minute rates `$SYS/broker/load/<name>/{1min,5min,15min}` average. */
@@ -112,7 +110,9 @@ export function startSysTopics(core: Core, intervalMs: number): () => void {
       expiresAt: undefined,
       origin: undefined,
     };
-    core.publish(update, { createSpec: () => ({ type: "string", properties: { retention: "mqtt" } }) });
+    core.facade.serverPublish(update, {
+      createSpec: () => ({ type: "string", properties: { retention: "mqtt" } }),
+    });
   };
   const publish = (): void => {
     const now = core.clock.now();

@@ -26,6 +26,8 @@ import { Messaging } from "./messaging.js";
 import { SubscriptionIndex } from "./subscription-index.js";
 import { TopicTree, rangeOf } from "./topic-tree.js";
 import type { Topic, Update } from "./types.js";
+import { Facade } from "./facade.js";
+import type { Authorizer } from "./security/types.js";
 
 /** Bounds the core enforces. */
 export interface CoreLimits {
@@ -45,6 +47,11 @@ export interface CoreOptions {
   logger?: Logger;
   clock?: Clock;
   metrics?: Metrics;
+  /**
+   * The one permission check of every operation and delivery (DESIGN §7), asked through
+   * {@link Core.facade}; default {@link allowAll}.
+   */
+  authorizer?: Authorizer;
 }
 
 /** How a publish may create its topic when it is missing. */
@@ -84,6 +91,8 @@ export interface FetchOptions {
   last?: number;
   after?: string;
   before?: string;
+  /** Topics the fetching session may read (the façade's `read_topic` check); default: all. */
+  readable?: (topic: Topic) => boolean;
 }
 
 /** Listener of topic additions and removals (the SDK door tells its sessions). */
@@ -116,6 +125,8 @@ export class Core {
   readonly locks = new LockRegistry();
   /** Request-response routing. */
   readonly messaging: Messaging;
+  /** The doors' only way in: every operation checked by the authorizer (DESIGN §7). */
+  readonly facade: Facade;
 
   constructor(options: CoreOptions) {
     this.limits = options.limits;
@@ -135,6 +146,7 @@ export class Core {
       if (kind !== "closed") return;
       this.messaging.sessionClosed(session.sessionId);
     });
+    this.facade = new Facade(this, options.authorizer);
   }
 
   /**
@@ -314,15 +326,20 @@ export class Core {
   }
 
   /**
-   * Removes every topic a selector selects, except those only the server writes: how many, and a
+   * Removes every topic a selector selects, except those only the server writes (and those
+   * `mayRemove` refuses, when given): how many, and a
    * promise that settles once the removals of kept topics are committed (undefined when none was kept;
    * the engine commits in order, so the last removal's promise covers them all).
    */
-  removeTopics(selector: TopicSelector): { removed: number; committed: Promise<void> | undefined } {
+  removeTopics(
+    selector: TopicSelector,
+    mayRemove?: (topic: Topic) => boolean,
+  ): { removed: number; committed: Promise<void> | undefined } {
     let n = 0;
     let committed: Promise<void> | undefined;
     for (const topic of this.selectTopics(selector)) {
       if (isReservedForServer(topic.path)) continue;
+      if (mayRemove !== undefined && !mayRemove(topic)) continue;
       this.lastRemoval = undefined;
       if (!this.removeTopic(topic.path)) continue;
       n++;
@@ -356,9 +373,12 @@ export class Core {
    * O(log n) plus the topics it passes over, not a sort of the whole selection (issue 11).
    */
   fetch(selector: TopicSelector, options: FetchOptions): { topics: Topic[]; hasMore: boolean } {
-    const { types, after, before, first, last } = options;
+    const { types, after, before, first, last, readable } = options;
     const range = rangeOf(selector);
-    const accept = (t: Topic): boolean => selector.matches(t.path) && (!types || types.includes(t.spec.type));
+    const accept = (t: Topic): boolean =>
+      selector.matches(t.path) &&
+      (!types || types.includes(t.spec.type)) &&
+      (readable === undefined || readable(t));
     if (first !== undefined) {
       const topics = this.topics.collect(range, after, before, false, first + 1, accept);
       if (topics.length > first) {

@@ -59,6 +59,12 @@ export class SubscriptionIndex {
   private size = 0;
   /** Per-subscription singleton lists, so single matches allocate nothing per update. */
   private readonly single = new WeakMap<Subscription, readonly Subscription[]>();
+  /**
+   * The delivery check (DESIGN §7): false when `subscriber` may not read `path`, which then gets
+   * nothing of it (and a shared group picks another member). Set by the façade; undefined when every
+   * session may read everything, so the hot path pays nothing.
+   */
+  readGate: ((subscriber: Subscriber, path: string) => boolean) | undefined;
 
   /** Number of subscriptions held. */
   get count(): number {
@@ -224,21 +230,33 @@ export class SubscriptionIndex {
     const nodes: Node[] = [];
     const patternNodes: Node[] | undefined = this.patternCount > 0 ? [] : undefined;
     this.collect(this.root, update.topic.split("/"), 0, isSystemPath(update.topic), nodes, patternNodes);
+    const gate = this.readGate;
+    const path = update.topic;
     if (nodes.length === 1 && this.patternCount === 0 && nodes[0]?.shared === undefined) {
       // Common case: one matching filter. Each subscriber appears once; no grouping needed.
       const subs = (nodes[0] as Node).subs;
-      for (const sub of subs.values()) sub.subscriber.deliver(update, this.singleton(sub));
-      return subs.size;
+      if (gate === undefined) {
+        for (const sub of subs.values()) sub.subscriber.deliver(update, this.singleton(sub));
+        return subs.size;
+      }
+      let n = 0;
+      for (const sub of subs.values()) {
+        if (!gate(sub.subscriber, path)) continue;
+        sub.subscriber.deliver(update, this.singleton(sub));
+        n++;
+      }
+      return n;
     }
     const bySubscriber = new Map<Subscriber, Subscription[]>();
-    const add = (sub: Subscription): void => {
+    const add = (sub: Subscription | undefined): void => {
+      if (sub === undefined || (gate !== undefined && !gate(sub.subscriber, path))) return;
       const list = bySubscriber.get(sub.subscriber);
       if (list) list.push(sub);
       else bySubscriber.set(sub.subscriber, [sub]);
     };
     for (const node of nodes) {
       for (const sub of node.subs.values()) add(sub);
-      if (node.shared) for (const group of node.shared.values()) add(pickMember(group));
+      if (node.shared) for (const group of node.shared.values()) add(pickMember(group, gate, path));
     }
     if (patternNodes !== undefined && patternNodes.length > 0)
       this.matchPatterns(update.topic, patternNodes, add);
@@ -324,18 +342,30 @@ function patternLevels(subscription: PatternSubscription): string[] {
 
 const NO_SUBSCRIBERS: ReadonlySet<Subscriber> = new Set();
 
-function pickMember(group: SharedGroup): Subscription {
-  // Round robin across the group's members [MQTT-4.8.2-4], preferring connected ones; when none is
-  // connected, an offline member's session queues the message.
+/**
+ * One member of a shared group for a delivery: round robin across the members [MQTT-4.8.2-4],
+ * preferring connected ones; when none is connected, an offline member's session queues the message.
+ * A member that may not read `path` is passed over (the next that may gets it); when none may, the
+ * delivery is dropped (undefined), counted by the gate.
+ */
+function pickMember(
+  group: SharedGroup,
+  gate: ((subscriber: Subscriber, path: string) => boolean) | undefined,
+  path: string,
+): Subscription | undefined {
   const n = group.members.length;
+  let offline: number | undefined;
   for (let k = 0; k < n; k++) {
-    const member = group.members[(group.next + k) % n] as Subscription;
+    const i = (group.next + k) % n;
+    const member = group.members[i] as Subscription;
+    if (gate !== undefined && !gate(member.subscriber, path)) continue;
     if (member.subscriber.online !== false) {
-      group.next = (group.next + k + 1) % n;
+      group.next = (i + 1) % n;
       return member;
     }
+    offline ??= i;
   }
-  const member = group.members[group.next % n] as Subscription;
-  group.next = (group.next + 1) % n;
-  return member;
+  if (offline === undefined) return undefined;
+  group.next = (offline + 1) % n;
+  return group.members[offline] as Subscription;
 }

@@ -3,6 +3,7 @@
  * Doors translate packets and frames into these and back; nothing here knows of sockets.
  */
 import type { TopicSpecification } from "@skein/protocol";
+import type { Actor } from "./security/types.js";
 
 /** Quality of service of a delivery. */
 export type QoS = 0 | 1 | 2;
@@ -93,10 +94,33 @@ export interface Subscriber {
   /** False while the subscriber has no live connection (shared subscriptions prefer live members). */
   readonly online?: boolean;
   /**
+   * The session on whose behalf it receives: each delivery is checked against its `read_topic`
+   * (DESIGN §7). Undefined for the server's own subscribers, which are not checked.
+   */
+  readonly actor?: Actor;
+  /**
+   * The façade's cache of this subscriber's read decisions (undefined until its first checked
+   * delivery). Owned by the façade: a subscriber only declares the field, so that its shape is fixed.
+   */
+  readCache?: ReadCache | undefined;
+  /**
    * Delivers one update that matched one or more of this subscriber's subscriptions. Must not throw and
    * must not block: queue, conflate or drop according to the subscriber's own bounds.
    */
   deliver(update: Update, matches: readonly Subscription[]): void;
+}
+
+/**
+ * Cached `read_topic` decisions of one subscriber, valid for one authorizer version and one actor:
+ * the last path asked (fan-out asks the same path of every subscriber, update after update) and
+ * every path asked (bounded: see `READ_CACHE_PATHS`).
+ */
+export interface ReadCache {
+  readonly version: number;
+  readonly actor: Actor;
+  lastPath: string;
+  lastAllowed: boolean;
+  readonly paths: Map<string, boolean>;
 }
 
 /** One subscription held in the index. */

@@ -14,6 +14,7 @@ import { Reason } from "./reason-codes.js";
 import { PendingConnectBytes } from "./pre-connect.js";
 import { MqttSession, inferSpec } from "./session.js";
 import type { PublishContext, PublishResult } from "../core/core.js";
+import type { Actor } from "../core/security/types.js";
 
 /** Publishers held back for one congested subscriber (docs/mqtt.md "Flow control"). */
 interface Hold {
@@ -83,15 +84,25 @@ export class MqttDoor {
     return conn;
   }
 
-  /** Publishes an update from an MQTT client (or its will), creating its topic when allowed. */
-  publish(update: Update): PublishResult {
-    return this.core.publish(update, this.publishContext);
+  /**
+   * Publishes an update from an MQTT client (or its will) as `actor`, creating its topic when allowed
+   * (by config and by the actor's `modify_topic`).
+   */
+  publish(actor: Actor, update: Update): PublishResult {
+    return this.core.facade.publish(actor, update, this.publishContext);
   }
 
   /** A new session for a client id, registered with the door and the core. */
   newSession(sessionId: string, clientId: string): MqttSession {
     const session = new MqttSession(sessionId, clientId, this.core, this.options, {
-      publish: (update) => void this.publish(update),
+      publish: (update, actor) => {
+        // A will is checked again when it is sent: the permission may have gone since CONNECT.
+        const result = this.publish(actor, update);
+        if (!result.ok && result.code === "NOT_AUTHORIZED") {
+          this.core.metrics.inc("mqtt_wills_refused_total");
+          this.log.info({ topic: update.topic }, "will refused: not authorized");
+        }
+      },
       ended: (s) => {
         if (this.sessions.get(s.clientId) === s) this.sessions.delete(s.clientId);
         this.core.metrics.set("mqtt_sessions", this.sessions.size);
@@ -175,7 +186,7 @@ export class MqttDoor {
     this.core.metrics.set("mqtt_connections", this.connections.size);
     const session = conn.session;
     if (!session) return;
-    this.core.sessions.remove(session.sessionId);
+    this.core.facade.closeSession(session.sessionId);
     if (session.link === conn) session.detach(publishWill);
   }
 

@@ -13,7 +13,13 @@
  * Failures reach an MQTT requester as an empty message on its Response Topic with the user
  * properties `skein-error` (the error code name) and `skein-error-message`.
  */
-import { VALUE_CODECS, declaredValueType, isReservedForServer, pathProblem } from "@skein/protocol";
+import {
+  SkeinError,
+  VALUE_CODECS,
+  declaredValueType,
+  isReservedForServer,
+  pathProblem,
+} from "@skein/protocol";
 import type { IPublishPacket } from "mqtt-packet";
 import type { InboundRequest, RequestEndpoint, RequestOutcome } from "../core/messaging.js";
 import type { QoS, Update } from "../core/types.js";
@@ -36,12 +42,12 @@ export function isMessagingTopic(topic: string): boolean {
  */
 export function handleMessagingPublish(conn: MqttConnection, topic: string, packet: IPublishPacket): number {
   const session = conn.session as MqttSession;
-  const messaging = conn.door.core.messaging;
+  const facade = conn.door.core.facade;
   const payload = packet.payload as Buffer;
   if (topic.startsWith(RESPONSE_PREFIX)) {
     const rid = Number(topic.slice(RESPONSE_PREFIX.length));
     const outcome: RequestOutcome = { ok: true, payload, responseType: "binary" };
-    return Number.isSafeInteger(rid) && messaging.respond(rid, outcome, session.sessionId)
+    return Number.isSafeInteger(rid) && facade.respond(session.actor, rid, outcome)
       ? Reason.SUCCESS
       : Reason.NO_MATCHING_SUBSCRIBERS;
   }
@@ -56,29 +62,34 @@ export function handleMessagingPublish(conn: MqttConnection, topic: string, pack
   if (isMessagingTopic(responseTopic)) return Reason.TOPIC_NAME_INVALID;
   const correlationData = props?.correlationData;
   let sending = true;
-  messaging.sendToPath(
-    {
-      path,
-      requestType: declaredValueType(props?.contentType, props?.payloadFormatIndicator),
-      responseType: undefined,
-      payload,
-      fromSessionId: session.sessionId,
-      timeoutMs: conn.door.requestTimeoutMs,
-    },
-    // Responses are messages, not topic state: they go straight to the response topic's subscribers,
-    // creating no topic (and so no type that a later error reply would not fit).
-    (outcome) => {
-      const deliver = (): void => {
-        conn.door.core.subscriptions.deliver(
-          responseUpdate(responseTopic, correlationData, packet.qos, outcome),
-        );
-      };
-      // A request refused at once is answered after this PUBLISH's acknowledgement.
-      if (sending) queueMicrotask(deliver);
-      else deliver();
-    },
-  );
-  sending = false;
+  try {
+    facade.sendToPath(
+      session.actor,
+      {
+        path,
+        requestType: declaredValueType(props?.contentType, props?.payloadFormatIndicator),
+        responseType: undefined,
+        payload,
+        timeoutMs: conn.door.requestTimeoutMs,
+      },
+      // Responses are messages, not topic state: they go straight to the response topic's subscribers,
+      // creating no topic (and so no type that a later error reply would not fit).
+      (outcome) => {
+        const deliver = (): void => {
+          facade.deliverMessage(responseUpdate(responseTopic, correlationData, packet.qos, outcome));
+        };
+        // A request refused at once is answered after this PUBLISH's acknowledgement.
+        if (sending) queueMicrotask(deliver);
+        else deliver();
+      },
+    );
+  } catch (err) {
+    // No send_to_message_handler on the path: PUBACK/PUBREC 0x87 Not authorized.
+    if (SkeinError.from(err).code === "NOT_AUTHORIZED") return Reason.NOT_AUTHORIZED;
+    throw err;
+  } finally {
+    sending = false;
+  }
   return Reason.SUCCESS;
 }
 
@@ -165,11 +176,14 @@ const HANDLER_KINDS = ["path", "session"] as const;
 export function subscribeHandler(conn: MqttConnection, filter: string, qos: QoS): number {
   const path = filter.slice(REQUEST_PREFIX.length);
   if (path.length === 0 || /[+#]/.test(path)) return Reason.TOPIC_FILTER_INVALID;
-  const endpoint = endpointOf(conn.session as MqttSession, qos);
+  const session = conn.session as MqttSession;
+  const endpoint = endpointOf(session, qos);
   for (const kind of HANDLER_KINDS) {
     try {
-      conn.door.core.messaging.addHandler(kind, path, endpoint);
-    } catch {
+      conn.door.core.facade.addHandler(session.actor, kind, path, endpoint);
+    } catch (err) {
+      // No register_handler: SUBACK 0x87 (v5 only reaches here).
+      if (SkeinError.from(err).code === "NOT_AUTHORIZED") return Reason.NOT_AUTHORIZED;
       // Already a handler of this path: a repeated SUBSCRIBE keeps the registration.
     }
   }
@@ -179,10 +193,10 @@ export function subscribeHandler(conn: MqttConnection, filter: string, qos: QoS)
 /** An UNSUBSCRIBE from `$request/<path>`. */
 export function unsubscribeHandler(conn: MqttConnection, filter: string): boolean {
   const path = filter.slice(REQUEST_PREFIX.length);
-  const sessionId = (conn.session as MqttSession).sessionId;
+  const actor = (conn.session as MqttSession).actor;
   let removed = false;
   for (const kind of HANDLER_KINDS) {
-    removed = conn.door.core.messaging.removeHandler(kind, path, sessionId) || removed;
+    removed = conn.door.core.facade.removeHandler(actor, kind, path) || removed;
   }
   return removed;
 }

@@ -24,6 +24,7 @@ export function mqttSessionHandle(
   packet: IConnectPacket,
 ): SessionHandle {
   const core = conn.door.core;
+  const facade = core.facade;
   const properties: Record<string, string> = {};
   // MQTT 5 CONNECT user properties become the session's user properties (DESIGN §6).
   for (const [name, value] of Object.entries(packet.properties?.userProperties ?? {})) {
@@ -56,7 +57,9 @@ export function mqttSessionHandle(
     close: (reason) => conn.close({ reason: 0x98, message: reason }),
     subscribe(selector) {
       for (const filter of filtersOf(selector)) {
-        core.subscriptions.add(filter, undefined, session, CONTROL_SUBSCRIPTION);
+        // Checked against the session's own select_topic: client control never subscribes a session to
+        // what it could not subscribe to itself.
+        facade.subscribe(session.actor, filter, undefined, session, CONTROL_SUBSCRIPTION);
         session.subscriptions.set(filter, {
           key: filter,
           filter,
@@ -65,13 +68,14 @@ export function mqttSessionHandle(
         });
         // Subscribed as if it had subscribed itself (docs/messaging.md): the current values follow as
         // retained PUBLISHes [MQTT-3.3.1-9], paced like a SUBSCRIBE's.
-        session.replay(filter, core.retained(filter), CONTROL_SUBSCRIPTION.qos, undefined);
+        session.replay(filter, facade.retained(session.actor, filter), CONTROL_SUBSCRIPTION.qos, undefined);
       }
       session.drain();
     },
     unsubscribe(selector) {
       for (const filter of filtersOf(selector)) {
-        if (session.subscriptions.delete(filter)) core.subscriptions.remove(filter, undefined, session);
+        if (session.subscriptions.delete(filter))
+          facade.unsubscribe(session.actor, filter, undefined, session);
       }
     },
   };

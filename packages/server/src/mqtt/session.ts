@@ -5,8 +5,10 @@
  */
 import { type TopicSpecification, declaredValueType } from "@skein/protocol";
 import type { Core } from "../core/core.js";
+import { sessionActor } from "../core/facade.js";
+import type { Actor } from "../core/security/types.js";
 import type { Timer } from "../core/ports.js";
-import type { QoS, Subscriber, Subscription, SubscriptionOptions, Update } from "../core/types.js";
+import type { QoS, ReadCache, Subscriber, Subscription, SubscriptionOptions, Update } from "../core/types.js";
 import { Deque } from "./deque.js";
 import { InflightWindow, PacketIdSet } from "./inflight.js";
 import type { MqttOptions } from "./options.js";
@@ -51,8 +53,8 @@ export interface Will {
 
 /** What a session asks of its door. */
 export interface SessionHooks {
-  /** Publish a will (with the door's topic-creation rules). */
-  publish(update: Update): void;
+  /** Publish a will (with the door's topic-creation rules), as `actor`: checked again when sent. */
+  publish(update: Update, actor: Actor): void;
   /** The session ended; forget it. */
   ended(session: MqttSession): void;
   /**
@@ -102,6 +104,10 @@ export class MqttSession implements Subscriber {
   private willTimer: Timer | undefined;
   private expiryTimer: Timer | undefined;
   ended = false;
+  /** The session the core checks operations and deliveries against (set at each CONNECT). */
+  actor: Actor;
+  /** The core's cache of read decisions for deliveries to this session. */
+  readCache: ReadCache | undefined = undefined;
 
   constructor(
     readonly sessionId: string,
@@ -113,6 +119,7 @@ export class MqttSession implements Subscriber {
     // Room for a few ids at first (most clients hold one or two); it grows, rarely, when a client
     // holds more at once, up to the Receive Maximum we announced (v5) or 65535 (3.1.1).
     this.incomingQos2 = new PacketIdSet(Math.min(options.receiveMaximum, 8));
+    this.actor = sessionActor(sessionId, undefined, clientId);
   }
 
   /** Messages in flight (sent, not yet fully acknowledged). */
@@ -270,7 +277,7 @@ export class MqttSession implements Subscriber {
     this.cancelTimers();
     this.publishWill();
     for (const sub of this.subscriptions.values())
-      this.core.subscriptions.remove(sub.filter, sub.shareGroup, this);
+      this.core.facade.unsubscribe(this.actor, sub.filter, sub.shareGroup, this);
     this.subscriptions.clear();
     this.window = undefined;
     this.hooks.queuedBytesTotal.value -= this.queuedBytes;
@@ -290,7 +297,7 @@ export class MqttSession implements Subscriber {
     if (!will) return;
     const expiresAt =
       will.expirySec === undefined ? undefined : this.core.clock.now() + will.expirySec * 1000;
-    this.hooks.publish(expiresAt === undefined ? will.update : { ...will.update, expiresAt });
+    this.hooks.publish(expiresAt === undefined ? will.update : { ...will.update, expiresAt }, this.actor);
     this.core.metrics.inc("mqtt_wills_published_total");
   }
 

@@ -47,7 +47,7 @@ export function registerGauges(core: Core, mqtt: MqttDoor, sdk: SdkDoor): void {
   });
   m.gauge("skein_mqtt_queued_bytes", () => [[{}, mqtt.queuedBytesTotal.value]]);
   m.gauge("skein_retained_messages", () => [[{}, countRetained(core)]]);
-  m.gauge("skein_subscriptions", () => [[{}, core.subscriptions.count]]);
+  m.gauge("skein_subscriptions", () => [[{}, core.facade.counts().subscriptions]]);
 }
 
 /** The URL host for `host` (an unspecified address is reached on the loopback from the machine itself). */

@@ -1,6 +1,6 @@
 /**
- * Request-response and client-control frames of the SDK door (DESIGN §4, §6). Permission checks come
- * with the security issue; every operation here will then be checked.
+ * Request-response and client-control frames of the SDK door (DESIGN §4, §6). Every operation goes
+ * through the core's façade, which checks the session's permission first (DESIGN §7).
  */
 import {
   type ClientFrameOf,
@@ -11,11 +11,8 @@ import {
   parseSelector,
 } from "@skein/protocol";
 import type { RequestOutcome } from "../core/messaging.js";
-import type { SessionHandle } from "../core/sessions.js";
 import type { SdkConnection } from "./connection.js";
 import type { SdkSession } from "./session.js";
-
-type Target = { sessionId: string } | { filter: string };
 
 /** Where the answer to a request frame goes: its `result` or `error` frame. */
 export interface Answer {
@@ -23,18 +20,6 @@ export interface Answer {
   result(id: number, value?: unknown): void;
   /** Answers request `id` with an `error`. */
   error(id: number, code: ErrorCode, message: string): void;
-}
-
-/** The sessions a client-control target names (a missing session id is an error). */
-function targets(conn: SdkConnection, target: Target): SessionHandle[] {
-  const sessions = conn.door.core.sessions;
-  if ("sessionId" in target) {
-    const s = sessions.get(target.sessionId);
-    if (!s) throw new SkeinError("SESSION_CLOSED", `no session ${target.sessionId}`);
-    return [s];
-  }
-  const selects = compileSessionFilter(target.filter);
-  return [...sessions.all()].filter((s) => selects(s.properties));
 }
 
 /**
@@ -47,41 +32,40 @@ export function sendRequest(
   frame: ClientFrameOf<"send_request">,
   answer: Answer,
 ): void {
-  const messaging = conn.door.core.messaging;
+  const facade = conn.door.core.facade;
+  const actor = session.actor;
   const request = {
     path: frame.path,
     requestType: frame.requestType,
     responseType: frame.responseType,
     payload: frame.value,
-    fromSessionId: session.sessionId,
     timeoutMs: frame.timeoutMs ?? conn.door.options.requestTimeoutMs,
   };
   const id = frame.id;
   const target = frame.target;
   const done = (outcome: RequestOutcome): void =>
     outcome.ok ? answer.result(id, outcome.payload) : answer.error(id, outcome.code, outcome.message);
-  if (!target) return messaging.sendToPath(request, done);
-  if ("sessionId" in target) return messaging.sendToSession(target.sessionId, request, done);
+  try {
+    if (!target) return facade.sendToPath(actor, request, done);
+    if ("sessionId" in target) return facade.sendToSession(actor, target.sessionId, request, done);
+  } catch (err) {
+    // Refused before it was sent (NOT_AUTHORIZED): the request's error frame.
+    const e = SkeinError.from(err);
+    return answer.error(id, e.code, e.message);
+  }
   const selects = compileSessionFilter(target.filter);
-  const sessions = conn.door.core.sessions;
-  const count = messaging.sendToFilter(
-    (sessionId) => {
-      const s = sessions.get(sessionId);
-      return s !== undefined && selects(s.properties);
-    },
-    request,
-    (sessionId, outcome) =>
-      session.push(
-        outcome.ok
-          ? { type: "filter_response", id, sessionId, value: outcome.payload }
-          : {
-              type: "filter_error",
-              id,
-              sessionId,
-              code: errorCodeNumber(outcome.code),
-              message: outcome.message,
-            },
-      ),
+  const count = facade.sendToFilter(actor, selects, request, (sessionId, outcome) =>
+    session.push(
+      outcome.ok
+        ? { type: "filter_response", id, sessionId, value: outcome.payload }
+        : {
+            type: "filter_error",
+            id,
+            sessionId,
+            code: errorCodeNumber(outcome.code),
+            message: outcome.message,
+          },
+    ),
   );
   answer.result(id, count);
 }
@@ -105,12 +89,13 @@ export function handleControl(
     | "unwatch_sessions"
   >,
 ): unknown {
-  const core = conn.door.core;
+  const facade = conn.door.core.facade;
+  const actor = session.actor;
   switch (frame.type) {
     case "add_handler": {
       const problem = conn.pathProblem(frame.path);
       if (problem) throw new SkeinError("INVALID_PATH", problem);
-      core.messaging.addHandler(frame.kind, frame.path, session, {
+      facade.addHandler(actor, frame.kind, frame.path, session, {
         requestType: frame.requestType,
         responseType: frame.responseType,
         sessionProperties: frame.sessionProperties,
@@ -118,52 +103,30 @@ export function handleControl(
       return undefined;
     }
     case "remove_handler":
-      return core.messaging.removeHandler(frame.kind, frame.path, session.sessionId);
+      return facade.removeHandler(actor, frame.kind, frame.path);
     case "respond":
-      return core.messaging.respond(
-        frame.rid,
-        { ok: true, payload: frame.value, responseType: "binary" },
-        session.sessionId,
-      );
+      return facade.respond(actor, frame.rid, { ok: true, payload: frame.value, responseType: "binary" });
     case "respond_error":
-      return core.messaging.respond(
-        frame.rid,
-        { ok: false, code: frame.tooLarge ? "TOO_LARGE" : "HANDLER_FAILED", message: frame.message },
-        session.sessionId,
+      return facade.respond(actor, frame.rid, {
+        ok: false,
+        code: frame.tooLarge ? "TOO_LARGE" : "HANDLER_FAILED",
+        message: frame.message,
+      });
+    case "list_sessions":
+      return facade.listSessions(
+        actor,
+        frame.filter === undefined ? () => true : compileSessionFilter(frame.filter),
       );
-    case "list_sessions": {
-      const selects = frame.filter === undefined ? () => true : compileSessionFilter(frame.filter);
-      return [...core.sessions.all()]
-        .filter((s) => selects(s.properties))
-        .map((s) => ({ sessionId: s.sessionId, properties: { ...s.properties } }));
-    }
-    case "get_properties": {
-      const s = core.sessions.get(frame.sessionId);
-      if (!s) throw new SkeinError("SESSION_CLOSED", `no session ${frame.sessionId}`);
-      return { ...s.properties };
-    }
-    case "set_properties": {
-      const list = targets(conn, frame.target);
-      for (const s of list) core.sessions.setProperties(s.sessionId, frame.properties);
-      return list.length;
-    }
-    case "close_sessions": {
-      const list = targets(conn, frame.target);
-      for (const s of list) s.close("closed by another session");
-      return list.length;
-    }
-    case "subscribe_sessions": {
-      const selector = parseSelector(frame.selector);
-      const list = targets(conn, frame.target);
-      for (const s of list) s.subscribe(selector);
-      return list.length;
-    }
-    case "unsubscribe_sessions": {
-      const selector = parseSelector(frame.selector);
-      const list = targets(conn, frame.target);
-      for (const s of list) s.unsubscribe(selector);
-      return list.length;
-    }
+    case "get_properties":
+      return facade.sessionProperties(actor, frame.sessionId);
+    case "set_properties":
+      return facade.setSessionProperties(actor, frame.target, frame.properties);
+    case "close_sessions":
+      return facade.closeSessions(actor, frame.target, "closed by another session");
+    case "subscribe_sessions":
+      return facade.subscribeSessions(actor, frame.target, parseSelector(frame.selector));
+    case "unsubscribe_sessions":
+      return facade.unsubscribeSessions(actor, frame.target, parseSelector(frame.selector));
     case "watch_sessions":
       session.watchSessions(
         frame.id,

@@ -60,14 +60,14 @@ export class SdkDoor {
     };
     // Only the sessions whose selections match the path hear of it: the subscription index finds them,
     // so creating or removing a topic costs the matching selections, not every session (issue 11).
-    this.stopListening = core.onTopics({
-      added: (topic) => {
-        for (const s of core.subscriptions.subscribersOf(topic.path)) {
+    this.stopListening = core.facade.onTopics({
+      added: (topic, subscribers) => {
+        for (const s of subscribers) {
           if (s instanceof SdkSession) s.topicAdded(topic);
         }
       },
-      removed: (topic) => {
-        for (const s of core.subscriptions.subscribersOf(topic.path)) {
+      removed: (topic, subscribers) => {
+        for (const s of subscribers) {
           if (s instanceof SdkSession) s.topicRemoved(topic);
         }
       },
@@ -100,7 +100,7 @@ export class SdkDoor {
       this.replayGauges,
     );
     this.sessions.set(sessionId, session);
-    this.core.sessions.add({
+    this.core.facade.openSession({
       sessionId,
       transport: "sdk",
       properties: props,

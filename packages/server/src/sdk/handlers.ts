@@ -20,20 +20,20 @@ export function handleRequest(
   session: SdkSession,
   frame: Exclude<ClientFrame, { type: "hello" | "ack" }>,
 ): unknown {
+  const facade = conn.door.core.facade;
   switch (frame.type) {
     case "add_topic":
-      return addTopic(conn, frame);
+      return addTopic(conn, session, frame);
     case "remove_topics": {
-      const { removed, committed } = conn.door.core.removeTopics(parseSelector(frame.selector));
+      const { removed, committed } = facade.removeTopics(session.actor, parseSelector(frame.selector));
       return afterCommit(removed, committed);
     }
     case "set":
       return answerUpdate(
-        conn.door.core.updateTopic({
+        facade.setValue(session.actor, {
           path: frame.path,
           valueType: frame.valueType,
           value: frame.value,
-          sessionId: session.sessionId,
           constraint: frame.constraint,
           createSpec: frame.spec,
         }),
@@ -46,11 +46,11 @@ export function handleRequest(
     case "unselect":
       return session.unselect(parseSelector(frame.selector).expression);
     case "fetch":
-      return fetch(conn, frame);
+      return fetch(conn, session, frame);
     case "lock":
-      return conn.door.core.locks.acquire(frame.name, session.sessionId);
+      return facade.acquireLock(session.actor, frame.name);
     case "unlock":
-      return conn.door.core.locks.release(frame.name, session.sessionId);
+      return facade.releaseLock(session.actor, frame.name);
     case "ping":
       return undefined;
     case "send_request":
@@ -93,11 +93,12 @@ function answerUpdate(r: {
 
 function addTopic(
   conn: SdkConnection,
+  session: SdkSession,
   frame: ClientFrameOf<"add_topic">,
 ): { created: boolean } | Promise<{ created: boolean }> {
   const problem = conn.pathProblem(frame.path);
   if (problem) throw new SkeinError("INVALID_PATH", problem);
-  return answerUpdate(conn.door.core.addTopic(frame.path, frame.spec));
+  return answerUpdate(conn.door.core.facade.addTopic(session.actor, frame.path, frame.spec));
 }
 
 /** Applies a delta to the current value, when the client's base is still the current value. */
@@ -106,9 +107,8 @@ function applyDelta(
   session: SdkSession,
   frame: ClientFrameOf<"delta">,
 ): { created: boolean } | Promise<{ created: boolean }> {
-  const topic = conn.door.core.topics.get(frame.path);
-  if (!topic) throw new SkeinError("TOPIC_NOT_FOUND", `no topic ${frame.path}`);
-  const base = topic.value?.payload ?? new Uint8Array(0);
+  const facade = conn.door.core.facade;
+  const base = facade.deltaBase(session.actor, frame.path);
   if (crc32(base) !== frame.baseCrc) {
     throw new SkeinError(
       "CONSTRAINT_VALUE_MISMATCH",
@@ -122,19 +122,14 @@ function applyDelta(
   value.set(frame.insert, frame.start);
   value.set(base.subarray(frame.start + frame.deleteCount), frame.start + frame.insert.length);
   return answerUpdate(
-    conn.door.core.updateTopic({
-      path: frame.path,
-      valueType: frame.valueType,
-      value,
-      sessionId: session.sessionId,
-    }),
+    facade.setValue(session.actor, { path: frame.path, valueType: frame.valueType, value }),
   );
 }
 
-function fetch(conn: SdkConnection, frame: ClientFrameOf<"fetch">): unknown {
+function fetch(conn: SdkConnection, session: SdkSession, frame: ClientFrameOf<"fetch">): unknown {
   const selector = parseSelector(frame.selector);
   const first = frame.first ?? (frame.last === undefined ? conn.door.options.defaultFetchPage : undefined);
-  const page = conn.door.core.fetch(selector, {
+  const page = conn.door.core.facade.fetch(session.actor, selector, {
     types: frame.types,
     first,
     last: frame.last,

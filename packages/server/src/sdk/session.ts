@@ -4,10 +4,12 @@
  */
 import { type Encoder, type ServerFrame, type TopicSelector, SkeinError } from "@skein/protocol";
 import type { Core } from "../core/core.js";
+import { sessionActor } from "../core/facade.js";
+import type { Actor } from "../core/security/types.js";
 import type { Timer } from "../core/ports.js";
 import type { InboundRequest, RequestEndpoint } from "../core/messaging.js";
 import type { PatternSubscription } from "../core/subscription-index.js";
-import type { Subscriber, SubscriptionOptions, Topic, Update } from "../core/types.js";
+import type { ReadCache, Subscriber, SubscriptionOptions, Topic, Update } from "../core/types.js";
 import type { SdkOptions } from "./options.js";
 import { ReplayBuffer, type ReplayGauges } from "./replay.js";
 
@@ -66,6 +68,10 @@ export class SdkSession implements Subscriber, RequestEndpoint {
   /** Selections whose topics are still being told, oldest first. */
   private tellings: Telling[] = [];
   private waitingForRoom = false;
+  /** The session the core checks operations and deliveries against (DESIGN §7). */
+  readonly actor: Actor;
+  /** The core's cache of read decisions for deliveries to this session. */
+  readCache: ReadCache | undefined = undefined;
 
   constructor(
     readonly sessionId: string,
@@ -78,6 +84,7 @@ export class SdkSession implements Subscriber, RequestEndpoint {
     replayGauges?: ReplayGauges,
   ) {
     this.replay = new ReplayBuffer(options.replayBufferFrames, options.replayBufferBytes, replayGauges);
+    this.actor = sessionActor(sessionId, properties.$Principal);
   }
 
   get online(): boolean {
@@ -127,7 +134,7 @@ export class SdkSession implements Subscriber, RequestEndpoint {
   /** Client control: reports sessions opened, updated and closed that `selects` picks. */
   watchSessions(watchId: number, selects: (properties: Readonly<Record<string, string>>) => boolean): void {
     this.unwatchSessions(watchId);
-    const stop = this.core.sessions.onEvent((event, s) => {
+    const stop = this.core.facade.watchSessions(this.actor, (event, s) => {
       if (s.sessionId === this.sessionId || !selects(s.properties)) return;
       this.push({
         type: "session_event",
@@ -161,11 +168,14 @@ export class SdkSession implements Subscriber, RequestEndpoint {
         `at most ${this.options.maxSelectionsPerSession} selections`,
       );
     }
+    const facade = this.core.facade;
+    // Checked first (select_topic on the selector's scope), before anything is subscribed.
+    const topics = facade.selectTopics(this.actor, selector);
     let pattern: PatternSubscription | undefined;
     if (selector.mqttFilters) {
       for (const f of selector.mqttFilters) {
         const n = this.filterRefs.get(f) ?? 0;
-        if (n === 0) this.core.subscriptions.add(f, undefined, this, SDK_SUBSCRIPTION);
+        if (n === 0) facade.subscribe(this.actor, f, undefined, this, SDK_SUBSCRIPTION);
         this.filterRefs.set(f, n + 1);
       }
     } else {
@@ -177,10 +187,9 @@ export class SdkSession implements Subscriber, RequestEndpoint {
         matches: (p) => selector.matches(p),
         literalPrefix: selector.literalPrefix,
       };
-      this.core.subscriptions.addPattern(pattern);
+      facade.subscribePattern(this.actor, selector, pattern);
     }
     this.selections.set(selector.expression, { selector, pattern });
-    const topics = this.core.selectTopics(selector);
     if (topics.length <= TELL_AT_ONCE && this.tellings.length === 0) {
       for (const topic of topics) this.tell(topic);
       return undefined;
@@ -208,7 +217,7 @@ export class SdkSession implements Subscriber, RequestEndpoint {
         }
         const topic = telling.topics[telling.next++] as Topic;
         // Skip a topic removed (or a selection dropped) while waiting.
-        if (this.core.topics.get(topic.path) === topic && this.covers(topic.path)) this.tell(topic);
+        if (this.core.facade.isCurrent(topic) && this.covers(topic.path)) this.tell(topic);
       }
       this.tellings.shift();
       telling.done();
@@ -229,7 +238,7 @@ export class SdkSession implements Subscriber, RequestEndpoint {
 
   /** A topic was added to the tree: tell the session when a selection covers it. */
   topicAdded(topic: Topic): void {
-    if (this.covers(topic.path)) this.tell(topic);
+    if (this.covers(topic.path) && this.core.facade.mayRead(this.actor, topic.path)) this.tell(topic);
   }
 
   /** A topic was removed from the tree. */
@@ -261,13 +270,13 @@ export class SdkSession implements Subscriber, RequestEndpoint {
     for (const selection of this.selections.values()) this.release(selection);
     this.selections.clear();
     this.selected.clear();
-    this.core.locks.releaseAll(this.sessionId);
+    this.core.facade.releaseLocks(this.actor);
     for (const stop of this.watches.values()) stop();
     this.watches.clear();
     // Nobody is left to answer: settle the pending selects (their answers go nowhere).
     for (const telling of this.tellings.splice(0)) telling.done();
     this.replay.clear();
-    this.core.sessions.remove(this.sessionId);
+    this.core.facade.closeSession(this.sessionId);
     this.onEnd(this);
   }
 
@@ -296,14 +305,14 @@ export class SdkSession implements Subscriber, RequestEndpoint {
 
   private release(selection: Selection): void {
     if (selection.pattern) {
-      this.core.subscriptions.removePattern(selection.pattern);
+      this.core.facade.unsubscribePattern(this.actor, selection.pattern);
       return;
     }
     for (const f of selection.selector.mqttFilters ?? []) {
       const n = (this.filterRefs.get(f) ?? 1) - 1;
       if (n === 0) {
         this.filterRefs.delete(f);
-        this.core.subscriptions.remove(f, undefined, this);
+        this.core.facade.unsubscribe(this.actor, f, undefined, this);
       } else this.filterRefs.set(f, n);
     }
   }

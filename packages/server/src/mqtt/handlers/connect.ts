@@ -6,6 +6,8 @@ import mqtt from "mqtt-packet";
 import type { IConnectPacket, IConnackPacket } from "mqtt-packet";
 import { isReservedForServer } from "@skein/protocol";
 import { newSessionId } from "../../core/sessions.js";
+import { sessionActor } from "../../core/facade.js";
+import type { Actor } from "../../core/security/types.js";
 import type { MqttConnection } from "../connection.js";
 import { Reason, connackV3Code, reasonName } from "../reason-codes.js";
 import type { MqttSession } from "../session.js";
@@ -28,6 +30,8 @@ export function handleConnect(conn: MqttConnection, packet: IConnectPacket): voi
   const assigned = settleClientId(conn, packet);
   if (assigned === false)
     return refuse(conn, Reason.CLIENT_IDENTIFIER_NOT_VALID, "empty client id needs clean session");
+  if (!willAllowed(conn, packet))
+    return refuse(conn, Reason.NOT_AUTHORIZED, "not authorized to publish the will topic");
   applyClientLimits(conn, packet);
   const { session, present } = takeSession(conn, packet);
   const grantedExpiry = settleExpiry(conn, packet, session);
@@ -144,10 +148,29 @@ function takeSession(
   const present = session !== undefined;
   session ??= door.newSession(newSessionId(), conn.clientId);
   conn.session = session;
+  session.actor = actorOf(conn, packet, session.sessionId);
   session.attach(conn);
-  door.core.sessions.add(mqttSessionHandle(conn, session, packet));
+  door.core.facade.openSession(mqttSessionHandle(conn, session, packet));
   if (present) restoreHandlers(conn, session);
   return { session, present };
+}
+
+/** The acting session of a CONNECT: who the façade checks its operations and deliveries against. */
+function actorOf(conn: MqttConnection, packet: IConnectPacket, sessionId: string): Actor {
+  return sessionActor(sessionId, packet.username, conn.clientId);
+}
+
+/**
+ * The will is checked at CONNECT (`update_topic` on its topic): a client may not leave behind a
+ * message it could not publish. v5 CONNACK 0x87, 3.1.1 return code 5. Checked again when it is sent.
+ */
+function willAllowed(conn: MqttConnection, packet: IConnectPacket): boolean {
+  const will = packet.will;
+  if (!will) return true;
+  const sessionId = conn.door.sessions.get(conn.clientId)?.sessionId ?? "";
+  const allowed = conn.door.core.facade.mayPublish(actorOf(conn, packet, sessionId), will.topic);
+  if (!allowed) conn.door.core.metrics.inc("mqtt_wills_refused_total");
+  return allowed;
 }
 
 /** Session expiry: v5 property capped by config; 3.1.1 clean session 0 keeps it [MQTT-3.1.2-4]. */

@@ -10,6 +10,7 @@ import { VALUE_CODECS, mqttReasonCode, valueTypeOf } from "@skein/protocol";
 import { type MessageProperties, type Update, copyUpdate } from "../../core/types.js";
 import { isUtf8Payload, topicNameProblem } from "../checks.js";
 import type { MqttConnection } from "../connection.js";
+import type { MqttSession } from "../session.js";
 import { ownPayload } from "../outbound.js";
 import { handleMessagingPublish, isMessagingTopic } from "../messaging.js";
 import { Reason } from "../reason-codes.js";
@@ -62,9 +63,10 @@ export function handlePublish(conn: MqttConnection, packet: IPublishPacket): voi
   let update = toUpdate(conn, topic, packet.payload, qos, packet.retain, props);
   if (packet.retain) update = ownPayload(update);
   if (conn.protocolVersion !== 5) update = withTopicMetadata(conn, update);
-  if (qos === 0) return published(conn, packet, topic, conn.door.publish(update));
+  const actor = session.actor;
+  if (qos === 0) return published(conn, packet, topic, conn.door.publish(actor, update));
   conn.ackBeforeOwnDeliveries(
-    () => conn.door.publish(update),
+    () => conn.door.publish(actor, update),
     (result) => published(conn, packet, topic, result),
   );
 }
@@ -151,7 +153,12 @@ function checkMessage(conn: MqttConnection, packet: IPublishPacket): number | un
  * unaltered instead, present or not [MQTT-3.3.2-4] [MQTT-3.3.2-20].
  */
 function withTopicMetadata(conn: MqttConnection, update: Update): Update {
-  const spec = conn.door.core.topics.get(update.topic)?.spec;
+  let spec;
+  try {
+    spec = conn.door.core.facade.publishedSpec((conn.session as MqttSession).actor, update.topic);
+  } catch {
+    return update; // not authorized: the publish that follows is refused with the reason
+  }
   const type = spec && valueTypeOf(spec);
   if (type === undefined || type === "binary") return update;
   const codec = VALUE_CODECS[type];

@@ -4,6 +4,7 @@
  */
 import mqtt from "mqtt-packet";
 import type { ISubscribePacket, ISubscription } from "mqtt-packet";
+import { SkeinError } from "@skein/protocol";
 import type { QoS, SubscriptionOptions } from "../../core/types.js";
 import { parseFilter } from "../checks.js";
 import type { MqttConnection } from "../connection.js";
@@ -39,12 +40,26 @@ export function handleSubscribe(conn: MqttConnection, packet: ISubscribePacket):
   // by the socket and the inflight window, never dropped for lack of room (issue 12).
   for (const r of retainedToSend) {
     const ids = r.subscriptionId === undefined ? undefined : [r.subscriptionId];
-    session.replay(r.filter, conn.door.core.retained(r.filter), r.qos, ids);
+    session.replay(r.filter, conn.door.core.facade.retained(session.actor, r.filter), r.qos, ids);
   }
   if (retainedToSend.length > 0) session.drain();
 }
 
 type Outcome = { code: number; filter: string; sendRetained: boolean } | "closed";
+
+/** A subscription the façade refused: counted, logged, and answered 0x87 (v5) or 0x80 (3.1.1). */
+function notAuthorized(
+  conn: MqttConnection,
+  filter: string,
+  err: unknown,
+  failure: (reason: number) => Outcome,
+): Outcome {
+  const e = SkeinError.from(err);
+  if (e.code !== "NOT_AUTHORIZED") throw err;
+  conn.log.debug({ filter, problem: e.message }, "subscription refused");
+  conn.door.core.metrics.inc("mqtt_subscriptions_refused_total", { reason: "not_authorized" });
+  return failure(Reason.NOT_AUTHORIZED);
+}
 
 function subscribeOne(conn: MqttConnection, sub: ISubscription, subscriptionId: number | undefined): Outcome {
   const session = conn.session;
@@ -86,6 +101,8 @@ function subscribeOne(conn: MqttConnection, sub: ISubscription, subscriptionId: 
     // clients can answer (they see the Response Topic), so 3.1.1 clients are refused (SUBACK 0x80).
     if (conn.protocolVersion !== 5) return failure(Reason.TOPIC_FILTER_INVALID);
     const code = subscribeHandler(conn, parsed.filter, qos);
+    if (code === Reason.NOT_AUTHORIZED)
+      conn.door.core.metrics.inc("mqtt_subscriptions_refused_total", { reason: "not_authorized" });
     if (code >= 0x80) return failure(code);
     session.subscriptions.set(sub.topic, {
       key: sub.topic,
@@ -95,7 +112,19 @@ function subscribeOne(conn: MqttConnection, sub: ISubscription, subscriptionId: 
     });
     return { code, filter: parsed.filter, sendRetained: false };
   }
-  const { isNew } = conn.door.core.subscriptions.add(parsed.filter, parsed.shareGroup, session, options);
+  let isNew: boolean;
+  try {
+    ({ isNew } = conn.door.core.facade.subscribe(
+      session.actor,
+      parsed.filter,
+      parsed.shareGroup,
+      session,
+      options,
+    ));
+  } catch (err) {
+    // Refused per filter: v5 SUBACK 0x87, 3.1.1 0x80 [MQTT-3.9.3-?] (§3.9.3).
+    return notAuthorized(conn, sub.topic, err, failure);
+  }
   session.subscriptions.set(sub.topic, {
     key: sub.topic,
     filter: parsed.filter,

@@ -22,7 +22,8 @@ export function handleUnsubscribe(conn: MqttConnection, packet: IUnsubscribePack
     const existed = session.subscriptions.delete(key);
     if (existed && parsed.shareGroup === undefined && parsed.filter.startsWith(REQUEST_PREFIX)) {
       unsubscribeHandler(conn, parsed.filter);
-    } else if (existed) conn.door.core.subscriptions.remove(parsed.filter, parsed.shareGroup, session);
+    } else if (existed)
+      conn.door.core.facade.unsubscribe(session.actor, parsed.filter, parsed.shareGroup, session);
     reasons.push(existed ? Reason.SUCCESS : Reason.NO_SUBSCRIPTION_EXISTED);
   }
   conn.write(
