@@ -135,6 +135,11 @@ export const METRIC_CATALOG: Readonly<Record<string, MetricDescription>> = {
   skein_storage_commit_failures_total: c("Store commits that failed."),
   // Errors
   skein_errors_total: c("Errors answered to clients, by ErrorCode.", { code: "an ErrorCode name" }),
+  skein_operations_refused_total: c("Operations the authorizer refused (both doors).", {
+    permission: "a permission name",
+  }),
+  skein_deliveries_refused_total: c("Deliveries left out because the subscriber may not read the topic."),
+  skein_mqtt_wills_refused_total: c("MQTT wills refused (not authorized) when they were due."),
   skein_mqtt_protocol_errors_total: c("MQTT connections closed for a protocol error.", {
     reason: "a bounded reason word",
   }),
