@@ -97,6 +97,16 @@ export {
   type SessionLifecycleEvent,
   type SessionEventWatch,
 } from "./features/clients.js";
+export {
+  TimeSeriesFeature,
+  RangeQuery,
+  type QueryResult,
+  type EventMetadata,
+  type TimeSeriesEvent,
+  type TimeSeriesStream,
+  type TimeSeriesStreamCallbacks,
+  type StreamStructure,
+} from "./features/timeseries.js";
 export type {
   FetchOptions,
   FetchResults,

@@ -26,6 +26,7 @@ import { SdkDoor } from "./sdk/door.js";
 import { sdkMaxFrameBytes } from "./sdk/options.js";
 import { startSysTopics } from "./admin/sys-topics.js";
 import { SqliteStorage } from "./storage/sqlite-store.js";
+import { MemoryStorage } from "./storage/memory-store.js";
 import { orderOf, rememberOrder } from "./mqtt/user-properties.js";
 
 export { type SkeinConfig, type SkeinConfigInput, configSchema, parseConfig, LOG_LEVELS } from "./config.js";
@@ -112,6 +113,8 @@ export function createServer(config: SkeinConfigInput = {}, deps: ServerDependen
     logger,
     clock: deps.clock,
   });
+  // Events of non-persistent time series (and of every series without a durable store) stay in memory.
+  core.timeseries.attachVolatile(new MemoryStorage());
   const { port: _p, tlsPort: _t, ...mqttLimits } = cfg.mqtt;
   const mqttOptions: MqttOptions = mqttLimits;
   const mqtt = new MqttDoor(core, mqttOptions, logger, cfg.serverName, cfg.limits.requestTimeoutMs);
