@@ -34,6 +34,7 @@ export class TimeSeriesTopics {
   private durable: Storage | undefined;
   private volatile: Storage | undefined;
   private timer: Timer | undefined;
+  private sweeping = false;
   private readonly appended: Counter;
 
   /**
@@ -79,16 +80,19 @@ export class TimeSeriesTopics {
     return n;
   }
 
-  /** Starts the sweep of `retainedRange.durationMs`, every `intervalMs`. */
+  /**
+   * Starts the sweep of `retainedRange.durationMs`, every `intervalMs` (a turn is skipped while the
+   * previous sweep is still reading or writing the store).
+   */
   start(intervalMs: number): void {
     const run = (): void => {
-      this.sweep(this.clock.now()).then(
-        () => {
-          this.timer = this.clock.setTimeout(run, intervalMs);
-          this.timer.unref?.();
-        },
-        (err: unknown) => this.log.error({ err }, "time series sweep failed"),
-      );
+      this.timer = this.clock.setTimeout(run, intervalMs);
+      this.timer.unref?.();
+      if (this.sweeping) return;
+      this.sweeping = true;
+      this.sweep(this.clock.now())
+        .catch((err: unknown) => this.log.error({ err }, "time series sweep failed"))
+        .finally(() => (this.sweeping = false));
     };
     this.timer = this.clock.setTimeout(run, intervalMs);
     this.timer.unref?.();
