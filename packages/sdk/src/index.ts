@@ -123,6 +123,7 @@ export {
   type ValueType,
   type TopicSpecification,
   type TopicProperties,
+  type SubscriptionRange,
   type Retention,
   type RemovalPolicy,
   type JsonValue,

@@ -353,7 +353,8 @@ export class Core {
     if (isReservedForServer(request.path)) throw this.reservedPath(request.path);
     const topic = this.timeSeriesTopic(request.path, request.valueType);
     try {
-      VALUE_CODECS[request.valueType].fromBytes(request.value);
+      if (topic.spec.properties?.validateValues !== false)
+        VALUE_CODECS[request.valueType].fromBytes(request.value);
     } catch (err) {
       this.metrics.inc("skein_updates_refused_total", { reason: "PAYLOAD_INVALID" });
       throw err;

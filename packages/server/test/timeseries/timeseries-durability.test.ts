@@ -190,3 +190,37 @@ describe("retainedRange.durationMs is applied over time by the sweep", () => {
     expect(await session.timeseries.append("d/ts", "int64", 3n)).toMatchObject({ sequence: 2 });
   });
 });
+
+describe("subscriptionRange", () => {
+  it.each([
+    ["{ durationMs }: the events of the last durationMs", { durationMs: 3000 }, [1, 2]],
+    ["{ count, durationMs }: both bound it", { count: 1, durationMs: 3000 }, [2]],
+    ["{ count }", { count: 3 }, [0, 1, 2]],
+    ["a number", 2, [1, 2]],
+  ] as const)("%s", async (_name, subscriptionRange, expected) => {
+    const clock = new FakeClock(1_000_000);
+    const srv = await server({}, { clock });
+    const session = await sdk(srv);
+    await session.topics.add("sr/ts", {
+      type: "time-series",
+      properties: { eventType: "int64", subscriptionRange },
+    });
+    await session.timeseries.append("sr/ts", "int64", 0n);
+    clock.advance(5000);
+    await session.timeseries.append("sr/ts", "int64", 1n);
+    clock.advance(1000);
+    await session.timeseries.append("sr/ts", "int64", 2n);
+    clock.advance(1000); // now: events 0 (7 s old), 1 (2 s), 2 (1 s)
+    const seen: number[] = [];
+    const subscribed = new Promise<void>((resolve) =>
+      session.timeseries.addStream(">sr/ts", "int64", {
+        onSubscribe: () => resolve(),
+        onValue: (_p, _s, e) => seen.push(e.sequence),
+      }),
+    );
+    await session.select(">sr/ts");
+    await subscribed;
+    // The range follows the topic frame before the select's answer: all of it has arrived.
+    expect(seen).toEqual(expected);
+  });
+});

@@ -20,6 +20,17 @@ const MIN_WINDOW = 64;
 /** The largest subscription range served: what a new subscriber receives comes from the RAM window. */
 export const MAX_SUBSCRIPTION_RANGE = 1000;
 
+/**
+ * How many of the newest events a new subscriber may receive: the subscription range's count (default
+ * 1; {@link MIN_WINDOW} for a duration without a count), at most {@link MAX_SUBSCRIPTION_RANGE}.
+ */
+function subscriptionCount(topic: Topic): number {
+  const range = topic.spec.properties?.subscriptionRange ?? 1;
+  const count =
+    typeof range === "number" ? range : (range.count ?? (range.durationMs !== undefined ? MIN_WINDOW : 1));
+  return Math.min(count, MAX_SUBSCRIPTION_RANGE);
+}
+
 /** An appended event, its commit, and the update delivered to subscribers. */
 export interface AppendedEvent extends Appended {
   /** The update delivered for it (MQTT User Properties `seq` and `ts`; the event for the SDK door). */
@@ -116,11 +127,10 @@ export class TimeSeriesTopics {
     const storage = (this.keeps(topic) ? this.durable : undefined) ?? this.volatile;
     if (!storage) throw new SkeinError("INTERNAL", "no storage engine for time series events");
     const p = topic.spec.properties;
-    const range = Math.min(p?.subscriptionRange ?? 1, MAX_SUBSCRIPTION_RANGE);
     series = new TimeSeriesLog(
       topic.path,
       storage,
-      { retainedRange: p?.retainedRange, recentWindow: Math.max(MIN_WINDOW, range) },
+      { retainedRange: p?.retainedRange, recentWindow: Math.max(MIN_WINDOW, subscriptionCount(topic)) },
       storage === this.durable ? this.extents.get(topic.path) : undefined,
     );
     this.logs.set(topic.path, series);
@@ -129,9 +139,14 @@ export class TimeSeriesTopics {
 
   /** The subscription range of a topic: its newest events, oldest first, for a new subscriber. */
   subscriptionRange(topic: Topic): readonly TimeSeriesEvent[] {
-    const n = Math.min(topic.spec.properties?.subscriptionRange ?? 1, MAX_SUBSCRIPTION_RANGE);
+    const n = subscriptionCount(topic);
     if (n === 0) return [];
-    return this.logOf(topic).recent(n);
+    const recent = this.logOf(topic).recent(n);
+    const range = topic.spec.properties?.subscriptionRange;
+    const ms = typeof range === "object" ? range.durationMs : undefined;
+    if (ms === undefined) return recent;
+    const since = this.clock.now() - ms;
+    return recent.filter((e) => e.timestamp >= since);
   }
 
   /**
