@@ -102,10 +102,16 @@ export async function queryEvents(
   throw new SkeinError("INTERNAL", "range query ended without its last page");
 }
 
-/** Resolves when the session's connection has room for more frames (at once when it has, or has none). */
+/**
+ * Resolves when the session's connection has room for more frames. Without a connection the query
+ * ends with `CONNECTION_LOST` (its answer is replayed when the session resumes) rather than reading
+ * the rest of the series into the bounded replay buffer, which would drop the oldest frames.
+ */
 function roomIn(session: SdkSession): Promise<void> | undefined {
   const link = session.link;
-  if (!link || link.hasRoom) return undefined;
+  if (!link)
+    throw new SkeinError("CONNECTION_LOST", "the connection dropped during the range query: run it again");
+  if (link.hasRoom) return undefined;
   return new Promise((resume) => link.whenRoom(resume));
 }
 
