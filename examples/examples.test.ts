@@ -75,6 +75,18 @@ describe("examples", () => {
     ]);
   });
 
+  it("timeseries.mjs appends from both doors and queries from both", async () => {
+    await expectExample("timeseries.mjs", [
+      "sdk: edited event 1 to 100.25 (edit event 3)",
+      "stream: event 3 = 100.25 (edit of 1)",
+      /mqtt subscriber: prices\/ACME = 101.75 \(seq 4, ts /,
+      'mqtt device: "not a number" refused with reason 0x99',
+      "sdk query fromLast(3): 3:100.25, 2:101, 4:101.75",
+      "mqtt query q1 fromLast 3: 3:100.25 by pricer, 2:101 by pricer, 4:101.75 by ticker-1",
+      "done",
+    ]);
+  });
+
   it("sdk-app.mjs averages the device's readings, writes under constraints and fetches pages", async () => {
     await expectExample("sdk-app.mjs", [
       "[device room1: published reading 5/5: temp 22]",

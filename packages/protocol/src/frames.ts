@@ -10,6 +10,7 @@
  * @module
  */
 import { z } from "zod";
+import { rangeQueryParametersSchema, wireEventSchema } from "./timeseries.js";
 import { TOPIC_TYPES, VALUE_TYPES, topicSpecificationSchema } from "./topic-types.js";
 
 /**
@@ -350,6 +351,52 @@ export const clientFrameSchema = z.discriminatedUnion("type", [
      */
     tooLarge: z.literal(true).optional(),
   }),
+  // Time series (issue 9 §2, docs/timeseries.md).
+  /** Appends an event to a time series; the result is `{ sequence, timestamp, author }`, once committed. */
+  z.strictObject({
+    /** The frame type. */
+    type: z.literal("ts_append"),
+    /** The request id. */
+    id: requestId,
+    /** The time series topic's path. */
+    path,
+    /** The type of `value`: the series' event type. */
+    valueType: z.enum(VALUE_TYPES),
+    /** The value's bytes. */
+    value: bytes,
+  }),
+  /** Appends an edit of event `originalSequence`; the result is the edit's metadata, once committed. */
+  z.strictObject({
+    /** The frame type. */
+    type: z.literal("ts_edit"),
+    /** The request id. */
+    id: requestId,
+    /** The time series topic's path. */
+    path,
+    /** The type of `value`: the series' event type. */
+    valueType: z.enum(VALUE_TYPES),
+    /** The sequence of the original event edited. */
+    originalSequence: z.number().int().nonnegative(),
+    /** The new value's bytes. */
+    value: bytes,
+  }),
+  /**
+   * Runs a range query. The result's events arrive in `ts_page` frames carrying this request's id, then
+   * the `result` (`{ events, selectedCount, isComplete, streamStructure, eventType }`, its `events` the
+   * last page).
+   */
+  z.strictObject({
+    /** The frame type. */
+    type: z.literal("ts_query"),
+    /** The request id. */
+    id: requestId,
+    /** The time series topic's path. */
+    path,
+    /** The query. */
+    query: rangeQueryParametersSchema,
+    /** The type to read values as: the series' event type (absent: that type), or `binary` (the bytes). */
+    valueType: z.enum(VALUE_TYPES).optional(),
+  }),
   // Client control (DESIGN §6, §9).
   /** Lists sessions and their properties. */
   z.strictObject({
@@ -520,6 +567,24 @@ export const serverFrameSchema = z.discriminatedUnion("type", [
     t: z.number().int().nonnegative(),
     /** The value's bytes. */
     v: bytes,
+  }),
+  /** A page of a `ts_query` result (`id` is that request's id); more pages or its `result` follow. */
+  z.strictObject({
+    /** The frame type. */
+    type: z.literal("ts_page"),
+    /** The id of the `ts_query`. */
+    id: requestId,
+    /** The page's events, in result order. */
+    events: z.array(wireEventSchema),
+  }),
+  /** A new event of the time series topic `t`, or one of its subscription range after its `topic` frame. */
+  z.strictObject({
+    /** The frame type. */
+    type: z.literal("e"),
+    /** The topic id (`tid` of its `topic` frame). */
+    t: z.number().int().nonnegative(),
+    /** The event. */
+    e: wireEventSchema,
   }),
   /** A topic no longer selected (unselected, removed, or no longer permitted). */
   z.strictObject({

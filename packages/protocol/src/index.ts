@@ -15,3 +15,5 @@ export * from "./frames.js";
 export * from "./codec.js";
 export * from "./crc32.js";
 export * from "./deadlines.js";
+export * from "./range-query.js";
+export * from "./timeseries.js";

@@ -70,8 +70,20 @@ export interface TopicProperties {
     /** Keep events for at most this many milliseconds. */
     durationMs?: number;
   };
-  /** For `time-series`: how many recent events a new subscriber receives. Default 1. */
-  subscriptionRange?: number;
+  /**
+   * For `time-series`: which recent events a new subscriber receives before the new ones: the last
+   * `n` (a number), or `{ count?, durationMs? }`: the last `count` that are at most `durationMs` old.
+   * Default 1. See docs/timeseries.md (at most 1000 events; 64 for a duration without a count).
+   */
+  subscriptionRange?: number | SubscriptionRange;
+}
+
+/** Which recent events of a time series a new subscriber receives (see {@link TopicProperties}). */
+export interface SubscriptionRange {
+  /** At most this many of the newest events. */
+  count?: number;
+  /** Only events at most this many milliseconds old. */
+  durationMs?: number;
 }
 
 /** A topic's type plus its properties. */
@@ -115,7 +127,15 @@ const topicPropertiesShape = z.strictObject({
       durationMs: z.number().positive().optional(),
     })
     .optional(),
-  subscriptionRange: z.number().int().nonnegative().optional(),
+  subscriptionRange: z
+    .union([
+      z.number().int().nonnegative(),
+      z.strictObject({
+        count: z.number().int().nonnegative().optional(),
+        durationMs: z.number().positive().optional(),
+      }),
+    ])
+    .optional(),
 });
 type _ExactlyTopicProperties = Assert<Same<z.output<typeof topicPropertiesShape>, TopicProperties>>;
 

@@ -98,6 +98,16 @@ export {
   type SessionLifecycleEvent,
   type SessionEventWatch,
 } from "./features/clients.js";
+export {
+  TimeSeriesFeature,
+  RangeQuery,
+  type QueryResult,
+  type EventMetadata,
+  type TimeSeriesEvent,
+  type TimeSeriesStream,
+  type TimeSeriesStreamCallbacks,
+  type StreamStructure,
+} from "./features/timeseries.js";
 export type {
   FetchOptions,
   FetchResults,
@@ -114,6 +124,7 @@ export {
   type ValueType,
   type TopicSpecification,
   type TopicProperties,
+  type SubscriptionRange,
   type Retention,
   type RemovalPolicy,
   type JsonValue,

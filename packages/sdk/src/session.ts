@@ -21,6 +21,7 @@ import {
 } from "./features/streams.js";
 import { select, unselect } from "./features/subscriptions.js";
 import { TopicsFeature } from "./features/topics.js";
+import { TimeSeriesFeature } from "./features/timeseries.js";
 import { type UpdateStream, createUpdateStream } from "./features/update-stream.js";
 import { type SetOptions, setValue } from "./features/updates.js";
 import { Link, type LinkOwner, type PushFrame } from "./link.js";
@@ -39,6 +40,8 @@ export class Session implements Subscribable<SessionEvents> {
   readonly clients: ClientsFeature;
   /** Server control: the server's log level. */
   readonly server: ServerFeature;
+  /** Time series: appending and editing events, range queries and event streams. */
+  readonly timeseries: TimeSeriesFeature;
   private readonly events = new Emitter<SessionEvents>();
   private readonly link: Link;
   private readonly selected = new TopicState();
@@ -56,6 +59,7 @@ export class Session implements Subscribable<SessionEvents> {
       onClosed: () => {
         this.selected.clear();
         this.streams.closeAll();
+        this.timeseries.streams.closeAll();
         this.messaging.closed();
         this.clients.closed();
       },
@@ -66,6 +70,7 @@ export class Session implements Subscribable<SessionEvents> {
     this.messaging = new MessagingFeature(this.link, options.requestTimeoutMs, report);
     this.clients = new ClientsFeature(this.link, report);
     this.server = new ServerFeature(this.link);
+    this.timeseries = new TimeSeriesFeature(this.link, () => this.selected.all());
   }
 
   /** @internal Opens the first connection. */
@@ -249,7 +254,10 @@ export class Session implements Subscribable<SessionEvents> {
       case "topic": {
         const known = this.selected.get(frame.tid);
         const topic = this.selected.add(frame.tid, frame.path, frame.spec, frame.value);
-        if (!known) return this.streams.topicAdded(topic);
+        if (!known) {
+          this.timeseries.streams.topicAdded(topic);
+          return this.streams.topicAdded(topic);
+        }
         // A topic announced again (e.g. its specification changed): a new value is delivered as such.
         if (frame.value === undefined) return;
         topic.value = frame.value;
@@ -263,9 +271,17 @@ export class Session implements Subscribable<SessionEvents> {
       }
       case "untopic": {
         const topic = this.selected.remove(frame.tid);
-        if (topic) this.streams.topicRemoved(topic, frame.reason);
+        if (!topic) return;
+        this.timeseries.streams.topicRemoved(topic, frame.reason);
+        return this.streams.topicRemoved(topic, frame.reason);
+      }
+      case "e": {
+        const topic = this.selected.get(frame.t);
+        if (topic) this.timeseries.streams.event(topic, frame.e);
         return;
       }
+      case "ts_page":
+        return this.timeseries.receivePage(frame.id, frame.events);
       case "request":
       case "filter_response":
       case "filter_error":
@@ -277,7 +293,10 @@ export class Session implements Subscribable<SessionEvents> {
 
   /** The session is new or closed: every topic it had selected is gone. */
   private forgetTopics(): void {
-    for (const topic of [...this.selected.all()]) this.streams.topicRemoved(topic, "session-lost");
+    for (const topic of [...this.selected.all()]) {
+      this.timeseries.streams.topicRemoved(topic, "session-lost");
+      this.streams.topicRemoved(topic, "session-lost");
+    }
     this.selected.clear();
   }
 }

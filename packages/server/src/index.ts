@@ -27,6 +27,7 @@ import { SdkDoor } from "./sdk/door.js";
 import { sdkMaxFrameBytes } from "./sdk/options.js";
 import { startSysTopics } from "./admin/sys-topics.js";
 import { SqliteStorage } from "./storage/sqlite-store.js";
+import { MemoryStorage } from "./storage/memory-store.js";
 import { orderOf, rememberOrder } from "./mqtt/user-properties.js";
 import { opsEndpoints } from "./ops/endpoints.js";
 import { type LogDestination, createLogger } from "./ops/logger.js";
@@ -149,6 +150,8 @@ export function createServer(config: SkeinConfigInput = {}, deps: ServerDependen
     clock: deps.clock,
     authorizer: deps.authorizer,
   });
+  // Events of non-persistent time series (and of every series without a durable store) stay in memory.
+  core.timeseries.attachVolatile(new MemoryStorage());
   const { port: _p, tlsPort: _t, ...mqttLimits } = cfg.mqtt;
   const mqttOptions: MqttOptions = mqttLimits;
   const mqtt = new MqttDoor(core, mqttOptions, logger, cfg.serverName, cfg.limits.requestTimeoutMs);

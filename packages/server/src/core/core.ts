@@ -5,6 +5,7 @@
 import {
   type Constraint,
   type ErrorCode,
+  type RangeQueryParameters,
   type TopicSelector,
   type TopicType,
   type TopicSpecification,
@@ -25,6 +26,9 @@ import { LockRegistry } from "./locks.js";
 import { Messaging } from "./messaging.js";
 import { SubscriptionIndex } from "./subscription-index.js";
 import { TopicTree, rangeOf } from "./topic-tree.js";
+import { type AppendedEvent, TimeSeriesTopics } from "./timeseries/topics.js";
+import type { RangeResultPage } from "./timeseries/evaluate.js";
+import type { TimeSeriesEvent } from "./storage.js";
 import type { Topic, Update } from "./types.js";
 import { Facade } from "./facade.js";
 import type { Authorizer } from "./security/types.js";
@@ -127,6 +131,8 @@ export class Core {
   readonly messaging: Messaging;
   /** The doors' only way in: every operation checked by the authorizer (DESIGN §7). */
   readonly facade: Facade;
+  /** Time series topics: their event logs, appends, edits and range queries. */
+  readonly timeseries: TimeSeriesTopics;
 
   constructor(options: CoreOptions) {
     this.limits = options.limits;
@@ -135,6 +141,9 @@ export class Core {
     this.clock = options.clock ?? systemClock;
     this.metrics = options.metrics ?? new Metrics();
     this.updatesCounter = this.metrics.counter("skein_updates_total");
+    this.timeseries = new TimeSeriesTopics(this.clock, this.log, this.metrics, (t) =>
+      this.persistence.keeps(t),
+    );
     this.messaging = new Messaging(
       this.clock,
       this.metrics,
@@ -163,12 +172,14 @@ export class Core {
     };
     this.sweepTimer = this.clock.setTimeout(slice, this.limits.removalSweepMs);
     this.sweepTimer.unref?.();
+    this.timeseries.start(this.limits.removalSweepMs);
   }
 
   /** Stops background work. */
   stop(): void {
     if (this.sweepTimer) this.clock.clearTimeout(this.sweepTimer);
     this.sweepTimer = undefined;
+    this.timeseries.stop();
     this.messaging.stop();
   }
 
@@ -195,6 +206,8 @@ export class Core {
       this.metrics.inc("skein_updates_refused_total", { reason: "PAYLOAD_INVALID" });
       return { ok: false, code: "PAYLOAD_INVALID", message: problem };
     }
+    // A publish to a time series appends an event (DESIGN §3).
+    if (topic.spec.type === "time-series") return this.publishEvent(topic, update);
     const committed = applyRetention(topic, update) ? this.persistence.changed(topic) : undefined;
     topic.lastActivity = this.clock.now();
     const delivered = this.subscriptions.deliver(update);
@@ -224,9 +237,17 @@ export class Core {
    */
   async restore(storage: Storage): Promise<number> {
     this.persistence.attach(storage);
-    return this.persistence.load(storage, this.clock.now(), ({ path, spec, value }) => {
-      this.insertTopic(path, spec).topic.value = value;
-    });
+    this.timeseries.attachDurable(storage);
+    const n = await this.persistence.load(
+      storage,
+      this.clock.now(),
+      ({ path, spec, value }) => {
+        this.insertTopic(path, spec).topic.value = value;
+      },
+      (series) => this.timeseries.restored(series),
+    );
+    await this.timeseries.warm((path) => this.topics.get(path));
+    return n;
   }
 
   /** The error for a client's write to a path only the server writes, counted and logged. */
@@ -268,6 +289,7 @@ export class Core {
     if (!topic) return undefined;
     this.metrics.set("skein_topics", this.topics.size);
     this.lastRemoval = this.persistence.removed(topic);
+    if (topic.spec.type === "time-series") this.timeseries.removed(topic);
     for (const l of this.topicListeners) l.removed?.(topic);
     // Subscribers that see updates only (MQTT) get an empty update marking the removal.
     this.subscriptions.deliver({
@@ -323,6 +345,101 @@ export class Core {
     const result = this.publish(update);
     if (!result.ok) throw new SkeinError(result.code, result.message);
     return { created, committed: result.committed };
+  }
+
+  /**
+   * Appends an event to the time series at `path` on behalf of a session (the SDK's `append`), or an
+   * edit of `originalSequence`, and delivers it. The author is the session's principal, else its MQTT
+   * client id, else empty. `committed` settles once the event is kept: answer only then.
+   * @throws SkeinError `NOT_AUTHORIZED` (a path only the server writes), `TOPIC_NOT_FOUND`,
+   *   `TOPIC_TYPE_MISMATCH` (not a time series, or not of `valueType`), `PAYLOAD_INVALID`,
+   *   `INVALID_ARGUMENT` (an edit of an event outside the retained range, or of an edit)
+   */
+  async appendEvent(request: {
+    path: string;
+    valueType: ValueType;
+    value: Uint8Array;
+    sessionId: string;
+    originalSequence?: number;
+  }): Promise<{ event: TimeSeriesEvent; committed: Promise<void> }> {
+    if (isReservedForServer(request.path)) throw this.reservedPath(request.path);
+    const topic = this.timeSeriesTopic(request.path, request.valueType);
+    try {
+      if (topic.spec.properties?.validateValues !== false)
+        VALUE_CODECS[request.valueType].fromBytes(request.value);
+    } catch (err) {
+      this.metrics.inc("skein_updates_refused_total", { reason: "PAYLOAD_INVALID" });
+      throw err;
+    }
+    const author = this.authorOf(request.sessionId);
+    const appended =
+      request.originalSequence === undefined
+        ? this.timeseries.append(topic, request.value, author)
+        : await this.timeseries.edit(topic, request.originalSequence, request.value, author);
+    this.deliverEvent(topic, appended);
+    return appended;
+  }
+
+  /**
+   * Runs a range query over the time series at `path`, in pages (docs/timeseries.md).
+   * @throws SkeinError `TOPIC_NOT_FOUND`, `TOPIC_TYPE_MISMATCH` (not a time series; or `valueType` is
+   *   neither its event type nor `binary`)
+   */
+  queryEvents(
+    path: string,
+    query: RangeQueryParameters,
+    valueType?: ValueType,
+    pageSize?: number,
+  ): { eventType: ValueType; pages: AsyncGenerator<RangeResultPage> } {
+    const topic = this.timeSeriesTopic(path, valueType === "binary" ? undefined : valueType);
+    return { eventType: valueTypeOf(topic.spec), pages: this.timeseries.query(topic, query, pageSize) };
+  }
+
+  /** The newest events of a time series topic that a new subscriber receives (its subscription range). */
+  subscriptionRange(topic: Topic): readonly TimeSeriesEvent[] {
+    return topic.spec.type === "time-series" ? this.timeseries.subscriptionRange(topic) : [];
+  }
+
+  /** A publish to a time series topic: one appended event, acknowledged once committed. */
+  private publishEvent(topic: Topic, update: Update): PublishResult {
+    let appended: AppendedEvent;
+    try {
+      appended = this.timeseries.append(topic, update.payload, this.authorOf(update.origin), update);
+    } catch (err) {
+      const e = SkeinError.from(err);
+      return { ok: false, code: e.code, message: e.message };
+    }
+    const delivered = this.deliverEvent(topic, appended);
+    // A non-persistent series is kept in memory: nothing to wait for.
+    const committed = this.persistence.keeps(topic) ? appended.committed : undefined;
+    return { ok: true, delivered, committed };
+  }
+
+  private deliverEvent(topic: Topic, appended: AppendedEvent): number {
+    topic.lastActivity = this.clock.now();
+    this.updatesCounter.value++;
+    return this.subscriptions.deliver(appended.update);
+  }
+
+  /** The time series topic at `path`, whose event type is `valueType` when given. */
+  private timeSeriesTopic(path: string, valueType: ValueType | undefined): Topic {
+    const topic = this.topics.get(path);
+    if (!topic) throw new SkeinError("TOPIC_NOT_FOUND", `no topic ${path}`);
+    if (topic.spec.type !== "time-series")
+      throw new SkeinError("TOPIC_TYPE_MISMATCH", `${path} is a ${topic.spec.type} topic, not a time series`);
+    const eventType = valueTypeOf(topic.spec);
+    if (valueType !== undefined && valueType !== eventType)
+      throw new SkeinError(
+        "TOPIC_TYPE_MISMATCH",
+        `${path} is a time series of ${eventType}, not ${valueType}`,
+      );
+    return topic;
+  }
+
+  /** A time series event's author: the session's principal, else its MQTT client id, else empty. */
+  private authorOf(sessionId: string | undefined): string {
+    const p = sessionId === undefined ? undefined : this.sessions.get(sessionId)?.properties;
+    return p?.$Principal || p?.$ClientId || "";
   }
 
   /**

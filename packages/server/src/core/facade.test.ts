@@ -4,7 +4,7 @@
  * itself, so a new method fails this test until it is listed here as checked (with its permission) or
  * as unchecked (with the reason).
  */
-import { type Permission, SkeinError, parseSelector } from "@skein/protocol";
+import { type Permission, SkeinError, parseJsonRangeQuery, parseSelector } from "@skein/protocol";
 import { describe, expect, it } from "vitest";
 import { Core } from "./core.js";
 import { Facade, sessionActor } from "./facade.js";
@@ -70,8 +70,13 @@ const CHECKED: Record<string, { call: Call; permission: Permission; path?: strin
   },
   deltaBase: { call: (f) => f.deltaBase(actor, "a/b"), permission: "update_topic", path: "a/b" },
   fetch: { call: (f) => f.fetch(actor, parseSelector("?a/.*"), {}), permission: "select_topic", path: "a" },
-  authorizeTimeSeries: {
-    call: (f) => f.authorizeTimeSeries(actor, "ts/x", "query"),
+  appendEvent: {
+    call: (f) => f.appendEvent(actor, { path: "ts/x", valueType: "json", value: new Uint8Array() }),
+    permission: "update_topic",
+    path: "ts/x",
+  },
+  queryEvents: {
+    call: (f) => f.queryEvents(actor, "ts/x", parseJsonRangeQuery({ fromLast: 1 })),
     permission: "read_topic",
     path: "ts/x",
   },
@@ -157,6 +162,7 @@ const UNCHECKED: Record<string, string> = {
   deliverMessage: "server routing of a response; every subscriber is checked by the read gate",
   serverPublish: "the server's own $SYS publish, no session",
   counts: "monitoring sizes, no session",
+  subscriptionRange: "given only with a topic's delivery, which the read gate checks",
   removeHandler: "a session removes its own handler",
   respond: "a session answers a request it was given",
   openSession: "a session registers itself",

@@ -9,12 +9,12 @@
  * topics), except the server's own `$SYS` topics. A topic with `mqtt` retention (every topic an MQTT
  * publish created) is kept only while it holds a retained value: clearing the value forgets it.
  *
- * Not kept yet: MQTT persistent sessions and their queues, time series events.
+ * Time series events are kept through `timeseries/topics.ts`; start-up hands it their extents.
  *
  * @module
  */
 import { type TopicSpecification, isReservedForServer } from "@skein/protocol";
-import type { StoredProperties, Storage, TopicRecord, UserPropertyPairs } from "./storage.js";
+import type { SeriesRecord, StoredProperties, Storage, TopicRecord, UserPropertyPairs } from "./storage.js";
 import type { MessageProperties, Topic, Update, UserProperties } from "./types.js";
 
 /**
@@ -89,12 +89,19 @@ export class Persistence {
 
   /**
    * Reads every kept topic from `storage` and hands it to `restore`, skipping values whose MQTT 5
-   * Message Expiry passed [MQTT-3.3.2-5]. Returns how many topics were restored.
+   * Message Expiry passed [MQTT-3.3.2-5], and every time series' extent to `series`. Returns how many
+   * topics were restored.
    */
-  async load(storage: Storage, now: number, restore: (topic: RestoredTopic) => void): Promise<number> {
+  async load(
+    storage: Storage,
+    now: number,
+    restore: (topic: RestoredTopic) => void,
+    series?: (record: SeriesRecord) => void,
+  ): Promise<number> {
     let n = 0;
     for await (const batch of storage.load({ messages: false })) {
       for (const item of batch) {
+        if (item.kind === "series") series?.(item.record);
         if (item.kind !== "topic") continue;
         const { path, spec, value } = item.record;
         const live = value !== undefined && (value.expiresAt === undefined || value.expiresAt > now);

@@ -9,8 +9,9 @@
  * event-loop turn (or within `maxBatchDelayMs`) share one transaction, so awaiting each write costs
  * no fsync of its own.
  *
- * Wired so far: topics and their values (`core/persistence.ts`, docs/durability.md). Sessions, their
- * messages and QoS 2 ids, and time series events are not written by the server yet.
+ * Wired so far: topics and their values (`core/persistence.ts`, docs/durability.md) and time series
+ * events (`core/timeseries/topics.ts`). Sessions, their messages and QoS 2 ids are not written by the
+ * server yet.
  *
  * @module
  */

@@ -4,6 +4,7 @@
  */
 import type { TopicSpecification } from "@skein/protocol";
 import type { Actor } from "./security/types.js";
+import type { TimeSeriesEvent } from "./storage.js";
 
 /** Quality of service of a delivery. */
 export type QoS = 0 | 1 | 2;
@@ -46,6 +47,8 @@ export interface Update {
    * once and the same bytes are written to every subscriber that needs that variant.
    */
   encodings?: Map<string, Uint8Array>;
+  /** For an event of a time series topic: the event (its metadata reaches SDK subscribers). */
+  readonly event?: TimeSeriesEvent;
 }
 
 /** The fields {@link copyUpdate} may replace. */

@@ -9,6 +9,8 @@
  *   with Response Topic `$response/<id>`.
  * - `$response/<id>`: what a handler publishes there is the answer to request `<id>`.
  *
+ * - `$timeseries/query/<path>`: a range query of the time series at `<path>` (timeseries-query.ts).
+ *
  * Responses are delivered to the Response Topic's subscribers without creating a topic there.
  * Failures reach an MQTT requester as an empty message on its Response Topic with the user
  * properties `skein-error` (the error code name) and `skein-error-message`.
@@ -25,6 +27,7 @@ import type { InboundRequest, RequestEndpoint, RequestOutcome } from "../core/me
 import type { QoS, Update } from "../core/types.js";
 import type { MqttConnection } from "./connection.js";
 import { Reason } from "./reason-codes.js";
+import { handleTimeSeriesPublish, isTimeSeriesTopic } from "./timeseries-query.js";
 import type { MqttSession } from "./session.js";
 
 /** Topic prefix of requests. */
@@ -32,15 +35,19 @@ export const REQUEST_PREFIX = "$request/";
 /** Topic prefix of responses from MQTT handlers. */
 export const RESPONSE_PREFIX = "$response/";
 
-/** True for topics this module handles instead of the topic tree. */
+/**
+ * True for topics this module handles instead of the topic tree: `$request/`, `$response/` and the
+ * time series queries of `$timeseries/` (timeseries-query.ts).
+ */
 export function isMessagingTopic(topic: string): boolean {
-  return topic.startsWith(REQUEST_PREFIX) || topic.startsWith(RESPONSE_PREFIX);
+  return topic.startsWith(REQUEST_PREFIX) || topic.startsWith(RESPONSE_PREFIX) || isTimeSeriesTopic(topic);
 }
 
 /**
- * A PUBLISH to `$request/...` or `$response/...`. Returns the PUBACK/PUBREC reason code.
+ * A PUBLISH to `$request/...`, `$response/...` or `$timeseries/...`. Returns the PUBACK/PUBREC reason code.
  */
 export function handleMessagingPublish(conn: MqttConnection, topic: string, packet: IPublishPacket): number {
+  if (isTimeSeriesTopic(topic)) return handleTimeSeriesPublish(conn, topic, packet, isMessagingTopic);
   const session = conn.session as MqttSession;
   const facade = conn.door.core.facade;
   const payload = packet.payload as Buffer;

@@ -138,6 +138,11 @@ export const METRIC_CATALOG: Readonly<Record<string, MetricDescription>> = {
   skein_operations_refused_total: c("Operations the authorizer refused (both doors).", {
     permission: "a permission name",
   }),
+  skein_timeseries_events_total: c("Time series events appended (edits included), both doors."),
+  skein_mqtt_timeseries_queries_total: c("Time series range queries received on $timeseries/query/."),
+  skein_mqtt_timeseries_queries_refused_total: c("MQTT time series queries answered with an error.", {
+    code: "an ErrorCode name",
+  }),
   skein_deliveries_refused_total: c("Deliveries left out because the subscriber may not read the topic."),
   skein_mqtt_wills_refused_total: c("MQTT wills refused (not authorized) when they were due."),
   skein_mqtt_protocol_errors_total: c("MQTT connections closed for a protocol error.", {

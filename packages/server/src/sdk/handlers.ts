@@ -7,6 +7,7 @@ import { crc32 } from "node:zlib";
 import type { SdkConnection } from "./connection.js";
 import { handleControl, sendRequest } from "./control.js";
 import type { SdkSession } from "./session.js";
+import { appendEvent, queryEvents } from "./timeseries.js";
 
 /** What {@link handleRequest} returns for a request answered later through the connection. */
 export const ANSWERED_LATER: unique symbol = Symbol("answered later");
@@ -53,6 +54,11 @@ export function handleRequest(
       return facade.releaseLock(session.actor, frame.name);
     case "ping":
       return undefined;
+    case "ts_append":
+    case "ts_edit":
+      return appendEvent(conn, session, frame);
+    case "ts_query":
+      return queryEvents(conn, session, frame);
     case "send_request":
       sendRequest(conn, session, frame, conn);
       return ANSWERED_LATER;

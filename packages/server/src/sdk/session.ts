@@ -10,6 +10,8 @@ import type { Timer } from "../core/ports.js";
 import type { InboundRequest, RequestEndpoint } from "../core/messaging.js";
 import type { PatternSubscription } from "../core/subscription-index.js";
 import type { ReadCache, Subscriber, SubscriptionOptions, Topic, Update } from "../core/types.js";
+import type { TimeSeriesEvent } from "../core/storage.js";
+import { wireOfEvent } from "./timeseries.js";
 import type { SdkOptions } from "./options.js";
 import { ReplayBuffer, type ReplayGauges } from "./replay.js";
 
@@ -50,6 +52,8 @@ const SDK_SUBSCRIPTION: SubscriptionOptions = {
 
 /** The update-frame bytes of an update are the same for every session: encoded once. */
 const V_FRAME = "sdk:v";
+/** The same for the event frame of a time series event. */
+const E_FRAME = "sdk:e";
 
 /** State of one SDK session. */
 export class SdkSession implements Subscriber, RequestEndpoint {
@@ -106,11 +110,23 @@ export class SdkSession implements Subscriber, RequestEndpoint {
   deliver(update: Update): void {
     const topic = this.selected.get(update.topic);
     if (!topic) return;
+    if (update.event !== undefined) return this.deliverEvent(topic, update.event, update);
     const cache = (update.encodings ??= new Map());
     let bytes = cache.get(V_FRAME);
     if (!bytes) {
       bytes = this.encoder.encode({ type: "v", t: topic.id, v: update.payload } satisfies ServerFrame);
       cache.set(V_FRAME, bytes);
+    }
+    this.pushEncoded(bytes);
+  }
+
+  /** A time series event: an `e` frame, encoded once for every session (as `v` frames are). */
+  private deliverEvent(topic: Topic, event: TimeSeriesEvent, update: Update): void {
+    const cache = (update.encodings ??= new Map());
+    let bytes = cache.get(E_FRAME);
+    if (!bytes) {
+      bytes = this.encoder.encode({ type: "e", t: topic.id, e: wireOfEvent(event) } satisfies ServerFrame);
+      cache.set(E_FRAME, bytes);
     }
     this.pushEncoded(bytes);
   }
@@ -296,6 +312,9 @@ export class SdkSession implements Subscriber, RequestEndpoint {
       spec: topic.spec,
       ...(value ? { value } : {}),
     });
+    // A time series topic's subscription range follows its topic frame, before any new event.
+    for (const event of this.core.facade.subscriptionRange(topic))
+      this.push({ type: "e", t: topic.id, e: wireOfEvent(event) });
   }
 
   private forget(topic: Topic, reason: "unselected" | "removed"): void {

@@ -102,11 +102,32 @@ export class TopicFacade extends FacadeBase {
   }
 
   /**
-   * Checks a time series operation (hook for the time series frames): `update_topic` to append or
-   * edit, `read_topic` to query. Query results are the series' own: one check covers them.
+   * Appends an event to a time series, or edits one (`update_topic` on its path). `committed` settles
+   * once the event is kept.
    */
-  authorizeTimeSeries(actor: Actor, path: string, operation: "append" | "edit" | "query"): void {
-    this.check(actor, operation === "query" ? "read_topic" : "update_topic", path);
+  appendEvent(
+    actor: Actor,
+    request: Omit<Parameters<Core["appendEvent"]>[0], "sessionId">,
+  ): ReturnType<Core["appendEvent"]> {
+    this.check(actor, "update_topic", request.path);
+    return this.core.appendEvent({ ...request, sessionId: actor.sessionId });
+  }
+
+  /**
+   * A range query over a time series (`read_topic` on its path). The results are the series' own
+   * events: the one check covers them.
+   */
+  queryEvents(actor: Actor, ...query: Parameters<Core["queryEvents"]>): ReturnType<Core["queryEvents"]> {
+    this.check(actor, "read_topic", query[0]);
+    return this.core.queryEvents(...query);
+  }
+
+  /**
+   * The events a new subscriber of a time series topic receives first; unchecked here: it is given
+   * only with the topic's delivery, which the read gate checks.
+   */
+  subscriptionRange(topic: Topic): ReturnType<Core["subscriptionRange"]> {
+    return this.core.subscriptionRange(topic);
   }
 
   // ---- subscriptions and delivery ----
