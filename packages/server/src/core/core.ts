@@ -20,6 +20,7 @@ import { type Clock, type Logger, type Timer, silentLogger, systemClock } from "
 import { Persistence, type UserPropertyOrder } from "./persistence.js";
 import type { Storage } from "./storage.js";
 import { SessionRegistry } from "./sessions.js";
+import { SessionStore } from "./session-store.js";
 import { checkConstraint } from "./constraints.js";
 import { LockRegistry } from "./locks.js";
 import { Messaging } from "./messaging.js";
@@ -102,6 +103,8 @@ export class Core {
   readonly clock: Clock;
   /** What is kept through the storage engine (persistent topics and values). */
   readonly persistence: Persistence;
+  /** MQTT persistent sessions kept through the storage engine (`core/session-store.ts`). */
+  readonly sessionStore: SessionStore;
   private readonly limits: CoreLimits;
   private readonly topicListeners = new Set<TopicListener>();
   private sweepTimer: Timer | undefined;
@@ -124,6 +127,7 @@ export class Core {
     this.clock = options.clock ?? systemClock;
     this.metrics = options.metrics ?? new Metrics();
     this.updatesCounter = this.metrics.counter("skein_updates_total");
+    this.sessionStore = new SessionStore(this.persistence, this.clock, this.metrics, this.log);
     this.messaging = new Messaging(
       this.clock,
       this.metrics,
@@ -151,12 +155,14 @@ export class Core {
     };
     this.sweepTimer = this.clock.setTimeout(slice, this.limits.removalSweepMs);
     this.sweepTimer.unref?.();
+    this.sessionStore.start(this.limits.removalSweepMs);
   }
 
   /** Stops background work. */
   stop(): void {
     if (this.sweepTimer) this.clock.clearTimeout(this.sweepTimer);
     this.sweepTimer = undefined;
+    this.sessionStore.stop();
     this.messaging.stop();
   }
 
@@ -183,9 +189,15 @@ export class Core {
       this.metrics.inc("skein_updates_refused_total", { reason: "PAYLOAD_INVALID" });
       return { ok: false, code: "PAYLOAD_INVALID", message: problem };
     }
-    const committed = applyRetention(topic, update) ? this.persistence.changed(topic) : undefined;
+    let committed = applyRetention(topic, update) ? this.persistence.changed(topic) : undefined;
     topic.lastActivity = this.clock.now();
+    // Copies queued for kept MQTT sessions are committed before the publish is acknowledged
+    // (docs/durability.md); the engine commits in order, so the last one's promise covers them all.
+    const kept = this.sessionStore;
+    kept.lastEnqueue = undefined;
     const delivered = this.subscriptions.deliver(update);
+    const queued = kept.lastEnqueue;
+    if (queued !== undefined) committed = laterOf(committed, queued);
     this.updatesCounter.value++;
     return { ok: true, delivered, committed };
   }
@@ -442,6 +454,12 @@ const SWEEP_EXAMINE = 5000;
 const SWEEP_REMOVE = 100;
 
 const EMPTY = new Uint8Array(0);
+
+/** A promise that settles once both commits have (one when they are the same batch's). */
+function laterOf(a: Promise<void> | undefined, b: Promise<void>): Promise<void> {
+  if (a === undefined || a === b) return b;
+  return Promise.all([a, b]).then(() => undefined);
+}
 
 /** Why the update's payload does not fit the topic's type, or undefined when it does. */
 function checkPayload(topic: Topic, update: Update): string | undefined {

@@ -57,7 +57,7 @@ export function mqttSessionHandle(
     subscribe(selector) {
       for (const filter of filtersOf(selector)) {
         core.subscriptions.add(filter, undefined, session, CONTROL_SUBSCRIPTION);
-        session.subscriptions.set(filter, {
+        session.addSubscription({
           key: filter,
           filter,
           shareGroup: undefined,
@@ -71,7 +71,7 @@ export function mqttSessionHandle(
     },
     unsubscribe(selector) {
       for (const filter of filtersOf(selector)) {
-        if (session.subscriptions.delete(filter)) core.subscriptions.remove(filter, undefined, session);
+        if (session.removeSubscription(filter)) core.subscriptions.remove(filter, undefined, session);
       }
     },
   };

@@ -32,6 +32,8 @@ export function handleConnect(conn: MqttConnection, packet: IConnectPacket): voi
   const { session, present } = takeSession(conn, packet);
   const grantedExpiry = settleExpiry(conn, packet, session);
   setWill(conn, packet, session);
+  // A session that outlives its connection is kept by the core from now on (docs/durability.md).
+  session.keep(conn.protocolVersion === 5 ? 5 : 4);
   const serverKeepAlive = settleKeepAlive(conn, packet);
   conn.state = "connected";
   sendConnack(conn, {
@@ -144,6 +146,7 @@ function takeSession(
   session ??= door.newSession(newSessionId(), conn.clientId);
   conn.session = session;
   session.attach(conn);
+  door.offline.delete(session);
   door.core.sessions.add(mqttSessionHandle(conn, session, packet));
   if (present) restoreHandlers(conn, session);
   return { session, present };

@@ -87,21 +87,11 @@ function subscribeOne(conn: MqttConnection, sub: ISubscription, subscriptionId: 
     if (conn.protocolVersion !== 5) return failure(Reason.TOPIC_FILTER_INVALID);
     const code = subscribeHandler(conn, parsed.filter, qos);
     if (code >= 0x80) return failure(code);
-    session.subscriptions.set(sub.topic, {
-      key: sub.topic,
-      filter: parsed.filter,
-      shareGroup: undefined,
-      options,
-    });
+    session.addSubscription({ key: sub.topic, filter: parsed.filter, shareGroup: undefined, options });
     return { code, filter: parsed.filter, sendRetained: false };
   }
   const { isNew } = conn.door.core.subscriptions.add(parsed.filter, parsed.shareGroup, session, options);
-  session.subscriptions.set(sub.topic, {
-    key: sub.topic,
-    filter: parsed.filter,
-    shareGroup: parsed.shareGroup,
-    options,
-  });
+  session.addSubscription({ key: sub.topic, filter: parsed.filter, shareGroup: parsed.shareGroup, options });
   conn.door.core.metrics.inc("mqtt_subscriptions_total");
   // Retained values are not sent to shared subscriptions [MQTT-4.8.2-?]; retain handling 1 sends them only
   // for a new subscription, 2 never [MQTT-3.3.1-9] [MQTT-3.3.1-10] [MQTT-3.3.1-11].
