@@ -249,8 +249,9 @@ export class SessionStore {
     subscriptionIds: readonly number[] | undefined,
     packetId: number | undefined,
   ): QueuedMessageRecord {
-    const properties = update.properties && this.persistence.storedProperties(update.properties);
     const sent = packetId !== undefined;
+    // One literal with every field (absent ones undefined): one shape for every record, no spreads on
+    // the delivery path.
     return {
       clientId,
       messageId,
@@ -258,10 +259,10 @@ export class SessionStore {
       payload: update.payload,
       qos,
       retain,
-      ...(properties ? { properties } : {}),
-      ...(subscriptionIds && subscriptionIds.length > 0 ? { subscriptionIds } : {}),
-      ...(update.expiresAt !== undefined ? { expiresAt: update.expiresAt } : {}),
-      ...(sent ? { packetId } : {}),
+      properties: update.properties && this.persistence.storedProperties(update.properties),
+      subscriptionIds: subscriptionIds && subscriptionIds.length > 0 ? subscriptionIds : undefined,
+      expiresAt: update.expiresAt,
+      packetId,
       state: sent ? "sent" : "queued",
       dup: sent,
     };

@@ -215,7 +215,12 @@ export class MqttDoor {
       session.restore(k, subscriptionOfKey);
       restored.push(session);
     }
-    for (let i = 0; i < restored.length; i++) {
+    // Woken (and counted against maxOfflineSessions) in the order their expiry falls due: roughly the
+    // order they went offline.
+    const order = restored.map((_, i) => i);
+    const due = (i: number): number => kept[i]!.record.expiresAt ?? Number.MAX_SAFE_INTEGER;
+    order.sort((a, b) => due(a) - due(b));
+    for (const i of order) {
       const session = restored[i] as MqttSession;
       session.wake(kept[i]!);
       if (!session.ended) this.wentOffline(session);
