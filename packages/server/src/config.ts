@@ -99,6 +99,10 @@ export const configSchema = z
           .min(0)
           .max(0xffffffff)
           .default(D.persistentSessionExpirySec),
+        /** Most sessions kept without a connection; past it the one offline longest is ended. */
+        maxOfflineSessions: positive.default(D.maxOfflineSessions),
+        /** PUBACKs/PUBRECs of one connection waiting for a commit, past which it is not read. */
+        maxAcksAwaitingCommit: positive.default(D.maxAcksAwaitingCommit),
         /** May publishes create missing topics. */
         allowTopicCreation: z.boolean().default(D.allowTopicCreation),
         /** A publish-created topic with no value and no subscribers is removed after this idle time (ms). */

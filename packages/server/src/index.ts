@@ -195,7 +195,8 @@ export function createServer(config: SkeinConfigInput = {}, deps: ServerDependen
       if (store !== undefined) {
         try {
           const restored = await core.restore(store);
-          logger.info({ store: store.engine, topics: restored }, "store loaded");
+          const sessions = await mqtt.restore();
+          logger.info({ store: store.engine, topics: restored, sessions }, "store loaded");
         } catch (err) {
           await store.close().catch(() => {});
           store = undefined;

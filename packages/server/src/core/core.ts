@@ -21,6 +21,7 @@ import { type Clock, type Logger, type Timer, silentLogger, systemClock } from "
 import { Persistence, type UserPropertyOrder } from "./persistence.js";
 import type { Storage } from "./storage.js";
 import { SessionRegistry } from "./sessions.js";
+import { SessionStore } from "./session-store.js";
 import { checkConstraint } from "./constraints.js";
 import { LockRegistry } from "./locks.js";
 import { Messaging } from "./messaging.js";
@@ -115,6 +116,8 @@ export class Core {
   readonly clock: Clock;
   /** What is kept through the storage engine (persistent topics and values). */
   readonly persistence: Persistence;
+  /** MQTT persistent sessions kept through the storage engine (`core/session-store.ts`). */
+  readonly sessionStore: SessionStore;
   private readonly limits: CoreLimits;
   private readonly topicListeners = new Set<TopicListener>();
   private sweepTimer: Timer | undefined;
@@ -144,6 +147,7 @@ export class Core {
     this.timeseries = new TimeSeriesTopics(this.clock, this.log, this.metrics, (t) =>
       this.persistence.keeps(t),
     );
+    this.sessionStore = new SessionStore(this.persistence, this.clock, this.metrics, this.log);
     this.messaging = new Messaging(
       this.clock,
       this.metrics,
@@ -173,6 +177,7 @@ export class Core {
     this.sweepTimer = this.clock.setTimeout(slice, this.limits.removalSweepMs);
     this.sweepTimer.unref?.();
     this.timeseries.start(this.limits.removalSweepMs);
+    this.sessionStore.start(this.limits.removalSweepMs);
   }
 
   /** Stops background work. */
@@ -180,6 +185,7 @@ export class Core {
     if (this.sweepTimer) this.clock.clearTimeout(this.sweepTimer);
     this.sweepTimer = undefined;
     this.timeseries.stop();
+    this.sessionStore.stop();
     this.messaging.stop();
   }
 
@@ -208,9 +214,15 @@ export class Core {
     }
     // A publish to a time series appends an event (DESIGN §3).
     if (topic.spec.type === "time-series") return this.publishEvent(topic, update);
-    const committed = applyRetention(topic, update) ? this.persistence.changed(topic) : undefined;
+    let committed = applyRetention(topic, update) ? this.persistence.changed(topic) : undefined;
     topic.lastActivity = this.clock.now();
+    // Copies queued for kept MQTT sessions are committed before the publish is acknowledged
+    // (docs/durability.md); the engine commits in order, so the last one's promise covers them all.
+    const kept = this.sessionStore;
+    kept.lastEnqueue = undefined;
     const delivered = this.subscriptions.deliver(update);
+    const queued = kept.lastEnqueue;
+    if (queued !== undefined) committed = laterOf(committed, queued);
     this.updatesCounter.value++;
     return { ok: true, delivered, committed };
   }
@@ -409,9 +421,13 @@ export class Core {
       const e = SkeinError.from(err);
       return { ok: false, code: e.code, message: e.message };
     }
+    const kept = this.sessionStore;
+    kept.lastEnqueue = undefined;
     const delivered = this.deliverEvent(topic, appended);
-    // A non-persistent series is kept in memory: nothing to wait for.
-    const committed = this.persistence.keeps(topic) ? appended.committed : undefined;
+    // A non-persistent series is kept in memory: nothing to wait for; copies queued for kept MQTT
+    // sessions are, as for any publish.
+    let committed = this.persistence.keeps(topic) ? appended.committed : undefined;
+    if (kept.lastEnqueue !== undefined) committed = laterOf(committed, kept.lastEnqueue);
     return { ok: true, delivered, committed };
   }
 
@@ -579,6 +595,12 @@ const SWEEP_EXAMINE = 5000;
 const SWEEP_REMOVE = 100;
 
 const EMPTY = new Uint8Array(0);
+
+/** A promise that settles once both commits have (one when they are the same batch's). */
+function laterOf(a: Promise<void> | undefined, b: Promise<void>): Promise<void> {
+  if (a === undefined || a === b) return b;
+  return Promise.all([a, b]).then(() => undefined);
+}
 
 /** Why the update's payload does not fit the topic's type, or undefined when it does. */
 function checkPayload(topic: Topic, update: Update): string | undefined {

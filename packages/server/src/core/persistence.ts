@@ -142,7 +142,8 @@ export class Persistence {
     };
   }
 
-  private storedProperties(p: MessageProperties): StoredProperties | undefined {
+  /** `p` as kept (User Property order from the door's record of it), or undefined when empty. */
+  storedProperties(p: MessageProperties): StoredProperties | undefined {
     const out: {
       -readonly [K in keyof StoredProperties]: StoredProperties[K];
     } = {};
@@ -155,7 +156,8 @@ export class Persistence {
     return Object.keys(out).length > 0 ? out : undefined;
   }
 
-  private propertiesOf(p: StoredProperties): MessageProperties {
+  /** Kept properties back as message properties (User Property order remembered for the door). */
+  propertiesOf(p: StoredProperties): MessageProperties {
     const out: MessageProperties = {};
     if (p.payloadFormatIndicator !== undefined) out.payloadFormatIndicator = p.payloadFormatIndicator;
     if (p.contentType !== undefined) out.contentType = p.contentType;

@@ -7,6 +7,10 @@
  * gives one promise per group-committed batch) share one group and one `then`: no promise per message.
  * Deliveries to subscribers do not wait; only the acknowledgement does.
  *
+ * Bounded: past `mqtt.maxAcksAwaitingCommit` acknowledgements waiting, the connection is not read
+ * until the commits bring them below half of it (TCP then slows the client), so a client that
+ * publishes faster than the disk commits cannot make the queue grow without end.
+ *
  * @module
  */
 import type { IPublishPacket } from "mqtt-packet";
@@ -23,6 +27,10 @@ interface Group {
 /** One connection's acknowledgements waiting for commits, in PUBLISH order. */
 export class CommitAcks {
   private readonly groups: Group[] = [];
+  /** Acknowledgements queued in {@link groups}. */
+  private count = 0;
+  /** True while reading is paused for this queue. */
+  private paused = false;
 
   /**
    * @param conn The connection.
@@ -47,11 +55,13 @@ export class CommitAcks {
     if (tail !== undefined && (commit === undefined || commit === tail.commit)) {
       tail.packets.push(packet);
       tail.reasons.push(reason);
+      this.counted();
       return;
     }
     if (commit === undefined) return this.send(this.conn, packet, reason);
     const group: Group = { commit, packets: [packet], reasons: [reason], committed: false };
     this.groups.push(group);
+    this.counted();
     commit.then(
       () => {
         group.committed = true;
@@ -65,9 +75,22 @@ export class CommitAcks {
   private flush(): void {
     while (this.groups.length > 0 && (this.groups[0] as Group).committed) {
       const group = this.groups.shift() as Group;
+      this.count -= group.packets.length;
       for (let i = 0; i < group.packets.length; i++)
         this.send(this.conn, group.packets[i] as IPublishPacket, group.reasons[i] as number);
     }
+    if (this.paused && this.count * 2 < this.conn.door.options.maxAcksAwaitingCommit) {
+      this.paused = false;
+      this.conn.commitsCaughtUp();
+    }
+  }
+
+  /** One more acknowledgement waits: past the bound, the connection is not read. */
+  private counted(): void {
+    if (++this.count < this.conn.door.options.maxAcksAwaitingCommit || this.paused) return;
+    this.paused = true;
+    this.conn.door.core.metrics.inc("mqtt_reads_paused_for_commit_total");
+    this.conn.awaitCommits();
   }
 
   /**
@@ -77,6 +100,7 @@ export class CommitAcks {
   private failed(err: unknown): void {
     if (this.groups.length === 0) return;
     this.groups.length = 0;
+    this.count = 0;
     this.conn.door.core.metrics.inc("storage_commit_failures_total");
     this.conn.log.error({ err: (err as Error)?.message ?? String(err) }, "store commit failed");
     this.conn.close({ reason: Reason.IMPLEMENTATION_SPECIFIC_ERROR, message: "store commit failed" });

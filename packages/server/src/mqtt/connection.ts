@@ -73,7 +73,7 @@ export class MqttConnection implements SessionLink {
   private pendingBytes = 0;
   /** Writes held back while this client's own PUBLISH is delivered (see ackBeforeOwnDeliveries). */
   private held: Buffer[] | undefined;
-  /** Why reading is paused: {@link PAUSED_HELD} and/or {@link PAUSED_OUTBOUND}; 0 = reading. */
+  /** Why reading is paused: {@link PAUSED_HELD}, {@link PAUSED_OUTBOUND}, {@link PAUSED_COMMIT}; 0 = reading. */
   private pausedFor = 0;
   /** Whole packets of the last chunk read, not yet handled because reading was paused meanwhile. */
   private pendingFrames: Buffer[] | undefined;
@@ -153,6 +153,16 @@ export class MqttConnection implements SessionLink {
   /** The door lets a held publisher go on. */
   unhold(): void {
     this.resumeReading(PAUSED_HELD);
+  }
+
+  /** Stops reading: too many acknowledgements wait for a commit (`mqtt.maxAcksAwaitingCommit`). */
+  awaitCommits(): void {
+    this.pauseReading(PAUSED_COMMIT);
+  }
+
+  /** The commits caught up: reading goes on (unless paused for another reason). */
+  commitsCaughtUp(): void {
+    this.resumeReading(PAUSED_COMMIT);
   }
 
   private onData(chunk: Buffer): void {
@@ -557,6 +567,8 @@ const PINGRESP = Buffer.from([0xd0, 0x00]);
 const PAUSED_HELD = 1;
 /** Reading paused: the client's unsent bytes passed `outboundHighWaterBytes`. */
 const PAUSED_OUTBOUND = 2;
+/** Reading paused: `maxAcksAwaitingCommit` acknowledgements wait for the store. */
+const PAUSED_COMMIT = 4;
 
 function uncork(conn: MqttConnection): void {
   const c = conn as unknown as { corked: boolean };

@@ -12,9 +12,11 @@ import { PacketParser } from "./parser.js";
 import type { MqttOptions } from "./options.js";
 import { Reason } from "./reason-codes.js";
 import { PendingConnectBytes } from "./pre-connect.js";
-import { MqttSession, inferSpec } from "./session.js";
+import { MqttSession, type SessionSubscription, inferSpec } from "./session.js";
 import type { PublishContext, PublishResult } from "../core/core.js";
 import type { Actor } from "../core/security/types.js";
+import { newSessionId } from "../core/sessions.js";
+import type { SubscriptionOptions } from "../core/types.js";
 
 /** Publishers held back for one congested subscriber (docs/mqtt.md "Flow control"). */
 interface Hold {
@@ -40,6 +42,8 @@ export class MqttDoor {
   readonly queuedBytesTotal = { value: 0 };
   /** The connection whose packet is being handled now: the publisher a congested subscriber slows. */
   reading: MqttConnection | undefined;
+  /** Sessions without a connection, the longest offline first (bounded by `maxOfflineSessions`). */
+  readonly offline = new Set<MqttSession>();
   /** Congested subscribers and the publishers they hold back. */
   private readonly holds = new Map<MqttSession, Hold>();
   /** Held publishers to resume on the next turn (after the I/O that relieved them). */
@@ -105,6 +109,7 @@ export class MqttDoor {
       },
       ended: (s) => {
         if (this.sessions.get(s.clientId) === s) this.sessions.delete(s.clientId);
+        this.offline.delete(s);
         this.core.metrics.set("mqtt_sessions", this.sessions.size);
       },
       congested: (s) => this.congested(s),
@@ -187,7 +192,54 @@ export class MqttDoor {
     const session = conn.session;
     if (!session) return;
     this.core.facade.closeSession(session.sessionId);
-    if (session.link === conn) session.detach(publishWill);
+    if (session.link !== conn) return;
+    session.detach(publishWill);
+    if (!session.ended) this.wentOffline(session);
+  }
+
+  /**
+   * A session lives on without a connection. Past `maxOfflineSessions` the one offline longest is
+   * ended (its will goes out as at expiry), logged and counted: a bound on what offline clients may
+   * make the server hold, in memory and on disk (docs/mqtt.md "Persistent sessions").
+   */
+  private wentOffline(session: MqttSession): void {
+    this.offline.add(session);
+    if (this.offline.size <= this.options.maxOfflineSessions) return;
+    const oldest = this.offline.values().next().value as MqttSession;
+    this.core.metrics.inc("mqtt_sessions_evicted_total", { reason: "max_offline_sessions" });
+    this.log.warn(
+      { clientId: oldest.clientId, max: this.options.maxOfflineSessions },
+      "too many offline sessions: the one offline longest is ended (mqtt.maxOfflineSessions)",
+    );
+    oldest.end();
+  }
+
+  /**
+   * Start-up, before any listener opens: rebuilds the persistent sessions the core kept
+   * (docs/durability.md). Every session is restored first and woken after, so that a will a woken
+   * session publishes reaches the sessions kept with it. Resolves with how many were restored.
+   */
+  async restore(): Promise<number> {
+    const store = this.core.sessionStore;
+    const kept = await store.load();
+    const restored: MqttSession[] = [];
+    for (const k of kept) {
+      const session = this.newSession(newSessionId(), k.record.clientId);
+      session.restore(k, subscriptionOfKey);
+      restored.push(session);
+    }
+    // Woken (and counted against maxOfflineSessions) in the order their expiry falls due: roughly the
+    // order they went offline.
+    const order = restored.map((_, i) => i);
+    const due = (i: number): number => kept[i]!.record.expiresAt ?? Number.MAX_SAFE_INTEGER;
+    order.sort((a, b) => due(a) - due(b));
+    for (const i of order) {
+      const session = restored[i] as MqttSession;
+      session.wake(kept[i]!);
+      if (!session.ended) this.wentOffline(session);
+    }
+    store.sweep();
+    return restored.length;
   }
 
   /**
@@ -195,17 +247,41 @@ export class MqttDoor {
    * then v5 clients get DISCONNECT 0x8B Server shutting down and every connection closes.
    */
   shutdown(): void {
-    for (const conn of [...this.connections]) conn.session?.publishWill();
+    // A kept session's will follows its delay across the restart (kept with its deadline); the others
+    // go out now.
+    for (const conn of [...this.connections])
+      if (conn.session?.durable === undefined) conn.session?.publishWill();
     for (const conn of [...this.connections]) {
       conn.close({
         reason: Reason.SERVER_SHUTTING_DOWN,
         message: "server shutting down",
-        publishWill: false,
+        publishWill: conn.session?.durable !== undefined,
       });
     }
-    for (const session of this.sessions.values()) session.end();
+    // Kept sessions stay on disk for the next start; the others end here.
+    for (const session of [...this.sessions.values()]) {
+      if (session.durable !== undefined) session.suspend();
+      else session.end();
+    }
     this.sessions.clear();
+    this.offline.clear();
   }
+}
+
+/** Options of a restored subscription until its kept ones are set. */
+const NO_OPTIONS: SubscriptionOptions = {
+  qos: 0,
+  noLocal: false,
+  retainAsPublished: false,
+  retainHandling: 0,
+};
+
+/** A kept subscription's filter as subscribed, split into its share group and filter [MQTT-4.8.2-1]. */
+function subscriptionOfKey(key: string): SessionSubscription | undefined {
+  if (!key.startsWith("$share/")) return { key, filter: key, shareGroup: undefined, options: NO_OPTIONS };
+  const slash = key.indexOf("/", 7);
+  if (slash < 0) return undefined;
+  return { key, filter: key.slice(slash + 1), shareGroup: key.slice(7, slash), options: NO_OPTIONS };
 }
 
 function resumeHeld(door: MqttDoor): void {

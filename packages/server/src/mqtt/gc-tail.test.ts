@@ -30,7 +30,7 @@ function received(i: number): Update {
 
 /** Encodes `update` once for a 3.1.1 QoS 1 subscriber, as the door does: adds its `encodings`. */
 function encoded(update: Update): Update {
-  encodePublish({ update, qos: 1, retain: false, subscriptionIds: undefined }, 7, false, {
+  encodePublish({ update, qos: 1, retain: false, subscriptionIds: undefined, messageId: 0 }, 7, false, {
     protocolVersion: 4,
     now: 0,
   });

@@ -96,6 +96,23 @@ export class InflightWindow<TMessage> {
     }
   }
 
+  /**
+   * Puts `message` back in flight under the packet id it had before a restart (so that it is resent
+   * with that id and DUP set [MQTT-4.4.0-1]), `released` when its PUBREC had come. The table grows
+   * when the id's slot is taken.
+   */
+  restore(id: number, message: TMessage, released: boolean): void {
+    if (this.has(id)) throw new Error(`packet id ${id} is already in flight`);
+    while (this.ids[id & this.mask] !== 0) this.ensureCapacity(this.mask + 2);
+    const slot = id & this.mask;
+    this.ids[slot] = id;
+    this.messages[slot] = message;
+    this.sequence[slot] = this.sent++;
+    this.states[slot] = released ? RELEASED : 0;
+    this.size++;
+    if (id >= this.nextId) this.nextId = id === 65535 ? 1 : id + 1;
+  }
+
   /** True when `id` is in flight. */
   has(id: number): boolean {
     return this.ids[id & this.mask] === id && id !== 0;
@@ -228,6 +245,15 @@ export class PacketIdSet {
     table[hole] = 0;
     this.size--;
     return true;
+  }
+
+  /** The ids held, in no particular order. */
+  ids(): number[] {
+    const out: number[] = [];
+    if (this.bitmap !== undefined) {
+      for (let id = 1; id < 65536; id++) if (this.has(id)) out.push(id);
+    } else for (const id of this.table) if (id !== 0) out.push(id);
+    return out;
   }
 
   /** Forgets every id. */

@@ -28,7 +28,7 @@ import type { QoS, Update } from "../core/types.js";
 import type { MqttConnection } from "./connection.js";
 import { Reason } from "./reason-codes.js";
 import { handleTimeSeriesPublish, isTimeSeriesTopic } from "./timeseries-query.js";
-import type { MqttSession } from "./session.js";
+import { type MqttSession, TRANSIENT } from "./session.js";
 
 /** Topic prefix of requests. */
 export const REQUEST_PREFIX = "$request/";
@@ -168,6 +168,8 @@ function endpointOf(session: MqttSession, qos: QoS): RequestEndpoint {
         qos,
         retain: false,
         subscriptionIds: undefined,
+        // A request lives no longer than its timeout: never kept across a restart.
+        messageId: TRANSIENT,
       });
     },
   };

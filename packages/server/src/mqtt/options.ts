@@ -44,8 +44,18 @@ export interface MqttOptions extends PathLimits {
   maxUserProperties: number;
   /** Longest session expiry granted to v5 clients (s). */
   maxSessionExpirySec: number;
-  /** How long a 3.1.1 persistent session (clean session 0) is kept while offline (s). */
+  /**
+   * How long a 3.1.1 persistent session (clean session 0) is kept while offline (s); 3.1.1 has no
+   * expiry of its own, so without one an abandoned session would be kept for ever.
+   */
   persistentSessionExpirySec: number;
+  /** Most sessions kept without a connection; past it the one offline longest is ended. */
+  maxOfflineSessions: number;
+  /**
+   * Most acknowledgements (PUBACK, PUBREC) of one connection waiting for a store commit; past it the
+   * server stops reading that connection until the commits catch up.
+   */
+  maxAcksAwaitingCommit: number;
   /** May publishes create topics that do not exist yet. */
   allowTopicCreation: boolean;
   /** Idle time after which a topic created by a publish, with no value and no subscribers, is removed (ms). */
@@ -75,7 +85,9 @@ export const DEFAULT_MQTT_OPTIONS: MqttOptions = {
   maxTopicDepth: 128,
   maxUserProperties: 64,
   maxSessionExpirySec: 7 * 24 * 3600,
-  persistentSessionExpirySec: 0xffffffff,
+  persistentSessionExpirySec: 7 * 24 * 3600,
+  maxOfflineSessions: 100_000,
+  maxAcksAwaitingCommit: 1000,
   allowTopicCreation: true,
   createdTopicIdleMs: 5 * 60_000,
 };

@@ -60,7 +60,7 @@ export function mqttSessionHandle(
         // Checked against the session's own select_topic: client control never subscribes a session to
         // what it could not subscribe to itself.
         facade.subscribe(session.actor, filter, undefined, session, CONTROL_SUBSCRIPTION);
-        session.subscriptions.set(filter, {
+        session.addSubscription({
           key: filter,
           filter,
           shareGroup: undefined,
@@ -74,8 +74,7 @@ export function mqttSessionHandle(
     },
     unsubscribe(selector) {
       for (const filter of filtersOf(selector)) {
-        if (session.subscriptions.delete(filter))
-          facade.unsubscribe(session.actor, filter, undefined, session);
+        if (session.removeSubscription(filter)) facade.unsubscribe(session.actor, filter, undefined, session);
       }
     },
   };

@@ -1,13 +1,16 @@
 /**
  * An MQTT session: what outlives a connection (subscriptions, messages in flight and queued, the will)
  * [MQTT-4.1.0-1]. It is the subscriber the core delivers to; while offline it queues QoS 1/2 messages
- * up to a bound and counts what it drops.
+ * up to a bound and counts what it drops. A session that outlives its connection, on a server with a
+ * store, tells the core every change of what it must keep across a restart through its
+ * {@link DurableSession} (`core/session-store.ts`, docs/durability.md).
  */
 import { type TopicSpecification, declaredValueType } from "@skein/protocol";
 import type { Core } from "../core/core.js";
 import { sessionActor } from "../core/facade.js";
 import type { Actor } from "../core/security/types.js";
 import type { Timer } from "../core/ports.js";
+import type { DurableSession, DurableWill, RestoredSession } from "../core/session-store.js";
 import type { QoS, ReadCache, Subscriber, Subscription, SubscriptionOptions, Update } from "../core/types.js";
 import { Deque } from "./deque.js";
 import { InflightWindow, PacketIdSet } from "./inflight.js";
@@ -19,7 +22,20 @@ export interface Outgoing {
   readonly qos: QoS;
   readonly retain: boolean;
   readonly subscriptionIds: readonly number[] | undefined;
+  /**
+   * Its id in the kept session's queue on disk; {@link NOT_KEPT} while it is not kept (yet), and
+   * {@link TRANSIENT} for a message never to be kept (a request, which dies with its timeout).
+   */
+  messageId: number;
 }
+
+/** Subscriptions to filters under it make the client a request handler (`messaging.ts`). */
+const REQUEST_FILTER_PREFIX = "$request/";
+
+/** {@link Outgoing.messageId} of a message not kept (yet). */
+export const NOT_KEPT = 0;
+/** {@link Outgoing.messageId} of a message never kept across a restart. */
+export const TRANSIENT = -1;
 
 /** What a session needs from its live connection. */
 export interface SessionLink {
@@ -94,6 +110,14 @@ export class MqttSession implements Subscriber {
   /** Seconds the session lives on after disconnection (0xFFFFFFFF = forever). */
   expiryIntervalSec = 0;
   will: Will | undefined;
+  /** Protocol level of the last connection (kept with the session). */
+  protocolVersion: 4 | 5 = 4;
+  /** Where the session's changes are kept, while it outlives its connection and a store is attached. */
+  durable: DurableSession | undefined;
+  /** Epoch ms at which a pending delayed will is due (while offline). */
+  private willAt: number | undefined;
+  /** Epoch ms at which the offline session expires (undefined while online or never). */
+  private expiresAt: number | undefined;
   /** Exchanges completed so far (the door tells a slow consumer from a busy one by this moving). */
   completions = 0;
   /** Set by the door when this session held publishers back without making progress: it no longer does. */
@@ -147,7 +171,13 @@ export class MqttSession implements Subscriber {
     // Delivered at the lower of the publish QoS and the granted QoS [MQTT-3.8.4-8].
     const delivered = Math.min(qos, update.qos) as QoS;
     // Retain flag: kept only with Retain As Published, else cleared on forwarded messages [MQTT-3.3.1-12].
-    this.send({ update, qos: delivered, retain: retainAsPublished && update.retain, subscriptionIds: ids });
+    this.send({
+      update,
+      qos: delivered,
+      retain: retainAsPublished && update.retain,
+      subscriptionIds: ids,
+      messageId: NOT_KEPT,
+    });
   }
 
   /** Sends (or queues, or drops) one outgoing message. */
@@ -195,6 +225,7 @@ export class MqttSession implements Subscriber {
         // A message whose expiry passed while queued is not sent [MQTT-3.3.2-5].
         if (message.update.expiresAt !== undefined && message.update.expiresAt <= now) {
           this.core.metrics.inc("mqtt_messages_dropped_total", { reason: "expired" });
+          this.forget(message);
           continue;
         }
         this.transmit(link, message);
@@ -225,7 +256,12 @@ export class MqttSession implements Subscriber {
 
   /** PUBACK, or PUBREC with an error, or PUBCOMP: the exchange is over. */
   complete(packetId: number): boolean {
-    const had = this.window !== undefined && this.window.delete(packetId);
+    const window = this.window;
+    if (this.durable !== undefined && window !== undefined) {
+      const message = window.get(packetId);
+      if (message !== undefined) this.forget(message);
+    }
+    const had = window !== undefined && window.delete(packetId);
     if (had) {
       this.completions++;
       this.drain();
@@ -235,7 +271,14 @@ export class MqttSession implements Subscriber {
 
   /** PUBREC received: release the message [MQTT-4.3.3-?]. */
   received(packetId: number): boolean {
-    return this.window !== undefined && this.window.release(packetId);
+    const window = this.window;
+    if (window === undefined || !window.release(packetId)) return false;
+    const durable = this.durable;
+    if (durable !== undefined) {
+      const id = (window.get(packetId) as Outgoing).messageId;
+      if (id > 0) durable.released(id, packetId);
+    }
+    return true;
   }
 
   /** A connection has taken this session. */
@@ -244,6 +287,130 @@ export class MqttSession implements Subscriber {
     this.cancelTimers();
     // A reconnection within the will delay cancels the old will [MQTT-3.1.3-9].
     this.will = undefined;
+    this.willAt = undefined;
+    this.expiresAt = undefined;
+  }
+
+  /**
+   * The connection's CONNECT is settled (expiry, will): a session that outlives its connection, on a
+   * server with a store, is kept from now on (all of it, when it was not kept before); one that does
+   * not is forgotten from the disk.
+   */
+  keep(protocolVersion: 4 | 5): void {
+    this.protocolVersion = protocolVersion;
+    const store = this.core.sessionStore;
+    if (this.expiryIntervalSec === 0 || !store.keeps) {
+      this.durable?.remove();
+      this.durable = undefined;
+      return;
+    }
+    if (this.durable === undefined) {
+      this.durable = store.open(this.clientId);
+      this.keepEverything(this.durable);
+    } else this.save();
+  }
+
+  /** Keeps a subscription (`sub.key` is the filter as subscribed). */
+  addSubscription(sub: SessionSubscription): void {
+    this.subscriptions.set(sub.key, sub);
+    this.durable?.subscribe(sub.key, sub.options);
+  }
+
+  /** Forgets a subscription; false when there was none. */
+  removeSubscription(key: string): boolean {
+    if (!this.subscriptions.delete(key)) return false;
+    this.durable?.unsubscribe(key);
+    return true;
+  }
+
+  /**
+   * An incoming QoS 2 id whose PUBREC goes out [MQTT-4.3.3-9]: held until PUBREL. For a kept session,
+   * the commit promise the PUBREC waits for.
+   */
+  recordQos2(packetId: number): Promise<void> | undefined {
+    this.incomingQos2.add(packetId);
+    return this.durable?.recordQos2(packetId);
+  }
+
+  /**
+   * PUBREL: releases an incoming QoS 2 id [MQTT-4.3.3-11]. False when it was not held, true when it
+   * was and nothing is kept; for a kept session, the commit promise the PUBCOMP waits for.
+   */
+  releaseQos2(packetId: number): Promise<void> | boolean {
+    if (!this.incomingQos2.delete(packetId)) return false;
+    return this.durable?.releaseQos2(packetId) ?? true;
+  }
+
+  /**
+   * Rebuilds the session from what the store kept (start-up, before any listener opens): its
+   * subscriptions in the index, its queue, what was in flight under its packet ids, its QoS 2 ids.
+   * {@link MqttSession.wake} then starts its offline life, once every kept session is back.
+   */
+  restore(kept: RestoredSession, subscriptionOf: (key: string) => SessionSubscription | undefined): void {
+    const { record } = kept;
+    this.durable = kept.durable;
+    this.protocolVersion = record.protocolVersion;
+    this.expiryIntervalSec = record.expiryIntervalSec;
+    for (const { key, options } of kept.subscriptions) {
+      const sub = subscriptionOf(key);
+      if (sub === undefined) continue;
+      sub.options = options;
+      this.subscriptions.set(key, sub);
+      // $request/ handlers are registered again when the client comes back (restoreHandlers).
+      if (!sub.filter.startsWith(REQUEST_FILTER_PREFIX))
+        this.core.facade.restoreSubscription(sub.filter, sub.shareGroup, this, options);
+    }
+    for (const m of kept.messages) {
+      const message: Outgoing = {
+        update: m.update,
+        qos: m.qos,
+        retain: m.retain,
+        subscriptionIds: m.subscriptionIds,
+        messageId: m.messageId,
+      };
+      if (m.state === "queued" || m.packetId === undefined) {
+        this.queue.push(message);
+        const size = sizeOf(message);
+        this.queuedBytes += size;
+        this.hooks.queuedBytesTotal.value += size;
+        continue;
+      }
+      this.window ??= new InflightWindow(this.options.maxInflight);
+      this.window.restore(m.packetId, message, m.state === "released");
+    }
+    for (const id of kept.incomingQos2) this.incomingQos2.add(id);
+    const will = kept.will;
+    if (will !== undefined)
+      this.will = { update: will.update, delaySec: will.delaySec, expirySec: will.expirySec };
+  }
+
+  /**
+   * Starts the offline life of a restored session: its expiry and delayed will run from their kept
+   * deadlines, a deadline that passed while the server was down is honoured now, and a session whose
+   * connection was lost with the server (no deadline kept) is disconnected now [MQTT-3.1.2-8].
+   */
+  wake(kept: RestoredSession): void {
+    const { record } = kept;
+    const now = this.core.clock.now();
+    const will = kept.will;
+    if (record.expiresAt === undefined && will?.publishAt === undefined) {
+      // Connected when the server stopped without a goodbye: the connection ended then [MQTT-3.1.2-8].
+      this.detach(true);
+      return;
+    }
+    if (record.expiresAt !== undefined && record.expiresAt <= now) {
+      // Expired while the server was down: it ends now, its will goes out [MQTT-3.1.3-9].
+      this.end();
+      return;
+    }
+    this.startTimers(now, record.expiresAt, will?.publishAt);
+  }
+
+  /** The server is shutting down: timers stop, the kept state stays on disk for the next start. */
+  suspend(): void {
+    this.cancelTimers();
+    this.replays = undefined;
+    this.relieve();
   }
 
   /**
@@ -257,15 +424,32 @@ export class MqttSession implements Subscriber {
     this.relieve();
     if (!publishWill) this.will = undefined;
     const expiry = this.expiryIntervalSec;
+    const now = this.core.clock.now();
+    let willAt: number | undefined;
     if (this.will) {
       const delay = Math.min(this.will.delaySec, expiry);
       if (delay <= 0) this.publishWill();
-      else this.willTimer = this.core.clock.setTimeout(() => this.publishWill(), delay * 1000);
+      else willAt = now + delay * 1000;
     }
     if (expiry === 0) {
       this.end();
-    } else if (expiry !== 0xffffffff) {
-      this.expiryTimer = this.core.clock.setTimeout(() => this.end(), expiry * 1000);
+      return;
+    }
+    const expiresAt = expiry === 0xffffffff ? undefined : now + expiry * 1000;
+    this.startTimers(now, expiresAt, willAt);
+    this.save(expiresAt);
+  }
+
+  /** Arms the offline timers: the delayed will at `willAt`, the end at `expiresAt` (epoch ms). */
+  private startTimers(now: number, expiresAt: number | undefined, willAt: number | undefined): void {
+    const clock = this.core.clock;
+    this.expiresAt = expiresAt;
+    if (this.will !== undefined && willAt !== undefined) {
+      this.willAt = willAt;
+      this.willTimer = clock.setTimeout(() => this.publishWill(), Math.max(0, willAt - now));
+    }
+    if (expiresAt !== undefined) {
+      this.expiryTimer = clock.setTimeout(() => this.end(), Math.max(0, expiresAt - now));
       this.expiryTimer.unref?.();
     }
   }
@@ -276,6 +460,8 @@ export class MqttSession implements Subscriber {
     this.ended = true;
     this.cancelTimers();
     this.publishWill();
+    this.durable?.remove();
+    this.durable = undefined;
     for (const sub of this.subscriptions.values())
       this.core.facade.unsubscribe(this.actor, sub.filter, sub.shareGroup, this);
     this.subscriptions.clear();
@@ -291,10 +477,14 @@ export class MqttSession implements Subscriber {
   /** Publishes the will, if still pending. */
   publishWill(): void {
     const will = this.will;
+    const delayed = this.willAt !== undefined;
     this.will = undefined;
+    this.willAt = undefined;
     if (this.willTimer) this.core.clock.clearTimeout(this.willTimer);
     this.willTimer = undefined;
     if (!will) return;
+    // A kept offline session no longer has a pending will (an ending session is forgotten anyway).
+    if (delayed && !this.ended) this.save(this.expiresAt);
     const expiresAt =
       will.expirySec === undefined ? undefined : this.core.clock.now() + will.expirySec * 1000;
     this.hooks.publish(expiresAt === undefined ? will.update : { ...will.update, expiresAt }, this.actor);
@@ -308,7 +498,71 @@ export class MqttSession implements Subscriber {
     else window.ensureCapacity(link.inflightLimit);
     const packetId = window.add(message);
     // A message too large for the client is discarded as if its exchange had completed [MQTT-3.1.2-25].
-    if (!link.sendPublish(message, packetId, false)) window.delete(packetId);
+    if (!link.sendPublish(message, packetId, false)) {
+      window.delete(packetId);
+      this.forget(message);
+      return;
+    }
+    const durable = this.durable;
+    if (durable === undefined || message.messageId < 0) return;
+    if (message.messageId === NOT_KEPT)
+      message.messageId = durable.enqueue(
+        message.update,
+        message.qos,
+        message.retain,
+        message.subscriptionIds,
+        packetId,
+      );
+    else durable.sent(message.messageId, packetId);
+  }
+
+  /** A kept message's delivery is over (completed, dropped or expired): it leaves the disk. */
+  private forget(message: Outgoing): void {
+    if (message.messageId > 0) this.durable?.done(message.messageId);
+  }
+
+  /** Keeps the session's record: its expiry deadline (offline) and its will. */
+  private save(expiresAt?: number): void {
+    const durable = this.durable;
+    if (durable === undefined) return;
+    const will = this.will;
+    const willAt = this.willAt;
+    durable.save({
+      protocolVersion: this.protocolVersion,
+      expiryIntervalSec: this.expiryIntervalSec,
+      ...(expiresAt !== undefined ? { expiresAt } : {}),
+      ...(will ? { will: durableWill(will, willAt) } : {}),
+    });
+  }
+
+  /** Keeps all of a session that was not kept before (a takeover turned it into a persistent one). */
+  private keepEverything(durable: DurableSession): void {
+    this.save();
+    for (const sub of this.subscriptions.values()) durable.subscribe(sub.key, sub.options);
+    for (const message of this.queue)
+      if (message.messageId === NOT_KEPT)
+        message.messageId = durable.enqueue(
+          message.update,
+          message.qos,
+          message.retain,
+          message.subscriptionIds,
+          undefined,
+        );
+    const window = this.window;
+    if (window !== undefined)
+      for (const packetId of window.idsInSendOrder()) {
+        const message = window.get(packetId) as Outgoing;
+        if (message.messageId !== NOT_KEPT) continue;
+        message.messageId = durable.enqueue(
+          message.update,
+          message.qos,
+          message.retain,
+          message.subscriptionIds,
+          packetId,
+        );
+        if (window.released(packetId)) durable.released(message.messageId, packetId);
+      }
+    for (const id of this.incomingQos2.ids()) void durable.recordQos2(id);
   }
 
   /** Pulls retained values while the socket is below its high-water mark and the window has room. */
@@ -327,6 +581,7 @@ export class MqttSession implements Subscriber {
           qos: Math.min(update.qos, replay.qos) as QoS,
           retain: true,
           subscriptionIds: replay.subscriptionIds,
+          messageId: NOT_KEPT,
         };
         if (message.qos === 0) link.sendPublish(message, 0, false);
         else this.transmit(link, message);
@@ -357,8 +612,17 @@ export class MqttSession implements Subscriber {
       if (reason === undefined) break;
       this.core.metrics.inc("mqtt_messages_dropped_total", { reason });
       if (o.queueDropPolicy === "drop-newest" || this.queue.length === 0) return;
-      this.dequeue();
+      this.forget(this.dequeue());
     }
+    const durable = this.durable;
+    if (durable !== undefined && message.messageId === NOT_KEPT)
+      message.messageId = durable.enqueue(
+        message.update,
+        message.qos,
+        message.retain,
+        message.subscriptionIds,
+        undefined,
+      );
     this.queue.push(message);
     this.queuedBytes += size;
     total.value += size;
@@ -402,6 +666,16 @@ export class MqttSession implements Subscriber {
     this.expiryTimer = undefined;
     this.willTimer = undefined;
   }
+}
+
+/** A will as the core keeps it. */
+function durableWill(will: Will, publishAt: number | undefined): DurableWill {
+  return {
+    update: will.update,
+    delaySec: will.delaySec,
+    ...(will.expirySec !== undefined ? { expirySec: will.expirySec } : {}),
+    ...(publishAt !== undefined ? { publishAt } : {}),
+  };
 }
 
 /** What a queued message counts against the byte bounds: its payload and topic. */

@@ -32,7 +32,7 @@ describe("PUBLISH encoding without properties", () => {
               for (const dup of [false, true]) {
                 const id = qos > 0 ? 0xbeef : 0;
                 const mine = encodePublish(
-                  { update: update(topic, payload), qos, retain, subscriptionIds: undefined },
+                  { update: update(topic, payload), qos, retain, subscriptionIds: undefined, messageId: 0 },
                   id,
                   dup,
                   { protocolVersion, now: 0 },

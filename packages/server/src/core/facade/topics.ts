@@ -132,6 +132,19 @@ export class TopicFacade extends FacadeBase {
 
   // ---- subscriptions and delivery ----
 
+  /**
+   * Puts back a subscription the store kept for a persistent session (start-up): unchecked, it was
+   * checked when it was made; what it delivers is checked by the read gate.
+   */
+  restoreSubscription(
+    filter: string,
+    shareGroup: string | undefined,
+    subscriber: Subscriber,
+    options: SubscriptionOptions,
+  ): void {
+    this.core.subscriptions.add(filter, shareGroup, subscriber, options);
+  }
+
   /** Subscribes `subscriber` to an MQTT filter (`select_topic` on its scope). */
   subscribe(
     actor: Actor,

@@ -27,16 +27,25 @@ export function handlePubrec(conn: MqttConnection, packet: IPubrecPacket): void 
   }
 }
 
-/** PUBREL: release the stored QoS 2 id and answer PUBCOMP [MQTT-4.3.3-11]. */
+/**
+ * PUBREL: release the stored QoS 2 id and answer PUBCOMP [MQTT-4.3.3-11]. A kept session's PUBCOMP
+ * waits until the release is committed: an id still kept after a restart would make a new PUBLISH
+ * reusing it look like a duplicate [MQTT-4.3.3-9].
+ */
 export function handlePubrel(conn: MqttConnection, packet: IPubrelPacket): void {
   const id = packet.messageId as number;
-  const known = conn.session?.incomingQos2.delete(id) ?? false;
+  const released = conn.session?.releaseQos2(id) ?? false;
+  const known = released !== false;
   const reason = known || conn.protocolVersion !== 5 ? Reason.SUCCESS : Reason.PACKET_IDENTIFIER_NOT_FOUND;
-  conn.write(
-    mqtt.generate(
-      { cmd: "pubcomp", messageId: id, reasonCode: conn.protocolVersion === 5 ? reason : undefined },
-      { protocolVersion: conn.protocolVersion },
-    ),
+  const pubcomp = mqtt.generate(
+    { cmd: "pubcomp", messageId: id, reasonCode: conn.protocolVersion === 5 ? reason : undefined },
+    { protocolVersion: conn.protocolVersion },
+  );
+  if (typeof released === "boolean") return conn.write(pubcomp);
+  // A failed commit is logged and counted by the store; the client sends PUBREL again on reconnection.
+  released.then(
+    () => conn.write(pubcomp),
+    () => conn.close({ reason: Reason.IMPLEMENTATION_SPECIFIC_ERROR, message: "store commit failed" }),
   );
 }
 

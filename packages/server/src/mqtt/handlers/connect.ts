@@ -36,6 +36,8 @@ export function handleConnect(conn: MqttConnection, packet: IConnectPacket): voi
   const { session, present } = takeSession(conn, packet);
   const grantedExpiry = settleExpiry(conn, packet, session);
   setWill(conn, packet, session);
+  // A session that outlives its connection is kept by the core from now on (docs/durability.md).
+  session.keep(conn.protocolVersion === 5 ? 5 : 4);
   const serverKeepAlive = settleKeepAlive(conn, packet);
   conn.state = "connected";
   sendConnack(conn, {
@@ -150,6 +152,7 @@ function takeSession(
   conn.session = session;
   session.actor = actorOf(conn, packet, session.sessionId);
   session.attach(conn);
+  door.offline.delete(session);
   door.core.facade.openSession(mqttSessionHandle(conn, session, packet));
   if (present) restoreHandlers(conn, session);
   return { session, present };

@@ -55,8 +55,8 @@ export function handlePublish(conn: MqttConnection, packet: IPublishPacket): voi
     // $request/ and $response/ carry request-response, not topic updates (DESIGN §4).
     const reason = handleMessagingPublish(conn, topic, packet);
     if (reason >= 0x80) return refuse(conn, packet, reason);
-    if (qos === 2) session.incomingQos2.add(packet.messageId as number);
-    return ack(conn, packet, reason);
+    const kept = qos === 2 ? session.recordQos2(packet.messageId as number) : undefined;
+    return ackAfter(conn, packet, reason, kept);
   }
   const refusal = checkMessage(conn, packet);
   if (refusal !== undefined) return refuse(conn, packet, refusal);
@@ -83,13 +83,27 @@ function published(
     conn.log.debug({ topic, code: result.code, problem: result.message }, "publish refused");
     return refuse(conn, packet, mqttReasonCode(result.code));
   }
-  if (packet.qos === 2) conn.session?.incomingQos2.add(packet.messageId as number);
-  // A change of a persistent topic is acknowledged once committed (docs/durability.md); the
-  // deliveries to subscribers have gone already. QoS 0 and non-persistent topics wait for nothing.
-  const commit = result.committed;
-  if (commit !== undefined && packet.qos !== 0)
-    return (conn.commitAcks ??= new CommitAcks(conn, sendAck)).add(packet, Reason.SUCCESS, commit);
-  ack(conn, packet, Reason.SUCCESS);
+  // A change of a persistent topic, or a copy queued for a kept session, is acknowledged once
+  // committed (docs/durability.md), as is the QoS 2 id of a kept publisher's session [MQTT-4.3.3-9];
+  // the deliveries to subscribers have gone already. QoS 0 and clean sessions wait for nothing.
+  let commit = result.committed;
+  if (packet.qos === 2) {
+    const kept = conn.session?.recordQos2(packet.messageId as number);
+    if (kept !== undefined && kept !== commit)
+      commit = commit === undefined ? kept : Promise.all([commit, kept]).then(() => undefined);
+  }
+  ackAfter(conn, packet, Reason.SUCCESS, packet.qos === 0 ? undefined : commit);
+}
+
+/** Acknowledges once `commit` (if any) has settled, in PUBLISH order [MQTT-4.6.0-2]. */
+function ackAfter(
+  conn: MqttConnection,
+  packet: IPublishPacket,
+  reason: number,
+  commit: Promise<void> | undefined,
+): void {
+  if (commit === undefined) return ack(conn, packet, reason);
+  (conn.commitAcks ??= new CommitAcks(conn, sendAck)).add(packet, reason, commit);
 }
 
 /** The topic name, after topic alias resolution [MQTT-3.3.2-12]; undefined after a protocol error. */

@@ -104,12 +104,7 @@ function subscribeOne(conn: MqttConnection, sub: ISubscription, subscriptionId: 
     if (code === Reason.NOT_AUTHORIZED)
       conn.door.core.metrics.inc("mqtt_subscriptions_refused_total", { reason: "not_authorized" });
     if (code >= 0x80) return failure(code);
-    session.subscriptions.set(sub.topic, {
-      key: sub.topic,
-      filter: parsed.filter,
-      shareGroup: undefined,
-      options,
-    });
+    session.addSubscription({ key: sub.topic, filter: parsed.filter, shareGroup: undefined, options });
     return { code, filter: parsed.filter, sendRetained: false };
   }
   let isNew: boolean;
@@ -125,12 +120,7 @@ function subscribeOne(conn: MqttConnection, sub: ISubscription, subscriptionId: 
     // Refused per filter: v5 SUBACK 0x87, 3.1.1 0x80 [MQTT-3.9.3-?] (§3.9.3).
     return notAuthorized(conn, sub.topic, err, failure);
   }
-  session.subscriptions.set(sub.topic, {
-    key: sub.topic,
-    filter: parsed.filter,
-    shareGroup: parsed.shareGroup,
-    options,
-  });
+  session.addSubscription({ key: sub.topic, filter: parsed.filter, shareGroup: parsed.shareGroup, options });
   conn.door.core.metrics.inc("mqtt_subscriptions_total");
   // Retained values are not sent to shared subscriptions [MQTT-4.8.2-?]; retain handling 1 sends them only
   // for a new subscription, 2 never [MQTT-3.3.1-9] [MQTT-3.3.1-10] [MQTT-3.3.1-11].

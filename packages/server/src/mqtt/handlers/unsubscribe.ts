@@ -19,7 +19,7 @@ export function handleUnsubscribe(conn: MqttConnection, packet: IUnsubscribePack
       reasons.push(Reason.TOPIC_FILTER_INVALID);
       continue;
     }
-    const existed = session.subscriptions.delete(key);
+    const existed = session.removeSubscription(key);
     if (existed && parsed.shareGroup === undefined && parsed.filter.startsWith(REQUEST_PREFIX)) {
       unsubscribeHandler(conn, parsed.filter);
     } else if (existed)
