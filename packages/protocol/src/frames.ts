@@ -11,6 +11,7 @@
  */
 import { z } from "zod";
 import { TOPIC_TYPES, VALUE_TYPES, topicSpecificationSchema } from "./topic-types.js";
+import { securityCommandSchema } from "./security-admin.js";
 
 /**
  * Protocol versions this package speaks, newest last. Version 2 adds `welcome.limits`; a server sends
@@ -422,6 +423,19 @@ export const clientFrameSchema = z.discriminatedUnion("type", [
     id: requestId,
     /** The request id of the `watch_sessions` to stop. */
     watch: requestId,
+  }),
+  // Security administration (DESIGN §7, docs/security.md).
+  /**
+   * Reads or changes the security store: `get` needs `view_security` and returns the store's view
+   * (`SecurityStoreView`); every other command needs `modify_security` and answers once persisted.
+   */
+  z.strictObject({
+    /** The frame type. */
+    type: z.literal("security"),
+    /** The request id. */
+    id: requestId,
+    /** What to do. */
+    command: securityCommandSchema,
   }),
 ]);
 

@@ -27,6 +27,8 @@ import { sdkMaxFrameBytes } from "./sdk/options.js";
 import { startSysTopics } from "./admin/sys-topics.js";
 import { SqliteStorage } from "./storage/sqlite-store.js";
 import { orderOf, rememberOrder } from "./mqtt/user-properties.js";
+import { scryptHasher } from "./security/scrypt.js";
+import type { Authenticator } from "./core/security/types.js";
 
 export { type SkeinConfig, type SkeinConfigInput, configSchema, parseConfig, LOG_LEVELS } from "./config.js";
 export type { ListeningAddresses } from "./listeners.js";
@@ -36,6 +38,15 @@ export { Metrics } from "./core/metrics.js";
 export { MemoryStorage } from "./storage/memory-store.js";
 export { SqliteStorage, type SqliteStorageOptions, backupDatabase } from "./storage/sqlite-store.js";
 export { StorageOpenError, type StorageOpenFailure } from "./storage/storage-open-error.js";
+export type {
+  Actor,
+  Authorizer,
+  Authenticator,
+  AuthenticationResult,
+  Credentials,
+} from "./core/security/types.js";
+export type { PasswordHasher, SecurityDocument, PrincipalRecord } from "./core/security/model.js";
+export { scryptHasher, type ScryptParameters } from "./security/scrypt.js";
 
 /** Things a host program may inject instead of the defaults. */
 export interface ServerDependencies {
@@ -61,6 +72,19 @@ export interface ServerDependencies {
    * ```
    */
   clock?: Clock;
+  /**
+   * Authenticators asked, in order, before the built-in principal store, on both doors (MQTT user
+   * name and password, SDK hello credentials). The first that does not abstain decides; when all
+   * abstain the store decides (docs/security.md).
+   *
+   * @example
+   * ```ts
+   * const server = createServer({}, {
+   *   authenticators: [{ authenticate: async (c) => (c.principal === "robot" ? { decision: "allow", principal: "robot", roles: ["devices"] } : { decision: "abstain" }) }],
+   * });
+   * ```
+   */
+  authenticators?: readonly Authenticator[];
 }
 
 /** A topic as seen from outside the core. */
@@ -111,6 +135,15 @@ export function createServer(config: SkeinConfigInput = {}, deps: ServerDependen
     userPropertyOrder: { orderOf, remember: rememberOrder },
     logger,
     clock: deps.clock,
+    security: {
+      host: cfg.host,
+      hasher: scryptHasher(),
+      authenticators: deps.authenticators,
+      initial: cfg.security,
+      // The admin principal's password at first start (never a configuration key: it is a secret).
+      adminPassword: process.env.SKEIN_ADMIN_PASSWORD,
+      failedLoginDelayMs: cfg.security.failedLoginDelayMs,
+    },
   });
   const { port: _p, tlsPort: _t, ...mqttLimits } = cfg.mqtt;
   const mqttOptions: MqttOptions = mqttLimits;
@@ -141,15 +174,18 @@ export function createServer(config: SkeinConfigInput = {}, deps: ServerDependen
     },
     async listen() {
       store = deps.store ?? openStorage(cfg);
-      if (store !== undefined) {
-        try {
+      try {
+        if (store !== undefined) {
           const restored = await core.restore(store);
           logger.info({ store: store.engine, topics: restored }, "store loaded");
-        } catch (err) {
-          await store.close().catch(() => {});
-          store = undefined;
-          throw err;
         }
+        // The security store: persisted, or built from `security` and SKEIN_ADMIN_PASSWORD at first
+        // start; refuses a non-loopback bind whose anonymous access nobody configured.
+        await core.security.start(store);
+      } catch (err) {
+        await store?.close().catch(() => {});
+        store = undefined;
+        throw err;
       }
       core.start();
       if (cfg.limits.sysIntervalMs > 0) stopSys = startSysTopics(core, cfg.limits.sysIntervalMs);
@@ -166,6 +202,7 @@ export function createServer(config: SkeinConfigInput = {}, deps: ServerDependen
       core.stop();
       await listeners.stop();
       core.persistence.detach();
+      core.security.detach();
       await store?.close();
       logger.info({}, "skein stopped");
     },

@@ -23,6 +23,7 @@ import { SessionRegistry } from "./sessions.js";
 import { checkConstraint } from "./constraints.js";
 import { LockRegistry } from "./locks.js";
 import { Messaging } from "./messaging.js";
+import { SecurityService, type SecurityOptions } from "./security/service.js";
 import { SubscriptionIndex } from "./subscription-index.js";
 import { TopicTree, rangeOf } from "./topic-tree.js";
 import type { Topic, Update } from "./types.js";
@@ -45,6 +46,8 @@ export interface CoreOptions {
   logger?: Logger;
   clock?: Clock;
   metrics?: Metrics;
+  /** Security: bind host, password hasher, authenticators, initial store (default: anonymous may do what the loopback default allows). */
+  security?: SecurityOptions;
 }
 
 /** How a publish may create its topic when it is missing. */
@@ -116,6 +119,8 @@ export class Core {
   readonly locks = new LockRegistry();
   /** Request-response routing. */
   readonly messaging: Messaging;
+  /** Security: the store, `security.authorizer` (the one permission check), authentication, administration. */
+  readonly security: SecurityService;
 
   constructor(options: CoreOptions) {
     this.limits = options.limits;
@@ -124,6 +129,13 @@ export class Core {
     this.clock = options.clock ?? systemClock;
     this.metrics = options.metrics ?? new Metrics();
     this.updatesCounter = this.metrics.counter("skein_updates_total");
+    this.security = new SecurityService(
+      options.security ?? {},
+      this.sessions,
+      this.clock,
+      this.metrics,
+      this.log,
+    );
     this.messaging = new Messaging(
       this.clock,
       this.metrics,

@@ -4,7 +4,13 @@
  */
 import type { IncomingMessage } from "node:http";
 import type { WebSocket } from "ws";
-import { CloseCodes, type Encoder, createMsgpackEncoder, errorCodeNumber } from "@skein/protocol";
+import {
+  CloseCodes,
+  type Encoder,
+  type ErrorCode,
+  createMsgpackEncoder,
+  errorCodeNumber,
+} from "@skein/protocol";
 import type { Core } from "../core/core.js";
 import type { Logger } from "../core/ports.js";
 import type { PathLimits } from "../core/types.js";
@@ -61,9 +67,20 @@ export class SdkDoor {
     return conn;
   }
 
-  /** A new session, registered with the door and the core. */
-  newSession(sessionId: string, token: string, properties: Record<string, string>): SdkSession {
-    const props = { ...properties, $SessionId: sessionId, $Roles: "", $ServerName: this.options.serverName };
+  /** A new session of an authenticated client, registered with the door and the core. */
+  newSession(
+    sessionId: string,
+    token: string,
+    properties: Record<string, string>,
+    auth: { readonly principal: string | undefined; readonly roles: readonly string[] },
+  ): SdkSession {
+    const props = {
+      ...properties,
+      $SessionId: sessionId,
+      $Principal: auth.principal ?? "",
+      $Roles: auth.roles.join(","),
+      $ServerName: this.options.serverName,
+    };
     const session = new SdkSession(
       sessionId,
       token,
@@ -82,7 +99,11 @@ export class SdkDoor {
       sessionId,
       transport: "sdk",
       properties: props,
-      close: (reason) => {
+      principal: auth.principal,
+      roles: [...auth.roles],
+      close: (reason, code) => {
+        // Why, when it is not a plain administrative close: a goodbye with the code (PRINCIPAL_REMOVED).
+        if (code !== undefined) session.link?.send(this.goodbye(code, reason));
         if (session.link) session.link.close(CloseCodes.CLOSED_BY_SERVER, reason);
         session.end();
       },
@@ -128,6 +149,11 @@ export class SdkDoor {
       session.link = undefined;
       session.end();
     } else session.detach();
+  }
+
+  /** A `goodbye` frame: the server is closing the session with `code`. */
+  goodbye(code: ErrorCode, message: string): Uint8Array {
+    return this.encoder.encode({ type: "goodbye", code: errorCodeNumber(code), message });
   }
 
   /** Closes every connection and ends every session (server shutdown). */

@@ -6,6 +6,7 @@ import { type ClientFrame, type ClientFrameOf, SkeinError, parseSelector } from 
 import { crc32 } from "node:zlib";
 import type { SdkConnection } from "./connection.js";
 import { handleControl, sendRequest } from "./control.js";
+import { handleSecurity } from "./security.js";
 import type { SdkSession } from "./session.js";
 
 /** What {@link handleRequest} returns for a request answered later through the connection. */
@@ -53,6 +54,8 @@ export function handleRequest(
       return conn.door.core.locks.release(frame.name, session.sessionId);
     case "ping":
       return undefined;
+    case "security":
+      return handleSecurity(conn, session, frame);
     case "send_request":
       sendRequest(conn, session, frame, conn);
       return ANSWERED_LATER;

@@ -6,6 +6,8 @@ import mqtt from "mqtt-packet";
 import type { IConnectPacket, IConnackPacket } from "mqtt-packet";
 import { isReservedForServer } from "@skein/protocol";
 import { newSessionId } from "../../core/sessions.js";
+import type { AuthenticationOutcome } from "../../core/security/authentication.js";
+import type { Credentials } from "../../core/security/types.js";
 import type { MqttConnection } from "../connection.js";
 import { Reason, connackV3Code } from "../reason-codes.js";
 import type { MqttSession } from "../session.js";
@@ -28,12 +30,66 @@ export function handleConnect(conn: MqttConnection, packet: IConnectPacket): voi
   const assigned = settleClientId(conn, packet);
   if (assigned === false)
     return refuse(conn, Reason.CLIENT_IDENTIFIER_NOT_VALID, "empty client id needs clean session");
+  authenticateConnect(conn, packet, (auth) => accept(conn, packet, assigned, auth));
+}
+
+/** An accepted authentication's outcome. */
+type Authenticated = Extract<AuthenticationOutcome, { ok: true }>;
+
+/**
+ * Authenticates the CONNECT's user name and password [MQTT-3.1.4-2]: at once when no credentials
+ * need checking, otherwise asynchronously (scrypt, authenticators) with the connection's input paused,
+ * so nothing it sends meanwhile is handled before the CONNACK. Refused: v5 CONNACK 0x86 Bad User Name
+ * or Password / 0x87 Not authorized, 3.1.1 return code 4 / 5 [MQTT-3.2.2-6]; never anonymous instead.
+ */
+function authenticateConnect(
+  conn: MqttConnection,
+  packet: IConnectPacket,
+  then: (auth: Authenticated) => void,
+): void {
+  const security = conn.door.core.security;
+  const credentials: Credentials = {
+    transport: "mqtt",
+    principal: packet.username,
+    password: packet.password,
+    clientId: conn.clientId,
+    remoteAddress: conn.info.remoteAddress,
+  };
+  const settle = (outcome: AuthenticationOutcome): void => {
+    if (outcome.ok) return then(outcome);
+    if (outcome.reason === "bad_credentials")
+      return refuse(conn, Reason.BAD_USER_NAME_OR_PASSWORD, "bad user name or password");
+    refuse(conn, Reason.NOT_AUTHORIZED, "not authorized");
+  };
+  const now = security.authenticateNow(credentials);
+  if (now !== undefined) return settle(now);
+  conn.pauseForAuthentication();
+  void security.authenticate(credentials).then((outcome) => {
+    if (conn.closed) return;
+    try {
+      settle(outcome);
+    } catch (err) {
+      conn.failed(err, "connect");
+      return;
+    }
+    conn.resumeAfterAuthentication();
+  });
+}
+
+/** The rest of CONNECT, once authenticated: limits, session, will, keep alive, CONNACK. */
+function accept(
+  conn: MqttConnection,
+  packet: IConnectPacket,
+  assigned: boolean | undefined,
+  auth: Authenticated,
+): void {
   applyClientLimits(conn, packet);
-  const { session, present } = takeSession(conn, packet);
+  const { session, present } = takeSession(conn, packet, auth);
   const grantedExpiry = settleExpiry(conn, packet, session);
   setWill(conn, packet, session);
   const serverKeepAlive = settleKeepAlive(conn, packet);
   conn.state = "connected";
+  conn.connectAccepted();
   sendConnack(conn, {
     present,
     assigned: assigned === true ? conn.clientId : undefined,
@@ -41,7 +97,10 @@ export function handleConnect(conn: MqttConnection, packet: IConnectPacket): voi
     serverKeepAlive,
   });
   conn.startKeepAlive();
-  conn.log.info({ clientId: conn.clientId, version: conn.protocolVersion, present }, "client connected");
+  conn.log.info(
+    { clientId: conn.clientId, version: conn.protocolVersion, present, principal: auth.principal },
+    "client connected",
+  );
   session.resend();
 }
 
@@ -121,6 +180,7 @@ function applyClientLimits(conn: MqttConnection, packet: IConnectPacket): void {
 function takeSession(
   conn: MqttConnection,
   packet: IConnectPacket,
+  auth: Authenticated,
 ): { session: MqttSession; present: boolean } {
   const door = conn.door;
   let session = door.sessions.get(conn.clientId);
@@ -144,7 +204,7 @@ function takeSession(
   session ??= door.newSession(newSessionId(), conn.clientId);
   conn.session = session;
   session.attach(conn);
-  door.core.sessions.add(mqttSessionHandle(conn, session, packet));
+  door.core.sessions.add(mqttSessionHandle(conn, session, packet, auth));
   if (present) restoreHandlers(conn, session);
   return { session, present };
 }
