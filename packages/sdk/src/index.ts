@@ -97,6 +97,7 @@ export {
   type SessionLifecycleEvent,
   type SessionEventWatch,
 } from "./features/clients.js";
+export { SecurityFeature } from "./features/security.js";
 export type {
   FetchOptions,
   FetchResults,
@@ -116,4 +117,11 @@ export {
   type Retention,
   type RemovalPolicy,
   type JsonValue,
+  type SecurityStoreView,
+  type RoleDefinition,
+  type RoleDefinitionInput,
+  type AnonymousSetting,
+  type GlobalPermission,
+  type PathPermission,
+  type Permission,
 } from "@skein/protocol";

@@ -9,6 +9,7 @@ import { type SkeinError, type ValueType, parseSelector } from "@skein/protocol"
 import { Emitter, type Subscribable } from "./emitter.js";
 import type { SessionEvents, SessionState } from "./events.js";
 import { ClientsFeature } from "./features/clients.js";
+import { SecurityFeature } from "./features/security.js";
 import { type SessionLock, acquireLock } from "./features/locks.js";
 import { MessagingFeature } from "./features/messaging.js";
 import { type FetchOptions, type FetchResults, fetchTopics } from "./features/fetch.js";
@@ -36,6 +37,8 @@ export class Session implements Subscribable<SessionEvents> {
   readonly messaging: MessagingFeature;
   /** Client control: listing, inspecting, changing, closing and watching sessions of both doors. */
   readonly clients: ClientsFeature;
+  /** Security administration: principals, passwords, roles and permissions (docs/security.md). */
+  readonly security: SecurityFeature;
   private readonly events = new Emitter<SessionEvents>();
   private readonly link: Link;
   private readonly selected = new TopicState();
@@ -62,6 +65,7 @@ export class Session implements Subscribable<SessionEvents> {
     this.topics = new TopicsFeature(this.link);
     this.messaging = new MessagingFeature(this.link, options.requestTimeoutMs, report);
     this.clients = new ClientsFeature(this.link, report);
+    this.security = new SecurityFeature(this.link);
   }
 
   /** @internal Opens the first connection. */

@@ -1,8 +1,9 @@
 /**
  * The {@link Authorizer} of the security store. It runs per publish and per delivery, so a decision is
  * a few lookups: the actor's role set is compiled once (roles expanded through their includes, global
- * permissions as a bit mask, path permissions as a trie of path segments holding bit masks) and the
- * path's answer is cached per compiled set. Everything cached drops when the store's `version` moves.
+ * permissions as a bit mask, path permissions as a map from path prefix to bit mask) and the path's
+ * answer is cached per compiled set. Everything cached drops when the store's `version` moves.
+ * `bench/authorize.mjs` measures it.
  *
  * Path rule: among the path prefixes assigned by any of the actor's roles, the most specific one (most
  * segments) that is a prefix of the path decides; roles assigning the same prefix add up. An empty set
@@ -29,73 +30,113 @@ function maskOf(perms: readonly Permission[]): number {
   return m;
 }
 
-/** One trie node: the permissions assigned exactly at this prefix (-1: no assignment). */
-interface PathNode {
-  mask: number;
-  children: Map<string, PathNode> | undefined;
-}
-
 /** Most path decisions one compiled role set caches before it starts over. */
 const MAX_CACHED_PATHS = 8192;
 
-/** A role set, compiled for one actor's substitutions. */
-export class CompiledRoles {
-  readonly globalMask: number;
-  private readonly root: PathNode = { mask: -1, children: undefined };
-  private readonly cache = new Map<string, number>();
+/** A role reduced to masks: global mask, and each path prefix with its mask. */
+interface RoleMasks {
+  readonly global: number;
+  readonly paths: readonly (readonly [prefix: string, mask: number])[];
+}
 
-  constructor(
-    roles: Iterable<{
-      global: readonly Permission[];
-      paths: Readonly<Record<string, readonly Permission[]>>;
-    }>,
-    substitute: (prefix: string) => string | undefined,
-  ) {
+/** Roles reduced to masks, by role object (a changed role is a new object, so entries never go stale). */
+const ROLE_MASKS = new WeakMap<RoleDefinition, RoleMasks>();
+
+function masksOf(role: RoleDefinition): RoleMasks {
+  let m = ROLE_MASKS.get(role);
+  if (m === undefined) {
+    const paths = Object.keys(role.paths).map((p) => [p, maskOf(role.paths[p] ?? [])] as const);
+    m = { global: maskOf(role.global), paths };
+    ROLE_MASKS.set(role, m);
+  }
+  return m;
+}
+
+/**
+ * A role set compiled once per store version: global mask, its literal path prefixes merged into one
+ * map (prefix -> mask; roles assigning the same prefix add up), and its templated prefixes
+ * (`{principal}`, `{clientId}`) left for each actor to fill in. A map rather than a trie: compiling is
+ * one `set` per assignment, and a lookup tries the path's prefixes from the longest down, once per
+ * path (the answer is cached).
+ */
+export class RoleSetBase {
+  readonly globalMask: number;
+  readonly prefixes = new Map<string, number>();
+  /** Prefixes with placeholders, and their masks. */
+  readonly templates: { readonly prefix: string; readonly mask: number }[] = [];
+
+  constructor(roles: readonly RoleDefinition[]) {
     let g = 0;
     for (const role of roles) {
-      g |= maskOf(role.global);
-      for (const prefix in role.paths) {
-        const path = substitute(prefix);
-        if (path !== undefined) this.assign(path, maskOf(role.paths[prefix] ?? []));
+      const masks = masksOf(role);
+      g |= masks.global;
+      for (const [prefix, mask] of masks.paths) {
+        if (prefix.includes("{")) {
+          this.templates.push({ prefix, mask });
+          continue;
+        }
+        const old = this.prefixes.get(prefix);
+        this.prefixes.set(prefix, old === undefined ? mask : old | mask);
       }
     }
     this.globalMask = g;
   }
+}
 
-  private assign(prefix: string, mask: number): void {
-    let node = this.root;
-    if (prefix !== "") {
-      for (const segment of prefix.split("/")) {
-        const children = (node.children ??= new Map());
-        let next = children.get(segment);
-        if (!next) children.set(segment, (next = { mask: -1, children: undefined }));
-        node = next;
-      }
+/** A role set for one actor: its base plus its templated prefixes filled in, with a cache of path decisions. */
+export class CompiledRoles {
+  readonly globalMask: number;
+  private readonly prefixes: Map<string, number>;
+  /** Filled-in templated prefixes: the prefix, the same followed by `/`, its depth, its mask. */
+  private readonly overlay: { path: string; below: string; depth: number; mask: number }[] = [];
+  private readonly cache = new Map<string, number>();
+
+  constructor(base: RoleSetBase, actor: Actor | undefined) {
+    this.globalMask = base.globalMask;
+    this.prefixes = base.prefixes;
+    if (actor === undefined) return;
+    for (const t of base.templates) {
+      const path = substitute(t.prefix, actor);
+      if (path === undefined) continue;
+      this.overlay.push({ path, below: `${path}/`, depth: depthOf(path), mask: t.mask });
     }
-    node.mask = node.mask < 0 ? mask : node.mask | mask;
   }
 
   /** The path permissions held on `path` (bit mask). */
   pathMask(path: string): number {
     const cached = this.cache.get(path);
     if (cached !== undefined) return cached;
-    let node = this.root;
-    let mask = node.mask;
-    let start = 0;
-    while (node.children !== undefined) {
-      const slash = path.indexOf("/", start);
-      const next = node.children.get(slash < 0 ? path.slice(start) : path.slice(start, slash));
-      if (next === undefined) break;
-      node = next;
-      if (node.mask >= 0) mask = node.mask;
-      if (slash < 0) break;
-      start = slash + 1;
+    // The longest assigned prefix of the path (whole segments), trying shorter ones down to the root.
+    let candidate = path;
+    let mask = this.prefixes.get(candidate);
+    while (mask === undefined && candidate !== "") {
+      const slash = candidate.lastIndexOf("/");
+      candidate = slash < 0 ? "" : candidate.slice(0, slash);
+      mask = this.prefixes.get(candidate);
     }
-    if (mask < 0) mask = 0;
+    let result = mask ?? -1;
+    if (this.overlay.length > 0) {
+      // Templated prefixes compete by depth like literal ones; the same depth adds up.
+      let depth = mask === undefined ? -1 : depthOf(candidate);
+      for (const o of this.overlay) {
+        if (o.depth < depth || (o.path !== "" && path !== o.path && !path.startsWith(o.below))) continue;
+        result = o.depth > depth || result < 0 ? o.mask : result | o.mask;
+        depth = o.depth;
+      }
+    }
+    if (result < 0) result = 0;
     if (this.cache.size >= MAX_CACHED_PATHS) this.cache.clear();
-    this.cache.set(path, mask);
-    return mask;
+    this.cache.set(path, result);
+    return result;
   }
+}
+
+/** Segments of a prefix (`""`, the root, has none). */
+function depthOf(prefix: string): number {
+  if (prefix === "") return 0;
+  let n = 1;
+  for (let i = prefix.indexOf("/"); i >= 0; i = prefix.indexOf("/", i + 1)) n++;
+  return n;
 }
 
 /** Per-actor cache entry: the compiled set as of a store version. */
@@ -108,11 +149,12 @@ interface ActorEntry {
 export class StoreAuthorizer implements Authorizer {
   /** By actor object: a door that passes the same actor (its session handle) each time pays one lookup. */
   private byActor = new WeakMap<Actor, ActorEntry>();
-  /** By role set (and substitutions, when its roles use placeholders). */
-  private readonly byKey = new Map<string, CompiledRoles>();
-  /** Role set key -> whether its roles use `{principal}` or `{clientId}`. */
-  private readonly templated = new Map<string, boolean>();
+  /** Compiled role sets by role set key (untemplated sets are shared by every actor holding them). */
+  private readonly bases = new Map<string, { base: RoleSetBase; shared: CompiledRoles | undefined }>();
   private compiledVersion = -1;
+  /** The last actor asked about, and its compiled set (a publish asks several times in a row). */
+  private lastActor: Actor | undefined;
+  private lastEntry: ActorEntry | undefined;
 
   constructor(private readonly store: SecurityStore) {}
 
@@ -132,30 +174,34 @@ export class StoreAuthorizer implements Authorizer {
   /** The compiled role set of `actor` at the store's current version. */
   compiledFor(actor: Actor): CompiledRoles {
     const version = this.store.version;
-    const entry = this.byActor.get(actor);
-    if (entry !== undefined && entry.version === version) return entry.compiled;
+    const last = this.lastEntry;
+    if (actor === this.lastActor && last !== undefined && last.version === version) return last.compiled;
+    let entry = this.byActor.get(actor);
+    if (entry === undefined || entry.version !== version) {
+      entry = { version, compiled: this.compile(actor, version) };
+      this.byActor.set(actor, entry);
+    }
+    this.lastActor = actor;
+    this.lastEntry = entry;
+    return entry.compiled;
+  }
+
+  private compile(actor: Actor, version: number): CompiledRoles {
     if (this.compiledVersion !== version) {
-      this.byKey.clear();
-      this.templated.clear();
+      this.bases.clear();
       this.byActor = new WeakMap();
       this.compiledVersion = version;
     }
-    const roleKey =
-      actor.roles.length === 1 ? (actor.roles[0] as string) : [...actor.roles].sort().join("\0");
-    let templated = this.templated.get(roleKey);
-    const expanded = templated === undefined || templated ? this.expand(actor.roles) : undefined;
-    if (templated === undefined) {
-      templated = expanded!.some((r) => Object.keys(r.paths).some((p) => p.includes("{")));
-      this.templated.set(roleKey, templated);
+    const roles = actor.roles;
+    const key = roles.length === 1 ? (roles[0] as string) : [...roles].sort().join("\0");
+    let set = this.bases.get(key);
+    if (set === undefined) {
+      const base = new RoleSetBase(this.expand(roles));
+      set = { base, shared: base.templates.length === 0 ? new CompiledRoles(base, undefined) : undefined };
+      this.bases.set(key, set);
     }
-    const key = templated ? `${roleKey}\u0001${actor.principal ?? ""}\u0001${actor.clientId ?? ""}` : roleKey;
-    let compiled = this.byKey.get(key);
-    if (compiled === undefined) {
-      compiled = new CompiledRoles(expanded ?? this.expand(actor.roles), (p) => substitute(p, actor));
-      this.byKey.set(key, compiled);
-    }
-    this.byActor.set(actor, { version, compiled });
-    return compiled;
+    // A set without placeholders is the same for everyone; one with them is filled in per actor.
+    return set.shared ?? new CompiledRoles(set.base, actor);
   }
 
   /** The roles named and every role they include, each once (cycles end where they close). */
