@@ -6,7 +6,48 @@
  * @module
  */
 import { z } from "zod";
-import { GLOBAL_PERMISSIONS, PATH_PERMISSIONS } from "./permissions.js";
+import {
+  GLOBAL_PERMISSIONS,
+  type GlobalPermission,
+  PATH_PERMISSIONS,
+  type PathPermission,
+} from "./permissions.js";
+
+/** A role: global permissions, path permissions by path prefix, and the roles it includes. */
+export interface RoleDefinition {
+  /** The role's name. */
+  name: string;
+  /** Permissions that apply to the whole server. */
+  global: GlobalPermission[];
+  /**
+   * Path permissions by path prefix (`""`: the root): the most specific prefix assigned to any of a
+   * session's roles decides; an empty list there means "nothing here" (no inheriting from shorter
+   * prefixes).
+   */
+  paths: Record<string, PathPermission[]>;
+  /** Roles whose permissions this role also grants (cycles are harmless). */
+  includes: string[];
+}
+
+/** A role as written: the lists may be left out (they default to empty). */
+export interface RoleDefinitionInput {
+  /** The role's name. */
+  name: string;
+  /** Permissions that apply to the whole server. */
+  global?: GlobalPermission[] | undefined;
+  /** Path permissions by path prefix (see {@link RoleDefinition.paths}). */
+  paths?: Record<string, PathPermission[]> | undefined;
+  /** Roles whose permissions this role also grants. */
+  includes?: string[] | undefined;
+}
+
+/** Whether and as which roles sessions without credentials are let in: `false` refuses them. */
+export type AnonymousSetting =
+  | false
+  | {
+      /** The roles anonymous sessions hold. */
+      roles: string[];
+    };
 
 /**
  * A principal's or role's name: 1-128 characters, none of `/ + # { }` or NUL, not starting with `$`
@@ -27,8 +68,8 @@ export const permissionPathSchema = z
   .max(4096)
   .refine((p) => !p.includes("\0") && !/[+#]/.test(p), "no NUL, + or # in a permission path");
 
-/** A role: global permissions, path permissions by path prefix, and the roles it includes. */
-export const roleDefinitionSchema = z.strictObject({
+/** Schema of {@link RoleDefinition}. */
+export const roleDefinitionSchema: z.ZodType<RoleDefinition, RoleDefinitionInput> = z.strictObject({
   /** The role's name. */
   name: securityNameSchema,
   /** Permissions that apply to the whole server. */
@@ -47,13 +88,8 @@ export const roleDefinitionSchema = z.strictObject({
   includes: z.array(securityNameSchema).max(256).default([]),
 });
 
-/** A role as defined (see {@link roleDefinitionSchema}). */
-export type RoleDefinition = z.output<typeof roleDefinitionSchema>;
-/** A role as written (lists may be left out). */
-export type RoleDefinitionInput = z.input<typeof roleDefinitionSchema>;
-
-/** Whether and as which roles sessions without credentials are let in: `false` refuses them. */
-export const anonymousSettingSchema = z.union([
+/** Schema of {@link AnonymousSetting}. */
+export const anonymousSettingSchema: z.ZodType<AnonymousSetting> = z.union([
   z.literal(false),
   z.strictObject({
     /** The roles anonymous sessions hold. */
@@ -61,59 +97,103 @@ export const anonymousSettingSchema = z.union([
   }),
 ]);
 
-/** See {@link anonymousSettingSchema}. */
-export type AnonymousSetting = z.output<typeof anonymousSettingSchema>;
+/** A principal as `session.security.get()` shows it. */
+export interface PrincipalView {
+  /** The principal's name. */
+  name: string;
+  /** Its roles. */
+  roles: string[];
+}
 
 /** The security store as `session.security.get()` reads it: no passwords, no hashes. */
 export interface SecurityStoreView {
   /** Principals and their roles. */
-  principals: { name: string; roles: string[] }[];
+  principals: PrincipalView[];
   /** Every role. */
   roles: RoleDefinition[];
   /** Anonymous access; absent when it follows the bind address's default (docs/security.md). */
   anonymous?: AnonymousSetting;
 }
 
+const name = securityNameSchema;
+const roleNames = z.array(securityNameSchema).max(256);
+const password = z.string().min(1).max(1024);
+
 /** The commands of a `security` frame, one per `op`. */
 export const securityCommandSchema = z.discriminatedUnion("op", [
   /** Reads the store (needs `view_security`). */
-  z.strictObject({ op: z.literal("get") }),
+  z.strictObject({
+    /** The command. */
+    op: z.literal("get"),
+  }),
   /** Adds a principal (fails when it exists). */
   z.strictObject({
+    /** The command. */
     op: z.literal("add_principal"),
-    name: securityNameSchema,
-    password: z.string().min(1).max(1024),
-    roles: z.array(securityNameSchema).max(256).default([]),
+    /** The principal's name. */
+    name,
+    /** Its password. */
+    password,
+    /** Its roles. */
+    roles: roleNames.default([]),
   }),
   /** Removes a principal; its open sessions are closed with `PRINCIPAL_REMOVED`. */
-  z.strictObject({ op: z.literal("remove_principal"), name: securityNameSchema }),
+  z.strictObject({
+    /** The command. */
+    op: z.literal("remove_principal"),
+    /** The principal's name. */
+    name,
+  }),
   /** Changes a principal's password. */
   z.strictObject({
+    /** The command. */
     op: z.literal("set_password"),
-    name: securityNameSchema,
-    password: z.string().min(1).max(1024),
+    /** The principal's name. */
+    name,
+    /** The new password. */
+    password,
   }),
   /** Replaces a principal's roles (its open sessions hold them at once). */
   z.strictObject({
+    /** The command. */
     op: z.literal("assign_roles"),
-    name: securityNameSchema,
-    roles: z.array(securityNameSchema).max(256),
+    /** The principal's name. */
+    name,
+    /** Its roles. */
+    roles: roleNames,
   }),
   /** Defines (or replaces) a role. */
-  z.strictObject({ op: z.literal("define_role"), role: roleDefinitionSchema }),
+  z.strictObject({
+    /** The command. */
+    op: z.literal("define_role"),
+    /** The role. */
+    role: roleDefinitionSchema,
+  }),
   /** Removes a role (principals and including roles keep naming it; it grants nothing). */
-  z.strictObject({ op: z.literal("remove_role"), name: securityNameSchema }),
+  z.strictObject({
+    /** The command. */
+    op: z.literal("remove_role"),
+    /** The role's name. */
+    name,
+  }),
   /** Sets a role's global permissions. */
   z.strictObject({
+    /** The command. */
     op: z.literal("set_global_permissions"),
-    role: securityNameSchema,
+    /** The role's name. */
+    role: name,
+    /** Its global permissions. */
     permissions: z.array(z.enum(GLOBAL_PERMISSIONS)).max(GLOBAL_PERMISSIONS.length * 2),
   }),
   /** Sets a role's permissions at a path prefix; `null` removes the assignment (inherit again). */
   z.strictObject({
+    /** The command. */
     op: z.literal("set_path_permissions"),
-    role: securityNameSchema,
+    /** The role's name. */
+    role: name,
+    /** The path prefix. */
     path: permissionPathSchema,
+    /** Its permissions there (`[]`: nothing here), or `null` to remove the assignment. */
     permissions: z
       .array(z.enum(PATH_PERMISSIONS))
       .max(PATH_PERMISSIONS.length * 2)
@@ -121,12 +201,20 @@ export const securityCommandSchema = z.discriminatedUnion("op", [
   }),
   /** Sets the roles a role includes. */
   z.strictObject({
+    /** The command. */
     op: z.literal("include_roles"),
-    role: securityNameSchema,
-    includes: z.array(securityNameSchema).max(256),
+    /** The role's name. */
+    role: name,
+    /** The roles it includes. */
+    includes: roleNames,
   }),
   /** Sets anonymous access. */
-  z.strictObject({ op: z.literal("set_anonymous"), anonymous: anonymousSettingSchema }),
+  z.strictObject({
+    /** The command. */
+    op: z.literal("set_anonymous"),
+    /** `false`, or the roles of anonymous sessions. */
+    anonymous: anonymousSettingSchema,
+  }),
 ]);
 
 /** A command of a `security` frame. */

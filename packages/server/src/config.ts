@@ -172,9 +172,13 @@ export const configSchema = z
         principals: z
           .array(
             z.strictObject({
+              /** The principal's name (MQTT user name, SDK principal). */
               name: securityNameSchema,
+              /** Its password, hashed with scrypt at first start. */
               password: z.string().min(1).max(1024).optional(),
+              /** Or its hash (`scrypt$...`, as the store keeps it). */
               passwordHash: z.string().startsWith("scrypt$").max(1024).optional(),
+              /** Its roles. */
               roles: z.array(securityNameSchema).default([]),
             }),
           )
