@@ -9,7 +9,7 @@ import type { IConnackPacket } from "mqtt-packet";
 import { afterEach, describe, expect, it } from "vitest";
 import { connect } from "../../../sdk/src/index.js";
 import { type TestServer, connectClient } from "../helpers.js";
-import { RawClient } from "../raw-client.js";
+import { RawClient, frame, props, str } from "../raw-client.js";
 import { startSecured } from "./fixture.js";
 
 let srv: TestServer | undefined;
@@ -76,6 +76,24 @@ describe.each([5, 4] as const)("MQTT %s CONNECT", (protocolVersion) => {
     // Anonymous itself is allowed here.
     const anon = await connectClient(srv.url(), { protocolVersion });
     await anon.endAsync();
+  });
+
+  it("treats an MQTT 5 password without a user name as anonymous (no principal claimed)", async () => {
+    if (protocolVersion === 4) return; // 3.1.1 forbids it [MQTT-3.1.2-22]
+    const passwordOnly = async (): Promise<number | undefined> => {
+      const raw = await RawClient.open(srv!.addresses.mqtt as number, 5);
+      // Flags 0x42: Password and Clean Start, no User Name (MQTT.js will not send this).
+      const head = Buffer.concat([str("MQTT"), Buffer.from([5, 0x42, 0, 0])]);
+      raw.send(frame(0x10, head, props(), str("password-only"), str("wonderland")));
+      const connack = (await raw.next(10_000)) as IConnackPacket;
+      raw.socket.destroy();
+      return connack.reasonCode;
+    };
+    srv = await startSecured();
+    expect(await passwordOnly()).toBe(NOT_AUTHORIZED);
+    await srv.close();
+    srv = await startSecured({ security: { anonymous: { roles: ["users"] } } });
+    expect(await passwordOnly()).toBe(0);
   });
 
   it("refuses a client without credentials when anonymous access is off", async () => {

@@ -97,13 +97,13 @@ export class Authentication {
   }
 
   /**
-   * The outcome at once, when it needs no authenticator, no hashing and no wait: an attempt without
-   * credentials from an address with no recent failures, and no authenticators configured. Otherwise
+   * The outcome at once, when it needs no authenticator, no hashing and no wait: an attempt that
+   * claims no principal, from an address with no recent failures, with no authenticators configured. Otherwise
    * undefined: call {@link Authentication.authenticate}. Lets a door skip pausing its input.
    */
   immediate(credentials: Credentials): AuthenticationOutcome | undefined {
     if (this.authenticators.length > 0) return undefined;
-    if (credentials.principal !== undefined || credentials.password !== undefined) return undefined;
+    if (credentials.principal !== undefined) return undefined;
     if (this.throttle.delayFor(credentials.remoteAddress) > 0) return undefined;
     return this.finish(credentials, this.anonymous());
   }
@@ -137,11 +137,9 @@ export class Authentication {
         expiresAt: r.expiresAt,
       };
     }
-    if (c.principal === undefined) {
-      // MQTT 5 allows a password without a user name; the store has nobody to check it against.
-      if (c.password !== undefined) return { ok: false, reason: "bad_credentials" };
-      return this.anonymous();
-    }
+    // No principal claimed: anonymous. A password without a user name (MQTT 5 allows it, §3.1.2.9) is
+    // for an authenticator (a token); when none took it, it names nobody and grants nothing more.
+    if (c.principal === undefined) return this.anonymous();
     const principal = this.store.principal(c.principal);
     // Unknown principal: the same answer as a wrong password, after the same kind of work, so that
     // the answer does not tell which names exist.
