@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { connect } from "../../../sdk/src/index.js";
 import { type TestServer, connectClient } from "../helpers.js";
 import { RawClient, frame, props, str } from "../raw-client.js";
-import { startSecured } from "./fixture.js";
+import { SECURED, startSecured } from "./fixture.js";
 
 let srv: TestServer | undefined;
 afterEach(async () => {
@@ -94,6 +94,32 @@ describe.each([5, 4] as const)("MQTT %s CONNECT", (protocolVersion) => {
     await srv.close();
     srv = await startSecured({ security: { anonymous: { roles: ["users"] } } });
     expect(await passwordOnly()).toBe(0);
+  });
+
+  it("refuses another principal the client id of a session it does not own", async () => {
+    srv = await startSecured({
+      security: {
+        principals: [...SECURED.principals!, { name: "bob", password: "builder", roles: ["users"] }],
+      },
+    });
+    const alice = await connectClient(srv.url(), {
+      protocolVersion,
+      clientId: "shared-id",
+      username: "alice",
+      password: "wonderland",
+    });
+    const bob = { protocolVersion, clientId: "shared-id", username: "bob", password: "builder" };
+    expect(await connackCode(srv.url(), bob)).toBe(NOT_AUTHORIZED);
+    expect(alice.connected).toBe(true);
+    // Its owner takes it over as before [MQTT-3.1.4-3].
+    const again = await connectClient(srv.url(), {
+      protocolVersion,
+      clientId: "shared-id",
+      username: "alice",
+      password: "wonderland",
+    });
+    await again.endAsync();
+    alice.end(true);
   });
 
   it("refuses a client without credentials when anonymous access is off", async () => {

@@ -83,6 +83,11 @@ function accept(
   assigned: boolean | undefined,
   auth: Authenticated,
 ): void {
+  // A session (connected or kept offline) belongs to its principal: another one may neither take it
+  // over nor read what is queued for it (the server may refuse a CONNECT, [MQTT-3.1.4-2]).
+  const owner = conn.door.sessions.get(conn.clientId)?.owner;
+  if (owner !== undefined && owner.principal !== auth.principal)
+    return refuse(conn, Reason.NOT_AUTHORIZED, "the client id belongs to another principal");
   applyClientLimits(conn, packet);
   const { session, present } = takeSession(conn, packet, auth);
   const grantedExpiry = settleExpiry(conn, packet, session);
@@ -203,6 +208,7 @@ function takeSession(
   const present = session !== undefined;
   session ??= door.newSession(newSessionId(), conn.clientId);
   conn.session = session;
+  session.owner = { principal: auth.principal };
   session.attach(conn);
   door.core.sessions.add(mqttSessionHandle(conn, session, packet, auth));
   if (present) restoreHandlers(conn, session);
