@@ -62,8 +62,8 @@ function masksOf(role: RoleDefinition): RoleMasks {
 export class RoleSetBase {
   readonly globalMask: number;
   readonly prefixes = new Map<string, number>();
-  /** Prefixes with placeholders, and their masks. */
-  readonly templates: { readonly prefix: string; readonly mask: number }[] = [];
+  /** Prefixes with placeholders, and their masks (roles assigning the same one add up). */
+  readonly templates = new Map<string, number>();
 
   constructor(roles: readonly RoleDefinition[]) {
     let g = 0;
@@ -71,12 +71,9 @@ export class RoleSetBase {
       const masks = masksOf(role);
       g |= masks.global;
       for (const [prefix, mask] of masks.paths) {
-        if (prefix.includes("{")) {
-          this.templates.push({ prefix, mask });
-          continue;
-        }
-        const old = this.prefixes.get(prefix);
-        this.prefixes.set(prefix, old === undefined ? mask : old | mask);
+        const into = prefix.includes("{") ? this.templates : this.prefixes;
+        const old = into.get(prefix);
+        into.set(prefix, old === undefined ? mask : old | mask);
       }
     }
     this.globalMask = g;
@@ -95,10 +92,10 @@ export class CompiledRoles {
     this.globalMask = base.globalMask;
     this.prefixes = base.prefixes;
     if (actor === undefined) return;
-    for (const t of base.templates) {
-      const path = substitute(t.prefix, actor);
+    for (const [prefix, mask] of base.templates) {
+      const path = substitute(prefix, actor);
       if (path === undefined) continue;
-      this.overlay.push({ path, below: `${path}/`, depth: depthOf(path), mask: t.mask });
+      this.overlay.push({ path, below: `${path}/`, depth: depthOf(path), mask });
     }
   }
 
@@ -197,7 +194,7 @@ export class StoreAuthorizer implements Authorizer {
     let set = this.bases.get(key);
     if (set === undefined) {
       const base = new RoleSetBase(this.expand(roles));
-      set = { base, shared: base.templates.length === 0 ? new CompiledRoles(base, undefined) : undefined };
+      set = { base, shared: base.templates.size === 0 ? new CompiledRoles(base, undefined) : undefined };
       this.bases.set(key, set);
     }
     // A set without placeholders is the same for everyone; one with them is filled in per actor.
