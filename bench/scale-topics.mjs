@@ -235,7 +235,7 @@ function loadedCore(sessions) {
     silent,
   );
   for (let s = 0; s < sessions; s++) {
-    const session = door.newSession(`s${s}`, "token", {});
+    const session = door.newSession(`s${s}`, "token", {}, { principal: undefined, roles: ["anonymous"] });
     // Most selections are branches (the trie), one in five a regex (a pattern with a literal prefix).
     for (let j = 0; j < SELECTIONS; j++) {
       session.select(parseSelector(j % 5 === 4 ? `*fleet/s${s}/r${j}/[0-9]+` : `>fleet/s${s}/k${j}//`));

@@ -62,6 +62,11 @@ export const ErrorCodes = {
     message: "Connection lost; the session may still be resumed",
     mqtt: R.UNSPECIFIED_ERROR,
   },
+  /**
+   * The session's principal was removed from the security store: the session is closed (SDK: `goodbye`
+   * with this code; MQTT 5: DISCONNECT 0x87 Not authorized).
+   */
+  PRINCIPAL_REMOVED: { code: 209, message: "Principal removed", mqtt: R.NOT_AUTHORIZED },
   // 3xx: topics and selectors
   /** A topic or message path that is not valid. */
   INVALID_PATH: { code: 300, message: "Invalid topic path", mqtt: R.TOPIC_NAME_INVALID },

@@ -12,6 +12,7 @@
 import { z } from "zod";
 import { rangeQueryParametersSchema, wireEventSchema } from "./timeseries.js";
 import { TOPIC_TYPES, VALUE_TYPES, topicSpecificationSchema } from "./topic-types.js";
+import { securityCommandSchema } from "./security-admin.js";
 
 /**
  * Protocol versions this package speaks, newest last. Version 2 adds `welcome.limits`; a server sends
@@ -485,6 +486,19 @@ export const clientFrameSchema = z.discriminatedUnion("type", [
     id: requestId,
     /** The level to set (pino's levels); absent to read it. */
     level: z.enum(LOG_LEVELS).optional(),
+  }),
+  // Security administration (DESIGN §7, docs/security.md).
+  /**
+   * Reads or changes the security store: `get` needs `view_security` and returns the store's view
+   * (`SecurityStoreView`); every other command needs `modify_security` and answers once persisted.
+   */
+  z.strictObject({
+    /** The frame type. */
+    type: z.literal("security"),
+    /** The request id. */
+    id: requestId,
+    /** What to do. */
+    command: securityCommandSchema,
   }),
 ]);
 

@@ -108,6 +108,7 @@ export {
   type TimeSeriesStreamCallbacks,
   type StreamStructure,
 } from "./features/timeseries.js";
+export { SecurityFeature } from "./features/security.js";
 export type {
   FetchOptions,
   FetchResults,
@@ -128,4 +129,11 @@ export {
   type Retention,
   type RemovalPolicy,
   type JsonValue,
+  type SecurityStoreView,
+  type RoleDefinition,
+  type RoleDefinitionInput,
+  type AnonymousSetting,
+  type GlobalPermission,
+  type PathPermission,
+  type Permission,
 } from "@skein/protocol";

@@ -10,6 +10,7 @@ import { Emitter, type Subscribable } from "./emitter.js";
 import type { SessionEvents, SessionState } from "./events.js";
 import { ClientsFeature } from "./features/clients.js";
 import { ServerFeature } from "./features/server.js";
+import { SecurityFeature } from "./features/security.js";
 import { type SessionLock, acquireLock } from "./features/locks.js";
 import { MessagingFeature } from "./features/messaging.js";
 import { type FetchOptions, type FetchResults, fetchTopics } from "./features/fetch.js";
@@ -42,6 +43,8 @@ export class Session implements Subscribable<SessionEvents> {
   readonly server: ServerFeature;
   /** Time series: appending and editing events, range queries and event streams. */
   readonly timeseries: TimeSeriesFeature;
+  /** Security administration: principals, passwords, roles and permissions (docs/security.md). */
+  readonly security: SecurityFeature;
   private readonly events = new Emitter<SessionEvents>();
   private readonly link: Link;
   private readonly selected = new TopicState();
@@ -71,6 +74,7 @@ export class Session implements Subscribable<SessionEvents> {
     this.clients = new ClientsFeature(this.link, report);
     this.server = new ServerFeature(this.link);
     this.timeseries = new TimeSeriesFeature(this.link, () => this.selected.all());
+    this.security = new SecurityFeature(this.link);
   }
 
   /** @internal Opens the first connection. */

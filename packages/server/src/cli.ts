@@ -22,7 +22,8 @@ skein backup FILE writes a consistent copy of the database of the data directory
 a server runs on it or not (see docs/durability.md for restoring it).
 
 Options (each also as an environment variable):
-  --host ADDR          address to bind (SKEIN_HOST; default 127.0.0.1, use 0.0.0.0 for all)
+  --host ADDR          address to bind (SKEIN_HOST; default 127.0.0.1; 0.0.0.0 for all needs
+                       security.anonymous in the config file, docs/security.md)
   --mqtt-port N|off    MQTT over TCP (SKEIN_MQTT_PORT; default 1883)
   --mqtts-port N|off   MQTT over TLS (SKEIN_MQTTS_PORT; default 8883)
   --http-port N|off    HTTP + WebSocket (SKEIN_HTTP_PORT; default 8080)

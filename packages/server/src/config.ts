@@ -4,6 +4,7 @@
  */
 import { LOG_LEVELS } from "@skein/protocol";
 import { z } from "zod";
+import { anonymousSettingSchema, roleDefinitionSchema, securityNameSchema } from "@skein/protocol";
 import { DEFAULT_MQTT_OPTIONS as D } from "./mqtt/options.js";
 import { DEFAULT_SDK_OPTIONS as S } from "./sdk/options.js";
 
@@ -166,6 +167,40 @@ export const configSchema = z
         key: z.string().optional(),
         /** PEM file of CA certificates for client certificates. */
         ca: z.string().optional(),
+      })
+      .strict()
+      .prefault({}),
+    /**
+     * The security store at first start (docs/security.md); afterwards the persisted store is
+     * authoritative and only `anonymous` (when the store has none) and `failedLoginDelayMs` are read.
+     */
+    security: z
+      .object({
+        /** Principals: a plain `password` (hashed with scrypt at first start) or a `passwordHash`, and roles. */
+        principals: z
+          .array(
+            z.strictObject({
+              /** The principal's name (MQTT user name, SDK principal). */
+              name: securityNameSchema,
+              /** Its password, hashed with scrypt at first start. */
+              password: z.string().min(1).max(1024).optional(),
+              /** Or its hash (`scrypt$...`, as the store keeps it). */
+              passwordHash: z.string().startsWith("scrypt$").max(1024).optional(),
+              /** Its roles. */
+              roles: z.array(securityNameSchema).default([]),
+            }),
+          )
+          .default([]),
+        /** Roles: global permissions, path permissions by path prefix, included roles. */
+        roles: z.array(roleDefinitionSchema).default([]),
+        /**
+         * Anonymous access: `false` (credentials required) or `{ roles }`. Unset: allowed with the
+         * `anonymous` role on a loopback bind with no principals configured, refused with configured
+         * principals, and a start-up error on any other bind.
+         */
+        anonymous: anonymousSettingSchema.optional(),
+        /** Base delay of the per-address slow-down after failed logins (ms, doubling to 64x); 0 = off. */
+        failedLoginDelayMs: z.number().int().min(0).max(60_000).default(100),
       })
       .strict()
       .prefault({}),

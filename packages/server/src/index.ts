@@ -34,6 +34,8 @@ import { type LogDestination, createLogger } from "./ops/logger.js";
 import { PrometheusExporter } from "./ops/prometheus.js";
 import { type Phase, ReadinessProbe } from "./ops/readiness.js";
 import { logEndpoints, logLevelControl, registerGauges } from "./ops/server-ops.js";
+import { scryptHasher } from "./security/scrypt.js";
+import type { Authenticator } from "./core/security/types.js";
 
 export { type SkeinConfig, type SkeinConfigInput, configSchema, parseConfig, LOG_LEVELS } from "./config.js";
 export type { ListeningAddresses } from "./listeners.js";
@@ -51,11 +53,19 @@ export { PrometheusExporter } from "./ops/prometheus.js";
 export { METRIC_CATALOG, type MetricDescription, type MetricKind } from "./ops/metric-catalog.js";
 export type { Readiness } from "./ops/readiness.js";
 export type { LogDestination } from "./ops/logger.js";
-export type { Actor, Authorizer } from "./core/security/types.js";
 export { allowAll } from "./core/security/types.js";
 export { MemoryStorage } from "./storage/memory-store.js";
 export { SqliteStorage, type SqliteStorageOptions, backupDatabase } from "./storage/sqlite-store.js";
 export { StorageOpenError, type StorageOpenFailure } from "./storage/storage-open-error.js";
+export type {
+  Actor,
+  Authorizer,
+  Authenticator,
+  AuthenticationResult,
+  Credentials,
+} from "./core/security/types.js";
+export type { PasswordHasher, SecurityDocument, PrincipalRecord } from "./core/security/model.js";
+export { scryptHasher, type ScryptParameters } from "./security/scrypt.js";
 
 /** Things a host program may inject instead of the defaults. */
 export interface ServerDependencies {
@@ -91,6 +101,19 @@ export interface ServerDependencies {
    * default: allow everything. Tests inject one that refuses; the security model supplies the real one.
    */
   authorizer?: Authorizer;
+  /**
+   * Authenticators asked, in order, before the built-in principal store, on both doors (MQTT user
+   * name and password, SDK hello credentials). The first that does not abstain decides; when all
+   * abstain the store decides (docs/security.md).
+   *
+   * @example
+   * ```ts
+   * const server = createServer({}, {
+   *   authenticators: [{ authenticate: async (c) => (c.principal === "robot" ? { decision: "allow", principal: "robot", roles: ["devices"] } : { decision: "abstain" }) }],
+   * });
+   * ```
+   */
+  authenticators?: readonly Authenticator[];
 }
 
 /** A topic as seen from outside the core. */
@@ -149,6 +172,15 @@ export function createServer(config: SkeinConfigInput = {}, deps: ServerDependen
     logger,
     clock: deps.clock,
     authorizer: deps.authorizer,
+    security: {
+      host: cfg.host,
+      hasher: scryptHasher(),
+      authenticators: deps.authenticators,
+      initial: cfg.security,
+      // The admin principal's password at first start (never a configuration key: it is a secret).
+      adminPassword: process.env.SKEIN_ADMIN_PASSWORD,
+      failedLoginDelayMs: cfg.security.failedLoginDelayMs,
+    },
   });
   // Events of non-persistent time series (and of every series without a durable store) stay in memory.
   core.timeseries.attachVolatile(new MemoryStorage());
@@ -192,16 +224,19 @@ export function createServer(config: SkeinConfigInput = {}, deps: ServerDependen
     async listen() {
       store =
         deps.store ?? openStorage(cfg, (seconds, writes) => core.metrics.storageCommitted(seconds, writes));
-      if (store !== undefined) {
-        try {
+      try {
+        if (store !== undefined) {
           const restored = await core.restore(store);
           const sessions = await mqtt.restore();
           logger.info({ store: store.engine, topics: restored, sessions }, "store loaded");
-        } catch (err) {
-          await store.close().catch(() => {});
-          store = undefined;
-          throw err;
         }
+        // The security store: persisted, or built from `security` and SKEIN_ADMIN_PASSWORD at first
+        // start; refuses a non-loopback bind whose anonymous access nobody configured.
+        await core.security.start(store);
+      } catch (err) {
+        await store?.close().catch(() => {});
+        store = undefined;
+        throw err;
       }
       core.start();
       if (cfg.limits.sysIntervalMs > 0) stopSys = startSysTopics(core, cfg.limits.sysIntervalMs);
@@ -221,6 +256,7 @@ export function createServer(config: SkeinConfigInput = {}, deps: ServerDependen
       core.stop();
       await listeners.stop();
       core.persistence.detach();
+      core.security.detach();
       await store?.close();
       logger.info({}, "skein stopped");
     },

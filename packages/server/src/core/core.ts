@@ -25,6 +25,7 @@ import { SessionStore } from "./session-store.js";
 import { checkConstraint } from "./constraints.js";
 import { LockRegistry } from "./locks.js";
 import { Messaging } from "./messaging.js";
+import { SecurityService, type SecurityOptions } from "./security/service.js";
 import { SubscriptionIndex } from "./subscription-index.js";
 import { TopicTree, rangeOf } from "./topic-tree.js";
 import { type AppendedEvent, TimeSeriesTopics } from "./timeseries/topics.js";
@@ -57,6 +58,8 @@ export interface CoreOptions {
    * {@link Core.facade}; default {@link allowAll}.
    */
   authorizer?: Authorizer;
+  /** Security: bind host, password hasher, authenticators, initial store (default: anonymous may do what the loopback default allows). */
+  security?: SecurityOptions;
 }
 
 /** How a publish may create its topic when it is missing. */
@@ -136,6 +139,8 @@ export class Core {
   readonly facade: Facade;
   /** Time series topics: their event logs, appends, edits and range queries. */
   readonly timeseries: TimeSeriesTopics;
+  /** Security: the store, `security.authorizer` (the one permission check), authentication, administration. */
+  readonly security: SecurityService;
 
   constructor(options: CoreOptions) {
     this.limits = options.limits;
@@ -148,6 +153,13 @@ export class Core {
       this.persistence.keeps(t),
     );
     this.sessionStore = new SessionStore(this.persistence, this.clock, this.metrics, this.log);
+    this.security = new SecurityService(
+      options.security ?? {},
+      this.sessions,
+      this.clock,
+      this.metrics,
+      this.log,
+    );
     this.messaging = new Messaging(
       this.clock,
       this.metrics,
@@ -159,7 +171,8 @@ export class Core {
       if (kind !== "closed") return;
       this.messaging.sessionClosed(session.sessionId);
     });
-    this.facade = new Facade(this, options.authorizer);
+    // The security store decides, unless a host injected its own check (tests do).
+    this.facade = new Facade(this, options.authorizer ?? this.security.authorizer);
   }
 
   /**

@@ -2,21 +2,34 @@
  * The registry of every live session of every door, with its properties (DESIGN §6). Request-response,
  * session filters and client control build on it.
  */
-import type { TopicSelector } from "@skein/protocol";
+import type { ErrorCode, TopicSelector } from "@skein/protocol";
+import type { Actor } from "./security/types.js";
 
 /** How a session reached the server. */
 export type Transport = "mqtt" | "sdk";
 
-/** A session as the core sees it: its properties and what other sessions may do to it. */
-export interface SessionHandle {
+/**
+ * A session as the core sees it: its properties and what other sessions may do to it. It is the
+ * session's {@link Actor}: the façade passes the handle itself to `authorize()`, so its roles, which
+ * security administration changes in place, are always the session's current ones.
+ */
+export interface SessionHandle extends Actor {
   /** Server-unique session id. */
   readonly sessionId: string;
+  /** The authenticated principal; undefined for an anonymous session. */
+  readonly principal: string | undefined;
+  /** The session's roles (its principal's, kept current by security administration). */
+  roles: readonly string[];
   /** The door it came through. */
   readonly transport: Transport;
   /** Fixed (`$`-prefixed) and user properties. */
   readonly properties: Record<string, string>;
-  /** Closes the session (the door sends its own goodbye). */
-  close(reason: string): void;
+  /**
+   * Closes the session (the door sends its own goodbye). `code` says why when it is not an
+   * administrator's or another session's request (`PRINCIPAL_REMOVED`: SDK goodbye with that code,
+   * MQTT 5 DISCONNECT with its reason code 0x87).
+   */
+  close(reason: string, code?: ErrorCode): void;
   /**
    * Subscribes the session to what a selector selects (client control).
    * @throws SkeinError `INVALID_SELECTOR` when the door cannot express it

@@ -16,6 +16,7 @@
  * @module
  */
 import type { TopicSpecification } from "@skein/protocol";
+import type { SecurityDocument } from "./security/model.js";
 
 /** An ordered list of MQTT 5 User Properties as `[name, value]` pairs; order and repeats are kept. */
 export type UserPropertyPairs = readonly (readonly [name: string, value: string])[];
@@ -348,6 +349,14 @@ export interface Storage {
    * reads them at load and keeps timers), not the sweep's.
    */
   sweep(now: number): Promise<SweepResult>;
+
+  /**
+   * Keeps the security store (principals with password hashes, roles, anonymous access), replacing the
+   * one kept. The store is small and changes rarely: it is written whole.
+   */
+  putSecurity(document: SecurityDocument): Promise<void>;
+  /** The security store kept, or undefined when none was ever kept (a first start). */
+  loadSecurity(): Promise<SecurityDocument | undefined>;
 
   /** Commits every pending write now; resolves when done. */
   flush(): Promise<void>;

@@ -251,6 +251,35 @@ export class MqttConnection implements SessionLink {
     return !this.closed;
   }
 
+  /** CONNECT accepted: no connect timeout, and the client may now send packets up to maxPacketSize. */
+  connectAccepted(): void {
+    if (this.connectTimer) this.door.core.clock.clearTimeout(this.connectTimer);
+    this.connectTimer = undefined;
+    this.releasePending();
+    this.framer.maxPacketSize = this.door.options.maxPacketSize;
+  }
+
+  /** Stops handling input while the CONNECT authenticates (packets already read wait, in order). */
+  pauseForAuthentication(): void {
+    this.pauseReading(PAUSED_AUTH);
+  }
+
+  /** Authentication is over: the packets that waited are handled and reading goes on. */
+  resumeAfterAuthentication(): void {
+    this.resumeReading(PAUSED_AUTH);
+  }
+
+  /** A handler failed outside packet handling (an async step): costs this connection only (STYLE §6). */
+  failed(err: unknown, cmd: string): void {
+    this.log.error({ err: (err as Error).message, cmd }, "packet handler failed");
+    this.door.core.metrics.inc("mqtt_internal_errors_total", { cmd });
+    this.close({
+      reason: Reason.IMPLEMENTATION_SPECIFIC_ERROR,
+      message: "internal error",
+      publishWill: false,
+    });
+  }
+
   /** Stops reading the socket for `reason` (a PAUSED_ flag); TCP then slows the client. */
   private pauseReading(reason: number): void {
     if (this.state === "closed" || (this.pausedFor & reason) !== 0) return;
@@ -336,14 +365,8 @@ export class MqttConnection implements SessionLink {
       case "connect":
         // A second CONNECT is a protocol error [MQTT-3.1.0-2].
         if (this.state !== "awaiting-connect") return this.protocolError("second CONNECT");
-        if (this.connectTimer) this.door.core.clock.clearTimeout(this.connectTimer);
-        handleConnect(this, packet);
-        if (!this.closed) {
-          // Accepted (a refused CONNECT closes): the client may now send packets up to maxPacketSize.
-          this.releasePending();
-          this.framer.maxPacketSize = this.door.options.maxPacketSize;
-        }
-        return;
+        // The connect timeout runs on while the CONNECT authenticates (connectAccepted clears it).
+        return handleConnect(this, packet);
       case "publish":
         return handlePublish(this, packet);
       case "puback":
@@ -569,6 +592,8 @@ const PAUSED_HELD = 1;
 const PAUSED_OUTBOUND = 2;
 /** Reading paused: `maxAcksAwaitingCommit` acknowledgements wait for the store. */
 const PAUSED_COMMIT = 4;
+/** Reading paused: the CONNECT is being authenticated. */
+const PAUSED_AUTH = 8;
 
 function uncork(conn: MqttConnection): void {
   const c = conn as unknown as { corked: boolean };

@@ -2,7 +2,7 @@
  * The core's view of an MQTT session (DESIGN §6): its properties, and what client control may do to
  * it (close it, subscribe it to a selector).
  */
-import { SkeinError, type TopicSelector } from "@skein/protocol";
+import { SkeinError, type TopicSelector, mqttReasonCode } from "@skein/protocol";
 import type { IConnectPacket } from "mqtt-packet";
 import type { SessionHandle } from "../core/sessions.js";
 import type { SubscriptionOptions } from "../core/types.js";
@@ -22,6 +22,11 @@ export function mqttSessionHandle(
   conn: MqttConnection,
   session: MqttSession,
   packet: IConnectPacket,
+  auth: {
+    readonly principal: string | undefined;
+    readonly roles: readonly string[];
+    readonly properties?: Readonly<Record<string, string>> | undefined;
+  },
 ): SessionHandle {
   const core = conn.door.core;
   const facade = core.facade;
@@ -30,13 +35,16 @@ export function mqttSessionHandle(
   for (const [name, value] of Object.entries(packet.properties?.userProperties ?? {})) {
     if (!name.startsWith("$")) properties[name] = Array.isArray(value) ? value.join(",") : value;
   }
+  // Properties an authenticator set win over the client's own.
+  for (const [name, value] of Object.entries(auth.properties ?? {}))
+    if (!name.startsWith("$")) properties[name] = value;
   Object.assign(properties, {
     $SessionId: session.sessionId,
     $ClientId: conn.clientId,
     $ClientIP: conn.info.remoteAddress,
     $Transport: "mqtt",
-    $Principal: packet.username ?? "",
-    $Roles: "",
+    $Principal: auth.principal ?? "",
+    $Roles: auth.roles.join(","),
     $StartTime: String(core.clock.now()),
     $ServerName: conn.door.serverName,
   });
@@ -53,8 +61,12 @@ export function mqttSessionHandle(
     sessionId: session.sessionId,
     transport: "mqtt",
     properties,
-    // 0x98 Administrative action.
-    close: (reason) => conn.close({ reason: 0x98, message: reason }),
+    principal: auth.principal,
+    roles: [...auth.roles],
+    clientId: conn.clientId,
+    // 0x98 Administrative action; a removed principal's session 0x87 Not authorized (docs/security.md).
+    close: (reason, code) =>
+      conn.close({ reason: code === undefined ? 0x98 : mqttReasonCode(code), message: reason }),
     subscribe(selector) {
       for (const filter of filtersOf(selector)) {
         // Checked against the session's own select_topic: client control never subscribes a session to

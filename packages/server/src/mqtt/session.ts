@@ -118,6 +118,11 @@ export class MqttSession implements Subscriber {
   private willAt: number | undefined;
   /** Epoch ms at which the offline session expires (undefined while online or never). */
   private expiresAt: number | undefined;
+  /**
+   * Who owns the session: the principal that authenticated its last connection (undefined inside:
+   * anonymous). Undefined itself while unknown. Another principal may not take the session over.
+   */
+  owner: { readonly principal: string | undefined } | undefined;
   /** Exchanges completed so far (the door tells a slow consumer from a busy one by this moving). */
   completions = 0;
   /** Set by the door when this session held publishers back without making progress: it no longer does. */

@@ -23,10 +23,20 @@ import type { SdkDoor } from "./door.js";
 import type { Answer } from "./control.js";
 import { ANSWERED_LATER, handleRequest } from "./handlers.js";
 import type { SdkLink, SdkSession } from "./session.js";
+import type { AuthenticationOutcome } from "../core/security/authentication.js";
+import type { Credentials } from "../core/security/types.js";
+
+/** An accepted authentication's outcome. */
+type Authenticated = Extract<AuthenticationOutcome, { ok: true }>;
+
+/** Frames a client may send after its hello before the welcome (while authenticating). */
+const MAX_WAITING_FRAMES = 64;
 
 /** A live SDK connection. */
 export class SdkConnection implements SdkLink, Answer {
-  state: "handshake" | "open" | "closed" = "handshake";
+  state: "handshake" | "authenticating" | "open" | "closed" = "handshake";
+  /** Frames that arrived while the hello was being authenticated (at most MAX_WAITING_FRAMES). */
+  private waiting: { value: unknown; oversize: boolean }[] | undefined;
   session: SdkSession | undefined;
   /** The negotiated protocol version (0 before hello). */
   version = 0;
@@ -210,6 +220,14 @@ export class SdkConnection implements SdkLink, Answer {
         message: checked.problem,
       });
     }
+    if (this.state === "authenticating") {
+      // Frames after a hello that is being authenticated wait for its outcome, within a bound.
+      const waiting = (this.waiting ??= []);
+      if (waiting.length >= MAX_WAITING_FRAMES)
+        return this.refuse(CloseCodes.INVALID_FRAME, "too many frames before the welcome");
+      waiting.push({ value, oversize });
+      return;
+    }
     const frame = checked.frame;
     if (frame.type === "hello") {
       if (this.state !== "handshake") return this.refuse(CloseCodes.HANDSHAKE, "hello sent twice");
@@ -303,16 +321,72 @@ export class SdkConnection implements SdkLink, Answer {
       );
     }
     const door = this.door;
+    // A resumed session was authenticated when it started: its token is its credential.
     const resumed = frame.resume ? door.resume(this, frame.resume) : undefined;
-    const session =
-      resumed ??
-      door.newSession(newSessionId(), randomBytes(16).toString("hex"), {
-        ...frame.properties,
-        $Principal: frame.principal ?? "",
-        $ClientIP: this.remoteAddress,
-        $Transport: "sdk",
-        $StartTime: String(door.core.clock.now()),
-      });
+    if (resumed) return this.open(frame, version, resumed, true);
+    this.authenticate(frame, (auth) => {
+      const session = door.newSession(
+        newSessionId(),
+        randomBytes(16).toString("hex"),
+        {
+          ...frame.properties,
+          ...auth.properties,
+          $ClientIP: this.remoteAddress,
+          $Transport: "sdk",
+          $StartTime: String(door.core.clock.now()),
+        },
+        auth,
+      );
+      this.open(frame, version, session, false);
+    });
+  }
+
+  /**
+   * Authenticates the hello's principal and password: at once when nothing needs checking, otherwise
+   * asynchronously with frames that arrive meanwhile kept (bounded) and handled after the welcome. A
+   * refusal is a `goodbye` (`NOT_AUTHENTICATED`: unknown principal or wrong password, never anonymous
+   * instead; `NOT_AUTHORIZED`: anonymous access is off or an authenticator said no), then close 4003.
+   */
+  private authenticate(frame: ClientFrameOf<"hello">, then: (auth: Authenticated) => void): void {
+    const security = this.door.core.security;
+    const credentials: Credentials = {
+      transport: "sdk",
+      principal: frame.principal,
+      password: frame.password,
+      remoteAddress: this.remoteAddress,
+    };
+    const settle = (outcome: AuthenticationOutcome): void => {
+      if (outcome.ok) return then(outcome);
+      const code = outcome.reason === "bad_credentials" ? "NOT_AUTHENTICATED" : "NOT_AUTHORIZED";
+      this.send(this.door.goodbye(code, ErrorCodes[code].message));
+      this.refuse(CloseCodes.NOT_AUTHENTICATED, ErrorCodes[code].message);
+    };
+    const now = security.authenticateNow(credentials);
+    if (now !== undefined) return settle(now);
+    this.state = "authenticating";
+    this.ws.pause();
+    void security.authenticate(credentials).then((outcome) => {
+      if (this.state !== "authenticating") return;
+      this.ws.resume();
+      this.state = "handshake";
+      try {
+        settle(outcome);
+      } catch (err) {
+        this.log.error({ err }, "hello failed");
+        return this.refuse(1011, "internal error");
+      }
+      const waiting = this.waiting;
+      this.waiting = undefined;
+      for (const w of waiting ?? []) {
+        if (this.closed) return;
+        this.onValue(w.value, w.oversize);
+      }
+    });
+  }
+
+  /** Opens (or resumes) `session` on this connection: welcome, replay, pending tellings. */
+  private open(frame: ClientFrameOf<"hello">, version: number, session: SdkSession, resumed: boolean): void {
+    const door = this.door;
     this.session = session;
     this.version = version;
     this.state = "open";
@@ -323,7 +397,7 @@ export class SdkConnection implements SdkLink, Answer {
       sessionId: session.sessionId,
       token: session.token,
       reconnectTimeoutMs: door.options.reconnectTimeoutMs,
-      resumed: resumed !== undefined,
+      resumed,
       processed: session.processed,
       // Version 2: the limits, so the client refuses what is too large before sending it.
       ...(version >= 2 && {
@@ -338,7 +412,10 @@ export class SdkConnection implements SdkLink, Answer {
     // Topics of selections still being told when the last connection dropped.
     session.pumpTellings();
     this.door.core.metrics.connected("sdk", "accepted");
-    this.log.info({ sessionId: session.sessionId, resumed: resumed !== undefined }, "sdk session open");
+    this.log.info(
+      { sessionId: session.sessionId, resumed, principal: session.properties.$Principal || undefined },
+      "sdk session open",
+    );
   }
 
   private refuse(code: number, reason: string): void {

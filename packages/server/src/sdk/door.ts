@@ -8,9 +8,11 @@ import {
   CloseCodes,
   type Encoder,
   type LogLevel,
+  type ErrorCode,
   createMsgpackEncoder,
   errorCodeNumber,
 } from "@skein/protocol";
+import type { SessionHandle } from "../core/sessions.js";
 import type { Core } from "../core/core.js";
 import type { Counter } from "../core/metrics.js";
 import type { Logger } from "../core/ports.js";
@@ -83,9 +85,20 @@ export class SdkDoor {
     return conn;
   }
 
-  /** A new session, registered with the door and the core. */
-  newSession(sessionId: string, token: string, properties: Record<string, string>): SdkSession {
-    const props = { ...properties, $SessionId: sessionId, $Roles: "", $ServerName: this.options.serverName };
+  /** A new session of an authenticated client, registered with the door and the core. */
+  newSession(
+    sessionId: string,
+    token: string,
+    properties: Record<string, string>,
+    auth: { readonly principal: string | undefined; readonly roles: readonly string[] },
+  ): SdkSession {
+    const props = {
+      ...properties,
+      $SessionId: sessionId,
+      $Principal: auth.principal ?? "",
+      $Roles: auth.roles.join(","),
+      $ServerName: this.options.serverName,
+    };
     const session = new SdkSession(
       sessionId,
       token,
@@ -100,17 +113,23 @@ export class SdkDoor {
       this.replayGauges,
     );
     this.sessions.set(sessionId, session);
-    this.core.facade.openSession({
+    const handle: SessionHandle = {
       sessionId,
       transport: "sdk",
       properties: props,
-      close: (reason) => {
+      principal: auth.principal,
+      roles: [...auth.roles],
+      close: (reason, code) => {
+        // Why, when it is not a plain administrative close: a goodbye with the code (PRINCIPAL_REMOVED).
+        if (code !== undefined) session.link?.send(this.goodbye(code, reason));
         if (session.link) session.link.close(CloseCodes.CLOSED_BY_SERVER, reason);
         session.end();
       },
       subscribe: (selector) => void session.select(selector),
       unsubscribe: (selector) => void session.unselect(selector.expression),
-    });
+    };
+    session.actor = handle;
+    this.core.facade.openSession(handle);
     this.core.metrics.set("sdk_sessions", this.sessions.size);
     return session;
   }
@@ -150,6 +169,11 @@ export class SdkDoor {
       session.link = undefined;
       session.end();
     } else session.detach();
+  }
+
+  /** A `goodbye` frame: the server is closing the session with `code`. */
+  goodbye(code: ErrorCode, message: string): Uint8Array {
+    return this.encoder.encode({ type: "goodbye", code: errorCodeNumber(code), message });
   }
 
   /** Closes every connection and ends every session (server shutdown). */

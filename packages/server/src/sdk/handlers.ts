@@ -6,6 +6,7 @@ import { type ClientFrame, type ClientFrameOf, SkeinError, parseSelector } from 
 import { crc32 } from "node:zlib";
 import type { SdkConnection } from "./connection.js";
 import { handleControl, sendRequest } from "./control.js";
+import { handleSecurity } from "./security.js";
 import type { SdkSession } from "./session.js";
 import { appendEvent, queryEvents } from "./timeseries.js";
 
@@ -59,6 +60,8 @@ export function handleRequest(
       return appendEvent(conn, session, frame);
     case "ts_query":
       return queryEvents(conn, session, frame);
+    case "security":
+      return handleSecurity(conn, session, frame);
     case "send_request":
       sendRequest(conn, session, frame, conn);
       return ANSWERED_LATER;

@@ -72,8 +72,11 @@ export class SdkSession implements Subscriber, RequestEndpoint {
   /** Selections whose topics are still being told, oldest first. */
   private tellings: Telling[] = [];
   private waitingForRoom = false;
-  /** The session the core checks operations and deliveries against (DESIGN §7). */
-  readonly actor: Actor;
+  /**
+   * The session the core checks operations and deliveries against (DESIGN §7): its registered handle
+   * once open, whose roles security administration keeps current.
+   */
+  actor: Actor;
   /** The core's cache of read decisions for deliveries to this session. */
   readCache: ReadCache | undefined = undefined;
 

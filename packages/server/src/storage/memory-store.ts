@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { type SecurityDocument, parseSecurityDocument } from "../core/security/model.js";
 import type {
   DeliveryUpdate,
   EventRead,
@@ -47,6 +48,8 @@ const done: Promise<void> = Promise.resolve();
 export class MemoryStorage implements Storage {
   readonly engine = "memory";
   private readonly topics = new Map<string, TopicRecord>();
+  /** The security store, as JSON. */
+  private security: string | undefined;
   private readonly sessions = new Map<string, SessionEntry>();
   private readonly series = new Map<string, SeriesEntry>();
 
@@ -255,6 +258,16 @@ export class MemoryStorage implements Storage {
       }
     }
     return Promise.resolve({ sessions, messages, values });
+  }
+
+  putSecurity(document: SecurityDocument): Promise<void> {
+    // A copy through JSON, as the sqlite engine keeps it: later changes to the caller's objects are not kept.
+    this.security = JSON.stringify(document);
+    return done;
+  }
+
+  loadSecurity(): Promise<SecurityDocument | undefined> {
+    return Promise.resolve(this.security === undefined ? undefined : parseSecurityDocument(this.security));
   }
 
   flush(): Promise<void> {

@@ -80,6 +80,8 @@ export const MIGRATIONS: readonly string[] = [
   `CREATE INDEX events_by_original ON events (series_id, original_seq, seq) WHERE original_seq IS NOT NULL;
    CREATE INDEX messages_by_expiry ON messages (expires_at) WHERE expires_at IS NOT NULL;
    CREATE INDEX sessions_by_expiry ON sessions (expires_at) WHERE expires_at IS NOT NULL;`,
+  // 3: the security store (principals, roles, anonymous access), one JSON document (issue 14).
+  `CREATE TABLE security (id INTEGER PRIMARY KEY CHECK (id = 1), document TEXT NOT NULL);`,
 ];
 
 /** The schema version this server writes. */

@@ -14,6 +14,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import type BetterSqlite3 from "better-sqlite3";
+import { type SecurityDocument, parseSecurityDocument } from "../core/security/model.js";
 import type {
   DeliveryUpdate,
   EventRead,
@@ -422,6 +423,23 @@ export class SqliteStorage implements Storage {
     );
   }
 
+  putSecurity(document: SecurityDocument): Promise<void> {
+    return this.write(this.st.putSecurity, [JSON.stringify(document)]);
+  }
+
+  loadSecurity(): Promise<SecurityDocument | undefined> {
+    this.commitPendingForRead();
+    const text = this.st.loadSecurity.pluck().get() as string | undefined;
+    if (text === undefined) return Promise.resolve(undefined);
+    try {
+      return Promise.resolve(parseSecurityDocument(text));
+    } catch (err) {
+      return Promise.reject(
+        corrupt(this.file, `its security store is unreadable: ${(err as Error).message}`, err),
+      );
+    }
+  }
+
   flush(): Promise<void> {
     const pending = this.batch?.promise ?? Promise.resolve();
     this.commit();
@@ -557,6 +575,8 @@ function prepareStatements(db: BetterSqlite3.Database) {
       "INSERT OR REPLACE INTO topics (path, spec, value, value_qos, value_props, value_expires) VALUES (?, ?, ?, ?, ?, ?)",
     ),
     deleteTopic: p("DELETE FROM topics WHERE path = ?"),
+    putSecurity: p("INSERT OR REPLACE INTO security (id, document) VALUES (1, ?)"),
+    loadSecurity: p("SELECT document FROM security WHERE id = 1"),
     clearValue: p(
       "UPDATE topics SET value = NULL, value_qos = NULL, value_props = NULL, value_expires = NULL WHERE path = ?",
     ),

@@ -51,12 +51,19 @@ export interface Credentials {
   readonly remoteAddress?: string | undefined;
   /** The verified TLS client certificate's names, when the listener asked for one. */
   readonly certificate?:
-    { readonly commonName?: string | undefined; readonly altNames: readonly string[] } | undefined;
+    | {
+        /** The certificate subject's Common Name. */
+        readonly commonName?: string | undefined;
+        /** Its Subject Alternative Names. */
+        readonly altNames: readonly string[];
+      }
+    | undefined;
 }
 
 /** An authenticator's answer. */
 export type AuthenticationResult =
   | {
+      /** Let the client in. */
       readonly decision: "allow";
       /** The principal the session acts as. */
       readonly principal: string;
@@ -68,11 +75,15 @@ export type AuthenticationResult =
       readonly expiresAt?: number | undefined;
     }
   | {
+      /** Refuse the client. */
       readonly decision: "deny";
       /** `bad_credentials`: unknown principal or wrong secret; `not_authorized`: known but not allowed. */
       readonly reason: "bad_credentials" | "not_authorized";
     }
-  | { readonly decision: "abstain" };
+  | {
+      /** Leave the decision to the next authenticator (or the store). */
+      readonly decision: "abstain";
+    };
 
 /**
  * Turns credentials into a decision. Authenticators run in order; the first that does not abstain

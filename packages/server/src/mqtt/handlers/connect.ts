@@ -6,8 +6,8 @@ import mqtt from "mqtt-packet";
 import type { IConnectPacket, IConnackPacket } from "mqtt-packet";
 import { isReservedForServer } from "@skein/protocol";
 import { newSessionId } from "../../core/sessions.js";
-import { sessionActor } from "../../core/facade.js";
-import type { Actor } from "../../core/security/types.js";
+import type { AuthenticationOutcome } from "../../core/security/authentication.js";
+import type { Actor, Credentials } from "../../core/security/types.js";
 import type { MqttConnection } from "../connection.js";
 import { Reason, connackV3Code, reasonName } from "../reason-codes.js";
 import type { MqttSession } from "../session.js";
@@ -30,16 +30,75 @@ export function handleConnect(conn: MqttConnection, packet: IConnectPacket): voi
   const assigned = settleClientId(conn, packet);
   if (assigned === false)
     return refuse(conn, Reason.CLIENT_IDENTIFIER_NOT_VALID, "empty client id needs clean session");
-  if (!willAllowed(conn, packet))
+  authenticateConnect(conn, packet, (auth) => accept(conn, packet, assigned, auth));
+}
+
+/** An accepted authentication's outcome. */
+type Authenticated = Extract<AuthenticationOutcome, { ok: true }>;
+
+/**
+ * Authenticates the CONNECT's user name and password [MQTT-3.1.4-2]: at once when no credentials
+ * need checking, otherwise asynchronously (scrypt, authenticators) with the connection's input paused,
+ * so nothing it sends meanwhile is handled before the CONNACK. Refused: v5 CONNACK 0x86 Bad User Name
+ * or Password / 0x87 Not authorized, 3.1.1 return code 4 / 5 [MQTT-3.2.2-6]; never anonymous instead.
+ */
+function authenticateConnect(
+  conn: MqttConnection,
+  packet: IConnectPacket,
+  then: (auth: Authenticated) => void,
+): void {
+  const security = conn.door.core.security;
+  const credentials: Credentials = {
+    transport: "mqtt",
+    principal: packet.username,
+    password: packet.password,
+    clientId: conn.clientId,
+    remoteAddress: conn.info.remoteAddress,
+  };
+  const settle = (outcome: AuthenticationOutcome): void => {
+    if (outcome.ok) return then(outcome);
+    if (outcome.reason === "bad_credentials")
+      return refuse(conn, Reason.BAD_USER_NAME_OR_PASSWORD, "bad user name or password");
+    refuse(conn, Reason.NOT_AUTHORIZED, "not authorized");
+  };
+  const now = security.authenticateNow(credentials);
+  if (now !== undefined) return settle(now);
+  conn.pauseForAuthentication();
+  void security.authenticate(credentials).then((outcome) => {
+    if (conn.closed) return;
+    try {
+      settle(outcome);
+    } catch (err) {
+      conn.failed(err, "connect");
+      return;
+    }
+    conn.resumeAfterAuthentication();
+  });
+}
+
+/** The rest of CONNECT, once authenticated: limits, session, will, keep alive, CONNACK. */
+function accept(
+  conn: MqttConnection,
+  packet: IConnectPacket,
+  assigned: boolean | undefined,
+  auth: Authenticated,
+): void {
+  // A session (connected or kept offline) belongs to its principal: another one may neither take it
+  // over nor read what is queued for it (the server may refuse a CONNECT, [MQTT-3.1.4-2]).
+  const owner = conn.door.sessions.get(conn.clientId)?.owner;
+  if (owner !== undefined && owner.principal !== auth.principal)
+    return refuse(conn, Reason.NOT_AUTHORIZED, "the client id belongs to another principal");
+  if (!willAllowed(conn, packet, auth))
     return refuse(conn, Reason.NOT_AUTHORIZED, "not authorized to publish the will topic");
   applyClientLimits(conn, packet);
-  const { session, present } = takeSession(conn, packet);
+  const { session, present } = takeSession(conn, packet, auth);
   const grantedExpiry = settleExpiry(conn, packet, session);
   setWill(conn, packet, session);
   // A session that outlives its connection is kept by the core from now on (docs/durability.md).
   session.keep(conn.protocolVersion === 5 ? 5 : 4);
   const serverKeepAlive = settleKeepAlive(conn, packet);
   conn.state = "connected";
+  conn.connectAccepted();
   sendConnack(conn, {
     present,
     assigned: assigned === true ? conn.clientId : undefined,
@@ -48,7 +107,10 @@ export function handleConnect(conn: MqttConnection, packet: IConnectPacket): voi
   });
   conn.startKeepAlive();
   conn.door.core.metrics.connected("mqtt", "accepted");
-  conn.log.info({ clientId: conn.clientId, version: conn.protocolVersion, present }, "client connected");
+  conn.log.info(
+    { clientId: conn.clientId, version: conn.protocolVersion, present, principal: auth.principal },
+    "client connected",
+  );
   session.resend();
 }
 
@@ -128,6 +190,7 @@ function applyClientLimits(conn: MqttConnection, packet: IConnectPacket): void {
 function takeSession(
   conn: MqttConnection,
   packet: IConnectPacket,
+  auth: Authenticated,
 ): { session: MqttSession; present: boolean } {
   const door = conn.door;
   let session = door.sessions.get(conn.clientId);
@@ -150,28 +213,31 @@ function takeSession(
   const present = session !== undefined;
   session ??= door.newSession(newSessionId(), conn.clientId);
   conn.session = session;
-  session.actor = actorOf(conn, packet, session.sessionId);
+  session.owner = { principal: auth.principal };
+  const handle = mqttSessionHandle(conn, session, packet, auth);
+  // The handle is the session's actor: role changes reach it in place (docs/security.md).
+  session.actor = handle;
   session.attach(conn);
   door.offline.delete(session);
-  door.core.facade.openSession(mqttSessionHandle(conn, session, packet));
+  door.core.facade.openSession(handle);
   if (present) restoreHandlers(conn, session);
   return { session, present };
 }
 
-/** The acting session of a CONNECT: who the façade checks its operations and deliveries against. */
-function actorOf(conn: MqttConnection, packet: IConnectPacket, sessionId: string): Actor {
-  return sessionActor(sessionId, packet.username, conn.clientId);
+/** The acting session of a CONNECT before its session is taken: who its will is checked against. */
+function actorOf(conn: MqttConnection, auth: Authenticated): Actor {
+  const sessionId = conn.door.sessions.get(conn.clientId)?.sessionId ?? "";
+  return { sessionId, principal: auth.principal, roles: auth.roles, clientId: conn.clientId };
 }
 
 /**
  * The will is checked at CONNECT (`update_topic` on its topic): a client may not leave behind a
  * message it could not publish. v5 CONNACK 0x87, 3.1.1 return code 5. Checked again when it is sent.
  */
-function willAllowed(conn: MqttConnection, packet: IConnectPacket): boolean {
+function willAllowed(conn: MqttConnection, packet: IConnectPacket, auth: Authenticated): boolean {
   const will = packet.will;
   if (!will) return true;
-  const sessionId = conn.door.sessions.get(conn.clientId)?.sessionId ?? "";
-  const allowed = conn.door.core.facade.mayPublish(actorOf(conn, packet, sessionId), will.topic);
+  const allowed = conn.door.core.facade.mayPublish(actorOf(conn, auth), will.topic);
   if (!allowed) conn.door.core.metrics.inc("mqtt_wills_refused_total");
   return allowed;
 }
