@@ -22,10 +22,16 @@ import { connect } from "@skein/sdk";
 import mqtt from "mqtt";
 import { useSkein, withTimeout } from "./lib/server.mjs";
 
-const skein = await useSkein();
+// The embedded server knows the principal `pricer` (the author of its events); others stay anonymous.
+const skein = await useSkein({
+  security: {
+    principals: [{ name: "pricer", password: "pricer-password", roles: ["anonymous"] }],
+    anonymous: { roles: ["anonymous"] },
+  },
+});
 const path = "prices/ACME";
 
-const session = await connect(skein.sdkUrl, { principal: "pricer" });
+const session = await connect(skein.sdkUrl, { principal: "pricer", password: "pricer-password" });
 await session.topics.add(path, {
   type: "time-series",
   properties: { eventType: "double", retainedRange: { count: 1000 }, subscriptionRange: 3 },

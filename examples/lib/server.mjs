@@ -7,9 +7,10 @@
 import { createServer } from "@skein/server";
 
 /**
+ * @param {object} [config] configuration merged into the embedded server's (e.g. a `security` section)
  * @returns {Promise<{ mqttUrl: string, sdkUrl: string, embedded: boolean, close(): Promise<void> }>}
  */
-export async function useSkein() {
+export async function useSkein(config = {}) {
   const { SKEIN_MQTT_URL, SKEIN_SDK_URL } = process.env;
   if (SKEIN_MQTT_URL || SKEIN_SDK_URL) {
     return {
@@ -24,6 +25,7 @@ export async function useSkein() {
     logLevel: "warn",
     mqtt: { port: 0, tlsPort: false },
     http: { port: 0, tlsPort: false },
+    ...config,
   });
   const ports = await server.listen();
   return {

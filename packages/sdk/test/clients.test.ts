@@ -2,6 +2,7 @@
  * Client control over real sockets (DESIGN §6, §9): an SDK session lists, inspects, changes, closes,
  * subscribes and watches SDK sessions and MQTT.js clients.
  */
+import { ANONYMOUS_ADMIN } from "../../server/test/helpers.js";
 import type { MqttClient } from "mqtt";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type Session, type SessionEvents, type SessionLifecycleEvent, SkeinError } from "../src/index.js";
@@ -35,7 +36,7 @@ async function sessionIdOf(clientId: string): Promise<string> {
 }
 
 beforeEach(async () => {
-  f = await startSdkServer();
+  f = await startSdkServer(ANONYMOUS_ADMIN);
   admin = await f.connect();
 });
 afterEach(async () => {
@@ -194,7 +195,7 @@ describe("onSessionEvent", () => {
   it("is set again when a reconnection starts a new session", async () => {
     await f.close();
     const clock = new FakeClock();
-    f = await startSdkServer({ sdk: { reconnectTimeoutMs: 50 } }, { clock });
+    f = await startSdkServer({ ...ANONYMOUS_ADMIN, sdk: { reconnectTimeoutMs: 50 } }, { clock });
     const watcher = await f.connect({ reconnect: { initialDelayMs: 300, maxDelayMs: 300, timeoutMs: 5000 } });
     const events: SessionLifecycleEvent[] = [];
     await watcher.clients.onSessionEvent("group eq 'g1'", (e) => events.push(e));

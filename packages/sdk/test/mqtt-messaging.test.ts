@@ -3,6 +3,7 @@
  * (`$request/<path>` with a Response Topic and Correlation Data) and as handlers (subscribed to
  * `$request/<path>`, answering on the Response Topic), with SDK sessions on the other side.
  */
+import { ANONYMOUS_ADMIN } from "../../server/test/helpers.js";
 import type { MqttClient } from "mqtt";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Session } from "../src/index.js";
@@ -37,7 +38,7 @@ async function answerRequests(client: MqttClient, path: string, answer: (payload
 }
 
 beforeEach(async () => {
-  f = await startSdkServer();
+  f = await startSdkServer(ANONYMOUS_ADMIN);
   session = await f.connect();
 });
 afterEach(async () => {

@@ -5,6 +5,7 @@
  * - a selection of many topics is told as the WebSocket drains, so it neither trips the slow-consumer
  *   bound (`sdk.maxOutboundBytes`) nor loses a topic.
  */
+import { ANONYMOUS_ADMIN } from "../../server/test/helpers.js";
 import mqttPacket from "mqtt-packet";
 import type { MqttClient } from "mqtt";
 import { afterEach, describe, expect, it } from "vitest";
@@ -44,7 +45,7 @@ async function retainMany(fixture: SdkFixture, count: number, size: number): Pro
 
 describe("client control subscribe", () => {
   it("sends an MQTT client the current values of what it is subscribed to, as retained PUBLISHes", async () => {
-    f = await startSdkServer();
+    f = await startSdkServer(ANONYMOUS_ADMIN);
     const admin = await f.connect();
     await admin.topics.addAndSet("alarms/kitchen", { type: "string" }, "smoke");
     await admin.topics.addAndSet("alarms/garage", { type: "string" }, "quiet");

@@ -9,6 +9,7 @@ import {
   type SkeinConfigInput,
   type SkeinServer,
   type ListeningAddresses,
+  type Authenticator,
 } from "../src/index.js";
 
 /** A running test server and its ports. */
@@ -50,6 +51,18 @@ export async function startServer(
     [Symbol.asyncDispose]: close,
   };
 }
+
+/**
+ * For tests that are not about authentication: lets in any claimed principal (MQTT user name, SDK
+ * hello principal) whatever its password, with every permission; abstains for anonymous clients.
+ */
+export const trustClaimedNames: Authenticator = {
+  authenticate: async (c) =>
+    c.principal ? { decision: "allow", principal: c.principal, roles: ["admin"] } : { decision: "abstain" },
+};
+
+/** Configuration for tests of client and server control: anonymous sessions hold every permission. */
+export const ANONYMOUS_ADMIN = { security: { anonymous: { roles: ["admin"] } } } as const;
 
 /** Connects an MQTT.js client (no reconnect unless asked) and waits for CONNACK. */
 export async function connectClient(url: string, options: IClientOptions = {}): Promise<MqttClient> {

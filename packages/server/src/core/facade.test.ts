@@ -8,7 +8,7 @@ import { type Permission, SkeinError, parseJsonRangeQuery, parseSelector } from 
 import { describe, expect, it } from "vitest";
 import { Core } from "./core.js";
 import { Facade, sessionActor } from "./facade.js";
-import type { Actor, Authorizer } from "./security/types.js";
+import { type Actor, type Authorizer, allowAll } from "./security/types.js";
 import type { Subscriber, SubscriptionOptions, Update } from "./types.js";
 
 /** An authorizer that records every question and refuses everything. */
@@ -224,7 +224,10 @@ describe("façade: every operation is checked", () => {
   }
 
   it("asks nothing and costs no read gate when the authorizer is allowAll", () => {
-    const core = new Core({ limits: { maxTopics: 10, maxRequestBytes: 10, removalSweepMs: 60_000 } });
+    const core = new Core({
+      limits: { maxTopics: 10, maxRequestBytes: 10, removalSweepMs: 60_000 },
+      authorizer: allowAll,
+    });
     expect(core.subscriptions.readGate).toBeUndefined();
     expect(core.facade.mayRead(actor, "a")).toBe(true);
   });

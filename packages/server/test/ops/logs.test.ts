@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/index.js";
 import { createLogger } from "../../src/ops/logger.js";
-import { connectClient, startServer, waitFor } from "../helpers.js";
+import { connectClient, startServer, trustClaimedNames, waitFor } from "../helpers.js";
 
 /** A log destination that keeps every line, parsed. */
 function captured(): {
@@ -56,7 +56,10 @@ describe("start-up lines", () => {
 describe("connection lines", () => {
   it("log each connection opened and closed with its reason, and never a password or payload", async () => {
     const log = captured();
-    await using srv = await startServer({ logLevel: "trace" }, { logDestination: log });
+    await using srv = await startServer(
+      { logLevel: "trace" },
+      { logDestination: log, authenticators: [trustClaimedNames] },
+    );
     const client = await connectClient(srv.url("tcp"), {
       clientId: "logged-client",
       username: "alice",

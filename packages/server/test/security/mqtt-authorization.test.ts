@@ -8,7 +8,7 @@
 import type { IPublishPacket, ISubackPacket, Packet } from "mqtt-packet";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { Reason } from "../../src/mqtt/reason-codes.js";
-import { type TestServer, startServer } from "../helpers.js";
+import { type TestServer, startServer, trustClaimedNames } from "../helpers.js";
 import { RawClient } from "../raw-client.js";
 import { type DenyRule, DenyRules } from "./test-authorizer.js";
 
@@ -22,7 +22,7 @@ afterEach(async () => {
 
 async function start(rules: DenyRule[]): Promise<DenyRules> {
   const authorizer = new DenyRules(rules);
-  srv = await startServer({}, { authorizer });
+  srv = await startServer({}, { authorizer, authenticators: [trustClaimedNames] });
   return authorizer;
 }
 

@@ -5,7 +5,7 @@
  */
 import { type ServerFrame, errorCodeNumber } from "@skein/protocol";
 import { afterEach, describe, expect, it } from "vitest";
-import { type TestServer, startServer } from "../helpers.js";
+import { type TestServer, startServer, trustClaimedNames } from "../helpers.js";
 import { type RawSdk, openSession } from "../sdk/raw-sdk.js";
 import { type DenyRule, DenyRules } from "./test-authorizer.js";
 
@@ -18,7 +18,7 @@ afterEach(async () => {
 });
 
 async function start(rules: DenyRule[]): Promise<void> {
-  srv = await startServer({}, { authorizer: new DenyRules(rules) });
+  srv = await startServer({}, { authorizer: new DenyRules(rules), authenticators: [trustClaimedNames] });
 }
 
 async function session(principal: string): Promise<RawSdk> {

@@ -7,14 +7,21 @@
 import type { MqttClient } from "mqtt";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { type Session, connect } from "../../../sdk/src/index.js";
-import { collect, connectClient, roundTrip, startServer, type TestServer } from "../helpers.js";
+import {
+  collect,
+  connectClient,
+  roundTrip,
+  startServer,
+  type TestServer,
+  trustClaimedNames,
+} from "../helpers.js";
 
 let srv: TestServer;
 let session: Session;
 const clients: MqttClient[] = [];
 
 beforeEach(async () => {
-  srv = await startServer();
+  srv = await startServer({}, { authenticators: [trustClaimedNames] });
   session = await connect(`ws://127.0.0.1:${srv.addresses.http}/sdk`, {
     principal: "alice",
     reconnect: false,

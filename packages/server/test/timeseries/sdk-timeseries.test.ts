@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { type Session, type TimeSeriesEvent, connect } from "../../../sdk/src/index.js";
-import { startServer, type TestServer } from "../helpers.js";
+import { startServer, type TestServer, trustClaimedNames } from "../helpers.js";
 import { openSession } from "../sdk/raw-sdk.js";
 
 const STORES = ["memory", "sqlite"] as const;
@@ -23,7 +23,9 @@ describe.each(STORES)("time series through the SDK, store %s", (store) => {
 
   beforeEach(async () => {
     dataDir = store === "sqlite" ? mkdtempSync(join(tmpdir(), "skein-ts-sdk-")) : undefined;
-    srv = await startServer(dataDir ? { dataDir, storage: { engine: "sqlite" } } : {});
+    srv = await startServer(dataDir ? { dataDir, storage: { engine: "sqlite" } } : {}, {
+      authenticators: [trustClaimedNames],
+    });
     session = await connect(sdkUrl(), { principal: "alice", reconnect: false });
   });
   afterEach(async () => {

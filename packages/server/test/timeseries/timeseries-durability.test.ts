@@ -13,7 +13,7 @@ import { connect } from "../../../sdk/src/index.js";
 import type { TimeSeriesEvent } from "../../src/core/storage.js";
 import { MemoryStorage } from "../../src/storage/memory-store.js";
 import { FakeClock } from "../fake-clock.js";
-import { startServer, type TestServer } from "../helpers.js";
+import { startServer, type TestServer, trustClaimedNames } from "../helpers.js";
 import { RawClient } from "../raw-client.js";
 
 const cleanup: (() => Promise<void> | void)[] = [];
@@ -21,8 +21,8 @@ afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn();
 });
 
-async function server(...args: Parameters<typeof startServer>): Promise<TestServer> {
-  const srv = await startServer(...args);
+async function server(...[config, deps]: Parameters<typeof startServer>): Promise<TestServer> {
+  const srv = await startServer(config, { authenticators: [trustClaimedNames], ...deps });
   let closed = false;
   cleanup.push(() => (closed ? undefined : srv.close()));
   return {
