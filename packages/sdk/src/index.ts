@@ -98,6 +98,7 @@ export {
   type SessionEventWatch,
 } from "./features/clients.js";
 export { SecurityFeature } from "./features/security.js";
+export { ServerFeature } from "./features/server.js";
 export type {
   FetchOptions,
   FetchResults,
@@ -118,6 +119,7 @@ export {
   type RemovalPolicy,
   type JsonValue,
   type SecurityStoreView,
+  type ServerStatus,
   type RoleDefinition,
   type RoleDefinitionInput,
   type AnonymousSetting,

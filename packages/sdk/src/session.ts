@@ -10,6 +10,7 @@ import { Emitter, type Subscribable } from "./emitter.js";
 import type { SessionEvents, SessionState } from "./events.js";
 import { ClientsFeature } from "./features/clients.js";
 import { SecurityFeature } from "./features/security.js";
+import { ServerFeature } from "./features/server.js";
 import { type SessionLock, acquireLock } from "./features/locks.js";
 import { MessagingFeature } from "./features/messaging.js";
 import { type FetchOptions, type FetchResults, fetchTopics } from "./features/fetch.js";
@@ -39,6 +40,8 @@ export class Session implements Subscribable<SessionEvents> {
   readonly clients: ClientsFeature;
   /** Security administration: principals, passwords, roles and permissions (docs/security.md). */
   readonly security: SecurityFeature;
+  /** Server monitoring: the server's own figures (`view_server`). */
+  readonly server: ServerFeature;
   private readonly events = new Emitter<SessionEvents>();
   private readonly link: Link;
   private readonly selected = new TopicState();
@@ -66,6 +69,7 @@ export class Session implements Subscribable<SessionEvents> {
     this.messaging = new MessagingFeature(this.link, options.requestTimeoutMs, report);
     this.clients = new ClientsFeature(this.link, report);
     this.security = new SecurityFeature(this.link);
+    this.server = new ServerFeature(this.link);
   }
 
   /** @internal Opens the first connection. */

@@ -7,6 +7,7 @@ import { crc32 } from "node:zlib";
 import type { SdkConnection } from "./connection.js";
 import { handleControl, sendRequest } from "./control.js";
 import { handleSecurity } from "./security.js";
+import { serverStatus } from "./server-status.js";
 import type { SdkSession } from "./session.js";
 
 /** What {@link handleRequest} returns for a request answered later through the connection. */
@@ -54,6 +55,8 @@ export function handleRequest(
       return conn.door.core.locks.release(frame.name, session.sessionId);
     case "ping":
       return undefined;
+    case "server_status":
+      return serverStatus(conn, session);
     case "security":
       return handleSecurity(conn, session, frame);
     case "send_request":
