@@ -3,7 +3,15 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["**/dist/**", "**/node_modules/**", "docs/api/**", "bench/results/**"] },
+  {
+    ignores: [
+      "**/dist/**",
+      "**/node_modules/**",
+      "docs/api/**",
+      "bench/results/**",
+      "packages/server/console/vendor/**",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -89,6 +97,28 @@ export default tseslint.config(
         performance: "readonly",
         setImmediate: "readonly",
       },
+    },
+  },
+  // The web console: plain ES modules that run in browsers.
+  {
+    files: ["packages/server/console/**/*.js"],
+    languageOptions: {
+      globals: Object.fromEntries(
+        [
+          "window",
+          "document",
+          "location",
+          "fetch",
+          "FormData",
+          "URLSearchParams",
+          "ResizeObserver",
+          "requestAnimationFrame",
+          "cancelAnimationFrame",
+          "performance",
+          "setTimeout",
+          "clearTimeout",
+        ].map((name) => [name, "readonly"]),
+      ),
     },
   },
 );

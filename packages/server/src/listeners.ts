@@ -25,6 +25,7 @@ import type { Metrics } from "./core/metrics.js";
 import type { MqttDoor } from "./mqtt/door.js";
 import type { SdkDoor } from "./sdk/door.js";
 import { oversizeMargin } from "./sdk/options.js";
+import { ConsoleFiles } from "./admin/console.js";
 
 /** Addresses the server listens on (port 0 resolved). */
 export interface ListeningAddresses {
@@ -46,6 +47,7 @@ export class Listeners {
   private readonly sockets = new Set<Socket>();
   private readonly wss: WebSocketServer;
   private readonly sdkWss: WebSocketServer;
+  private readonly console: ConsoleFiles;
   readonly addresses: ListeningAddresses = {};
 
   constructor(
@@ -66,6 +68,7 @@ export class Listeners {
     });
     // A little room above the largest frame the door processes, so that an oversize frame is answered
     // with TOO_LARGE and the session goes on; beyond that the WebSocket closes with 1009.
+    this.console = new ConsoleFiles(config.sdk.path);
     const maxFrameBytes = sdk.options.maxFrameBytes;
     this.sdkWss = new WebSocketServer({
       noServer: true,
@@ -170,11 +173,13 @@ export class Listeners {
 
   private httpServer(server: HttpServer, transport: "ws" | "wss"): HttpServer {
     server.on("request", (req, res) => {
-      const path = (req.url ?? "/").split("?")[0];
+      const path = (req.url ?? "/").split("?")[0] ?? "/";
       if (req.method === "GET" && path === "/health") {
         res.writeHead(200, { "content-type": "application/json" }).end('{"status":"ok"}\n');
       } else if (req.method === "GET" && path === "/metrics") {
         res.writeHead(200, { "content-type": "text/plain; version=0.0.4" }).end(this.metrics.render());
+      } else if (this.console.handle(req, res, path)) {
+        // the web console's files (src/admin/console.ts)
       } else {
         res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
       }
