@@ -29,14 +29,16 @@ export function Security({ session }) {
       await run();
       setNote(what);
       await reload();
+      return true;
     } catch (err) {
       setError(err);
+      return false;
     }
   }
   const onForm = (what, run) => (event) => {
     event.preventDefault();
     const form = new FormData(event.target);
-    void change(what, () => run(form)).then(() => event.target.reset());
+    void change(what, () => run(form)).then((ok) => ok && event.target.reset());
   };
   return html`${note ? html`<p class="ok" role="status">${note}</p>` : null}
     <${ErrorBox} error=${error} />
