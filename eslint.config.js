@@ -7,7 +7,15 @@ const CORE_INTERNALS =
   "/^(topics|subscriptions|sessions|messaging|locks|persistence|publish|updateTopic|addTopic|removeTopic|removeTopics|selectTopics|fetch|retained|onTopics|restore|start|stop)$/";
 
 export default tseslint.config(
-  { ignores: ["**/dist/**", "**/node_modules/**", "docs/api/**", "bench/results/**"] },
+  {
+    ignores: [
+      "**/dist/**",
+      "**/node_modules/**",
+      "docs/api/**",
+      "bench/results/**",
+      "packages/server/console/vendor/**",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -108,6 +116,28 @@ export default tseslint.config(
         performance: "readonly",
         setImmediate: "readonly",
       },
+    },
+  },
+  // The web console: plain ES modules that run in browsers.
+  {
+    files: ["packages/server/console/**/*.js"],
+    languageOptions: {
+      globals: Object.fromEntries(
+        [
+          "window",
+          "document",
+          "location",
+          "fetch",
+          "FormData",
+          "URLSearchParams",
+          "ResizeObserver",
+          "requestAnimationFrame",
+          "cancelAnimationFrame",
+          "performance",
+          "setTimeout",
+          "clearTimeout",
+        ].map((name) => [name, "readonly"]),
+      ),
     },
   },
 );

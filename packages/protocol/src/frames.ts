@@ -266,6 +266,16 @@ export const clientFrameSchema = z.discriminatedUnion("type", [
     /** The request id. */
     id: requestId,
   }),
+  /**
+   * The server's own figures (connections, messages, drops, topics): needs `view_server`; the answer
+   * is a {@link ServerStatus}. Read-only; the web console's overview charts it.
+   */
+  z.strictObject({
+    /** The frame type. */
+    type: z.literal("server_status"),
+    /** The request id. */
+    id: requestId,
+  }),
   // Request-response messaging (DESIGN §4).
   /** Registers a request handler or a request stream. */
   z.strictObject({

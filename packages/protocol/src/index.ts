@@ -10,6 +10,7 @@ export * from "./topic-path.js";
 export * from "./values/index.js";
 export * from "./permissions.js";
 export * from "./security-admin.js";
+export * from "./server-status.js";
 export * from "./selector.js";
 export * from "./session-filter.js";
 export * from "./frames.js";

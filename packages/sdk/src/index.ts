@@ -130,6 +130,7 @@ export {
   type RemovalPolicy,
   type JsonValue,
   type SecurityStoreView,
+  type ServerStatus,
   type RoleDefinition,
   type RoleDefinitionInput,
   type AnonymousSetting,

@@ -39,7 +39,7 @@ export class Session implements Subscribable<SessionEvents> {
   readonly messaging: MessagingFeature;
   /** Client control: listing, inspecting, changing, closing and watching sessions of both doors. */
   readonly clients: ClientsFeature;
-  /** Server control: the server's log level. */
+  /** Server control and monitoring: its log level and its own figures. */
   readonly server: ServerFeature;
   /** Time series: appending and editing events, range queries and event streams. */
   readonly timeseries: TimeSeriesFeature;

@@ -26,6 +26,7 @@ import type { MqttDoor } from "./mqtt/door.js";
 import type { SdkDoor } from "./sdk/door.js";
 import type { HttpHandler } from "./ops/endpoints.js";
 import { oversizeMargin } from "./sdk/options.js";
+import { ConsoleFiles } from "./admin/console.js";
 
 /** Addresses the server listens on (port 0 resolved). */
 export interface ListeningAddresses {
@@ -49,6 +50,7 @@ export class Listeners {
   private readonly sockets = new Set<Socket>();
   private readonly wss: WebSocketServer;
   private readonly sdkWss: WebSocketServer;
+  private readonly console: ConsoleFiles;
   readonly addresses: ListeningAddresses = {};
 
   constructor(
@@ -71,6 +73,7 @@ export class Listeners {
     });
     // A little room above the largest frame the door processes, so that an oversize frame is answered
     // with TOO_LARGE and the session goes on; beyond that the WebSocket closes with 1009.
+    this.console = new ConsoleFiles(config.sdk.path);
     const maxFrameBytes = sdk.options.maxFrameBytes;
     this.sdkWss = new WebSocketServer({
       noServer: true,
@@ -195,6 +198,9 @@ export class Listeners {
 
   private httpServer(server: HttpServer, transport: "ws" | "wss"): HttpServer {
     server.on("request", (req, res) => {
+      const path = (req.url ?? "/").split("?")[0] ?? "/";
+      // The web console's files (src/admin/console.ts), then the probes and metrics (ops/endpoints.ts).
+      if (this.console.handle(req, res, path)) return;
       if (!this.ops(req, res)) res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
     });
     server.on("connection", (s: Socket) => this.track(s));

@@ -73,7 +73,7 @@ describe("packages a user can install", () => {
     cpSync(join(ROOT, "scripts", "bundle-protocol.mjs"), join(stageRoot, "scripts", "bundle-protocol.mjs"));
     stage(stageRoot, "protocol", ["dist"]);
     stage(stageRoot, "sdk", ["dist", "src", "README.md"]);
-    stage(stageRoot, "server", ["dist", "src", "bin", "README.md"]);
+    stage(stageRoot, "server", ["dist", "src", "bin", "console", "README.md"]);
     const tarballs = join(work, "tarballs");
     mkdirSync(tarballs);
     for (const pkg of ["sdk", "server"]) {
@@ -145,7 +145,12 @@ const session = await connect(\`ws://127.0.0.1:\${http}/sdk\`);
 await session.topics.add("app/greeting", { type: "string" });
 await session.set("app/greeting", "string", "hello");
 const topic = server.getTopic("app/greeting");
-console.log(JSON.stringify({ type: topic?.spec.type, value: Buffer.from(topic?.value ?? []).toString() }));
+// The web console ships in the package: its page and the modules it imports.
+const served = [];
+for (const file of ["", "app.js", "vendor/skein-sdk.browser.js", "vendor/preact.module.js", "vendor/uPlot.esm.js"]) {
+  served.push((await fetch(\`http://127.0.0.1:\${http}/console/\${file}\`)).status);
+}
+console.log(JSON.stringify({ type: topic?.spec.type, value: Buffer.from(topic?.value ?? []).toString(), served }));
 await session.close();
 await server.close();
 `,
@@ -155,7 +160,11 @@ await server.close();
         env: cleanEnv(),
         timeout: 30_000,
       });
-      expect(JSON.parse(stdout)).toEqual({ type: "string", value: "hello" });
+      expect(JSON.parse(stdout)).toEqual({
+        type: "string",
+        value: "hello",
+        served: [200, 200, 200, 200, 200],
+      });
     },
     TIMEOUT_MS,
   );

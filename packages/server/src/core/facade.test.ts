@@ -145,6 +145,10 @@ const CHECKED: Record<string, { call: Call; permission: Permission; path?: strin
   watchSessions: { call: (f) => f.watchSessions(actor, noop), permission: "view_session" },
   acquireLock: { call: (f) => f.acquireLock(actor, "lock/1"), permission: "update_topic", path: "lock/1" },
   authorizeServer: { call: (f) => f.authorizeServer(actor, "control_server"), permission: "control_server" },
+  administerSecurity: {
+    call: (f) => void f.administerSecurity(actor, { op: "remove_principal", name: "x" }).catch(() => {}),
+    permission: "modify_security",
+  },
   authorizeSecurity: {
     call: (f) => f.authorizeSecurity(actor, "modify_security"),
     permission: "modify_security",

@@ -10,7 +10,7 @@
  * A few methods check nothing, each for a stated reason (a session undoing its own registration,
  * answering a request it was given, or the server acting for itself); the façade test lists them.
  */
-import type { TopicSelector } from "@skein/protocol";
+import type { SecurityCommand, SecurityStoreView, TopicSelector } from "@skein/protocol";
 import type {
   HandlerKind,
   HandlerOptions,
@@ -203,6 +203,16 @@ export function sessionActor(sessionId: string, principal: string | undefined, c
    */
   authorizeSecurity(actor: Actor, permission: "view_security" | "modify_security"): void {
     this.check(actor, permission);
+  }
+
+  /**
+   * Reads the security store (`view_security`) or changes it (`modify_security`); a change applies to
+   * open sessions at once and resolves once persisted.
+   * @throws SkeinError `NOT_AUTHORIZED`, `INVALID_ARGUMENT`
+   */
+  administerSecurity(actor: Actor, command: SecurityCommand): Promise<SecurityStoreView | undefined> {
+    this.check(actor, command.op === "get" ? "view_security" : "modify_security");
+    return this.core.security.execute(actor, command);
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * The operations endpoints on the HTTP(S) listeners: `/metrics` (Prometheus; a bearer token when
  * `http.metricsToken` is set), `/healthz` (alive: the event loop turns), `/readyz` (ready: see
- * readiness.ts) and `/health` (the older name of `/healthz`). `/console` is reserved for the web console.
+ * readiness.ts) and `/health` (the older name of `/healthz`). The web console (`/console`) is served by admin/console.ts.
  */
 import { timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -9,7 +9,7 @@ import type { PrometheusExporter } from "./prometheus.js";
 import type { ReadinessProbe } from "./readiness.js";
 
 /** The paths served here (the listeners answer 404 for any other plain HTTP request). */
-export const OPS_PATHS = ["/metrics", "/healthz", "/readyz", "/health", "/console"] as const;
+export const OPS_PATHS = ["/metrics", "/healthz", "/readyz", "/health"] as const;
 
 /** An HTTP request handler for the operations endpoints; false when the path is not one of them. */
 export type HttpHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
@@ -53,14 +53,6 @@ export function opsEndpoints(
         exporter.render().then(
           (text) => res.writeHead(200, { "content-type": exporter.contentType }).end(text),
           (err: unknown) => res.writeHead(500, { "content-type": "text/plain" }).end(`${String(err)}\n`),
-        );
-        return true;
-      case "/console":
-      case "/console/":
-        // Reserved for the web console (issue 10); until it ships, say so instead of a bare 404.
-        res.writeHead(404, { "content-type": "text/plain" });
-        res.end(
-          "The web console is not part of this version. See docs/operations.md for /metrics, /healthz and /readyz.\n",
         );
         return true;
       default:

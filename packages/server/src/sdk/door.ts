@@ -28,6 +28,8 @@ export class SdkDoor {
   readonly connections = new Set<SdkConnection>();
   readonly encoder: Encoder = createMsgpackEncoder();
   readonly log: Logger;
+  /** When the door was made (the server's start), on the core's clock: `server_status` reports uptime from it. */
+  readonly startedAt: number;
   private readonly stopListening: () => void;
 
   /** What every session's replay buffer holds, summed. */
@@ -50,6 +52,7 @@ export class SdkDoor {
     logger: Logger,
   ) {
     this.log = logger.child({ door: "sdk" });
+    this.startedAt = core.clock.now();
     this.replayGauges = {
       frames: core.metrics.counter("sdk_replay_frames"),
       bytes: core.metrics.counter("sdk_replay_bytes"),

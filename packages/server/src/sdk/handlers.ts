@@ -7,6 +7,7 @@ import { crc32 } from "node:zlib";
 import type { SdkConnection } from "./connection.js";
 import { handleControl, sendRequest } from "./control.js";
 import { handleSecurity } from "./security.js";
+import { serverStatus } from "./server-status.js";
 import type { SdkSession } from "./session.js";
 import { appendEvent, queryEvents } from "./timeseries.js";
 
@@ -60,6 +61,8 @@ export function handleRequest(
       return appendEvent(conn, session, frame);
     case "ts_query":
       return queryEvents(conn, session, frame);
+    case "server_status":
+      return serverStatus(conn, session);
     case "security":
       return handleSecurity(conn, session, frame);
     case "send_request":
@@ -79,7 +82,8 @@ export function handleRequest(
     case "unwatch_sessions":
       return handleControl(conn, session, frame);
     case "log_level":
-      // Server control (issue 10): permission `control_server` (to set) comes with the security model.
+      // Server control: `control_server` to set the level, `view_server` to read it.
+      facade.authorizeServer(session.actor, frame.level === undefined ? "view_server" : "control_server");
       return { level: conn.door.logLevel(frame.level) };
   }
 }

@@ -13,8 +13,6 @@ export function handleSecurity(
   session: SdkSession,
   frame: ClientFrameOf<"security">,
 ): Promise<SecurityStoreView | undefined> {
-  const core = conn.door.core;
-  const actor = core.sessions.get(session.sessionId);
-  if (!actor) return Promise.reject(new SkeinError("SESSION_CLOSED", "the session is closed"));
-  return core.security.execute(actor, frame.command);
+  if (session.ended) return Promise.reject(new SkeinError("SESSION_CLOSED", "the session is closed"));
+  return conn.door.core.facade.administerSecurity(session.actor, frame.command);
 }
