@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { scrape } from "../../server/test/ops/exposition.js";
+import { ANONYMOUS_ADMIN } from "../../server/test/helpers.js";
 import { type SdkFixture, collect, connectClient, roundTrip, startSdkServer, waitFor } from "./helpers.js";
 
 describe("/metrics after a workload", () => {
@@ -92,8 +93,9 @@ describe("log level through the SDK", () => {
 
   it("reads and sets the server's log level, reaching loggers made before the change", async () => {
     const lines: string[] = [];
+    // Setting the level needs control_server: anonymous sessions hold every permission here.
     fx = await startSdkServer(
-      { logLevel: "info" },
+      { ...ANONYMOUS_ADMIN, logLevel: "info" },
       { logDestination: { write: (l: string) => void lines.push(l) } },
     );
     const admin = await fx.connect();
@@ -108,5 +110,11 @@ describe("log level through the SDK", () => {
       () => lines.some((l) => l.includes("quiet-one") && l.includes("connection closed")),
       "close line",
     );
+  });
+
+  it("refuses an anonymous session (no control_server) the change, with NOT_AUTHORIZED", async () => {
+    fx = await startSdkServer({ logLevel: "info" });
+    const anonymous = await fx.connect();
+    await expect(anonymous.server.logLevel("debug")).rejects.toMatchObject({ code: "NOT_AUTHORIZED" });
   });
 });
