@@ -76,7 +76,7 @@ export function logEndpoints(
     const base = `${host}:${port}`;
     line("MQTT over WebSocket", `${ws}://${base}${cfg.http.mqttPath}`);
     line("SDK", `${ws}://${base}${cfg.sdk.path}`);
-    line("console (reserved, not in this version)", `${scheme}://${base}/console`);
+    line("web console", `${scheme}://${base}/console/`);
     line("metrics", `${scheme}://${base}/metrics`);
     line("liveness", `${scheme}://${base}/healthz`);
     line("readiness", `${scheme}://${base}/readyz`);

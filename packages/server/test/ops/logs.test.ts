@@ -41,7 +41,7 @@ describe("start-up lines", () => {
         `mqtt://127.0.0.1:${mqtt}`,
         `ws://127.0.0.1:${http}/mqtt`,
         `ws://127.0.0.1:${http}/sdk`,
-        `http://127.0.0.1:${http}/console`,
+        `http://127.0.0.1:${http}/console/`,
         `http://127.0.0.1:${http}/metrics`,
         `http://127.0.0.1:${http}/healthz`,
         `http://127.0.0.1:${http}/readyz`,
