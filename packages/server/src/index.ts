@@ -225,14 +225,15 @@ export function createServer(config: SkeinConfigInput = {}, deps: ServerDependen
       store =
         deps.store ?? openStorage(cfg, (seconds, writes) => core.metrics.storageCommitted(seconds, writes));
       try {
+        const restored = store !== undefined ? await core.restore(store) : 0;
+        // The security store: persisted, or built from `security` and SKEIN_ADMIN_PASSWORD at first
+        // start; refuses a non-loopback bind whose anonymous access nobody configured. Before the MQTT
+        // sessions: a kept session acts as its owner with the roles the store gives it now.
+        await core.security.start(store);
         if (store !== undefined) {
-          const restored = await core.restore(store);
           const sessions = await mqtt.restore();
           logger.info({ store: store.engine, topics: restored, sessions }, "store loaded");
         }
-        // The security store: persisted, or built from `security` and SKEIN_ADMIN_PASSWORD at first
-        // start; refuses a non-loopback bind whose anonymous access nobody configured.
-        await core.security.start(store);
       } catch (err) {
         await store?.close().catch(() => {});
         store = undefined;

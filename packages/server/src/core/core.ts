@@ -152,7 +152,10 @@ export class Core {
     this.timeseries = new TimeSeriesTopics(this.clock, this.log, this.metrics, (t) =>
       this.persistence.keeps(t),
     );
-    this.sessionStore = new SessionStore(this.persistence, this.clock, this.metrics, this.log);
+    // A kept session acts as its owner with the roles the security store gives it at start-up.
+    this.sessionStore = new SessionStore(this.persistence, this.clock, this.metrics, this.log, (p) =>
+      this.security.currentRoles(p),
+    );
     this.security = new SecurityService(
       options.security ?? {},
       this.sessions,

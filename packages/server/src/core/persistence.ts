@@ -99,7 +99,7 @@ export class Persistence {
     series?: (record: SeriesRecord) => void,
   ): Promise<number> {
     let n = 0;
-    for await (const batch of storage.load({ messages: false })) {
+    for await (const batch of storage.load({ sessions: false })) {
       for (const item of batch) {
         if (item.kind === "series") series?.(item.record);
         if (item.kind !== "topic") continue;

@@ -6,6 +6,11 @@
  * and tells the core what changed through the small {@link DurableSession} interface; at start-up
  * it rebuilds its sessions from {@link SessionStore.load}.
  *
+ * Start-up reads each session's record, subscriptions and QoS 2 ids, and only a summary of its queue
+ * (how many messages, how many bytes, its last message id): the messages themselves are read when the
+ * session needs them ({@link DurableSession.loadMessages}: its client comes back, or a queue bound
+ * must drop its oldest message), so a store holding many offline queues starts in seconds.
+ *
  * Only sessions that outlive their connection are kept (MQTT 5 Session Expiry Interval > 0, 3.1.1
  * clean session 0), and only when a store is attached: clean sessions and QoS 0 never touch the disk.
  *
@@ -23,6 +28,8 @@ import type { Persistence } from "./persistence.js";
 import type {
   DeliveryState,
   QueuedMessageRecord,
+  QueueSummary,
+  SessionOwner,
   SessionRecord,
   Storage,
   SubscriptionRecord,
@@ -52,6 +59,8 @@ export interface DurableSessionState {
   readonly expiresAt?: number;
   /** The will, if one is registered or pending. */
   readonly will?: DurableWill;
+  /** Who the session belongs to (absent while unknown). */
+  readonly owner?: SessionOwner;
 }
 
 /** A queued or in-flight message found at start-up. */
@@ -76,12 +85,21 @@ export interface RestoredMessage {
 export interface RestoredSession {
   /** Its record. */
   readonly record: SessionRecord;
+  /**
+   * Who it belongs to, with the roles to act with while its client is away: the principal's roles as
+   * the security store has them now (the kept ones for a principal the store does not know). Absent
+   * for a session kept without an owner (before schema version 4).
+   */
+  readonly owner: SessionOwner | undefined;
   /** Its will, as the door holds one. */
   readonly will: DurableWill | undefined;
   /** Its subscriptions: the filter as subscribed (with any `$share/` prefix) and the options. */
   readonly subscriptions: readonly { readonly key: string; readonly options: SubscriptionOptions }[];
-  /** Its messages, in queue order. */
-  readonly messages: readonly RestoredMessage[];
+  /**
+   * What its kept queue holds (absent when empty); the messages are read with
+   * {@link DurableSession.loadMessages}.
+   */
+  readonly queue: QueueSummary | undefined;
   /** Incoming QoS 2 packet ids awaiting PUBREL. */
   readonly incomingQos2: readonly number[];
   /** The handle through which the session's changes are kept from now on. */
@@ -107,6 +125,9 @@ export class SessionStore {
     private readonly clock: Clock,
     private readonly metrics: Metrics,
     private readonly log: Logger,
+    /** The roles a principal holds now (see `SecurityService.currentRoles`); absent: the kept roles. */
+    private readonly rolesOf: (principal: string | undefined) => readonly string[] | undefined = () =>
+      undefined,
   ) {}
 
   /** The engine, while one is attached (a detached store writes nothing). */
@@ -155,8 +176,8 @@ export class SessionStore {
   }
 
   /**
-   * Every kept session, with its subscriptions, messages and QoS 2 ids, for the door to rebuild at
-   * start-up (before any listener opens). Records of unknown sessions are skipped.
+   * Every kept session, with its subscriptions, a summary of its queue and its QoS 2 ids, for the door
+   * to rebuild at start-up (before any listener opens). Records of unknown sessions are skipped.
    */
   async load(): Promise<RestoredSession[]> {
     const storage = this.storage;
@@ -166,31 +187,28 @@ export class SessionStore {
       {
         record: SessionRecord;
         subscriptions: RestoredSession["subscriptions"][number][];
-        messages: RestoredMessage[];
+        queue: QueueSummary | undefined;
         incomingQos2: number[];
-        lastId: number;
       }
     >();
-    for await (const batch of storage.load()) {
+    // Topics were read by the core's own load; a queue is read when its session needs it.
+    for await (const batch of storage.load({ topics: false, messages: "summary" })) {
       for (const item of batch) {
         switch (item.kind) {
           case "session":
             byClient.set(item.record.clientId, {
               record: item.record,
               subscriptions: [],
-              messages: [],
+              queue: undefined,
               incomingQos2: [],
-              lastId: 0,
             });
             break;
           case "subscription":
             byClient.get(item.record.clientId)?.subscriptions.push(subscriptionOf(item.record));
             break;
-          case "message": {
+          case "queue": {
             const s = byClient.get(item.record.clientId);
-            if (!s) break;
-            s.messages.push(this.messageOf(item.record));
-            s.lastId = Math.max(s.lastId, item.record.messageId);
+            if (s) s.queue = item.record;
             break;
           }
           case "incomingQos2":
@@ -198,19 +216,22 @@ export class SessionStore {
             break;
           case "topic":
           case "series":
+          case "message":
             break;
         }
       }
     }
     const out: RestoredSession[] = [];
     for (const s of byClient.values()) {
+      const owner = s.record.owner;
       out.push({
         record: s.record,
+        owner: owner && { ...owner, roles: this.rolesOf(owner.principal) ?? owner.roles },
         will: s.record.will && this.willOf(s.record.will),
         subscriptions: s.subscriptions,
-        messages: s.messages,
+        queue: s.queue,
         incomingQos2: s.incomingQos2,
-        durable: this.open(s.record.clientId, s.lastId + 1),
+        durable: this.open(s.record.clientId, (s.queue?.lastMessageId ?? 0) + 1),
       });
     }
     return out;
@@ -285,6 +306,19 @@ export class SessionStore {
     };
   }
 
+  /**
+   * The kept messages of `clientId` with ids up to `lastMessageId` (those kept before start-up; later
+   * ones the session holds already), in queue order.
+   */
+  async messagesOf(clientId: string, lastMessageId: number): Promise<RestoredMessage[]> {
+    const storage = this.storage;
+    if (storage === undefined) return [];
+    const out: RestoredMessage[] = [];
+    for (const m of await storage.loadSessionMessages(clientId))
+      if (m.messageId <= lastMessageId) out.push(this.messageOf(m));
+    return out;
+  }
+
   private messageOf(m: QueuedMessageRecord): RestoredMessage {
     return {
       messageId: m.messageId,
@@ -329,8 +363,17 @@ export class DurableSession {
       expiryIntervalSec: state.expiryIntervalSec,
       ...(state.expiresAt !== undefined ? { expiresAt: state.expiresAt } : {}),
       ...(state.will ? { will: this.store.willRecord(state.will) } : {}),
+      ...(state.owner ? { owner: state.owner } : {}),
     };
     this.store.watch(storage.putSession(record));
+  }
+
+  /**
+   * The messages kept before start-up (ids up to `lastMessageId`), read from the store: the lazily read
+   * queue of a restored session, in queue order with their packet ids and delivery state.
+   */
+  loadMessages(lastMessageId: number): Promise<RestoredMessage[]> {
+    return this.store.messagesOf(this.clientId, lastMessageId);
   }
 
   /** Forgets the session with everything it kept (it ended). */

@@ -10,8 +10,7 @@
  * no fsync of its own.
  *
  * Wired so far: topics and their values (`core/persistence.ts`, docs/durability.md) and time series
- * events (`core/timeseries/topics.ts`). Sessions, their messages and QoS 2 ids are not written by the
- * server yet.
+ * events (`core/timeseries/topics.ts`), MQTT persistent sessions (`core/session-store.ts`).
  *
  * @module
  */
@@ -81,6 +80,20 @@ export interface WillRecord {
   readonly messageExpirySec?: number;
 }
 
+/**
+ * Who a kept session belongs to: the principal that authenticated its last connection (absent:
+ * anonymous) and the roles it held then. At start-up the session acts as this principal while its
+ * client is away (deliveries to it are checked against it), with the principal's roles as the
+ * security store has them now (the kept roles serve a principal the store does not know, e.g. one an
+ * authenticator let in), and only this principal may take the session over (issue 14).
+ */
+export interface SessionOwner {
+  /** The owning principal; absent for an anonymous session. */
+  readonly principal?: string;
+  /** The roles the session held when it was last kept. */
+  readonly roles: readonly string[];
+}
+
 /** The durable part of an MQTT persistent session (its subscriptions and messages are kept apart). */
 export interface SessionRecord {
   /** The MQTT Client Identifier (the key). */
@@ -96,6 +109,30 @@ export interface SessionRecord {
   readonly expiresAt?: number;
   /** The session's will, if one is pending or registered. */
   readonly will?: WillRecord;
+  /** Its owner; absent for a session kept before owners were (schema version 3 and older). */
+  readonly owner?: SessionOwner;
+}
+
+/**
+ * What a session's kept queue holds, without its messages: enough to count the queue against its
+ * bounds and to go on numbering its messages at start-up; the messages themselves are read when the
+ * session needs them ({@link Storage.loadSessionMessages}).
+ */
+export interface QueueSummary {
+  /** The session's client id. */
+  readonly clientId: string;
+  /** Messages not in flight (`queued`, or without a packet id): they count against the queue's bounds. */
+  readonly queued: number;
+  /**
+   * Bytes of those messages as the queue bounds count them: payload bytes plus the topic's length.
+   * An engine may count a topic's characters where the server counts UTF-16 code units; the server
+   * corrects the difference when it reads the messages.
+   */
+  readonly queuedBytes: number;
+  /** Messages in flight (`sent` or `released` with a packet id). */
+  readonly inflight: number;
+  /** The highest message id kept. */
+  readonly lastMessageId: number;
 }
 
 /** One subscription of a persistent session. */
@@ -247,6 +284,12 @@ export type LoadedRecord =
       readonly record: QueuedMessageRecord;
     }
   | {
+      /** A summary of a session's queued and in-flight messages (with `messages: "summary"`). */
+      readonly kind: "queue";
+      /** The summary. */
+      readonly record: QueueSummary;
+    }
+  | {
       /** An incoming QoS 2 packet id awaiting PUBREL. */
       readonly kind: "incomingQos2";
       /** The session's client id. */
@@ -263,8 +306,15 @@ export type LoadedRecord =
 
 /** Options of {@link Storage.load}. */
 export interface LoadOptions {
-  /** Include the sessions' queued messages (default true). */
-  readonly messages?: boolean;
+  /** Include topics and time series extents (default true). */
+  readonly topics?: boolean;
+  /** Include sessions, their subscriptions and incoming QoS 2 ids (default true). */
+  readonly sessions?: boolean;
+  /**
+   * The sessions' queued messages: `true` (default) every message; `false` none; `"summary"` one
+   * {@link QueueSummary} per session that has messages, instead of the messages. Only with sessions.
+   */
+  readonly messages?: boolean | "summary";
 }
 
 /** What {@link Storage.sweep} removed. */
@@ -289,12 +339,17 @@ export interface Storage {
   /**
    * Everything kept, for start-up, in batches (of at most a few thousand records) so that a large
    * store is never one giant array. Order: topics, series, sessions, subscriptions, messages (per
-   * session by `messageId`), incoming QoS 2 ids. Time series events are not loaded: read them with
-   * {@link Storage.readEvents}. With `messages: false` the queued messages are left out too, for a
-   * core that reads a session's queue when its client comes back ({@link Storage.loadSessionMessages}).
+   * session by `messageId`) or their summaries (per session), incoming QoS 2 ids. Time series events
+   * are not loaded: read them with {@link Storage.readEvents}. {@link LoadOptions} leaves parts out:
+   * the core reads topics and sessions in two passes (`sessions: false`, then `topics: false`), and a
+   * session's queue as a summary, reading its messages when its client comes back
+   * ({@link Storage.loadSessionMessages}).
    */
   load(options?: LoadOptions): AsyncIterable<readonly LoadedRecord[]>;
-  /** One session's queued and in-flight messages, by `messageId`. */
+  /**
+   * One session's queued and in-flight messages, by `messageId`, as they stand when it is called
+   * (writes queued after the call are not seen).
+   */
   loadSessionMessages(clientId: string): Promise<QueuedMessageRecord[]>;
 
   /** Keeps a topic with its specification and value, replacing what was kept at its path. */

@@ -10,7 +10,7 @@ import type { Core } from "../core/core.js";
 import { sessionActor } from "../core/facade.js";
 import type { Actor } from "../core/security/types.js";
 import type { Timer } from "../core/ports.js";
-import type { DurableSession, DurableWill, RestoredSession } from "../core/session-store.js";
+import type { DurableSession, DurableWill, RestoredMessage, RestoredSession } from "../core/session-store.js";
 import type { QoS, ReadCache, Subscriber, Subscription, SubscriptionOptions, Update } from "../core/types.js";
 import { Deque } from "./deque.js";
 import { InflightWindow, PacketIdSet } from "./inflight.js";
@@ -84,6 +84,21 @@ export interface SessionHooks {
   readonly queuedBytesTotal: { value: number };
 }
 
+/**
+ * The part of a restored session's queue still on disk (issue 9: start-up reads a summary, not the
+ * messages): what it counts against the queue bounds, and the last message id it holds.
+ */
+interface UnreadQueue {
+  /** Messages not in flight (they count against `mqtt.maxQueuedMessages`). */
+  readonly queued: number;
+  /** Their bytes, counted in {@link MqttSession.queuedBytes} until they are read. */
+  readonly bytes: number;
+  /** Messages kept before start-up have ids up to this one; later ones are in memory. */
+  readonly lastMessageId: number;
+  /** True while the read is under way. */
+  loading: boolean;
+}
+
 /** Retained values still to be sent for one subscription, pulled as the socket and window allow. */
 interface Replay {
   readonly source: Iterator<Update>;
@@ -102,8 +117,14 @@ export class MqttSession implements Subscriber {
   private window: InflightWindow<Outgoing> | undefined;
   /** Messages waiting for room in the inflight window or on the socket (or for the client to return). */
   readonly queue = new Deque<Outgoing>();
-  /** Bytes held by {@link queue} (payload and topic). */
+  /** Bytes held by {@link queue} (payload and topic), and by the part of it not read yet. */
   queuedBytes = 0;
+  /**
+   * A restored session's queue while it is still on disk: read when the client comes back or when a
+   * bound must drop its oldest message. Meanwhile new messages wait behind it in {@link queue}, and
+   * nothing is sent (the kept messages go first, under the packet ids they were sent with).
+   */
+  private unread: UnreadQueue | undefined;
   /** QoS 2 packet ids received and not yet released [MQTT-4.3.3-3]. */
   readonly incomingQos2: PacketIdSet;
   link: SessionLink | undefined;
@@ -156,6 +177,11 @@ export class MqttSession implements Subscriber {
     return this.window === undefined ? 0 : this.window.size;
   }
 
+  /** Messages queued (not in flight), those still on disk included. */
+  get queuedCount(): number {
+    return this.unread === undefined ? this.queue.length : this.queue.length + this.unread.queued;
+  }
+
   get online(): boolean {
     return this.link !== undefined;
   }
@@ -197,7 +223,13 @@ export class MqttSession implements Subscriber {
         });
       return;
     }
-    if (link && this.queue.length === 0 && this.inflightCount < link.inflightLimit && link.writable) {
+    if (
+      link &&
+      this.queue.length === 0 &&
+      this.unread === undefined &&
+      this.inflightCount < link.inflightLimit &&
+      link.writable
+    ) {
       this.transmit(link, message);
       return;
     }
@@ -222,7 +254,8 @@ export class MqttSession implements Subscriber {
   /** Moves queued messages into flight, then retained values, while the window and the socket allow. */
   drain(): void {
     const link = this.link;
-    if (!link) return;
+    // A queue still being read holds everything back: its messages go first.
+    if (!link || this.unread !== undefined) return;
     if (this.queue.length > 0) {
       const now = this.core.clock.now();
       while (this.queue.length > 0 && this.inflightCount < link.inflightLimit && link.writable) {
@@ -247,7 +280,8 @@ export class MqttSession implements Subscriber {
   /** Re-sends everything in flight after a reconnect, DUP set on PUBLISH [MQTT-4.4.0-1]. */
   resend(): void {
     const link = this.link;
-    if (!link) return;
+    // A queue still being read resends once it is read (what was in flight is in it).
+    if (!link || this.unread !== undefined) return;
     const window = this.window;
     if (window !== undefined && window.size > 0) {
       // In the order first sent [MQTT-4.6.0-1]; a released QoS 2 message goes on with PUBREL.
@@ -294,6 +328,8 @@ export class MqttSession implements Subscriber {
     this.will = undefined;
     this.willAt = undefined;
     this.expiresAt = undefined;
+    // The queue kept before start-up is read now: the reconnection resends it (then the rest).
+    this.readQueue();
   }
 
   /**
@@ -356,6 +392,18 @@ export class MqttSession implements Subscriber {
     this.durable = kept.durable;
     this.protocolVersion = record.protocolVersion;
     this.expiryIntervalSec = record.expiryIntervalSec;
+    const owner = kept.owner;
+    if (owner !== undefined) {
+      // It still belongs to its principal: deliveries while it is away are checked against it (with
+      // its roles as they are now), and no other principal may take it over (connect.ts).
+      this.owner = { principal: owner.principal };
+      this.actor = {
+        sessionId: this.sessionId,
+        principal: owner.principal,
+        roles: owner.roles,
+        clientId: this.clientId,
+      };
+    }
     for (const { key, options } of kept.subscriptions) {
       const sub = subscriptionOf(key);
       if (sub === undefined) continue;
@@ -365,23 +413,17 @@ export class MqttSession implements Subscriber {
       if (!sub.filter.startsWith(REQUEST_FILTER_PREFIX))
         this.core.facade.restoreSubscription(sub.filter, sub.shareGroup, this, options);
     }
-    for (const m of kept.messages) {
-      const message: Outgoing = {
-        update: m.update,
-        qos: m.qos,
-        retain: m.retain,
-        subscriptionIds: m.subscriptionIds,
-        messageId: m.messageId,
+    const queue = kept.queue;
+    if (queue !== undefined) {
+      // Read when needed; counted against the bounds from now on.
+      this.unread = {
+        queued: queue.queued,
+        bytes: queue.queuedBytes,
+        lastMessageId: queue.lastMessageId,
+        loading: false,
       };
-      if (m.state === "queued" || m.packetId === undefined) {
-        this.queue.push(message);
-        const size = sizeOf(message);
-        this.queuedBytes += size;
-        this.hooks.queuedBytesTotal.value += size;
-        continue;
-      }
-      this.window ??= new InflightWindow(this.options.maxInflight);
-      this.window.restore(m.packetId, message, m.state === "released");
+      this.queuedBytes += queue.queuedBytes;
+      this.hooks.queuedBytesTotal.value += queue.queuedBytes;
     }
     for (const id of kept.incomingQos2) this.incomingQos2.add(id);
     const will = kept.will;
@@ -463,6 +505,7 @@ export class MqttSession implements Subscriber {
   end(): void {
     if (this.ended) return;
     this.ended = true;
+    this.unread = undefined;
     this.cancelTimers();
     this.publishWill();
     this.durable?.remove();
@@ -532,11 +575,18 @@ export class MqttSession implements Subscriber {
     if (durable === undefined) return;
     const will = this.will;
     const willAt = this.willAt;
+    const owner = this.owner;
     durable.save({
       protocolVersion: this.protocolVersion,
       expiryIntervalSec: this.expiryIntervalSec,
       ...(expiresAt !== undefined ? { expiresAt } : {}),
       ...(will ? { will: durableWill(will, willAt) } : {}),
+      ...(owner !== undefined && {
+        owner:
+          owner.principal === undefined
+            ? { roles: [...this.actor.roles] }
+            : { principal: owner.principal, roles: [...this.actor.roles] },
+      }),
     });
   }
 
@@ -606,15 +656,13 @@ export class MqttSession implements Subscriber {
     const size = sizeOf(message);
     const total = this.hooks.queuedBytesTotal;
     for (;;) {
-      const reason =
-        this.queue.length >= o.maxQueuedMessages
-          ? "queue_full"
-          : this.queuedBytes + size > o.maxQueuedBytes
-            ? "queue_bytes"
-            : total.value + size > o.maxQueuedBytesTotal
-              ? "queue_bytes_total"
-              : undefined;
+      const reason = this.overBound(size);
       if (reason === undefined) break;
+      if (o.queueDropPolicy === "drop-oldest" && this.unread !== undefined) {
+        // The oldest message is still on disk: it is dropped once read (trimToBounds); this one waits.
+        this.readQueue();
+        break;
+      }
       this.core.metrics.inc("mqtt_messages_dropped_total", { reason });
       if (o.queueDropPolicy === "drop-newest" || this.queue.length === 0) return;
       this.forget(this.dequeue());
@@ -633,6 +681,99 @@ export class MqttSession implements Subscriber {
     total.value += size;
   }
 
+  /** The bound that a message of `size` bytes would exceed when queued, if any. */
+  private overBound(size: number): "queue_full" | "queue_bytes" | "queue_bytes_total" | undefined {
+    const o = this.options;
+    return this.queuedCount >= o.maxQueuedMessages
+      ? "queue_full"
+      : this.queuedBytes + size > o.maxQueuedBytes
+        ? "queue_bytes"
+        : this.hooks.queuedBytesTotal.value + size > o.maxQueuedBytesTotal
+          ? "queue_bytes_total"
+          : undefined;
+  }
+
+  /**
+   * Reads the queue kept before start-up (once; again after a failed read). Until it is read nothing
+   * is sent and new messages wait behind it.
+   */
+  private readQueue(): void {
+    const unread = this.unread;
+    const durable = this.durable;
+    if (unread === undefined || unread.loading) return;
+    if (durable === undefined) {
+      // Nothing kept any more (the store closed, or the session stopped being kept): nothing to read.
+      this.read(unread, []);
+      return;
+    }
+    unread.loading = true;
+    durable.loadMessages(unread.lastMessageId).then(
+      (messages) => this.read(unread, messages),
+      (err: unknown) => {
+        unread.loading = false;
+        this.core.metrics.inc("mqtt_queue_reads_failed_total");
+        this.core.log.error(
+          { clientId: this.clientId, err: err instanceof Error ? err.message : String(err) },
+          "reading a kept session's queue failed; retried when its client comes back",
+        );
+      },
+    );
+  }
+
+  /**
+   * The kept queue is read: its messages go before those queued since start-up, what was in flight goes
+   * back under its packet ids, the byte counts take the real sizes, and the bounds apply.
+   */
+  private read(unread: UnreadQueue, messages: readonly RestoredMessage[]): void {
+    if (this.unread !== unread || this.ended) return;
+    this.unread = undefined;
+    const total = this.hooks.queuedBytesTotal;
+    this.queuedBytes -= unread.bytes;
+    total.value -= unread.bytes;
+    const later = this.queue.length > 0 ? [...this.queue] : [];
+    this.queue.clear();
+    for (const m of messages) {
+      const message: Outgoing = {
+        update: m.update,
+        qos: m.qos,
+        retain: m.retain,
+        subscriptionIds: m.subscriptionIds,
+        messageId: m.messageId,
+      };
+      if (m.state === "queued" || m.packetId === undefined) {
+        this.queue.push(message);
+        const size = sizeOf(message);
+        this.queuedBytes += size;
+        total.value += size;
+        continue;
+      }
+      this.window ??= new InflightWindow(this.options.maxInflight);
+      this.window.restore(m.packetId, message, m.state === "released");
+    }
+    for (const message of later) this.queue.push(message);
+    if (this.options.queueDropPolicy === "drop-oldest") this.trimToBounds();
+    this.resend();
+  }
+
+  /** Drops the oldest queued messages while the queue exceeds a bound (drop-oldest), counted. */
+  private trimToBounds(): void {
+    const o = this.options;
+    const total = this.hooks.queuedBytesTotal;
+    while (this.queue.length > 0) {
+      const reason =
+        this.queue.length > o.maxQueuedMessages
+          ? "queue_full"
+          : this.queuedBytes > o.maxQueuedBytes
+            ? "queue_bytes"
+            : total.value > o.maxQueuedBytesTotal
+              ? "queue_bytes_total"
+              : undefined;
+      if (reason === undefined) return;
+      this.core.metrics.inc("mqtt_messages_dropped_total", { reason });
+      this.forget(this.dequeue());
+    }
+  }
+
   private dequeue(): Outgoing {
     const message = this.queue.shift() as Outgoing;
     const size = sizeOf(message);
@@ -644,13 +785,13 @@ export class MqttSession implements Subscriber {
   /** Half of a queue bound: past it, publishers are slowed. */
   private overHighWater(): boolean {
     const o = this.options;
-    return this.queue.length * 2 >= o.maxQueuedMessages || this.queuedBytes * 2 >= o.maxQueuedBytes;
+    return this.queuedCount * 2 >= o.maxQueuedMessages || this.queuedBytes * 2 >= o.maxQueuedBytes;
   }
 
   /** A quarter of a queue bound: below it, held publishers go on. */
   private belowLowWater(): boolean {
     const o = this.options;
-    return this.queue.length * 4 < o.maxQueuedMessages && this.queuedBytes * 4 < o.maxQueuedBytes;
+    return this.queuedCount * 4 < o.maxQueuedMessages && this.queuedBytes * 4 < o.maxQueuedBytes;
   }
 
   private pressure(): void {

@@ -42,7 +42,7 @@ export function registerGauges(core: Core, mqtt: MqttDoor, sdk: SdkDoor): void {
   });
   m.gauge("skein_mqtt_queued_messages", () => {
     let n = 0;
-    for (const s of mqtt.sessions.values()) n += s.queue.length;
+    for (const s of mqtt.sessions.values()) n += s.queuedCount;
     return [[{}, n]];
   });
   m.gauge("skein_mqtt_queued_bytes", () => [[{}, mqtt.queuedBytesTotal.value]]);

@@ -12,6 +12,7 @@ import type {
   LoadedRecord,
   LoadOptions,
   QueuedMessageRecord,
+  QueueSummary,
   SessionRecord,
   Storage,
   SubscriptionRecord,
@@ -63,14 +64,17 @@ export class MemoryStorage implements Storage {
       }
     };
     // The same order as the sqlite engine: by key.
-    for (const path of sortedKeys(this.topics)) yield* add({ kind: "topic", record: this.topics.get(path)! });
-    for (const path of sortedKeys(this.series)) {
-      const s = this.series.get(path)!;
-      const last = s.events.length > s.head ? s.events[s.events.length - 1] : undefined;
-      const record = { path, firstSequence: s.firstSequence, nextSequence: s.nextSequence };
-      yield* add({ kind: "series", record: last ? { ...record, lastTimestamp: last.timestamp } : record });
+    if (options?.topics !== false) {
+      for (const path of sortedKeys(this.topics))
+        yield* add({ kind: "topic", record: this.topics.get(path)! });
+      for (const path of sortedKeys(this.series)) {
+        const s = this.series.get(path)!;
+        const last = s.events.length > s.head ? s.events[s.events.length - 1] : undefined;
+        const record = { path, firstSequence: s.firstSequence, nextSequence: s.nextSequence };
+        yield* add({ kind: "series", record: last ? { ...record, lastTimestamp: last.timestamp } : record });
+      }
     }
-    const clients = sortedKeys(this.sessions);
+    const clients = options?.sessions === false ? [] : sortedKeys(this.sessions);
     for (const c of clients) {
       const record = this.sessions.get(c)!.record;
       if (record) yield* add({ kind: "session", record });
@@ -80,10 +84,14 @@ export class MemoryStorage implements Storage {
       for (const filter of sortedKeys(subscriptions))
         yield* add({ kind: "subscription", record: subscriptions.get(filter)! });
     }
-    for (const c of options?.messages === false ? [] : clients) {
+    const messages = options?.messages ?? true;
+    for (const c of messages === true ? clients : []) {
       for (const record of this.sortedMessages(c)) yield* add({ kind: "message", record });
     }
-
+    for (const c of messages === "summary" ? clients : []) {
+      const record = this.summary(c);
+      if (record) yield* add({ kind: "queue", record });
+    }
     for (const c of clients) {
       const ids = [...this.sessions.get(c)!.incomingQos2].sort((a, b) => a - b);
       for (const packetId of ids) yield* add({ kind: "incomingQos2", clientId: c, packetId });
@@ -93,6 +101,22 @@ export class MemoryStorage implements Storage {
 
   loadSessionMessages(clientId: string): Promise<QueuedMessageRecord[]> {
     return Promise.resolve(this.sortedMessages(clientId));
+  }
+
+  /** The summary of a session's queue, as the sqlite engine computes it; undefined when it is empty. */
+  private summary(clientId: string): QueueSummary | undefined {
+    const messages = this.sessions.get(clientId)!.messages;
+    if (messages.size === 0) return undefined;
+    let queued = 0;
+    let queuedBytes = 0;
+    let lastMessageId = 0;
+    for (const m of messages.values()) {
+      lastMessageId = Math.max(lastMessageId, m.messageId);
+      if (m.state !== "queued" && m.packetId !== undefined) continue;
+      queued++;
+      queuedBytes += m.payload.byteLength + m.topic.length;
+    }
+    return { clientId, queued, queuedBytes, inflight: messages.size - queued, lastMessageId };
   }
 
   private sortedMessages(clientId: string): QueuedMessageRecord[] {

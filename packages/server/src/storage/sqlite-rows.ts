@@ -7,6 +7,7 @@
 import type {
   DeliveryState,
   QueuedMessageRecord,
+  SessionOwner,
   SessionRecord,
   StoredProperties,
   SubscriptionRecord,
@@ -42,6 +43,7 @@ export interface SessionRow {
   expiry_interval: number;
   expires_at: number | null;
   will: string | null;
+  owner: string | null;
 }
 /** A `subscription` row as SQLite gives it. */
 export interface SubscriptionRow {
@@ -147,6 +149,24 @@ export function decodeWill(text: string): WillRecord {
   };
 }
 
+interface OwnerJson {
+  p?: string;
+  r: string[];
+}
+
+/** A session's owner as the JSON text of a column. */
+export function encodeOwner(o: SessionOwner): string {
+  const j: OwnerJson = { r: [...o.roles] };
+  if (o.principal !== undefined) j.p = o.principal;
+  return JSON.stringify(j);
+}
+
+/** A session's owner from the JSON text of a column. */
+export function decodeOwner(text: string): SessionOwner {
+  const j = JSON.parse(text) as OwnerJson;
+  return j.p === undefined ? { roles: j.r } : { principal: j.p, roles: j.r };
+}
+
 /** A topic row as a record. */
 export function topicOf(r: TopicRow): TopicRecord {
   const spec = JSON.parse(r.spec) as TopicRecord["spec"];
@@ -171,6 +191,7 @@ export function sessionOf(r: SessionRow): SessionRecord {
     expiryIntervalSec: r.expiry_interval,
     ...(r.expires_at !== null && { expiresAt: r.expires_at }),
     ...(r.will !== null && { will: decodeWill(r.will) }),
+    ...(r.owner !== null && { owner: decodeOwner(r.owner) }),
   };
 }
 

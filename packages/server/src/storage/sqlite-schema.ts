@@ -82,6 +82,9 @@ export const MIGRATIONS: readonly string[] = [
    CREATE INDEX sessions_by_expiry ON sessions (expires_at) WHERE expires_at IS NOT NULL;`,
   // 3: the security store (principals, roles, anonymous access), one JSON document (issue 14).
   `CREATE TABLE security (id INTEGER PRIMARY KEY CHECK (id = 1), document TEXT NOT NULL);`,
+  // 4: who a kept session belongs to (principal and roles, JSON), so that it keeps its owner across a
+  // restart (issue 9, issue 14). Sessions kept before have none (NULL).
+  `ALTER TABLE sessions ADD COLUMN owner TEXT;`,
 ];
 
 /** The schema version this server writes. */

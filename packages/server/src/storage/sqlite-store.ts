@@ -36,6 +36,7 @@ import {
   type SessionRow,
   type SubscriptionRow,
   type TopicRow,
+  encodeOwner,
   encodeProperties,
   encodeWill,
   eventOf,
@@ -71,6 +72,15 @@ export interface SqliteStorageOptions {
 }
 
 const LOAD_PAGE = 2000;
+
+/** A row of the per-session queue summary. */
+interface QueueSummaryRow {
+  client_id: string;
+  queued: number;
+  queued_bytes: number;
+  inflight: number;
+  last_id: number;
+}
 
 type Params = unknown[];
 
@@ -158,7 +168,7 @@ export class SqliteStorage implements Storage {
    */
   async *load(options?: LoadOptions): AsyncIterable<readonly LoadedRecord[]> {
     try {
-      yield* this.loadPages(options?.messages !== false);
+      yield* this.loadPages(options ?? {});
     } catch (err) {
       const code = (err as { code?: string }).code ?? "";
       if (code === "SQLITE_NOTADB" || code.startsWith("SQLITE_CORRUPT")) throw asOpenError(this.file, err);
@@ -166,8 +176,13 @@ export class SqliteStorage implements Storage {
     }
   }
 
-  private async *loadPages(messages: boolean): AsyncIterable<readonly LoadedRecord[]> {
+  private async *loadPages(options: LoadOptions): AsyncIterable<readonly LoadedRecord[]> {
     this.commit();
+    if (options.topics !== false) yield* this.loadTopicPages();
+    if (options.sessions !== false) yield* this.loadSessionPages(options.messages ?? true);
+  }
+
+  private *loadTopicPages(): Iterable<readonly LoadedRecord[]> {
     const st = this.st;
     let key = "";
     for (;;) {
@@ -187,7 +202,11 @@ export class SqliteStorage implements Storage {
         } as const;
       });
     }
-    key = "";
+  }
+
+  private *loadSessionPages(messages: boolean | "summary"): Iterable<readonly LoadedRecord[]> {
+    const st = this.st;
+    let key = "";
     for (;;) {
       const rows = st.loadSessions.all(key, LOAD_PAGE) as SessionRow[];
       if (rows.length === 0) break;
@@ -204,9 +223,28 @@ export class SqliteStorage implements Storage {
       filter = last.filter;
       yield rows.map((r) => ({ kind: "subscription", record: subscriptionOf(r) }) as const);
     }
+    if (messages === "summary") {
+      // One pass over the queue table that reads no payload (length() of a BLOB reads its header).
+      const rows = st.queueSummaries.all() as QueueSummaryRow[];
+      for (let i = 0; i < rows.length; i += LOAD_PAGE) {
+        yield rows.slice(i, i + LOAD_PAGE).map(
+          (r) =>
+            ({
+              kind: "queue",
+              record: {
+                clientId: r.client_id,
+                queued: r.queued,
+                queuedBytes: r.queued_bytes,
+                inflight: r.inflight,
+                lastMessageId: r.last_id,
+              },
+            }) as const,
+        );
+      }
+    }
     client = "";
     let id = -1;
-    while (messages) {
+    while (messages === true) {
       const rows = st.loadMessages.all(client, id, LOAD_PAGE) as MessageTuple[];
       if (rows.length === 0) break;
       const last = rows[rows.length - 1]!;
@@ -257,6 +295,7 @@ export class SqliteStorage implements Storage {
       session.expiryIntervalSec,
       session.expiresAt ?? null,
       session.will ? encodeWill(session.will) : null,
+      session.owner ? encodeOwner(session.owner) : null,
     ]);
   }
 
@@ -583,7 +622,7 @@ function prepareStatements(db: BetterSqlite3.Database) {
     expiredValues: p("SELECT path FROM topics WHERE value_expires IS NOT NULL AND value_expires <= ?"),
     loadTopics: p("SELECT * FROM topics WHERE path > ? ORDER BY path LIMIT ?"),
     putSession: p(
-      "INSERT OR REPLACE INTO sessions (client_id, protocol, expiry_interval, expires_at, will) VALUES (?, ?, ?, ?, ?)",
+      "INSERT OR REPLACE INTO sessions (client_id, protocol, expiry_interval, expires_at, will, owner) VALUES (?, ?, ?, ?, ?, ?)",
     ),
     deleteSession: p("DELETE FROM sessions WHERE client_id = ?"),
     expiredSessions: p("SELECT client_id FROM sessions WHERE expires_at IS NOT NULL AND expires_at <= ?"),
@@ -611,6 +650,15 @@ function prepareStatements(db: BetterSqlite3.Database) {
     loadMessages: p(
       `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE (client_id, message_id) > (?, ?) ORDER BY client_id, message_id LIMIT ?`,
     ).raw(),
+    // A message is queued (counts against the queue bounds) when not in flight: state 0 or no packet id.
+    queueSummaries: p(
+      `SELECT client_id,
+         sum(state = 0 OR packet_id IS NULL) AS queued,
+         sum(CASE WHEN state = 0 OR packet_id IS NULL THEN length(payload) + length(topic) ELSE 0 END) AS queued_bytes,
+         sum(state <> 0 AND packet_id IS NOT NULL) AS inflight,
+         max(message_id) AS last_id
+       FROM messages GROUP BY client_id ORDER BY client_id`,
+    ),
     sessionMessages: p(
       `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE client_id = ? ORDER BY message_id`,
     ).raw(),

@@ -240,18 +240,23 @@ export class SecurityService {
   }
 
   /**
+   * The roles `principal` holds now (undefined: anonymous, the anonymous roles, none when anonymous
+   * access is off); undefined for a principal the store does not know (one an authenticator let in:
+   * its session keeps the roles it was given).
+   */
+  currentRoles(principal: string | undefined): readonly string[] | undefined {
+    if (principal !== undefined) return this.store.principal(principal)?.roles;
+    const anonymous = this.store.anonymous;
+    return anonymous === false ? [] : anonymous.roles;
+  }
+
+  /**
    * Open sessions hold their principal's roles as they are now (anonymous ones: the anonymous
    * roles). The store's version moved, so cached decisions drop.
    */
   private refreshRoles(): void {
-    const anonymous = this.store.anonymous;
     for (const s of this.sessions.all()) {
-      const roles =
-        s.principal === undefined
-          ? anonymous === false
-            ? []
-            : anonymous.roles
-          : this.store.principal(s.principal)?.roles;
+      const roles = this.currentRoles(s.principal);
       if (roles === undefined) continue;
       s.roles = [...roles];
       s.properties.$Roles = roles.join(",");
