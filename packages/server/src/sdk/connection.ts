@@ -18,6 +18,7 @@ import {
   pathProblem,
 } from "@skein/protocol";
 import type { Logger, Timer } from "../core/ports.js";
+import { applyAuthentication } from "../security/authenticated.js";
 import { newSessionId } from "../core/sessions.js";
 import type { SdkDoor } from "./door.js";
 import type { Answer } from "./control.js";
@@ -119,6 +120,9 @@ export class SdkConnection implements SdkLink, Answer {
     this.state = "closed";
     this.door.core.clock.clearTimeout(this.heartbeat);
     this.clearHandshakeTimer();
+    // Paused while a hello was authenticated: the close handshake needs the client's close frame read
+    // (else the close waits for ws's 30 s timeout).
+    if (this.ws.isPaused) this.ws.resume();
     this.ws.close(code, reason.slice(0, 120));
     this.ended(closeReason(code));
     this.door.connectionClosed(this, code === 1000);
@@ -199,7 +203,8 @@ export class SdkConnection implements SdkLink, Answer {
   /** No hello within `handshakeTimeoutMs`: the WebSocket is closed (4008), counted and logged. */
   private handshakeTimedOut(): void {
     this.handshakeTimer = undefined;
-    if (this.state !== "handshake") return;
+    // Still handshaking, or authenticating a hello: an authenticator that never answers cannot hold the socket.
+    if (this.state !== "handshake" && this.state !== "authenticating") return;
     const timeoutMs = this.door.options.handshakeTimeoutMs;
     this.door.core.metrics.inc("sdk_handshake_timeouts_total");
     this.log.warn({ timeoutMs }, "sdk connection closed: no hello in time");
@@ -310,7 +315,6 @@ export class SdkConnection implements SdkLink, Answer {
   }
 
   private hello(frame: ClientFrameOf<"hello">): void {
-    this.clearHandshakeTimer();
     const version = Math.max(
       ...frame.versions.filter((v) => (PROTOCOL_VERSIONS as readonly number[]).includes(v)),
     );
@@ -325,18 +329,12 @@ export class SdkConnection implements SdkLink, Answer {
     const resumed = frame.resume ? door.resume(this, frame.resume) : undefined;
     if (resumed) return this.open(frame, version, resumed, true);
     this.authenticate(frame, (auth) => {
-      const session = door.newSession(
-        newSessionId(),
-        randomBytes(16).toString("hex"),
-        {
-          ...frame.properties,
-          ...auth.properties,
-          $ClientIP: this.remoteAddress,
-          $Transport: "sdk",
-          $StartTime: String(door.core.clock.now()),
-        },
-        auth,
-      );
+      const properties: Record<string, string> = { ...frame.properties };
+      applyAuthentication(properties, auth);
+      properties.$ClientIP = this.remoteAddress;
+      properties.$Transport = "sdk";
+      properties.$StartTime = String(door.core.clock.now());
+      const session = door.newSession(newSessionId(), randomBytes(16).toString("hex"), properties, auth);
       this.open(frame, version, session, false);
     });
   }
@@ -387,6 +385,7 @@ export class SdkConnection implements SdkLink, Answer {
   /** Opens (or resumes) `session` on this connection: welcome, replay, pending tellings. */
   private open(frame: ClientFrameOf<"hello">, version: number, session: SdkSession, resumed: boolean): void {
     const door = this.door;
+    this.clearHandshakeTimer();
     this.session = session;
     this.version = version;
     this.state = "open";
