@@ -7,6 +7,7 @@ import type { Duplex } from "node:stream";
 import mqtt from "mqtt-packet";
 import type { Packet } from "mqtt-packet";
 import type { Logger, Timer } from "../core/ports.js";
+import type { Credentials } from "../core/security/types.js";
 import type { CommitAcks } from "./commit-acks.js";
 import type { MqttDoor } from "./door.js";
 import { Framer, type FrameError } from "./framer.js";
@@ -26,6 +27,8 @@ export interface ConnectionInfo {
   remoteAddress: string;
   /** `tcp`, `tls`, `ws` or `wss`. */
   transport: string;
+  /** The client certificate the listener verified against `tls.ca`, if any. */
+  certificate?: Credentials["certificate"];
 }
 
 /** How a connection ends. */

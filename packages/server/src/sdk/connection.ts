@@ -57,6 +57,8 @@ export class SdkConnection implements SdkLink, Answer {
     readonly door: SdkDoor,
     readonly ws: WebSocket,
     readonly remoteAddress: string,
+    /** The client certificate the listener verified against `tls.ca`, if any. */
+    readonly certificate?: Credentials["certificate"],
   ) {
     this.log = door.log.child({ remote: remoteAddress });
     ws.on("message", (data, isBinary) => this.onMessage(data as Buffer, isBinary));
@@ -352,6 +354,7 @@ export class SdkConnection implements SdkLink, Answer {
       principal: frame.principal,
       password: frame.password,
       remoteAddress: this.remoteAddress,
+      certificate: this.certificate,
     };
     const settle = (outcome: AuthenticationOutcome): void => {
       if (outcome.ok) return then(outcome);

@@ -54,6 +54,7 @@ function authenticateConnect(
     password: packet.password,
     clientId: conn.clientId,
     remoteAddress: conn.info.remoteAddress,
+    certificate: conn.info.certificate,
   };
   const settle = (outcome: AuthenticationOutcome): void => {
     if (outcome.ok) return then(outcome);
