@@ -5,6 +5,7 @@
 import { LOG_LEVELS } from "@skein/protocol";
 import { z } from "zod";
 import { ConfigError } from "./config-error.js";
+import { jwtConfigSchema } from "./security/jwt-config.js";
 import { anonymousSettingSchema, roleDefinitionSchema, securityNameSchema } from "@skein/protocol";
 import { DEFAULT_MQTT_OPTIONS as D } from "./mqtt/options.js";
 import { DEFAULT_SDK_OPTIONS as S } from "./sdk/options.js";
@@ -233,6 +234,8 @@ export const configSchema = z
         anonymous: anonymousSettingSchema.optional(),
         /** Base delay of the per-address slow-down after failed logins (ms, doubling to 64x); 0 = off. */
         failedLoginDelayMs: z.number().int().min(0).max(60_000).default(100),
+        /** Built-in JWT verification of passwords (docs/security.md "JWT"); off when absent. */
+        jwt: jwtConfigSchema.optional(),
       })
       .strict()
       .prefault({}),

@@ -38,6 +38,7 @@ import { scryptHasher } from "./security/scrypt.js";
 import type { Authenticator } from "./core/security/types.js";
 import { systemClock } from "./core/ports.js";
 import { CertificateAuthenticator } from "./security/certificate-authenticator.js";
+import { JwtAuthenticator } from "./security/jwt-authenticator.js";
 
 export { type SkeinConfig, type SkeinConfigInput, configSchema, parseConfig, LOG_LEVELS } from "./config.js";
 export type { ListeningAddresses } from "./listeners.js";
@@ -69,6 +70,8 @@ export type {
 export type { PasswordHasher, SecurityDocument, PrincipalRecord } from "./core/security/model.js";
 export { scryptHasher, type ScryptParameters } from "./security/scrypt.js";
 export { ConfigError } from "./config-error.js";
+export { JwtAuthenticator } from "./security/jwt-authenticator.js";
+export { type JwtConfig, jwtConfigSchema, JWT_ALGORITHMS } from "./security/jwt-config.js";
 
 /** Things a host program may inject instead of the defaults. */
 export interface ServerDependencies {
@@ -142,7 +145,7 @@ export interface SkeinServer {
   /**
    * Opens the store (restoring its persistent topics) and then every configured listener; resolves
    * with the ports in use.
-   * @throws ConfigError when a TLS PEM file cannot be read
+   * @throws ConfigError when a TLS PEM file or the JWT key or JWKS file cannot be read or used
    * @throws StorageOpenError when the data directory is locked by another server, or its database is
    * corrupt, truncated, foreign or of a newer schema (one line naming the file and the remedy)
    */
@@ -171,9 +174,11 @@ export function createServer(config: SkeinConfigInput = {}, deps: ServerDependen
   const logger: Logger = deps.logger ?? createLogger(cfg, deps.logDestination);
   const clock = deps.clock ?? systemClock;
   // Built-in authenticators after the embedder's (docs/security.md "Principals and authentication").
+  const jwt = cfg.security.jwt && new JwtAuthenticator(cfg.security.jwt, clock);
   const authenticators = [...(deps.authenticators ?? [])];
   if (cfg.tls.ca !== undefined && cfg.tls.principalFrom !== "none")
     authenticators.push(new CertificateAuthenticator(cfg.tls.principalFrom));
+  if (jwt) authenticators.push(jwt);
   const core = new Core({
     limits: {
       maxTopics: cfg.limits.maxTopics,
@@ -234,8 +239,9 @@ export function createServer(config: SkeinConfigInput = {}, deps: ServerDependen
       return t && { path: t.path, spec: t.spec, value: t.value?.payload };
     },
     async listen() {
-      // A PEM file that cannot be read stops start-up (ConfigError) before anything opens.
+      // A PEM, JWT key or JWKS file that cannot be read stops start-up (ConfigError) before anything opens.
       listeners.loadTls();
+      await jwt?.load();
       store =
         deps.store ?? openStorage(cfg, (seconds, writes) => core.metrics.storageCommitted(seconds, writes));
       try {

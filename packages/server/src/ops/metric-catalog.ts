@@ -160,6 +160,10 @@ export const METRIC_CATALOG: Readonly<Record<string, MetricDescription>> = {
   skein_tls_client_certificates_refused_total: c(
     "TLS clients refused for a certificate tls.ca does not verify (tls.clientCertificate optional).",
   ),
+  skein_mqtt_credentials_expired_total: c(
+    "MQTT connections closed because their credentials (a JWT) expired.",
+  ),
+  skein_sdk_credentials_expired_total: c("SDK sessions ended because their credentials (a JWT) expired."),
   skein_http_client_errors_total: c("HTTP requests refused by Node.", { reason: "timeout | bad_request" }),
   // Process (besides prom-client's default collectors)
   skein_eventloop_utilization_ratio: g("Event-loop utilisation since the previous scrape (0..1)."),

@@ -18,7 +18,7 @@ import {
   pathProblem,
 } from "@skein/protocol";
 import type { Logger, Timer } from "../core/ports.js";
-import { applyAuthentication } from "../security/authenticated.js";
+import { applyAuthentication, armExpiry } from "../security/authenticated.js";
 import { newSessionId } from "../core/sessions.js";
 import type { SdkDoor } from "./door.js";
 import type { Answer } from "./control.js";
@@ -52,6 +52,8 @@ export class SdkConnection implements SdkLink, Answer {
   private heartbeat: Timer;
   /** Closes a connection that sends no hello in time; cleared by the hello. */
   private handshakeTimer: Timer | undefined;
+  /** Disarms the close at credential expiry. */
+  private disarmExpiry: (() => void) | undefined;
 
   constructor(
     readonly door: SdkDoor,
@@ -122,6 +124,7 @@ export class SdkConnection implements SdkLink, Answer {
     this.state = "closed";
     this.door.core.clock.clearTimeout(this.heartbeat);
     this.clearHandshakeTimer();
+    this.disarmExpiry?.();
     // Paused while a hello was authenticated: the close handshake needs the client's close frame read
     // (else the close waits for ws's 30 s timeout).
     if (this.ws.isPaused) this.ws.resume();
@@ -337,6 +340,7 @@ export class SdkConnection implements SdkLink, Answer {
       properties.$Transport = "sdk";
       properties.$StartTime = String(door.core.clock.now());
       const session = door.newSession(newSessionId(), randomBytes(16).toString("hex"), properties, auth);
+      session.credentialsExpireAt = auth.expiresAt;
       this.open(frame, version, session, false);
     });
   }
@@ -418,6 +422,24 @@ export class SdkConnection implements SdkLink, Answer {
       { sessionId: session.sessionId, resumed, principal: session.properties.$Principal || undefined },
       "sdk session open",
     );
+    // After the welcome: credentials that expired while the session waited to be resumed end it now.
+    if (session.credentialsExpireAt !== undefined) this.expireWithCredentials(session.credentialsExpireAt);
+  }
+
+  /**
+   * Ends the session when the credentials it was let in with expire (a JWT's `exp`): a `goodbye` with
+   * `CREDENTIALS_EXPIRED`, then close 4009; the session cannot be resumed.
+   */
+  private expireWithCredentials(expiresAt: number): void {
+    this.disarmExpiry = armExpiry(this.door.core.clock, expiresAt, () => {
+      this.disarmExpiry = undefined;
+      const session = this.session;
+      this.door.core.metrics.inc("sdk_credentials_expired_total");
+      this.log.info({ sessionId: session?.sessionId }, "credentials expired: session closed");
+      this.send(this.door.goodbye("CREDENTIALS_EXPIRED", "credentials expired"));
+      this.close(CloseCodes.CREDENTIALS_EXPIRED, "credentials expired");
+      session?.end();
+    });
   }
 
   private refuse(code: number, reason: string): void {
@@ -430,6 +452,7 @@ export class SdkConnection implements SdkLink, Answer {
   private onClose(code: number): void {
     this.door.core.clock.clearTimeout(this.heartbeat);
     this.clearHandshakeTimer();
+    this.disarmExpiry?.();
     if (this.state === "closed") return;
     this.state = "closed";
     this.ended(code === 1000 ? "client_disconnect" : "connection_lost");
