@@ -100,6 +100,16 @@ describe("examples", () => {
     ]);
   });
 
+  it("jwt-auth.mjs connects with a JWT over both doors and sees a forged one refused", async () => {
+    await expectExample("jwt-auth.mjs", [
+      "mqtt: connected with the token",
+      "sdk: $Principal=alice $Roles=sensors,dashboards site=north",
+      "sdk: mqtt session alice-device: $Principal=alice",
+      "mqtt: forged token refused with CONNACK 0x86",
+      "done",
+    ]);
+  });
+
   describe("request-response", () => {
     it("rpc-sdk.mjs: an SDK requester calls SDK handlers", async () => {
       await expectExample("rpc-sdk.mjs", [

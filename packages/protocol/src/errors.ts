@@ -67,6 +67,11 @@ export const ErrorCodes = {
    * with this code; MQTT 5: DISCONNECT 0x87 Not authorized).
    */
   PRINCIPAL_REMOVED: { code: 209, message: "Principal removed", mqtt: R.NOT_AUTHORIZED },
+  /**
+   * The credentials the session was let in with expired (a JWT's `exp`): the session is closed (MQTT 5
+   * DISCONNECT 0xA0, SDK close 4009).
+   */
+  CREDENTIALS_EXPIRED: { code: 210, message: "Credentials expired", mqtt: R.MAXIMUM_CONNECT_TIME },
   // 3xx: topics and selectors
   /** A topic or message path that is not valid. */
   INVALID_PATH: { code: 300, message: "Invalid topic path", mqtt: R.TOPIC_NAME_INVALID },

@@ -748,4 +748,6 @@ export const CloseCodes = {
   TAKEN_OVER: 4007,
   /** No `hello` arrived within the server's handshake timeout (`sdk.handshakeTimeoutMs`). */
   HANDSHAKE_TIMEOUT: 4008,
+  /** The credentials the session was let in with expired (a JWT's `exp`); the session has ended. */
+  CREDENTIALS_EXPIRED: 4009,
 } as const;

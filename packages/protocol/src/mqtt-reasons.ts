@@ -72,6 +72,11 @@ export const MqttReason = {
   PAYLOAD_FORMAT_INVALID: 0x99,
   /** Shared Subscriptions not supported. */
   SHARED_SUBSCRIPTIONS_NOT_SUPPORTED: 0x9e,
+  /**
+   * Maximum connect time (DISCONNECT): "the maximum connection time authorized for this connection has
+   * been exceeded" (MQTT 5 §3.14.2.1); Skein sends it when the session's credentials expire.
+   */
+  MAXIMUM_CONNECT_TIME: 0xa0,
 } as const;
 
 /** An MQTT 5 reason code number. */

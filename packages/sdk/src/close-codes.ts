@@ -22,6 +22,7 @@ const FINAL: Record<number, ErrorCode> = {
   [CloseCodes.NOT_AUTHENTICATED]: "NOT_AUTHENTICATED",
   [CloseCodes.CLOSED_BY_SERVER]: "SESSION_CLOSED",
   [CloseCodes.TAKEN_OVER]: "SESSION_TAKEN_OVER",
+  [CloseCodes.CREDENTIALS_EXPIRED]: "CREDENTIALS_EXPIRED",
 };
 
 /**

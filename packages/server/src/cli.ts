@@ -29,7 +29,12 @@ Options (each also as an environment variable):
   --http-port N|off    HTTP + WebSocket (SKEIN_HTTP_PORT; default 8080)
   --https-port N|off   HTTPS + WSS (SKEIN_HTTPS_PORT; default 8443)
   --tls-cert FILE      PEM certificate (SKEIN_TLS_CERT)
-  --tls-key FILE       PEM private key (SKEIN_TLS_KEY)
+  --tls-key FILE       PEM private key (SKEIN_TLS_KEY); --tls-cert and --tls-key go together
+  --tls-ca FILE        PEM CA certificates: TLS clients must present a certificate it signed
+                       (SKEIN_TLS_CA)
+  --tls-client-cert required|optional
+                       with --tls-ca: refuse clients without a certificate, or let them in
+                       (SKEIN_TLS_CLIENT_CERT; default required)
   --config FILE        JSON configuration file (SKEIN_CONFIG)
   --data-dir DIR       data directory (SKEIN_DATA_DIR; default ./data)
   --store ENGINE       sqlite|memory (SKEIN_STORE; default sqlite; memory keeps nothing)
@@ -49,6 +54,8 @@ const FLAGS = {
   "https-port": { env: "SKEIN_HTTPS_PORT", path: ["http", "tlsPort"], kind: "port" },
   "tls-cert": { env: "SKEIN_TLS_CERT", path: ["tls", "cert"], kind: "string" },
   "tls-key": { env: "SKEIN_TLS_KEY", path: ["tls", "key"], kind: "string" },
+  "tls-ca": { env: "SKEIN_TLS_CA", path: ["tls", "ca"], kind: "string" },
+  "tls-client-cert": { env: "SKEIN_TLS_CLIENT_CERT", path: ["tls", "clientCertificate"], kind: "string" },
   "data-dir": { env: "SKEIN_DATA_DIR", path: ["dataDir"], kind: "string" },
   store: { env: "SKEIN_STORE", path: ["storage", "engine"], kind: "string" },
   "log-level": { env: "SKEIN_LOG_LEVEL", path: ["logLevel"], kind: "string" },

@@ -4,6 +4,8 @@
  */
 import { LOG_LEVELS } from "@skein/protocol";
 import { z } from "zod";
+import { ConfigError } from "./config-error.js";
+import { jwtConfigSchema } from "./security/jwt-config.js";
 import { anonymousSettingSchema, roleDefinitionSchema, securityNameSchema } from "@skein/protocol";
 import { DEFAULT_MQTT_OPTIONS as D } from "./mqtt/options.js";
 import { DEFAULT_SDK_OPTIONS as S } from "./sdk/options.js";
@@ -158,17 +160,48 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
-    /** PEM files for MQTTS and HTTPS/WSS; both listeners start only when cert and key are set. */
+    /**
+     * PEM files for MQTTS and HTTPS/WSS; both listeners start when cert and key are set. Half a
+     * configuration (cert without key, key without cert, a CA without both) is refused at start-up.
+     */
     tls: z
       .object({
         /** PEM file of the server's certificate (chain). */
-        cert: z.string().optional(),
+        cert: z.string().min(1).optional(),
         /** PEM file of the server's private key. */
-        key: z.string().optional(),
-        /** PEM file of CA certificates for client certificates. */
-        ca: z.string().optional(),
+        key: z.string().min(1).optional(),
+        /** PEM file of CA certificates for client certificates; with it, clients are asked for one. */
+        ca: z.string().min(1).optional(),
+        /**
+         * With `ca`: `required` refuses a TLS client without a certificate the CA signed; `optional`
+         * lets one without a certificate in (it then authenticates otherwise) but still refuses a
+         * certificate that does not verify.
+         */
+        clientCertificate: z.enum(["required", "optional"]).default("required"),
+        /**
+         * What of a verified client certificate becomes the session's principal: the subject's
+         * `commonName`, the first subject alternative name of type `dns`, `email` or `uri`, or `none`
+         * (the certificate only opens the connection).
+         */
+        principalFrom: z.enum(["commonName", "dns", "email", "uri", "none"]).default("commonName"),
       })
       .strict()
+      .superRefine((t, ctx) => {
+        if ((t.cert === undefined) !== (t.key === undefined)) {
+          const [set, missing] = t.cert === undefined ? ["key", "cert"] : ["cert", "key"];
+          ctx.addIssue({
+            code: "custom",
+            path: [missing],
+            message: `missing while tls.${set} is set (MQTTS and HTTPS need both cert and key, or neither)`,
+          });
+        } else if (t.ca !== undefined && t.cert === undefined) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["cert"],
+            message: "missing while tls.ca is set (client certificates need tls.cert and tls.key)",
+          });
+        }
+      })
       .prefault({}),
     /**
      * The security store at first start (docs/security.md); afterwards the persisted store is
@@ -201,6 +234,8 @@ export const configSchema = z
         anonymous: anonymousSettingSchema.optional(),
         /** Base delay of the per-address slow-down after failed logins (ms, doubling to 64x); 0 = off. */
         failedLoginDelayMs: z.number().int().min(0).max(60_000).default(100),
+        /** Built-in JWT verification of passwords (docs/security.md "JWT"); off when absent. */
+        jwt: jwtConfigSchema.optional(),
       })
       .strict()
       .prefault({}),
@@ -232,11 +267,12 @@ export type SkeinConfig = z.output<typeof configSchema>;
 
 /**
  * Checks a configuration and fills in defaults.
- * @throws Error with one readable line per problem
+ * @throws ConfigError with one readable line per problem (one line in all when there is one problem)
  */
 export function parseConfig(input: unknown): SkeinConfig {
   const result = configSchema.safeParse(input ?? {});
   if (result.success) return result.data;
-  const lines = result.error.issues.map((i) => `  ${i.path.join(".") || "(root)"}: ${i.message}`);
-  throw new Error(`invalid configuration:\n${lines.join("\n")}`);
+  const lines = result.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`);
+  if (lines.length === 1) throw new ConfigError(`invalid configuration: ${lines[0] as string}`);
+  throw new ConfigError(`invalid configuration:\n${lines.map((l) => `  ${l}`).join("\n")}`);
 }

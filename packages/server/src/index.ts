@@ -36,6 +36,9 @@ import { type Phase, ReadinessProbe } from "./ops/readiness.js";
 import { logEndpoints, logLevelControl, registerGauges } from "./ops/server-ops.js";
 import { scryptHasher } from "./security/scrypt.js";
 import type { Authenticator } from "./core/security/types.js";
+import { systemClock } from "./core/ports.js";
+import { CertificateAuthenticator } from "./security/certificate-authenticator.js";
+import { JwtAuthenticator } from "./security/jwt-authenticator.js";
 
 export { type SkeinConfig, type SkeinConfigInput, configSchema, parseConfig, LOG_LEVELS } from "./config.js";
 export type { ListeningAddresses } from "./listeners.js";
@@ -66,6 +69,9 @@ export type {
 } from "./core/security/types.js";
 export type { PasswordHasher, SecurityDocument, PrincipalRecord } from "./core/security/model.js";
 export { scryptHasher, type ScryptParameters } from "./security/scrypt.js";
+export { ConfigError } from "./config-error.js";
+export { JwtAuthenticator } from "./security/jwt-authenticator.js";
+export { type JwtConfig, jwtConfigSchema, JWT_ALGORITHMS } from "./security/jwt-config.js";
 
 /** Things a host program may inject instead of the defaults. */
 export interface ServerDependencies {
@@ -104,7 +110,9 @@ export interface ServerDependencies {
   /**
    * Authenticators asked, in order, before the built-in principal store, on both doors (MQTT user
    * name and password, SDK hello credentials). The first that does not abstain decides; when all
-   * abstain the store decides (docs/security.md).
+   * abstain the store decides (docs/security.md). They run before the built-in client-certificate
+   * (`tls.principalFrom`) and JWT (`security.jwt`) authenticators, and see the verified client
+   * certificate in `credentials`.
    *
    * @example
    * ```ts
@@ -137,6 +145,7 @@ export interface SkeinServer {
   /**
    * Opens the store (restoring its persistent topics) and then every configured listener; resolves
    * with the ports in use.
+   * @throws ConfigError when a TLS PEM file or the JWT key or JWKS file cannot be read or used
    * @throws StorageOpenError when the data directory is locked by another server, or its database is
    * corrupt, truncated, foreign or of a newer schema (one line naming the file and the remedy)
    */
@@ -157,11 +166,19 @@ export interface SkeinServer {
 
 /**
  * Creates a server from a configuration (see {@link configSchema}; every field is optional).
- * @throws Error when the configuration is invalid, listing every problem
+ * @throws ConfigError when the configuration is invalid (half a TLS configuration included), listing
+ * every problem
  */
 export function createServer(config: SkeinConfigInput = {}, deps: ServerDependencies = {}): SkeinServer {
   const cfg = parseConfig(config);
   const logger: Logger = deps.logger ?? createLogger(cfg, deps.logDestination);
+  const clock = deps.clock ?? systemClock;
+  // Built-in authenticators after the embedder's (docs/security.md "Principals and authentication").
+  const jwt = cfg.security.jwt && new JwtAuthenticator(cfg.security.jwt, clock);
+  const authenticators = [...(deps.authenticators ?? [])];
+  if (cfg.tls.ca !== undefined && cfg.tls.principalFrom !== "none")
+    authenticators.push(new CertificateAuthenticator(cfg.tls.principalFrom));
+  if (jwt) authenticators.push(jwt);
   const core = new Core({
     limits: {
       maxTopics: cfg.limits.maxTopics,
@@ -170,12 +187,12 @@ export function createServer(config: SkeinConfigInput = {}, deps: ServerDependen
     },
     userPropertyOrder: { orderOf, remember: rememberOrder },
     logger,
-    clock: deps.clock,
+    clock,
     authorizer: deps.authorizer,
     security: {
       host: cfg.host,
       hasher: scryptHasher(),
-      authenticators: deps.authenticators,
+      authenticators,
       initial: cfg.security,
       // The admin principal's password at first start (never a configuration key: it is a secret).
       adminPassword: process.env.SKEIN_ADMIN_PASSWORD,
@@ -222,6 +239,9 @@ export function createServer(config: SkeinConfigInput = {}, deps: ServerDependen
       return t && { path: t.path, spec: t.spec, value: t.value?.payload };
     },
     async listen() {
+      // A PEM, JWT key or JWKS file that cannot be read stops start-up (ConfigError) before anything opens.
+      listeners.loadTls();
+      await jwt?.load();
       store =
         deps.store ?? openStorage(cfg, (seconds, writes) => core.metrics.storageCommitted(seconds, writes));
       try {

@@ -17,9 +17,11 @@ import {
   type Socket,
 } from "node:net";
 import type { Duplex } from "node:stream";
-import { createServer as createTlsServer, type TlsOptions } from "node:tls";
+import { type TLSSocket, type TlsOptions, createServer as createTlsServer } from "node:tls";
 import { WebSocketServer, createWebSocketStream, type WebSocket } from "ws";
 import type { SkeinConfig } from "./config.js";
+import { ConfigError } from "./config-error.js";
+import type { Credentials } from "./core/security/types.js";
 import type { Logger } from "./core/ports.js";
 import type { Metrics } from "./core/metrics.js";
 import type { MqttDoor } from "./mqtt/door.js";
@@ -52,6 +54,8 @@ export class Listeners {
   private readonly sdkWss: WebSocketServer;
   private readonly console: ConsoleFiles;
   readonly addresses: ListeningAddresses = {};
+  /** The TLS options, once read (undefined options: no TLS configured). */
+  private tls: { options: TlsOptions | undefined } | undefined;
 
   constructor(
     private readonly config: SkeinConfig,
@@ -81,10 +85,19 @@ export class Listeners {
     });
   }
 
+  /**
+   * Reads the TLS PEM files, so that one that cannot be read stops start-up before anything opens.
+   * @throws ConfigError naming the setting and the file
+   */
+  loadTls(): void {
+    this.tls ??= { options: this.tlsOptions() };
+  }
+
   /** Opens every configured listener. */
   async start(): Promise<ListeningAddresses> {
     const { config } = this;
-    const tls = this.tlsOptions();
+    this.loadTls();
+    const tls = this.tls?.options;
     if (config.mqtt.port !== false) {
       this.addresses.mqtt = await this.listen(
         createTcpServer((s) => this.acceptSocket(s, "tcp")),
@@ -93,8 +106,11 @@ export class Listeners {
       );
     }
     if (tls && config.mqtt.tlsPort !== false) {
-      const server = createTlsServer(tls, (s) => this.acceptSocket(s, "tls"));
-      server.on("tlsClientError", (err) => this.log.debug({ err: err.message }, "TLS handshake failed"));
+      const server = createTlsServer(tls, (s) => {
+        if (this.unverifiedCertificate(s)) return;
+        this.acceptSocket(s, "tls", peerCertificate(s));
+      });
+      server.on("tlsClientError", (err) => this.tlsClientError(err));
       this.addresses.mqtts = await this.listen(server, config.mqtt.tlsPort, "mqtts");
     }
     const timeouts = this.httpTimeouts();
@@ -106,11 +122,10 @@ export class Listeners {
       );
     }
     if (tls && config.http.tlsPort !== false) {
-      this.addresses.https = await this.listen(
-        this.httpServer(createHttpsServer({ ...tls, ...timeouts }), "wss"),
-        config.http.tlsPort,
-        "https",
-      );
+      const server = createHttpsServer({ ...tls, ...timeouts });
+      server.on("secureConnection", (s: TLSSocket) => this.unverifiedCertificate(s));
+      server.on("tlsClientError", (err) => this.tlsClientError(err));
+      this.addresses.https = await this.listen(this.httpServer(server, "wss"), config.http.tlsPort, "https");
     }
     return this.addresses;
   }
@@ -147,10 +162,46 @@ export class Listeners {
     };
   }
 
+  /**
+   * The TLS options of both TLS listeners, or undefined without a certificate. With `tls.ca`, clients
+   * are asked for a certificate, and one the CA did not sign is refused in the handshake unless
+   * `tls.clientCertificate` is `optional` (then {@link unverifiedCertificate} refuses a bad one).
+   * @throws ConfigError when a PEM file cannot be read (half a configuration is refused by the schema)
+   */
   private tlsOptions(): TlsOptions | undefined {
-    const { cert, key, ca } = this.config.tls;
-    if (!cert || !key) return undefined;
-    return { cert: readFileSync(cert), key: readFileSync(key), ca: ca ? readFileSync(ca) : undefined };
+    const { cert, key, ca, clientCertificate } = this.config.tls;
+    if (cert === undefined || key === undefined) return undefined;
+    const options: TlsOptions = { cert: readPem("tls.cert", cert), key: readPem("tls.key", key) };
+    if (ca === undefined) return options;
+    return {
+      ...options,
+      ca: readPem("tls.ca", ca),
+      requestCert: true,
+      rejectUnauthorized: clientCertificate === "required",
+    };
+  }
+
+  /**
+   * `tls.clientCertificate: optional`: a client may come without a certificate, but one that presents a
+   * certificate the CA does not verify is refused (destroyed, counted, logged) rather than let in as if
+   * it had presented none. True when the socket was refused.
+   */
+  private unverifiedCertificate(socket: TLSSocket): boolean {
+    socket.on("error", () => {});
+    if (socket.authorized || !hasPeerCertificate(socket)) return false;
+    this.metrics.inc("tls_client_certificates_refused_total");
+    this.log.warn(
+      { remote: socket.remoteAddress, problem: String(socket.authorizationError) },
+      "TLS client certificate refused",
+    );
+    socket.destroy();
+    return true;
+  }
+
+  /** A failed TLS handshake (no certificate, or one the CA did not sign, when required): counted, logged. */
+  private tlsClientError(err: Error): void {
+    this.metrics.inc("tls_handshake_failures_total");
+    this.log.debug({ err: err.message }, "TLS handshake failed");
   }
 
   /** Configured listeners that are not listening (none before {@link start} has opened them). */
@@ -184,7 +235,11 @@ export class Listeners {
     return this.mqtt.connections.size + this.sdk.connections.size >= this.config.limits.maxConnections;
   }
 
-  private acceptSocket(socket: Socket, transport: "tcp" | "tls"): void {
+  private acceptSocket(
+    socket: Socket,
+    transport: "tcp" | "tls",
+    certificate?: Credentials["certificate"],
+  ): void {
     socket.on("error", () => {}); // the connection logs its own errors; never let one escape
     if (this.tooMany()) {
       this.metrics.inc("skein_connections_refused_total", { reason: "max_connections" });
@@ -193,7 +248,7 @@ export class Listeners {
     }
     socket.setNoDelay(true);
     this.track(socket);
-    this.mqtt.accept(socket, { remoteAddress: socket.remoteAddress ?? "", transport });
+    this.mqtt.accept(socket, { remoteAddress: socket.remoteAddress ?? "", transport, certificate });
   }
 
   private httpServer(server: HttpServer, transport: "ws" | "wss"): HttpServer {
@@ -212,8 +267,9 @@ export class Listeners {
         return refuseUpgrade(socket, 404, "Not Found");
       }
       if (this.tooMany()) return refuseUpgrade(socket, 503, "Service Unavailable");
+      const certificate = transport === "wss" ? peerCertificate(req.socket as TLSSocket) : undefined;
       if (path === this.config.sdk.path) {
-        this.sdkWss.handleUpgrade(req, socket, head, (ws: WebSocket) => void this.sdk.accept(ws, req));
+        this.sdkWss.handleUpgrade(req, socket, head, (ws) => void this.sdk.accept(ws, req, certificate));
         return;
       }
       this.wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
@@ -225,7 +281,7 @@ export class Listeners {
         this.boundFirstMessage(ws, req.socket);
         const stream = createWebSocketStream(ws);
         stream.on("error", () => {});
-        this.mqtt.accept(stream, { remoteAddress: req.socket.remoteAddress ?? "", transport });
+        this.mqtt.accept(stream, { remoteAddress: req.socket.remoteAddress ?? "", transport, certificate });
       });
     });
     return server;
@@ -297,4 +353,32 @@ export class Listeners {
 
 function refuseUpgrade(socket: Duplex, status: number, text: string): void {
   socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
+
+/** Reads a PEM file named by a `tls` setting; a file that cannot be read stops start-up with one line. */
+function readPem(setting: string, file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new ConfigError(`${setting}: cannot read ${file}: ${(err as Error).message}`, err);
+  }
+}
+
+function hasPeerCertificate(socket: TLSSocket): boolean {
+  return Object.keys(socket.getPeerCertificate()).length > 0;
+}
+
+/**
+ * The names of the client certificate the CA verified (subject CN and subject alternative names as
+ * Node writes them, e.g. `DNS:device-1`, `email:a@example.com`), or undefined without one.
+ */
+function peerCertificate(socket: TLSSocket): Credentials["certificate"] {
+  if (!socket.authorized) return undefined;
+  const cert = socket.getPeerCertificate();
+  if (Object.keys(cert).length === 0) return undefined;
+  const cn = (cert.subject as { CN?: string | string[] } | undefined)?.CN;
+  return {
+    commonName: Array.isArray(cn) ? cn[0] : cn,
+    altNames: cert.subjectaltname ? cert.subjectaltname.split(", ") : [],
+  };
 }

@@ -7,6 +7,8 @@ import type { Duplex } from "node:stream";
 import mqtt from "mqtt-packet";
 import type { Packet } from "mqtt-packet";
 import type { Logger, Timer } from "../core/ports.js";
+import type { Credentials } from "../core/security/types.js";
+import { armExpiry } from "../security/authenticated.js";
 import type { CommitAcks } from "./commit-acks.js";
 import type { MqttDoor } from "./door.js";
 import { Framer, type FrameError } from "./framer.js";
@@ -26,6 +28,8 @@ export interface ConnectionInfo {
   remoteAddress: string;
   /** `tcp`, `tls`, `ws` or `wss`. */
   transport: string;
+  /** The client certificate the listener verified against `tls.ca`, if any. */
+  certificate?: Credentials["certificate"];
 }
 
 /** How a connection ends. */
@@ -84,6 +88,11 @@ export class MqttConnection implements SessionLink {
   /** Bytes handed to the socket so far (with writableLength: how much of it left). */
   private bytesWritten = 0;
   private stallTimer: Timer | undefined;
+  /** Who the CONNECT was authenticated as, and when its credentials expire (a JWT's `exp`), if they do. */
+  authenticated:
+    { readonly principal: string | undefined; readonly expiresAt?: number | undefined } | undefined;
+  /** Disarms the close at credential expiry. */
+  private disarmExpiry: (() => void) | undefined;
 
   constructor(
     readonly door: MqttDoor,
@@ -267,6 +276,24 @@ export class MqttConnection implements SessionLink {
   /** Authentication is over: the packets that waited are handled and reading goes on. */
   resumeAfterAuthentication(): void {
     this.resumeReading(PAUSED_AUTH);
+  }
+
+  /**
+   * Closes the connection when the credentials it was let in with expire (a JWT's `exp`): v5 clients
+   * get DISCONNECT 0xA0 Maximum connect time, "the maximum connection time authorized for this
+   * connection has been exceeded" (MQTT 5 §3.14.2.1); 3.1.1 has no server DISCONNECT, the network
+   * connection is closed. The will is published, as for any close without a client DISCONNECT
+   * [MQTT-3.1.2-8].
+   */
+  expireWithCredentials(): void {
+    const expiresAt = this.authenticated?.expiresAt;
+    if (expiresAt === undefined) return;
+    this.disarmExpiry = armExpiry(this.door.core.clock, expiresAt, () => {
+      this.disarmExpiry = undefined;
+      this.door.core.metrics.inc("mqtt_credentials_expired_total");
+      this.log.info({ clientId: this.clientId }, "credentials expired: disconnected");
+      this.close({ reason: Reason.MAXIMUM_CONNECT_TIME, message: "credentials expired" });
+    });
   }
 
   /** A handler failed outside packet handling (an async step): costs this connection only (STYLE §6). */
@@ -571,7 +598,8 @@ export class MqttConnection implements SessionLink {
     if (this.keepAliveTimer) clock.clearTimeout(this.keepAliveTimer);
     if (this.connectTimer) clock.clearTimeout(this.connectTimer);
     if (this.stallTimer) clock.clearTimeout(this.stallTimer);
-    this.keepAliveTimer = this.connectTimer = this.stallTimer = undefined;
+    this.disarmExpiry?.();
+    this.keepAliveTimer = this.connectTimer = this.stallTimer = this.disarmExpiry = undefined;
     this.pendingFrames = undefined;
   }
 

@@ -8,6 +8,7 @@ import type { SessionHandle } from "../core/sessions.js";
 import type { SubscriptionOptions } from "../core/types.js";
 import type { MqttConnection } from "./connection.js";
 import type { MqttSession } from "./session.js";
+import { applyAuthentication } from "../security/authenticated.js";
 
 /** Options of a subscription made by client control (QoS 1, nothing else asked). */
 const CONTROL_SUBSCRIPTION: SubscriptionOptions = {
@@ -36,15 +37,12 @@ export function mqttSessionHandle(
     if (!name.startsWith("$")) properties[name] = Array.isArray(value) ? value.join(",") : value;
   }
   // Properties an authenticator set win over the client's own.
-  for (const [name, value] of Object.entries(auth.properties ?? {}))
-    if (!name.startsWith("$")) properties[name] = value;
+  applyAuthentication(properties, auth);
   Object.assign(properties, {
     $SessionId: session.sessionId,
     $ClientId: conn.clientId,
     $ClientIP: conn.info.remoteAddress,
     $Transport: "mqtt",
-    $Principal: auth.principal ?? "",
-    $Roles: auth.roles.join(","),
     $StartTime: String(core.clock.now()),
     $ServerName: conn.door.serverName,
   });

@@ -154,6 +154,16 @@ export const METRIC_CATALOG: Readonly<Record<string, MetricDescription>> = {
   skein_sdk_invalid_frames_total: c("SDK frames that were not valid."),
   skein_sdk_oversize_messages_total: c("SDK messages above sdk.maxFrameBytes."),
   skein_sdk_request_errors_total: c("SDK requests answered with an error.", { code: "an ErrorCode name" }),
+  skein_tls_handshake_failures_total: c(
+    "TLS handshakes that failed (e.g. no client certificate, or one tls.ca did not sign, when required).",
+  ),
+  skein_tls_client_certificates_refused_total: c(
+    "TLS clients refused for a certificate tls.ca does not verify (tls.clientCertificate optional).",
+  ),
+  skein_mqtt_credentials_expired_total: c(
+    "MQTT connections closed because their credentials (a JWT) expired.",
+  ),
+  skein_sdk_credentials_expired_total: c("SDK sessions ended because their credentials (a JWT) expired."),
   skein_http_client_errors_total: c("HTTP requests refused by Node.", { reason: "timeout | bad_request" }),
   // Process (besides prom-client's default collectors)
   skein_eventloop_utilization_ratio: g("Event-loop utilisation since the previous scrape (0..1)."),

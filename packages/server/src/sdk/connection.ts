@@ -18,6 +18,7 @@ import {
   pathProblem,
 } from "@skein/protocol";
 import type { Logger, Timer } from "../core/ports.js";
+import { applyAuthentication, armExpiry } from "../security/authenticated.js";
 import { newSessionId } from "../core/sessions.js";
 import type { SdkDoor } from "./door.js";
 import type { Answer } from "./control.js";
@@ -51,11 +52,15 @@ export class SdkConnection implements SdkLink, Answer {
   private heartbeat: Timer;
   /** Closes a connection that sends no hello in time; cleared by the hello. */
   private handshakeTimer: Timer | undefined;
+  /** Disarms the close at credential expiry. */
+  private disarmExpiry: (() => void) | undefined;
 
   constructor(
     readonly door: SdkDoor,
     readonly ws: WebSocket,
     readonly remoteAddress: string,
+    /** The client certificate the listener verified against `tls.ca`, if any. */
+    readonly certificate?: Credentials["certificate"],
   ) {
     this.log = door.log.child({ remote: remoteAddress });
     ws.on("message", (data, isBinary) => this.onMessage(data as Buffer, isBinary));
@@ -119,6 +124,10 @@ export class SdkConnection implements SdkLink, Answer {
     this.state = "closed";
     this.door.core.clock.clearTimeout(this.heartbeat);
     this.clearHandshakeTimer();
+    this.disarmExpiry?.();
+    // Paused while a hello was authenticated: the close handshake needs the client's close frame read
+    // (else the close waits for ws's 30 s timeout).
+    if (this.ws.isPaused) this.ws.resume();
     this.ws.close(code, reason.slice(0, 120));
     this.ended(closeReason(code));
     this.door.connectionClosed(this, code === 1000);
@@ -199,7 +208,8 @@ export class SdkConnection implements SdkLink, Answer {
   /** No hello within `handshakeTimeoutMs`: the WebSocket is closed (4008), counted and logged. */
   private handshakeTimedOut(): void {
     this.handshakeTimer = undefined;
-    if (this.state !== "handshake") return;
+    // Still handshaking, or authenticating a hello: an authenticator that never answers cannot hold the socket.
+    if (this.state !== "handshake" && this.state !== "authenticating") return;
     const timeoutMs = this.door.options.handshakeTimeoutMs;
     this.door.core.metrics.inc("sdk_handshake_timeouts_total");
     this.log.warn({ timeoutMs }, "sdk connection closed: no hello in time");
@@ -310,7 +320,6 @@ export class SdkConnection implements SdkLink, Answer {
   }
 
   private hello(frame: ClientFrameOf<"hello">): void {
-    this.clearHandshakeTimer();
     const version = Math.max(
       ...frame.versions.filter((v) => (PROTOCOL_VERSIONS as readonly number[]).includes(v)),
     );
@@ -325,18 +334,13 @@ export class SdkConnection implements SdkLink, Answer {
     const resumed = frame.resume ? door.resume(this, frame.resume) : undefined;
     if (resumed) return this.open(frame, version, resumed, true);
     this.authenticate(frame, (auth) => {
-      const session = door.newSession(
-        newSessionId(),
-        randomBytes(16).toString("hex"),
-        {
-          ...frame.properties,
-          ...auth.properties,
-          $ClientIP: this.remoteAddress,
-          $Transport: "sdk",
-          $StartTime: String(door.core.clock.now()),
-        },
-        auth,
-      );
+      const properties: Record<string, string> = { ...frame.properties };
+      applyAuthentication(properties, auth);
+      properties.$ClientIP = this.remoteAddress;
+      properties.$Transport = "sdk";
+      properties.$StartTime = String(door.core.clock.now());
+      const session = door.newSession(newSessionId(), randomBytes(16).toString("hex"), properties, auth);
+      session.credentialsExpireAt = auth.expiresAt;
       this.open(frame, version, session, false);
     });
   }
@@ -354,6 +358,7 @@ export class SdkConnection implements SdkLink, Answer {
       principal: frame.principal,
       password: frame.password,
       remoteAddress: this.remoteAddress,
+      certificate: this.certificate,
     };
     const settle = (outcome: AuthenticationOutcome): void => {
       if (outcome.ok) return then(outcome);
@@ -387,6 +392,7 @@ export class SdkConnection implements SdkLink, Answer {
   /** Opens (or resumes) `session` on this connection: welcome, replay, pending tellings. */
   private open(frame: ClientFrameOf<"hello">, version: number, session: SdkSession, resumed: boolean): void {
     const door = this.door;
+    this.clearHandshakeTimer();
     this.session = session;
     this.version = version;
     this.state = "open";
@@ -416,6 +422,24 @@ export class SdkConnection implements SdkLink, Answer {
       { sessionId: session.sessionId, resumed, principal: session.properties.$Principal || undefined },
       "sdk session open",
     );
+    // After the welcome: credentials that expired while the session waited to be resumed end it now.
+    if (session.credentialsExpireAt !== undefined) this.expireWithCredentials(session.credentialsExpireAt);
+  }
+
+  /**
+   * Ends the session when the credentials it was let in with expire (a JWT's `exp`): a `goodbye` with
+   * `CREDENTIALS_EXPIRED`, then close 4009; the session cannot be resumed.
+   */
+  private expireWithCredentials(expiresAt: number): void {
+    this.disarmExpiry = armExpiry(this.door.core.clock, expiresAt, () => {
+      this.disarmExpiry = undefined;
+      const session = this.session;
+      this.door.core.metrics.inc("sdk_credentials_expired_total");
+      this.log.info({ sessionId: session?.sessionId }, "credentials expired: session closed");
+      this.send(this.door.goodbye("CREDENTIALS_EXPIRED", "credentials expired"));
+      this.close(CloseCodes.CREDENTIALS_EXPIRED, "credentials expired");
+      session?.end();
+    });
   }
 
   private refuse(code: number, reason: string): void {
@@ -428,6 +452,7 @@ export class SdkConnection implements SdkLink, Answer {
   private onClose(code: number): void {
     this.door.core.clock.clearTimeout(this.heartbeat);
     this.clearHandshakeTimer();
+    this.disarmExpiry?.();
     if (this.state === "closed") return;
     this.state = "closed";
     this.ended(code === 1000 ? "client_disconnect" : "connection_lost");

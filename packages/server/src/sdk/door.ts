@@ -17,6 +17,7 @@ import type { Core } from "../core/core.js";
 import type { Counter } from "../core/metrics.js";
 import type { Logger } from "../core/ports.js";
 import type { PathLimits } from "../core/types.js";
+import type { Credentials } from "../core/security/types.js";
 import { SdkConnection } from "./connection.js";
 import type { SdkOptions } from "./options.js";
 import type { ReplayGauges } from "./replay.js";
@@ -79,9 +80,9 @@ export class SdkDoor {
     });
   }
 
-  /** Takes a new WebSocket from the listener. */
-  accept(ws: WebSocket, req: IncomingMessage): SdkConnection {
-    const conn = new SdkConnection(this, ws, req.socket.remoteAddress ?? "");
+  /** Takes a new WebSocket from the listener, with the client certificate its TLS layer verified. */
+  accept(ws: WebSocket, req: IncomingMessage, certificate?: Credentials["certificate"]): SdkConnection {
+    const conn = new SdkConnection(this, ws, req.socket.remoteAddress ?? "", certificate);
     this.connections.add(conn);
     this.core.metrics.set("sdk_connections", this.connections.size);
     this.core.metrics.inc("sdk_connections_total");

@@ -79,6 +79,11 @@ export class SdkSession implements Subscriber, RequestEndpoint {
   actor: Actor;
   /** The core's cache of read decisions for deliveries to this session. */
   readCache: ReadCache | undefined = undefined;
+  /**
+   * When the credentials the session was let in with expire (epoch ms, a JWT's `exp`), if they do.
+   * Resuming does not authenticate again, so each connection that opens the session arms it anew.
+   */
+  credentialsExpireAt: number | undefined = undefined;
 
   constructor(
     readonly sessionId: string,

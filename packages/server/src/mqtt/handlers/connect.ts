@@ -54,6 +54,7 @@ function authenticateConnect(
     password: packet.password,
     clientId: conn.clientId,
     remoteAddress: conn.info.remoteAddress,
+    certificate: conn.info.certificate,
   };
   const settle = (outcome: AuthenticationOutcome): void => {
     if (outcome.ok) return then(outcome);
@@ -98,6 +99,7 @@ function accept(
   session.keep(conn.protocolVersion === 5 ? 5 : 4);
   const serverKeepAlive = settleKeepAlive(conn, packet);
   conn.state = "connected";
+  conn.authenticated = auth;
   conn.connectAccepted();
   sendConnack(conn, {
     present,
@@ -106,6 +108,7 @@ function accept(
     serverKeepAlive,
   });
   conn.startKeepAlive();
+  conn.expireWithCredentials();
   conn.door.core.metrics.connected("mqtt", "accepted");
   conn.log.info(
     { clientId: conn.clientId, version: conn.protocolVersion, present, principal: auth.principal },
