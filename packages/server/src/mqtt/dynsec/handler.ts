@@ -179,7 +179,7 @@ export class DynamicSecurityApi {
         role(view, c.rolename);
         if (p.roles.includes(c.rolename)) return undefined;
         const roles = [...p.roles, c.rolename];
-        checkExact(view, withPrincipalRoles(view, c.username, roles));
+        checkExact(view, withPrincipalRoles(view, c.username, roles), { principal: c.username });
         await change({ op: "assign_roles", name: c.username, roles });
         return undefined;
       }
@@ -188,7 +188,7 @@ export class DynamicSecurityApi {
         role(view, c.rolename);
         const roles = p.roles.filter((r) => r !== c.rolename);
         if (roles.length === p.roles.length) return undefined;
-        checkExact(view, withPrincipalRoles(view, c.username, roles));
+        checkExact(view, withPrincipalRoles(view, c.username, roles), { principal: c.username });
         await change({ op: "assign_roles", name: c.username, roles });
         return undefined;
       }
@@ -210,14 +210,14 @@ export class DynamicSecurityApi {
             "Skein cannot express a deny ACL: in Skein a session holds the union of its roles' grants, and the most specific path decides; remove the allow ACL instead",
           );
         const next = withAcl(r, prefixOf(c.topic), permissionsOf(c.acltype));
-        checkExact(view, withRole(view, next));
+        checkExact(view, withRole(view, next), { role: c.rolename });
         await change({ op: "define_role", role: next });
         return undefined;
       }
       case "removeRoleACL": {
         const r = role(view, c.rolename);
         const next = withoutAcl(r, prefixOf(c.topic), permissionsOf(c.acltype));
-        checkExact(view, withRole(view, next));
+        checkExact(view, withRole(view, next), { role: c.rolename });
         await change({ op: "define_role", role: next });
         return undefined;
       }

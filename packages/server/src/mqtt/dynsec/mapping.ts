@@ -93,6 +93,9 @@ export function prefixOf(topic: string): string {
       throw new Inexpressible(
         `Skein cannot express the ACL topic '${topic}': permissions are granted by path prefix, so '+' and a '#' other than a last level have no equivalent`,
       );
+    // An empty level (`/#`, `a//#`) is a topic of its own in MQTT; Skein's prefixes drop it.
+    if (level === "")
+      throw new Inexpressible(`Skein cannot express the ACL topic '${topic}': it has an empty topic level`);
     if (level === "%u") out.push("{principal}");
     else if (level === "%c") out.push("{clientId}");
     else if (/%[uc]|[{}]/.test(level))
@@ -187,18 +190,30 @@ function aclNameOf(permission: PathPermission): string {
   }
 }
 
+/** Whose permissions a change touches: a principal's roles changed, or a role's definition. */
+export type Affected = { readonly principal: string } | { readonly role: string };
+
 /**
  * Where Skein's "most specific prefix decides alone" differs from the union of a subject's ACLs: for
- * every principal, every role on its own and anonymous sessions, each permission a shorter assigned
- * prefix grants that a longer one hides. Keyed so that a change can be refused for what it adds.
+ * each subject the change touches (the principal; or every principal, role and anonymous setting that
+ * holds the role, the role on its own included), each permission a shorter assigned prefix grants that
+ * a longer one hides. Keyed so that a change can be refused for what it adds. Cost: per subject, its
+ * assigned prefixes times their depth.
  */
-export function hiddenGrants(view: SecurityStoreView): Map<string, string> {
+export function hiddenGrants(view: SecurityStoreView, affected: Affected): Map<string, string> {
   const roles = new Map(view.roles.map((r) => [r.name, r]));
-  const subjects: [string, readonly string[]][] = [
-    ...view.principals.map((p): [string, readonly string[]] => [`principal ${p.name}`, p.roles]),
-    ...view.roles.map((r): [string, readonly string[]] => [`role ${r.name}`, [r.name]]),
-  ];
-  if (view.anonymous) subjects.push(["anonymous sessions", view.anonymous.roles]);
+  const subjects: [string, readonly string[]][] = [];
+  if ("principal" in affected) {
+    const p = view.principals.find((x) => x.name === affected.principal);
+    if (p) subjects.push([`principal ${p.name}`, p.roles]);
+  } else {
+    const holds = (names: readonly string[]): boolean =>
+      expand(names, roles).some((r) => r.name === affected.role);
+    for (const p of view.principals) if (holds(p.roles)) subjects.push([`principal ${p.name}`, p.roles]);
+    for (const r of view.roles) if (holds([r.name])) subjects.push([`role ${r.name}`, [r.name]]);
+    if (view.anonymous && holds(view.anonymous.roles))
+      subjects.push(["anonymous sessions", view.anonymous.roles]);
+  }
   const out = new Map<string, string>();
   for (const [who, names] of subjects) {
     const paths = new Map<string, Set<PathPermission>>();
@@ -208,9 +223,14 @@ export function hiddenGrants(view: SecurityStoreView): Map<string, string> {
         for (const p of perms) set.add(p);
         paths.set(prefix, set);
       }
-    for (const [prefix, perms] of paths)
-      for (const [shorter, granted] of paths) {
-        if (shorter === prefix || !(shorter === "" || prefix.startsWith(`${shorter}/`))) continue;
+    for (const [prefix, perms] of paths) {
+      // Every assigned shorter prefix (whole segments, down to the root).
+      let shorter = prefix;
+      while (shorter !== "") {
+        const slash = shorter.lastIndexOf("/");
+        shorter = slash < 0 ? "" : shorter.slice(0, slash);
+        const granted = paths.get(shorter);
+        if (granted === undefined) continue;
         for (const p of granted) {
           if (perms.has(p)) continue;
           out.set(
@@ -220,6 +240,7 @@ export function hiddenGrants(view: SecurityStoreView): Map<string, string> {
           );
         }
       }
+    }
   }
   return out;
 }
@@ -245,8 +266,8 @@ function expand(names: readonly string[], roles: ReadonlyMap<string, RoleDefinit
  * Refuses a change whose result hides a grant that was not hidden before (see {@link hiddenGrants}).
  * @throws Inexpressible naming the first such grant
  */
-export function checkExact(before: SecurityStoreView, after: SecurityStoreView): void {
-  const old = hiddenGrants(before);
-  for (const [key, message] of hiddenGrants(after))
+export function checkExact(before: SecurityStoreView, after: SecurityStoreView, affected: Affected): void {
+  const old = hiddenGrants(before, affected);
+  for (const [key, message] of hiddenGrants(after, affected))
     if (!old.has(key)) throw new Inexpressible(`Skein cannot express this exactly: ${message}`);
 }
