@@ -346,6 +346,17 @@ describe("the dynamic-security JSON protocol (MQTT.js)", () => {
     expect((await send(admin, { commands: [{ command: "createClient", username: "d" }] })).responses).toEqual(
       [{ command: "createClient", error: expect.stringContaining("Invalid/missing password") }],
     );
+    // Names obey the same rules as through the SDK: one path segment, no leading $.
+    const names = await send(admin, {
+      commands: [
+        { command: "createClient", username: "a/b", password: "x" },
+        { command: "createRole", rolename: "$sys" },
+      ],
+    });
+    expect(names.responses).toEqual([
+      { command: "createClient", error: expect.stringMatching(/^Invalid name: a name is one path segment/) },
+      { command: "createRole", error: expect.stringMatching(/^Invalid role.name: /) },
+    ]);
   });
 
   it("answers only the requester; nobody else may publish under $CONTROL/dynamic-security/", async () => {

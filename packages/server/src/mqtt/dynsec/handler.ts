@@ -12,7 +12,13 @@
  *
  * @module
  */
-import { SkeinError, type SecurityCommand, type SecurityStoreView, utf8Decode } from "@skein/protocol";
+import {
+  SkeinError,
+  type SecurityCommand,
+  type SecurityStoreView,
+  securityCommandSchema,
+  utf8Decode,
+} from "@skein/protocol";
 import type { IPublishPacket } from "mqtt-packet";
 import type { Core } from "../../core/core.js";
 import type { Logger } from "../../core/ports.js";
@@ -42,10 +48,15 @@ import {
 
 export { DYNSEC_PREFIX } from "./commands.js";
 
+/** Payloads a door holds waiting for their turn, across connections (each may hash passwords). */
+export const MAX_PENDING_DYNSEC_PAYLOADS = 64;
+
 /** The dynamic-security API of one MQTT door: commands run one payload at a time, in arrival order. */
 export class DynamicSecurityApi {
   /** The last payload's run: the next waits for it (read-modify-write of roles must not interleave). */
   private tail: Promise<unknown> = Promise.resolve();
+  /** Payloads accepted and not yet answered (bounded by {@link MAX_PENDING_DYNSEC_PAYLOADS}). */
+  private pending = 0;
 
   constructor(
     private readonly core: Core,
@@ -64,8 +75,11 @@ export class DynamicSecurityApi {
     const actor = session.actor;
     const payload = packet.payload as Buffer;
     const qos = packet.qos;
+    // A bounded queue: past it, the payload is refused (0x97 Quota exceeded) and not run.
+    if (this.pending >= MAX_PENDING_DYNSEC_PAYLOADS) return Reason.QUOTA_EXCEEDED;
+    this.pending++;
     this.core.metrics.inc("mqtt_dynsec_payloads_total");
-    const run = this.tail.then(() => this.run(actor, payload));
+    const run = this.tail.then(() => this.run(actor, payload)).finally(() => this.pending--);
     this.tail = run.catch(() => undefined);
     run.then(
       (responses) => answer(conn, qos, responses),
@@ -127,7 +141,17 @@ export class DynamicSecurityApi {
     const reads = c.command.startsWith("get") || c.command.startsWith("list");
     this.core.facade.authorizeSecurity(actor, reads ? "view_security" : "modify_security");
     const view = this.core.security.view();
-    const change = (command: SecurityCommand): Promise<unknown> => this.core.security.execute(actor, command);
+    const change = (command: SecurityCommand): Promise<unknown> => {
+      // The names and paths obey the same rules as through the SDK (one path segment, no `$` first...).
+      const checked = securityCommandSchema.safeParse(command);
+      if (!checked.success) {
+        const issue = checked.error.issues[0];
+        throw new Inexpressible(
+          `Invalid ${issue?.path.join(".") ?? "command"}: ${issue?.message ?? "invalid"}`,
+        );
+      }
+      return this.core.security.execute(actor, checked.data);
+    };
     switch (c.command) {
       case "listClients":
         return page("clients", view.principals, c, (p) =>
