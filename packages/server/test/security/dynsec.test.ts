@@ -359,6 +359,35 @@ describe("the dynamic-security JSON protocol (MQTT.js)", () => {
     ]);
   });
 
+  it("refuses a prefix that would hide a shorter one's grant, and takes it once that grant is there too", async () => {
+    srv = await startDynsec();
+    const admin = await client("admin", "admin-secret");
+    const acl = (acltype: string, topic: string) => ({
+      command: "addRoleACL",
+      rolename: "r",
+      acltype,
+      topic,
+    });
+    const first = await send(admin, {
+      commands: [
+        { command: "createRole", rolename: "r" },
+        acl("publishClientReceive", "#"),
+        acl("publishClientSend", "devices/%c/#"),
+        acl("publishClientReceive", "devices/%c/#"),
+        acl("publishClientSend", "devices/%c/#"),
+        { command: "removeRoleACL", rolename: "r", acltype: "publishClientReceive", topic: "devices/%c/#" },
+      ],
+    });
+    expect(first.responses.map((r) => r.error)).toEqual([
+      undefined,
+      undefined,
+      "Skein cannot express this exactly: for role r, 'devices/%c/#' would hide publishClientReceive granted on '#' (in Skein the most specific path decides alone); 'devices/%c/#' needs that ACL as well",
+      undefined,
+      undefined,
+      expect.stringContaining("would hide publishClientReceive"),
+    ]);
+  });
+
   it("answers only the requester; nobody else may publish under $CONTROL/dynamic-security/", async () => {
     srv = await startDynsec();
     const admin = await client("admin", "admin-secret");

@@ -236,7 +236,7 @@ export function hiddenGrants(view: SecurityStoreView, affected: Affected): Map<s
           out.set(
             `${who}\0${prefix}\0${p}`,
             `for ${who}, '${topicOf(prefix)}' would hide ${aclNameOf(p)} granted on '${topicOf(shorter)}' ` +
-              `(in Skein the most specific path decides alone); give '${topicOf(prefix)}' that ACL too, first`,
+              `(in Skein the most specific path decides alone); '${topicOf(prefix)}' needs that ACL as well`,
           );
         }
       }
