@@ -8,6 +8,7 @@ import type { Counter } from "../core/metrics.js";
 import type { Logger, Timer } from "../core/ports.js";
 import type { Update } from "../core/types.js";
 import { MqttConnection, type ConnectionInfo } from "./connection.js";
+import { DynamicSecurityApi } from "./dynsec/handler.js";
 import { PacketParser } from "./parser.js";
 import type { MqttOptions } from "./options.js";
 import { Reason } from "./reason-codes.js";
@@ -48,6 +49,8 @@ export class MqttDoor {
   private readonly holds = new Map<MqttSession, Hold>();
   /** Held publishers to resume on the next turn (after the I/O that relieved them). */
   private toResume: MqttConnection[] = [];
+  /** Mosquitto's dynamic-security API on `$CONTROL/dynamic-security/v1` (dynsec/handler.ts). */
+  readonly dynamicSecurity: DynamicSecurityApi;
   /** Hot-path counters. */
   readonly counters: Readonly<Record<"packetsReceived" | "bytesReceived" | "bytesSent", Counter>> & {
     /** PUBLISHes received and sent, indexed by QoS. */
@@ -65,6 +68,7 @@ export class MqttDoor {
     readonly requestTimeoutMs = 30_000,
   ) {
     this.log = logger.child({ door: "mqtt" });
+    this.dynamicSecurity = new DynamicSecurityApi(core, this.log);
     this.publishContext = {
       createSpec: options.allowTopicCreation ? (u: Update) => inferSpec(u, options) : undefined,
     };

@@ -28,6 +28,7 @@ import type { QoS, Update } from "../core/types.js";
 import type { MqttConnection } from "./connection.js";
 import { Reason } from "./reason-codes.js";
 import { handleTimeSeriesPublish, isTimeSeriesTopic } from "./timeseries-query.js";
+import { DYNSEC_PREFIX } from "./dynsec/commands.js";
 import { type MqttSession, TRANSIENT } from "./session.js";
 
 /** Topic prefix of requests. */
@@ -36,17 +37,26 @@ export const REQUEST_PREFIX = "$request/";
 export const RESPONSE_PREFIX = "$response/";
 
 /**
- * True for topics this module handles instead of the topic tree: `$request/`, `$response/` and the
- * time series queries of `$timeseries/` (timeseries-query.ts).
+ * True for topics this module handles instead of the topic tree: `$request/`, `$response/`, the
+ * time series queries of `$timeseries/` (timeseries-query.ts) and Mosquitto's dynamic-security API
+ * under `$CONTROL/dynamic-security/` (dynsec/handler.ts).
  */
 export function isMessagingTopic(topic: string): boolean {
-  return topic.startsWith(REQUEST_PREFIX) || topic.startsWith(RESPONSE_PREFIX) || isTimeSeriesTopic(topic);
+  return (
+    topic.charCodeAt(0) === 0x24 && // every door prefix starts with `$`: one test for ordinary topics
+    (topic.startsWith(REQUEST_PREFIX) ||
+      topic.startsWith(RESPONSE_PREFIX) ||
+      isTimeSeriesTopic(topic) ||
+      topic.startsWith(DYNSEC_PREFIX))
+  );
 }
 
 /**
- * A PUBLISH to `$request/...`, `$response/...` or `$timeseries/...`. Returns the PUBACK/PUBREC reason code.
+ * A PUBLISH to `$request/...`, `$response/...`, `$timeseries/...` or `$CONTROL/dynamic-security/...`.
+ * Returns the PUBACK/PUBREC reason code.
  */
 export function handleMessagingPublish(conn: MqttConnection, topic: string, packet: IPublishPacket): number {
+  if (topic.startsWith(DYNSEC_PREFIX)) return conn.door.dynamicSecurity.handlePublish(conn, topic, packet);
   if (isTimeSeriesTopic(topic)) return handleTimeSeriesPublish(conn, topic, packet, isMessagingTopic);
   const session = conn.session as MqttSession;
   const facade = conn.door.core.facade;

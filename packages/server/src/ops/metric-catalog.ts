@@ -143,6 +143,10 @@ export const METRIC_CATALOG: Readonly<Record<string, MetricDescription>> = {
   skein_mqtt_timeseries_queries_refused_total: c("MQTT time series queries answered with an error.", {
     code: "an ErrorCode name",
   }),
+  skein_mqtt_dynsec_payloads_total: c("Payloads published to $CONTROL/dynamic-security/v1 (mosquitto_ctrl)."),
+  skein_mqtt_dynsec_commands_total: c("Dynamic-security commands run, by outcome.", {
+    outcome: "ok | refused | unsupported",
+  }),
   skein_deliveries_refused_total: c("Deliveries left out because the subscriber may not read the topic."),
   skein_mqtt_wills_refused_total: c("MQTT wills refused (not authorized) when they were due."),
   skein_mqtt_protocol_errors_total: c("MQTT connections closed for a protocol error.", {
