@@ -64,7 +64,12 @@ export async function runScale(argv) {
       `${clients} client processes; broker open-files limit ${fdCap + RESERVED_FDS}`,
   );
   for (const name of values.brokers.split(",")) {
-    results[name] = await runBroker(name, steps.map((s) => Math.min(s, fdCap)), clients, values);
+    results[name] = await runBroker(
+      name,
+      steps.map((s) => Math.min(s, fdCap)),
+      clients,
+      values,
+    );
   }
   printTable(results);
   return results;
@@ -161,9 +166,7 @@ function printTable(results) {
   const names = Object.keys(results);
   const sizes = [...new Set(names.flatMap((n) => results[n].map((r) => r.connections)))];
   console.log("");
-  console.log(
-    "| broker | connections | RSS per connection | connects/s | RSS |\n|---|---:|---:|---:|---:|",
-  );
+  console.log("| broker | connections | RSS per connection | connects/s | RSS |\n|---|---:|---:|---:|---:|");
   for (const n of names)
     for (const r of results[n])
       console.log(

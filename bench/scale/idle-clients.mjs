@@ -23,7 +23,14 @@ function open({ port, localAddress, id, version }) {
     socket.write(
       Buffer.concat([
         mqtt.generate(
-          { cmd: "connect", protocolId: "MQTT", protocolVersion: version, clientId: id, clean: true, keepalive: 60 },
+          {
+            cmd: "connect",
+            protocolId: "MQTT",
+            protocolVersion: version,
+            clientId: id,
+            clean: true,
+            keepalive: 60,
+          },
           opts,
         ),
         mqtt.generate(
@@ -38,7 +45,7 @@ function open({ port, localAddress, id, version }) {
     const onData = (chunk) => {
       got = Buffer.concat([got, chunk]);
       // CONNACK then SUBACK: the SUBACK's first byte is 0x90.
-      if (!done && got.includes(0x90) && (got[0] === 0x20)) {
+      if (!done && got.includes(0x90) && got[0] === 0x20) {
         done = true;
         socket.off("data", onData);
         socket.on("data", () => {}); // PINGRESPs
