@@ -16,7 +16,8 @@
  *
  * The connections are opened step by step (`--steps`, cumulative totals); after each step and a
  * settle time the broker's VmRSS is read: per connection = (RSS now - RSS before the first
- * connection) / connections open. The connect rate of a step is the connections it opened / the
+ * connection) / connections open, and at the margin = RSS added by the step / connections it added
+ * (fixed costs such as lazily built caches fall in the first step). The connect rate of a step is the connections it opened / the
  * time from its first connect to its last SUBACK. A step above the broker's open-files limit is
  * clamped to what the limit allows (this container caps `ulimit -n` at its hard limit).
  */
@@ -109,6 +110,7 @@ async function runBroker(name, steps, clients, values) {
     await sleep(1000);
     const rssBefore = broker.rss();
     let held = 0;
+    let lastRss = rssBefore;
     let address = 2;
     for (const total of steps) {
       if (total <= held) continue;
@@ -138,7 +140,9 @@ async function runBroker(name, steps, clients, values) {
       const snaps = await Promise.all(children.map((c) => ask(c, { cmd: "snap" })));
       held = snaps.reduce((a, s) => a + s.open, 0);
       const rss = broker.rss();
+      const added = held - (rows.at(-1)?.connections ?? 0);
       const row = {
+        marginalBytesPerConn: added > 0 ? (rss - lastRss) / added : null,
         connections: held,
         failed,
         firstError: opened.find((r) => r.firstError)?.firstError,
@@ -147,6 +151,7 @@ async function runBroker(name, steps, clients, values) {
         bytesPerConn: held > 0 ? (rss - rssBefore) / held : null,
       };
       rows.push(row);
+      lastRss = rss;
       console.log(
         `  ${name}: ${held} open (${failed} failed${row.firstError ? `: ${row.firstError}` : ""}), ` +
           `${Math.round(row.connectsPerSec)} connects/s, RSS ${row.rssMB.toFixed(0)} MB, ` +
@@ -166,11 +171,15 @@ function printTable(results) {
   const names = Object.keys(results);
   const sizes = [...new Set(names.flatMap((n) => results[n].map((r) => r.connections)))];
   console.log("");
-  console.log("| broker | connections | RSS per connection | connects/s | RSS |\n|---|---:|---:|---:|---:|");
+  console.log(
+    "| broker | connections | RSS per connection | at the margin | connects/s | RSS |\n" +
+      "|---|---:|---:|---:|---:|---:|",
+  );
   for (const n of names)
     for (const r of results[n])
       console.log(
         `| ${n} | ${r.connections.toLocaleString("en")} | ${(r.bytesPerConn / 1024).toFixed(2)} KB | ` +
+          `${(r.marginalBytesPerConn / 1024).toFixed(2)} KB | ` +
           `${Math.round(r.connectsPerSec).toLocaleString("en")} | ${r.rssMB.toFixed(0)} MB |`,
       );
   void sizes;
