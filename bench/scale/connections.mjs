@@ -26,6 +26,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { setTimeout as sleep } from "node:timers/promises";
 import { startBroker } from "../lib/brokers.mjs";
+import { startSkein } from "../sdk/servers.mjs";
 import { killAll } from "../lib/child.mjs";
 import { installCleanup, reexecWithMoreFds } from "../lib/process.mjs";
 
@@ -44,6 +45,7 @@ export async function runScale(argv) {
     options: {
       steps: { type: "string", default: "5000,10000,19000" },
       brokers: { type: "string", default: "skein,mosquitto" },
+      door: { type: "string", default: "mqtt" },
       clients: { type: "string", default: "4" },
       concurrency: { type: "string", default: "50" },
       "start-timeout": { type: "string", default: "20" },
@@ -60,11 +62,15 @@ export async function runScale(argv) {
   const fdCap = Math.min(hard, 65_536) - RESERVED_FDS;
   /** @type {Record<string, any[]>} */
   const results = {};
+  const sdk = values.door === "sdk";
   console.log(
-    `Idle MQTT connections (keep alive 60, one subscription each, half 3.1.1 and half 5.0); ` +
+    (sdk
+      ? "Idle SDK sessions (the Skein SDK over WebSocket, one selection each); "
+      : "Idle MQTT connections (keep alive 60, one subscription each, half 3.1.1 and half 5.0); ") +
       `${clients} client processes; broker open-files limit ${fdCap + RESERVED_FDS}`,
   );
-  for (const name of values.brokers.split(",")) {
+  // The SDK door is Skein's alone.
+  for (const name of sdk ? ["skein"] : values.brokers.split(",")) {
     results[name] = await runBroker(
       name,
       steps.map((s) => Math.min(s, fdCap)),
@@ -88,9 +94,10 @@ async function runBroker(name, steps, clients, values) {
     skeinArgs: values["skein-args"] ? values["skein-args"].split(" ") : [],
     nodelay: false,
   });
-  const broker = await startBroker(name, opts);
+  const sdk = values.door === "sdk";
+  const broker = sdk ? await startSkein(opts) : await startBroker(name, opts);
   const children = Array.from({ length: clients }, () =>
-    fork(path.join(import.meta.dirname, "idle-clients.mjs"), [], {
+    fork(path.join(import.meta.dirname, sdk ? "idle-sdk-clients.mjs" : "idle-clients.mjs"), [], {
       stdio: ["ignore", "inherit", "inherit", "ipc"],
       execArgv: [],
     }),
@@ -126,6 +133,7 @@ async function runBroker(name, steps, clients, values) {
             : ask(child, {
                 cmd: "open",
                 port: broker.port,
+                url: broker.sdkUrl,
                 count,
                 prefix: `s${total}c${k}`,
                 addresses,
