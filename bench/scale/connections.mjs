@@ -112,6 +112,7 @@ async function runBroker(name, steps, clients, values) {
       child.once("message", resolve);
       child.send(msg);
     });
+  /** @type {any[]} */
   const rows = [];
   try {
     await sleep(1000);
@@ -148,6 +149,7 @@ async function runBroker(name, steps, clients, values) {
       const snaps = await Promise.all(children.map((c) => ask(c, { cmd: "snap" })));
       held = snaps.reduce((a, s) => a + s.open, 0);
       const rss = broker.rss();
+      /** @type {number} */
       const added = held - (rows.at(-1)?.connections ?? 0);
       const row = {
         marginalBytesPerConn: added > 0 ? (rss - lastRss) / added : null,
