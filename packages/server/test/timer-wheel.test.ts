@@ -69,6 +69,28 @@ describe("TimerWheel", () => {
     expect(runs).toEqual([1500, 3000, 4500]);
   });
 
+  it("does not run an entry that one running before it in the same wake-up cancelled or moved", () => {
+    const clock = new FakeClock(0);
+    const wheel = new TimerWheel<WheelEntry>(clock, 1000, 100);
+    const runs: string[] = [];
+    const victim: WheelEntry = { wheelAt: NaN, wheelDue: () => runs.push("victim") };
+    const moved: WheelEntry = { wheelAt: NaN, wheelDue: (now) => runs.push(`moved@${now}`) };
+    const first: WheelEntry = {
+      wheelAt: NaN,
+      wheelDue() {
+        runs.push("first");
+        wheel.cancel(victim);
+        wheel.schedule(moved, 5000);
+      },
+    };
+    wheel.schedule(first, 1000);
+    wheel.schedule(victim, 1000);
+    wheel.schedule(moved, 1000);
+    clock.advance(10_000);
+    expect(runs).toEqual(["first", "moved@5000"]);
+    expect(wheel.size).toBe(0);
+  });
+
   it("matches the reference model (property)", () => {
     type Op =
       | { kind: "schedule"; entry: number; delay: number }

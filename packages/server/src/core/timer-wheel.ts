@@ -20,6 +20,9 @@ export interface WheelEntry {
   wheelDue(now: number): void;
 }
 
+/** `wheelAt` of an entry taken out of its slot by the wake-up under way, not run yet. */
+const COLLECTED = -Infinity;
+
 /** Slots of a wheel (a turn is `SLOTS * slotMs`; later deadlines wait in their slot for their turn). */
 const SLOTS = 256;
 
@@ -54,7 +57,8 @@ export class TimerWheel<E extends WheelEntry = WheelEntry> {
 
   /** Schedules `entry` (again) to fall due at clock time `at`. */
   schedule(entry: E, at: number): void {
-    if (!Number.isNaN(entry.wheelAt)) this.cancel(entry);
+    const previous = entry.wheelAt;
+    if (!Number.isNaN(previous) && previous !== COLLECTED) this.cancel(entry);
     entry.wheelAt = at;
     const n = Math.floor(at / this.slotMs);
     const i = n % SLOTS;
@@ -70,6 +74,8 @@ export class TimerWheel<E extends WheelEntry = WheelEntry> {
     const at = entry.wheelAt;
     if (Number.isNaN(at)) return;
     entry.wheelAt = NaN;
+    // Taken out of its slot by the wake-up under way: marking it is enough for it not to run.
+    if (at === COLLECTED) return;
     const i = Math.floor(at / this.slotMs) % SLOTS;
     const slot = this.slots[i];
     if (slot?.delete(entry)) {
@@ -124,9 +130,12 @@ export class TimerWheel<E extends WheelEntry = WheelEntry> {
     // The current slot stays open: entries later in it are looked at again on the next wake-up.
     this.examined = last - 1;
     if (due) {
-      // In due order (ties in the order they were scheduled: the sort is stable).
+      // In due order (ties in the order they were scheduled: the sort is stable). An entry cancelled
+      // or scheduled again by one that ran before it in this wake-up does not run now.
       if (due.length > 1) due.sort((a, b) => a.wheelAt - b.wheelAt);
+      for (const entry of due) entry.wheelAt = COLLECTED;
       for (const entry of due) {
+        if (entry.wheelAt !== COLLECTED) continue;
         entry.wheelAt = NaN;
         entry.wheelDue(now);
       }

@@ -518,8 +518,8 @@ export class MqttConnection implements SessionLink, WheelEntry {
   }
 
   /**
-   * Starts keep-alive enforcement: 1.5 times the keep alive without a packet closes [MQTT-3.1.2-24]
-   * (3.1.1: [MQTT-3.1.2-22]). One entry in the door's timer wheel, looked at when it falls due.
+   * Starts keep-alive enforcement: 1.5 times the keep alive without a packet closes [MQTT-3.1.2-22]
+   * (3.1.1: [MQTT-3.1.2-24]). One entry in the door's timer wheel, looked at when it falls due.
    */
   startKeepAlive(): void {
     if (this.keepAliveSec === 0) return;
