@@ -219,6 +219,12 @@ async function runSdk(opts) {
  * @param {{ alias?: "sdk" }} [how] bench/run-sdk.mjs passes { alias: "sdk" }
  */
 export async function main(how = {}) {
+  // `--scale`: idle connections at scale, Skein and Mosquitto (bench/scale/connections.mjs, issue 11).
+  if (process.argv.includes("--scale")) {
+    const { runScale } = await import("./scale/connections.mjs");
+    await runScale(process.argv.slice(2).filter((a) => a !== "--scale"));
+    return;
+  }
   const { mqtt, sdk } = optionsOrExit(() => readOptions(process.argv.slice(2), how));
   const fds = Math.max(
     mqtt?.scenarios.includes("idle") ? mqtt.idleConns + 1000 : 0,

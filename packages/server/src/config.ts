@@ -246,7 +246,7 @@ export const configSchema = z
         maxConnections: positive.default(100_000),
         /** Topics beyond this are refused (MQTT reason code 0x97). */
         maxTopics: positive.default(1_000_000),
-        /** How often topic removal policies are checked (ms). */
+        /** How often the time series and kept-session sweeps run (ms); removal policies need no sweep. */
         removalSweepMs: positive.default(30_000),
         /** Largest request or response of request-response messaging (bytes). */
         maxRequestBytes: positive.default(1024 * 1024),

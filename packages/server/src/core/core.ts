@@ -17,7 +17,8 @@ import {
   valueTypeOf,
 } from "@skein/protocol";
 import { type Counter, Metrics } from "./metrics.js";
-import { type Clock, type Logger, type Timer, silentLogger, systemClock } from "./ports.js";
+import { type Clock, type Logger, silentLogger, systemClock } from "./ports.js";
+import { RemovalSchedule } from "./removals.js";
 import { Persistence, type UserPropertyOrder } from "./persistence.js";
 import type { Storage } from "./storage.js";
 import { SessionRegistry } from "./sessions.js";
@@ -41,7 +42,10 @@ export interface CoreLimits {
   maxTopics: number;
   /** Largest request or response payload (bytes). */
   maxRequestBytes: number;
-  /** How often to look for topics whose removal policy says they should go (ms). */
+  /**
+   * How often the time series and kept-session sweeps run (ms). Removal policies do not use it: a
+   * topic is looked at when its idle time may have run out (`core/removals.ts`).
+   */
   removalSweepMs: number;
 }
 
@@ -123,10 +127,8 @@ export class Core {
   readonly sessionStore: SessionStore;
   private readonly limits: CoreLimits;
   private readonly topicListeners = new Set<TopicListener>();
-  private sweepTimer: Timer | undefined;
-  /** Where the removal sweep under way has got to, and how many topics it removed so far. */
-  private sweepCursor: Iterator<Topic> | undefined;
-  private sweepRemoved = 0;
+  /** Topics with a removal policy, each looked at when its idle time may have run out (issue 11). */
+  private readonly removals: RemovalSchedule;
   private readonly updatesCounter: Counter;
   private nextTopicId = 1;
   /** The commit promise of the last removal of a kept topic (see {@link Core.removeTopics}). */
@@ -149,6 +151,15 @@ export class Core {
     this.clock = options.clock ?? systemClock;
     this.metrics = options.metrics ?? new Metrics();
     this.updatesCounter = this.metrics.counter("skein_updates_total");
+    this.removals = new RemovalSchedule(
+      this.clock,
+      {
+        isLive: (topic) => this.topics.get(topic.path) === topic,
+        hasSubscribers: (path) => this.subscriptions.hasMatch(path),
+        remove: (topic) => void this.removeTopic(topic.path),
+      },
+      this.log,
+    );
     this.timeseries = new TimeSeriesTopics(this.clock, this.log, this.metrics, (t) =>
       this.persistence.keeps(t),
     );
@@ -179,27 +190,18 @@ export class Core {
   }
 
   /**
-   * Starts background work: every `removalSweepMs` a removal sweep, run in slices (at most
-   * `SWEEP_EXAMINE` topics examined and `SWEEP_REMOVE` removed per timer turn), so that
-   * removing many idle topics at once never holds the event loop: 100,000 removals in one turn took
-   * 0.7-1.2 s, a stall every client would see.
+   * Starts background work: the time series and kept-session sweeps every `removalSweepMs`. Removal
+   * policies need no sweep: each topic with one is looked at when its idle time may have run out
+   * (`core/removals.ts`, from the moment the topic is added).
    */
   start(): void {
-    const slice = (): void => {
-      const done = this.sweepRemovals(SWEEP_EXAMINE, SWEEP_REMOVE);
-      this.sweepTimer = this.clock.setTimeout(slice, done ? this.limits.removalSweepMs : 0);
-      this.sweepTimer.unref?.();
-    };
-    this.sweepTimer = this.clock.setTimeout(slice, this.limits.removalSweepMs);
-    this.sweepTimer.unref?.();
     this.timeseries.start(this.limits.removalSweepMs);
     this.sessionStore.start(this.limits.removalSweepMs);
   }
 
   /** Stops background work. */
   stop(): void {
-    if (this.sweepTimer) this.clock.clearTimeout(this.sweepTimer);
-    this.sweepTimer = undefined;
+    this.removals.stop();
     this.timeseries.stop();
     this.sessionStore.stop();
     this.messaging.stop();
@@ -306,6 +308,7 @@ export class Core {
       lastActivity: this.clock.now(),
     };
     this.topics.add(topic);
+    this.removals.add(topic);
     this.metrics.set("skein_topics", this.topics.size);
     for (const l of this.topicListeners) l.added?.(topic);
     return { topic, created: true };
@@ -573,42 +576,7 @@ export class Core {
       return { ok: false, code: e.code, message: e.message };
     }
   }
-
-  /**
-   * One slice of the removal sweep (starting one when none is under way): examines up to `examine`
-   * more topics and removes those whose removal policy says so, stopping after `remove` removals.
-   * True when the sweep reached the end. The cursor is a live iterator of the topic map: topics added
-   * or removed between slices are seen or not, never visited twice.
-   */
-  private sweepRemovals(examine: number, remove: number): boolean {
-    const now = this.clock.now();
-    const cursor = (this.sweepCursor ??= this.topics.all());
-    let removed = 0;
-    for (let examined = 0; examined < examine && removed < remove; examined++) {
-      const next = cursor.next();
-      if (next.done) {
-        if (this.sweepRemoved) this.log.debug({ removed: this.sweepRemoved }, "removed idle topics");
-        this.sweepCursor = undefined;
-        this.sweepRemoved = 0;
-        return true;
-      }
-      const topic = next.value;
-      const removal = topic.spec.properties?.removal;
-      if (!removal || now - topic.lastActivity < removal.idleMs) continue;
-      if ((removal.onlyWithoutValue ?? true) && topic.value) continue;
-      if (this.subscriptions.hasMatch(topic.path)) continue;
-      this.removeTopic(topic.path);
-      this.sweepRemoved++;
-      removed++;
-    }
-    return false;
-  }
 }
-
-/** Topics one turn of the removal sweep examines at most (well under a millisecond's work). */
-const SWEEP_EXAMINE = 5000;
-/** Topics one turn of the removal sweep removes at most (each tells subscribers and listeners). */
-const SWEEP_REMOVE = 100;
 
 const EMPTY = new Uint8Array(0);
 

@@ -13,12 +13,19 @@ interface SharedGroup {
   next: number;
 }
 
+/**
+ * The maps of every node that has no children or no subscriptions: never written (the writers below
+ * give a node its own map first), so a leaf or a branch costs no empty map (issue 11).
+ */
+const NO_CHILDREN: ReadonlyMap<string, Node> = new Map();
+const NO_SUBS: ReadonlyMap<Subscriber, Subscription> = new Map();
+
 class Node {
-  readonly children = new Map<string, Node>();
+  children = NO_CHILDREN as Map<string, Node>;
   /** The `#` and `+` children, also in `children`: kept at hand so a match does not look them up. */
   hash: Node | undefined;
   plus: Node | undefined;
-  readonly subs = new Map<Subscriber, Subscription>();
+  subs = NO_SUBS as Map<Subscriber, Subscription>;
   shared: Map<string, SharedGroup> | undefined;
   /** Pattern subscriptions whose literal prefix has this node's levels as its whole levels. */
   patterns: Set<PatternSubscription> | undefined;
@@ -89,6 +96,7 @@ export class SubscriptionIndex {
         return { subscription: existing, isNew: false };
       }
       const subscription: Subscription = { subscriber, filter, shareGroup, options };
+      if (node.subs === NO_SUBS) node.subs = new Map();
       node.subs.set(subscriber, subscription);
       this.size++;
       return { subscription, isNew: true };
@@ -149,7 +157,10 @@ export class SubscriptionIndex {
     let node = this.root;
     for (const level of patternLevels(subscription)) {
       let child = node.children.get(level);
-      if (!child) node.children.set(level, (child = new Node()));
+      if (!child) {
+        if (node.children === NO_CHILDREN) node.children = new Map();
+        node.children.set(level, (child = new Node()));
+      }
       node = child;
     }
     node.patterns ??= new Set();
@@ -288,6 +299,7 @@ export class SubscriptionIndex {
       let child = node.children.get(level);
       if (!child) {
         if (!create) return node;
+        if (node.children === NO_CHILDREN) node.children = new Map();
         node.children.set(level, (child = new Node()));
         if (level === "#") node.hash = child;
         else if (level === "+") node.plus = child;

@@ -9,6 +9,7 @@ import type { Packet } from "mqtt-packet";
 import type { Logger, Timer } from "../core/ports.js";
 import type { Credentials } from "../core/security/types.js";
 import { armExpiry } from "../security/authenticated.js";
+import type { WheelEntry } from "../core/timer-wheel.js";
 import type { CommitAcks } from "./commit-acks.js";
 import type { MqttDoor } from "./door.js";
 import { Framer, type FrameError } from "./framer.js";
@@ -47,7 +48,7 @@ export interface CloseOptions {
 }
 
 /** A live MQTT connection. */
-export class MqttConnection implements SessionLink {
+export class MqttConnection implements SessionLink, WheelEntry {
   readonly framer: Framer;
   /** Protocol level strings and properties are parsed for (set by CONNECT). */
   parserVersion = 4;
@@ -70,8 +71,11 @@ export class MqttConnection implements SessionLink {
   private aliasesInMap: Map<number, string> | undefined;
   private aliasesOutMap: Map<string, number> | undefined;
   private lastActivity = 0;
-  private keepAliveTimer: Timer | undefined;
-  private connectTimer: Timer | undefined;
+  /**
+   * WheelEntry: when the door's timer wheel looks at this connection next (connect timeout while
+   * awaiting CONNECT, keep alive once connected); NaN when not scheduled.
+   */
+  wheelAt = NaN;
   private corked = false;
   /** Bytes this connection accounts for in the door's pending-CONNECT total (until CONNECT is accepted). */
   private pendingBytes = 0;
@@ -102,23 +106,24 @@ export class MqttConnection implements SessionLink {
     // Until CONNECT is accepted, only a small packet: a larger CONNECT is refused from its header.
     this.framer = new Framer(Math.min(door.options.maxConnectPacketSize, door.options.maxPacketSize));
     this.inflightLimit = door.options.maxInflight;
-    const clock = door.core.clock;
-    this.lastActivity = clock.now();
-    // A socket that never sends CONNECT is closed [MQTT-3.1.4-1 / operational bound].
-    this.connectTimer = clock.setTimeout(() => {
-      if (this.state === "awaiting-connect")
-        this.close({ protocolError: "connect_timeout", publishWill: false });
-    }, door.options.connectTimeoutMs);
-    socket.on("data", (chunk: Buffer) => this.onData(chunk));
-    socket.on("error", (err: Error) => this.log.debug({ err: err.message }, "socket error"));
-    socket.on("close", () => this.onSocketClose());
+    this.lastActivity = door.core.clock.now();
+    // A socket that never sends CONNECT is closed [MQTT-3.1.4-1 / operational bound] (wheelDue).
+    door.timers.schedule(this, this.lastActivity + door.options.connectTimeoutMs);
+    // Listeners shared by every connection (no closures per connection): they find it on the socket.
+    (socket as ConnectedSocket)[CONNECTION] = this;
+    socket.on("data", onSocketData);
+    socket.on("error", onSocketError);
+    socket.on("close", onSocketEnd);
     // A WebSocket stream (ws's createWebSocketStream) only ends when the peer goes away; it emits no
     // 'close'. MQTT has no half-close, so the end of input is the loss of the connection [MQTT-3.1.2-8].
-    socket.on("end", () => this.onSocketClose());
-    socket.on("drain", () => {
-      this.resumeReading(PAUSED_OUTBOUND);
-      this.session?.drain();
-    });
+    socket.on("end", onSocketEnd);
+    socket.on("drain", onSocketDrain);
+  }
+
+  /** The socket can take more: reading goes on and the session sends what waits. */
+  private onDrain(): void {
+    this.resumeReading(PAUSED_OUTBOUND);
+    this.session?.drain();
   }
 
   /** Topic aliases the client set, alias -> topic (made on first use). */
@@ -172,6 +177,15 @@ export class MqttConnection implements SessionLink {
   /** The commits caught up: reading goes on (unless paused for another reason). */
   commitsCaughtUp(): void {
     this.resumeReading(PAUSED_COMMIT);
+  }
+
+  /** WheelEntry: the connect timeout or the keep alive fell due. */
+  wheelDue(now: number): void {
+    if (this.state === "awaiting-connect") {
+      this.close({ protocolError: "connect_timeout", publishWill: false });
+    } else if (this.state === "connected") {
+      this.checkKeepAlive(now);
+    }
   }
 
   private onData(chunk: Buffer): void {
@@ -262,8 +276,7 @@ export class MqttConnection implements SessionLink {
 
   /** CONNECT accepted: no connect timeout, and the client may now send packets up to maxPacketSize. */
   connectAccepted(): void {
-    if (this.connectTimer) this.door.core.clock.clearTimeout(this.connectTimer);
-    this.connectTimer = undefined;
+    this.door.timers.cancel(this);
     this.releasePending();
     this.framer.maxPacketSize = this.door.options.maxPacketSize;
   }
@@ -531,24 +544,27 @@ export class MqttConnection implements SessionLink {
     );
   }
 
-  /** Starts keep-alive enforcement: 1.5 times the keep alive without a packet closes [MQTT-3.1.2-22]. */
+  /**
+   * Starts keep-alive enforcement: 1.5 times the keep alive without a packet closes [MQTT-3.1.2-22]
+   * (3.1.1: [MQTT-3.1.2-24]). One entry in the door's timer wheel, looked at when it falls due.
+   */
   startKeepAlive(): void {
     if (this.keepAliveSec === 0) return;
+    this.door.timers.schedule(this, this.door.core.clock.now() + this.keepAliveSec * 1500);
+  }
+
+  /** The keep alive fell due: closes a client silent for 1.5 times it, else looks again later. */
+  private checkKeepAlive(now: number): void {
     const limit = this.keepAliveSec * 1500;
-    const clock = this.door.core.clock;
-    const check = (): void => {
-      if (this.state === "closed") return;
-      // While the server does not read the client (flow control), its silence is not the client's.
-      if (this.pausedFor !== 0) this.lastActivity = clock.now();
-      const idle = clock.now() - this.lastActivity;
-      if (idle >= limit) {
-        this.log.info({ keepAliveSec: this.keepAliveSec }, "keep alive timeout");
-        this.close({ reason: Reason.KEEP_ALIVE_TIMEOUT, protocolError: "keep_alive_timeout" });
-        return;
-      }
-      this.keepAliveTimer = clock.setTimeout(check, limit - idle);
-    };
-    this.keepAliveTimer = clock.setTimeout(check, limit);
+    // While the server does not read the client (flow control), its silence is not the client's.
+    if (this.pausedFor !== 0) this.lastActivity = now;
+    const idle = now - this.lastActivity;
+    if (idle >= limit) {
+      this.log.info({ keepAliveSec: this.keepAliveSec }, "keep alive timeout");
+      this.close({ reason: Reason.KEEP_ALIVE_TIMEOUT, protocolError: "keep_alive_timeout" });
+      return;
+    }
+    this.door.timers.schedule(this, this.lastActivity + limit);
   }
 
   /**
@@ -594,12 +610,10 @@ export class MqttConnection implements SessionLink {
   }
 
   private stopTimers(): void {
-    const clock = this.door.core.clock;
-    if (this.keepAliveTimer) clock.clearTimeout(this.keepAliveTimer);
-    if (this.connectTimer) clock.clearTimeout(this.connectTimer);
-    if (this.stallTimer) clock.clearTimeout(this.stallTimer);
+    this.door.timers.cancel(this);
+    if (this.stallTimer) this.door.core.clock.clearTimeout(this.stallTimer);
     this.disarmExpiry?.();
-    this.keepAliveTimer = this.connectTimer = this.stallTimer = this.disarmExpiry = undefined;
+    this.stallTimer = this.disarmExpiry = undefined;
     this.pendingFrames = undefined;
   }
 
@@ -622,6 +636,26 @@ const PAUSED_OUTBOUND = 2;
 const PAUSED_COMMIT = 4;
 /** Reading paused: the CONNECT is being authenticated. */
 const PAUSED_AUTH = 8;
+
+/** Where a socket keeps its connection, for the listeners every connection shares. */
+const CONNECTION = Symbol("mqttConnection");
+type ConnectedSocket = Duplex & { [CONNECTION]: MqttConnection };
+
+function onSocketData(this: Duplex, chunk: Buffer): void {
+  (this as ConnectedSocket)[CONNECTION]["onData"](chunk);
+}
+
+function onSocketError(this: Duplex, err: Error): void {
+  (this as ConnectedSocket)[CONNECTION].log.debug({ err: err.message }, "socket error");
+}
+
+function onSocketEnd(this: Duplex): void {
+  (this as ConnectedSocket)[CONNECTION]["onSocketClose"]();
+}
+
+function onSocketDrain(this: Duplex): void {
+  (this as ConnectedSocket)[CONNECTION]["onDrain"]();
+}
 
 function uncork(conn: MqttConnection): void {
   const c = conn as unknown as { corked: boolean };

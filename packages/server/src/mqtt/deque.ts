@@ -5,10 +5,13 @@
  */
 
 const MIN_CAPACITY = 8;
+/** The buffer of every empty queue that never held anything (never written: `grow` replaces it first). */
+const NONE: never[] = [];
 
 /** A FIFO queue with O(1) push and shift. */
 export class Deque<T> {
-  private items: (T | undefined)[] = new Array<T | undefined>(MIN_CAPACITY);
+  // Made on the first push: an idle session's queue holds no array (issue 11).
+  private items: (T | undefined)[] = NONE;
   private head = 0;
   private count = 0;
 
@@ -45,7 +48,7 @@ export class Deque<T> {
 
   /** Removes everything. */
   clear(): void {
-    this.items = new Array<T | undefined>(MIN_CAPACITY);
+    this.items = NONE;
     this.head = 0;
     this.count = 0;
   }
@@ -57,7 +60,7 @@ export class Deque<T> {
 
   private grow(): void {
     const old = this.items;
-    const next = new Array<T | undefined>(old.length * 2);
+    const next = new Array<T | undefined>(Math.max(MIN_CAPACITY, old.length * 2));
     for (let i = 0; i < this.count; i++) next[i] = old[(this.head + i) & (old.length - 1)];
     this.items = next;
     this.head = 0;

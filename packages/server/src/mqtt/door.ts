@@ -13,10 +13,11 @@ import { PacketParser } from "./parser.js";
 import type { MqttOptions } from "./options.js";
 import { Reason } from "./reason-codes.js";
 import { PendingConnectBytes } from "./pre-connect.js";
-import { MqttSession, type SessionSubscription, inferSpec } from "./session.js";
+import { MqttSession, type SessionHooks, type SessionSubscription, inferSpec } from "./session.js";
 import type { PublishContext, PublishResult } from "../core/core.js";
 import type { Actor } from "../core/security/types.js";
 import { newSessionId } from "../core/sessions.js";
+import { TimerWheel } from "../core/timer-wheel.js";
 import type { SubscriptionOptions } from "../core/types.js";
 
 /** Publishers held back for one congested subscriber (docs/mqtt.md "Flow control"). */
@@ -51,6 +52,13 @@ export class MqttDoor {
   private toResume: MqttConnection[] = [];
   /** Mosquitto's dynamic-security API on `$CONTROL/dynamic-security/v1` (dynsec/handler.ts). */
   readonly dynamicSecurity: DynamicSecurityApi;
+  /**
+   * Connect timeouts and keep-alives of every connection, on one clock timer (issue 11): a connection
+   * is one entry in a slot, not a runtime timer of its own.
+   */
+  readonly timers: TimerWheel<MqttConnection>;
+  /** The session hooks every session shares (methods of the door, not closures per session). */
+  private readonly sessionHooks: SessionHooks;
   /** Hot-path counters. */
   readonly counters: Readonly<Record<"packetsReceived" | "bytesReceived" | "bytesSent", Counter>> & {
     /** PUBLISHes received and sent, indexed by QoS. */
@@ -72,6 +80,7 @@ export class MqttDoor {
     this.publishContext = {
       createSpec: options.allowTopicCreation ? (u: Update) => inferSpec(u, options) : undefined,
     };
+    this.timers = new TimerWheel(core.clock);
     const m = core.metrics;
     this.pendingConnect = new PendingConnectBytes(options.maxPendingConnectBytes, m);
     this.counters = {
@@ -80,6 +89,24 @@ export class MqttDoor {
       bytesSent: m.counter("mqtt_bytes_sent_total"),
       messagesReceived: [0, 1, 2].map((qos) => m.counter("mqtt_messages_received_total", { qos: `${qos}` })),
       messagesSent: [0, 1, 2].map((qos) => m.counter("mqtt_messages_sent_total", { qos: `${qos}` })),
+    };
+    this.sessionHooks = {
+      publish: (update, actor) => {
+        // A will is checked again when it is sent: the permission may have gone since CONNECT.
+        const result = this.publish(actor, update);
+        if (!result.ok && result.code === "NOT_AUTHORIZED") {
+          this.core.metrics.inc("mqtt_wills_refused_total");
+          this.log.info({ topic: update.topic }, "will refused: not authorized");
+        }
+      },
+      ended: (s) => {
+        if (this.sessions.get(s.clientId) === s) this.sessions.delete(s.clientId);
+        this.offline.delete(s);
+        this.core.metrics.set("mqtt_sessions", this.sessions.size);
+      },
+      congested: (s) => this.congested(s),
+      relieved: (s) => this.relieved(s),
+      queuedBytesTotal: this.queuedBytesTotal,
     };
   }
 
@@ -102,24 +129,7 @@ export class MqttDoor {
 
   /** A new session for a client id, registered with the door and the core. */
   newSession(sessionId: string, clientId: string): MqttSession {
-    const session = new MqttSession(sessionId, clientId, this.core, this.options, {
-      publish: (update, actor) => {
-        // A will is checked again when it is sent: the permission may have gone since CONNECT.
-        const result = this.publish(actor, update);
-        if (!result.ok && result.code === "NOT_AUTHORIZED") {
-          this.core.metrics.inc("mqtt_wills_refused_total");
-          this.log.info({ topic: update.topic }, "will refused: not authorized");
-        }
-      },
-      ended: (s) => {
-        if (this.sessions.get(s.clientId) === s) this.sessions.delete(s.clientId);
-        this.offline.delete(s);
-        this.core.metrics.set("mqtt_sessions", this.sessions.size);
-      },
-      congested: (s) => this.congested(s),
-      relieved: (s) => this.relieved(s),
-      queuedBytesTotal: this.queuedBytesTotal,
-    });
+    const session = new MqttSession(sessionId, clientId, this.core, this.options, this.sessionHooks);
     this.sessions.set(clientId, session);
     this.core.metrics.set("mqtt_sessions", this.sessions.size);
     return session;
@@ -269,6 +279,7 @@ export class MqttDoor {
     }
     this.sessions.clear();
     this.offline.clear();
+    this.timers.stop();
   }
 }
 

@@ -2,7 +2,7 @@
  * The core's view of an MQTT session (DESIGN §6): its properties, and what client control may do to
  * it (close it, subscribe it to a selector).
  */
-import { SkeinError, type TopicSelector, mqttReasonCode } from "@skein/protocol";
+import { type ErrorCode, SkeinError, type TopicSelector, mqttReasonCode } from "@skein/protocol";
 import type { IConnectPacket } from "mqtt-packet";
 import type { SessionHandle } from "../core/sessions.js";
 import type { SubscriptionOptions } from "../core/types.js";
@@ -30,7 +30,6 @@ export function mqttSessionHandle(
   },
 ): SessionHandle {
   const core = conn.door.core;
-  const facade = core.facade;
   const properties: Record<string, string> = {};
   // MQTT 5 CONNECT user properties become the session's user properties (DESIGN §6).
   for (const [name, value] of Object.entries(packet.properties?.userProperties ?? {})) {
@@ -46,46 +45,67 @@ export function mqttSessionHandle(
     $StartTime: String(core.clock.now()),
     $ServerName: conn.door.serverName,
   });
-  const filtersOf = (selector: TopicSelector): readonly string[] => {
-    if (!selector.mqttFilters) {
-      throw new SkeinError(
-        "INVALID_SELECTOR",
-        `${selector.expression} cannot be expressed as MQTT topic filters`,
-      );
+  return new MqttSessionHandle(conn, session, properties, auth.principal, [...auth.roles]);
+}
+
+/** The MQTT filters of a selector (client control). */
+function filtersOf(selector: TopicSelector): readonly string[] {
+  if (!selector.mqttFilters) {
+    throw new SkeinError(
+      "INVALID_SELECTOR",
+      `${selector.expression} cannot be expressed as MQTT topic filters`,
+    );
+  }
+  return selector.mqttFilters;
+}
+
+/** A connected MQTT session as the core sees it (a class: no closures per connection, issue 11). */
+class MqttSessionHandle implements SessionHandle {
+  readonly sessionId: string;
+  readonly transport = "mqtt" as const;
+  readonly clientId: string;
+
+  constructor(
+    private readonly conn: MqttConnection,
+    private readonly session: MqttSession,
+    readonly properties: Record<string, string>,
+    readonly principal: string | undefined,
+    public roles: readonly string[],
+  ) {
+    this.sessionId = session.sessionId;
+    this.clientId = conn.clientId;
+  }
+
+  /** 0x98 Administrative action; a removed principal's session 0x87 Not authorized (docs/security.md). */
+  close(reason: string, code?: ErrorCode): void {
+    this.conn.close({ reason: code === undefined ? 0x98 : mqttReasonCode(code), message: reason });
+  }
+
+  subscribe(selector: TopicSelector): void {
+    const session = this.session;
+    const facade = this.conn.door.core.facade;
+    for (const filter of filtersOf(selector)) {
+      // Checked against the session's own select_topic: client control never subscribes a session to
+      // what it could not subscribe to itself.
+      facade.subscribe(session.actor, filter, undefined, session, CONTROL_SUBSCRIPTION);
+      session.addSubscription({
+        key: filter,
+        filter,
+        shareGroup: undefined,
+        options: CONTROL_SUBSCRIPTION,
+      });
+      // Subscribed as if it had subscribed itself (docs/messaging.md): the current values follow as
+      // retained PUBLISHes [MQTT-3.3.1-9], paced like a SUBSCRIBE's.
+      session.replay(filter, facade.retained(session.actor, filter), CONTROL_SUBSCRIPTION.qos, undefined);
     }
-    return selector.mqttFilters;
-  };
-  return {
-    sessionId: session.sessionId,
-    transport: "mqtt",
-    properties,
-    principal: auth.principal,
-    roles: [...auth.roles],
-    clientId: conn.clientId,
-    // 0x98 Administrative action; a removed principal's session 0x87 Not authorized (docs/security.md).
-    close: (reason, code) =>
-      conn.close({ reason: code === undefined ? 0x98 : mqttReasonCode(code), message: reason }),
-    subscribe(selector) {
-      for (const filter of filtersOf(selector)) {
-        // Checked against the session's own select_topic: client control never subscribes a session to
-        // what it could not subscribe to itself.
-        facade.subscribe(session.actor, filter, undefined, session, CONTROL_SUBSCRIPTION);
-        session.addSubscription({
-          key: filter,
-          filter,
-          shareGroup: undefined,
-          options: CONTROL_SUBSCRIPTION,
-        });
-        // Subscribed as if it had subscribed itself (docs/messaging.md): the current values follow as
-        // retained PUBLISHes [MQTT-3.3.1-9], paced like a SUBSCRIBE's.
-        session.replay(filter, facade.retained(session.actor, filter), CONTROL_SUBSCRIPTION.qos, undefined);
-      }
-      session.drain();
-    },
-    unsubscribe(selector) {
-      for (const filter of filtersOf(selector)) {
-        if (session.removeSubscription(filter)) facade.unsubscribe(session.actor, filter, undefined, session);
-      }
-    },
-  };
+    session.drain();
+  }
+
+  unsubscribe(selector: TopicSelector): void {
+    const session = this.session;
+    const facade = this.conn.door.core.facade;
+    for (const filter of filtersOf(selector)) {
+      if (session.removeSubscription(filter)) facade.unsubscribe(session.actor, filter, undefined, session);
+    }
+  }
 }

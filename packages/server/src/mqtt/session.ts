@@ -125,8 +125,8 @@ export class MqttSession implements Subscriber {
    * nothing is sent (the kept messages go first, under the packet ids they were sent with).
    */
   private unread: UnreadQueue | undefined;
-  /** QoS 2 packet ids received and not yet released [MQTT-4.3.3-3]. */
-  readonly incomingQos2: PacketIdSet;
+  /** QoS 2 packet ids received and not yet released (made on first use: idle sessions do not pay for it). */
+  private qos2Ids: PacketIdSet | undefined;
   link: SessionLink | undefined;
   /** Seconds the session lives on after disconnection (0xFFFFFFFF = forever). */
   expiryIntervalSec = 0;
@@ -166,10 +166,14 @@ export class MqttSession implements Subscriber {
     private readonly options: MqttOptions,
     private readonly hooks: SessionHooks,
   ) {
+    this.actor = sessionActor(sessionId, undefined, clientId);
+  }
+
+  /** QoS 2 packet ids received and not yet released [MQTT-4.3.3-3]. */
+  get incomingQos2(): PacketIdSet {
     // Room for a few ids at first (most clients hold one or two); it grows, rarely, when a client
     // holds more at once, up to the Receive Maximum we announced (v5) or 65535 (3.1.1).
-    this.incomingQos2 = new PacketIdSet(Math.min(options.receiveMaximum, 8));
-    this.actor = sessionActor(sessionId, undefined, clientId);
+    return (this.qos2Ids ??= new PacketIdSet(Math.min(this.options.receiveMaximum, 8)));
   }
 
   /** Messages in flight (sent, not yet fully acknowledged). */

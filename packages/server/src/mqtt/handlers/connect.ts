@@ -110,8 +110,17 @@ function accept(
   conn.startKeepAlive();
   conn.expireWithCredentials();
   conn.door.core.metrics.connected("mqtt", "accepted");
-  conn.log.info(
-    { clientId: conn.clientId, version: conn.protocolVersion, present, principal: auth.principal },
+  // Through the door's logger with the connection's fields: a connection that logs nothing else never
+  // makes its own child logger (issue 11: memory per idle connection).
+  conn.door.log.info(
+    {
+      remote: conn.info.remoteAddress,
+      transport: conn.info.transport,
+      clientId: conn.clientId,
+      version: conn.protocolVersion,
+      present,
+      principal: auth.principal,
+    },
     "client connected",
   );
   session.resend();
