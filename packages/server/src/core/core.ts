@@ -17,6 +17,7 @@ import {
   valueTypeOf,
 } from "@skein/protocol";
 import { type Counter, Metrics } from "./metrics.js";
+import { Containment } from "./containment.js";
 import { type Clock, type Logger, type Timer, silentLogger, systemClock } from "./ports.js";
 import { Persistence, type UserPropertyOrder } from "./persistence.js";
 import type { Storage } from "./storage.js";
@@ -117,6 +118,8 @@ export class Core {
   readonly metrics: Metrics;
   readonly log: Logger;
   readonly clock: Clock;
+  /** Counts and logs exceptions contained at a boundary (timers, deliveries, session events). */
+  readonly containment: Containment;
   /** What is kept through the storage engine (persistent topics and values). */
   readonly persistence: Persistence;
   /** MQTT persistent sessions kept through the storage engine (`core/session-store.ts`). */
@@ -146,8 +149,12 @@ export class Core {
     this.limits = options.limits;
     this.persistence = new Persistence(options.userPropertyOrder);
     this.log = options.logger ?? silentLogger;
-    this.clock = options.clock ?? systemClock;
     this.metrics = options.metrics ?? new Metrics();
+    this.containment = new Containment(this.metrics, this.log);
+    // Every timer of the server runs through the core's clock: none can throw out of its timer.
+    this.clock = this.containment.guardClock(options.clock ?? systemClock);
+    this.subscriptions.onDeliveryError = (err) => this.containment.contained("delivery", err);
+    this.sessions.onListenerError = (err) => this.containment.contained("session_event", err);
     this.updatesCounter = this.metrics.counter("skein_updates_total");
     this.timeseries = new TimeSeriesTopics(this.clock, this.log, this.metrics, (t) =>
       this.persistence.keeps(t),
@@ -183,9 +190,14 @@ export class Core {
    */
   start(): void {
     const slice = (): void => {
-      const done = this.sweepRemovals(SWEEP_EXAMINE, SWEEP_REMOVE);
-      this.sweepTimer = this.clock.setTimeout(slice, done ? this.limits.removalSweepMs : 0);
-      this.sweepTimer.unref?.();
+      let done = true;
+      try {
+        done = this.sweepRemovals(SWEEP_EXAMINE, SWEEP_REMOVE);
+      } finally {
+        // A throw (contained by the clock) must not stop the sweep: it is armed again either way.
+        this.sweepTimer = this.clock.setTimeout(slice, done ? this.limits.removalSweepMs : 0);
+        this.sweepTimer.unref?.();
+      }
     };
     this.sweepTimer = this.clock.setTimeout(slice, this.limits.removalSweepMs);
     this.sweepTimer.unref?.();

@@ -548,7 +548,10 @@ export class MqttConnection implements SessionLink {
       );
     }
     this.stopTimers();
-    this.door.connectionClosed(this, options.publishWill ?? true);
+    // Contained: the socket below is ended whatever detaching the session (and its will) does.
+    this.door.core.containment.run("socket_close", () =>
+      this.door.connectionClosed(this, options.publishWill ?? true),
+    );
     if (this.corked) {
       this.corked = false;
       this.socket.uncork();

@@ -151,6 +151,9 @@ export const METRIC_CATALOG: Readonly<Record<string, MetricDescription>> = {
   skein_mqtt_internal_errors_total: c("MQTT packet handlers that failed unexpectedly.", {
     cmd: "the packet type",
   }),
+  skein_contained_errors_total: c("Exceptions caught at a boundary instead of escaping (issue 14 §4).", {
+    where: "timer | delivery | session_event | will | socket_close | frame",
+  }),
   skein_sdk_invalid_frames_total: c("SDK frames that were not valid."),
   skein_sdk_oversize_messages_total: c("SDK messages above sdk.maxFrameBytes."),
   skein_sdk_request_errors_total: c("SDK requests answered with an error.", { code: "an ErrorCode name" }),

@@ -58,7 +58,16 @@ export class SdkConnection implements SdkLink, Answer {
     readonly remoteAddress: string,
   ) {
     this.log = door.log.child({ remote: remoteAddress });
-    ws.on("message", (data, isBinary) => this.onMessage(data as Buffer, isBinary));
+    ws.on("message", (data, isBinary) => {
+      // Last resort (issue 14 §4): a throw while handling a message (the hello included) closes this
+      // connection with 1011, counted and logged, instead of escaping into the WebSocket's emitter.
+      try {
+        this.onMessage(data as Buffer, isBinary);
+      } catch (err) {
+        door.core.containment.contained("frame", err);
+        this.close(1011, "internal error");
+      }
+    });
     ws.on("close", (code) => this.onClose(code));
     ws.on("error", (err) => this.log.debug({ err: err.message }, "websocket error"));
     ws.on("pong", () => (this.alive = true));
@@ -432,7 +441,7 @@ export class SdkConnection implements SdkLink, Answer {
     this.state = "closed";
     this.ended(code === 1000 ? "client_disconnect" : "connection_lost");
     // 1000 from the client is a deliberate close: the session ends. Anything else may be resumed.
-    this.door.connectionClosed(this, code === 1000);
+    this.door.core.containment.run("socket_close", () => this.door.connectionClosed(this, code === 1000));
   }
 }
 
