@@ -18,6 +18,7 @@ import {
 } from "@skein/protocol";
 import { type Counter, Metrics } from "./metrics.js";
 import { Containment } from "./containment.js";
+import { type RateLimit, TokenBucket } from "./rate-limit.js";
 import { type Clock, type Logger, type Timer, silentLogger, systemClock } from "./ports.js";
 import { Persistence, type UserPropertyOrder } from "./persistence.js";
 import type { Storage } from "./storage.js";
@@ -44,6 +45,8 @@ export interface CoreLimits {
   maxRequestBytes: number;
   /** How often to look for topics whose removal policy says they should go (ms). */
   removalSweepMs: number;
+  /** Publishes per session (`limits.publishesPerSecondPerSession`); undefined: no limit. */
+  publishRate?: RateLimit;
 }
 
 /** What the core is built from. */
@@ -118,6 +121,15 @@ export class Core {
   readonly metrics: Metrics;
   readonly log: Logger;
   readonly clock: Clock;
+  /**
+   * A new session's publish rate limiter (`limits.publishesPerSecondPerSession`), or undefined when
+   * publishes are not limited: a door asks once per session and calls `take(clock.now())` per publish.
+   */
+  publishBucket(): TokenBucket | undefined {
+    const rate = this.limits.publishRate;
+    return rate === undefined ? undefined : new TokenBucket(rate, this.clock.now());
+  }
+
   /** Counts and logs exceptions contained at a boundary (timers, deliveries, session events). */
   readonly containment: Containment;
   /** What is kept through the storage engine (persistent topics and values). */

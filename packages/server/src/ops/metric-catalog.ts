@@ -55,7 +55,7 @@ export const METRIC_CATALOG: Readonly<Record<string, MetricDescription>> = {
       "client_disconnect, connection_lost, keep_alive_timeout, server_shutting_down, session_taken_over, protocol errors, ...",
   }),
   skein_connections_refused_total: c("Sockets refused by the listeners before any protocol.", {
-    reason: "max_connections",
+    reason: "max_connections | connection_rate",
   }),
   skein_mqtt_connections: g("Open MQTT connections (any state)."),
   skein_mqtt_connections_total: c("MQTT sockets accepted.", { transport: "tcp | tls | ws | wss" }),

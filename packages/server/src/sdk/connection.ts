@@ -5,6 +5,7 @@
 import { randomBytes } from "node:crypto";
 import type { WebSocket } from "ws";
 import {
+  type ClientFrame,
   type ClientFrameOf,
   CloseCodes,
   ErrorCodes,
@@ -18,6 +19,7 @@ import {
   pathProblem,
 } from "@skein/protocol";
 import type { Logger, Timer } from "../core/ports.js";
+import type { TokenBucket } from "../core/rate-limit.js";
 import { newSessionId } from "../core/sessions.js";
 import type { SdkDoor } from "./door.js";
 import type { Answer } from "./control.js";
@@ -29,12 +31,19 @@ import type { Credentials } from "../core/security/types.js";
 /** An accepted authentication's outcome. */
 type Authenticated = Extract<AuthenticationOutcome, { ok: true }>;
 
+/** Frame types that update a topic: they count against the publish rate. */
+function isPublish(type: ClientFrame["type"]): boolean {
+  return type === "set" || type === "delta" || type === "ts_append" || type === "ts_edit";
+}
+
 /** Frames a client may send after its hello before the welcome (while authenticating). */
 const MAX_WAITING_FRAMES = 64;
 
 /** A live SDK connection. */
 export class SdkConnection implements SdkLink, Answer {
   state: "handshake" | "authenticating" | "open" | "closed" = "handshake";
+  /** The publish rate limiter: null until the first publish, undefined when there is no limit. */
+  private publishBucket: TokenBucket | undefined | null = null;
   /** Frames that arrived while the hello was being authenticated (at most MAX_WAITING_FRAMES). */
   private waiting: { value: unknown; oversize: boolean }[] | undefined;
   session: SdkSession | undefined;
@@ -194,6 +203,12 @@ export class SdkConnection implements SdkLink, Answer {
     }
   }
 
+  /** True when this publish is over the connection's rate (`limits.publishesPerSecondPerSession`). */
+  private publishRateExceeded(): boolean {
+    if (this.publishBucket === null) this.publishBucket = this.door.core.publishBucket();
+    return this.publishBucket !== undefined && !this.publishBucket.take(this.door.core.clock.now());
+  }
+
   /** Counts and logs a message above `maxFrameBytes`. */
   private oversize(bytes: number): void {
     this.door.core.metrics.inc("sdk_oversize_messages_total");
@@ -251,6 +266,8 @@ export class SdkConnection implements SdkLink, Answer {
     if (oversize) {
       return this.error(id, "TOO_LARGE", `message larger than ${this.door.options.maxFrameBytes} bytes`);
     }
+    if (isPublish(frame.type) && this.publishRateExceeded())
+      return this.error(id, "RATE_LIMITED", "publish rate above limits.publishesPerSecondPerSession");
     let result: unknown;
     try {
       result = handleRequest(this, session, frame);
