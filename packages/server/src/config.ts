@@ -153,6 +153,12 @@ export const configSchema = z
         defaultFetchPage: positive.default(S.defaultFetchPage),
         /** Most selections one SDK session may hold. */
         maxSelectionsPerSession: positive.default(S.maxSelectionsPerSession),
+        /** Most requests one SDK session may have waiting for their answers. */
+        maxPendingRequestsPerSession: positive.default(S.maxPendingRequestsPerSession),
+        /** Most session-event watches one SDK session may hold. */
+        maxSessionWatchesPerSession: positive.default(S.maxSessionWatchesPerSession),
+        /** Most locks one session may hold. */
+        maxLocksPerSession: positive.default(1000),
         /** An SDK WebSocket that sends no `hello` in this time is closed with 4008 (ms). */
         handshakeTimeoutMs: positive.default(S.handshakeTimeoutMs),
       })

@@ -168,6 +168,7 @@ export function createServer(config: SkeinConfigInput = {}, deps: ServerDependen
       maxTopics: cfg.limits.maxTopics,
       removalSweepMs: cfg.limits.removalSweepMs,
       maxRequestBytes: cfg.limits.maxRequestBytes,
+      maxLocksPerSession: cfg.sdk.maxLocksPerSession,
       publishRate: rateLimit(cfg.limits.publishesPerSecondPerSession, cfg.limits.publishBurstPerSession),
     },
     userPropertyOrder: { orderOf, remember: rememberOrder },

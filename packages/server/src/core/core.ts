@@ -45,6 +45,8 @@ export interface CoreLimits {
   maxRequestBytes: number;
   /** How often to look for topics whose removal policy says they should go (ms). */
   removalSweepMs: number;
+  /** Most locks one session may hold (`sdk.maxLocksPerSession`); default: no bound. */
+  maxLocksPerSession?: number;
   /** Publishes per session (`limits.publishesPerSecondPerSession`); undefined: no limit. */
   publishRate?: RateLimit;
 }
@@ -147,7 +149,7 @@ export class Core {
   /** The commit promise of the last removal of a kept topic (see {@link Core.removeTopics}). */
   private lastRemoval: Promise<void> | undefined;
   /** Named locks held by sessions (update constraints). */
-  readonly locks = new LockRegistry();
+  readonly locks: LockRegistry;
   /** Request-response routing. */
   readonly messaging: Messaging;
   /** The doors' only way in: every operation checked by the authorizer (DESIGN §7). */
@@ -159,6 +161,7 @@ export class Core {
 
   constructor(options: CoreOptions) {
     this.limits = options.limits;
+    this.locks = new LockRegistry(options.limits.maxLocksPerSession);
     this.persistence = new Persistence(options.userPropertyOrder);
     this.log = options.logger ?? silentLogger;
     this.metrics = options.metrics ?? new Metrics();
