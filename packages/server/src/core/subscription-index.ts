@@ -65,6 +65,9 @@ export class SubscriptionIndex {
    * session may read everything, so the hot path pays nothing.
    */
   readGate: ((subscriber: Subscriber, path: string) => boolean) | undefined;
+  /** {@link SubscriptionIndex.readGate} with throws contained (made once: no allocation per update). */
+  private readonly guardedGate = (subscriber: Subscriber, path: string): boolean =>
+    this.readGate === undefined || this.mayRead(this.readGate, subscriber, path);
   /** Told when a subscriber's `deliver` throws (the core counts and logs it); the fan-out goes on. */
   onDeliveryError: ((err: unknown, subscriber: Subscriber) => void) | undefined;
 
@@ -258,7 +261,8 @@ export class SubscriptionIndex {
     };
     for (const node of nodes) {
       for (const sub of node.subs.values()) add(sub);
-      if (node.shared) for (const group of node.shared.values()) add(pickMember(group, gate, path));
+      if (node.shared)
+        for (const group of node.shared.values()) add(pickMember(group, gate && this.guardedGate, path));
     }
     if (patternNodes !== undefined && patternNodes.length > 0)
       this.matchPatterns(update.topic, patternNodes, add);

@@ -147,3 +147,18 @@ describe("over real sockets", () => {
     await s.canariesAlive();
   });
 });
+
+describe("shared subscriptions", () => {
+  it("a read check that throws for one member: the group's message goes to another member", () => {
+    const core = new Core({ limits: LIMITS });
+    const [bad, good] = [subscriber("bad"), subscriber("good")];
+    core.subscriptions.readGate = (s) => {
+      if (s.sessionId === "bad") throw new Error("gate fails");
+      return true;
+    };
+    for (const s of [bad, good]) core.subscriptions.add("g/#", "group", s, OPTIONS);
+    for (let i = 0; i < 2; i++) expect(() => set(core, "g/1")).not.toThrow();
+    expect(good.got).toEqual(["g/1", "g/1"]);
+    expect(contained(core, "delivery")).toBeGreaterThanOrEqual(1);
+  });
+});
