@@ -66,6 +66,8 @@ export const MqttReason = {
   TOPIC_ALIAS_INVALID: 0x94,
   /** Packet too large. */
   PACKET_TOO_LARGE: 0x95,
+  /** Message rate too high (DISCONNECT, MQTT 5 §3.14.2.1). */
+  MESSAGE_RATE_TOO_HIGH: 0x96,
   /** Quota exceeded. */
   QUOTA_EXCEEDED: 0x97,
   /** Payload format invalid. */

@@ -155,6 +155,12 @@ export const configSchema = z
         defaultFetchPage: positive.default(S.defaultFetchPage),
         /** Most selections one SDK session may hold. */
         maxSelectionsPerSession: positive.default(S.maxSelectionsPerSession),
+        /** Most requests one SDK session may have waiting for their answers. */
+        maxPendingRequestsPerSession: positive.default(S.maxPendingRequestsPerSession),
+        /** Most session-event watches one SDK session may hold. */
+        maxSessionWatchesPerSession: positive.default(S.maxSessionWatchesPerSession),
+        /** Most locks one session may hold. */
+        maxLocksPerSession: positive.default(1000),
         /** An SDK WebSocket that sends no `hello` in this time is closed with 4008 (ms). */
         handshakeTimeoutMs: positive.default(S.handshakeTimeoutMs),
       })
@@ -254,6 +260,14 @@ export const configSchema = z
         requestTimeoutMs: positive.default(30_000),
         /** How often `$SYS/broker/...` topics are published (ms); 0 turns them off. */
         sysIntervalMs: z.number().int().min(0).default(10_000),
+        /** New connections per second from one remote address, both doors (0: no limit). */
+        connectionsPerSecondPerAddress: z.number().min(0).default(0),
+        /** Connections one address may open at once before its rate applies. */
+        connectionBurstPerAddress: positive.default(100),
+        /** Publishes (MQTT PUBLISH; SDK set, delta, append, edit) per second per session (0: no limit). */
+        publishesPerSecondPerSession: z.number().min(0).default(0),
+        /** Publishes one session may send at once before its rate applies. */
+        publishBurstPerSession: positive.default(1000),
       })
       .strict()
       .prefault({}),

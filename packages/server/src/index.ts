@@ -15,6 +15,7 @@
 import type { TopicSpecification } from "@skein/protocol";
 import { type SkeinConfig, type SkeinConfigInput, parseConfig } from "./config.js";
 import { Core } from "./core/core.js";
+import { rateLimit } from "./core/rate-limit.js";
 import type { Metrics } from "./core/metrics.js";
 import type { Clock, Logger } from "./core/ports.js";
 import type { Storage } from "./core/storage.js";
@@ -184,6 +185,8 @@ export function createServer(config: SkeinConfigInput = {}, deps: ServerDependen
       maxTopics: cfg.limits.maxTopics,
       removalSweepMs: cfg.limits.removalSweepMs,
       maxRequestBytes: cfg.limits.maxRequestBytes,
+      maxLocksPerSession: cfg.sdk.maxLocksPerSession,
+      publishRate: rateLimit(cfg.limits.publishesPerSecondPerSession, cfg.limits.publishBurstPerSession),
     },
     userPropertyOrder: { orderOf, remember: rememberOrder },
     logger,

@@ -2,6 +2,7 @@
  * The network listeners: MQTT over TCP and TLS, and HTTP(S) with WebSocket upgrade by path. Each hands
  * a byte stream to the MQTT door; bad upgrades are refused with an HTTP status.
  */
+import { AddressRateLimiter, rateLimit } from "./core/rate-limit.js";
 import { readFileSync } from "node:fs";
 import {
   createServer as createHttpServer,
@@ -57,6 +58,9 @@ export class Listeners {
   /** The TLS options, once read (undefined options: no TLS configured). */
   private tls: { options: TlsOptions | undefined } | undefined;
 
+  /** Connections per remote address (`limits.connectionsPerSecondPerAddress`); undefined: no limit. */
+  private readonly connectionRate: AddressRateLimiter | undefined;
+
   constructor(
     private readonly config: SkeinConfig,
     private readonly mqtt: MqttDoor,
@@ -66,6 +70,11 @@ export class Listeners {
     /** The operations endpoints (`/metrics`, `/healthz`, `/readyz`); other plain requests get 404. */
     private readonly ops: HttpHandler = () => false,
   ) {
+    const rate = rateLimit(
+      config.limits.connectionsPerSecondPerAddress,
+      config.limits.connectionBurstPerAddress,
+    );
+    this.connectionRate = rate && new AddressRateLimiter(rate);
     this.wss = new WebSocketServer({
       noServer: true,
       // At least mqtt.maxPacketSize: one WebSocket message carries one MQTT packet, and the MQTT limit is
@@ -231,6 +240,17 @@ export class Listeners {
     });
   }
 
+  /**
+   * The per-address connection rate (`limits.connectionsPerSecondPerAddress`, issue 14 §4), both
+   * doors: true when a new connection from `address` is over it (counted; the caller refuses it).
+   */
+  private overRate(address: string | undefined): boolean {
+    const limiter = this.connectionRate;
+    if (limiter === undefined || limiter.allow(address ?? "", this.mqtt.core.clock.now())) return false;
+    this.metrics.inc("skein_connections_refused_total", { reason: "connection_rate" });
+    return true;
+  }
+
   private tooMany(): boolean {
     return this.mqtt.connections.size + this.sdk.connections.size >= this.config.limits.maxConnections;
   }
@@ -243,6 +263,10 @@ export class Listeners {
     socket.on("error", () => {}); // the connection logs its own errors; never let one escape
     if (this.tooMany()) {
       this.metrics.inc("skein_connections_refused_total", { reason: "max_connections" });
+      socket.destroy();
+      return;
+    }
+    if (this.overRate(socket.remoteAddress)) {
       socket.destroy();
       return;
     }
@@ -267,6 +291,7 @@ export class Listeners {
         return refuseUpgrade(socket, 404, "Not Found");
       }
       if (this.tooMany()) return refuseUpgrade(socket, 503, "Service Unavailable");
+      if (this.overRate(req.socket.remoteAddress)) return refuseUpgrade(socket, 429, "Too Many Requests");
       const certificate = transport === "wss" ? peerCertificate(req.socket as TLSSocket) : undefined;
       if (path === this.config.sdk.path) {
         this.sdkWss.handleUpgrade(req, socket, head, (ws) => void this.sdk.accept(ws, req, certificate));

@@ -115,12 +115,13 @@ export function startSysTopics(core: Core, intervalMs: number): () => void {
     });
   };
   const publish = (): void => {
+    // Armed first: a round that throws (contained by the core's clock) does not stop the next one.
+    timer = core.clock.setTimeout(publish, intervalMs);
+    timer.unref?.();
     const now = core.clock.now();
     for (const [topic, read] of Object.entries(FIGURES)) publishOne(topic, String(read(core, started)));
     for (const [topic, text] of loads.update(core, (now - lastRound) / 1000)) publishOne(topic, text);
     lastRound = now;
-    timer = core.clock.setTimeout(publish, intervalMs);
-    timer.unref?.();
   };
   publish();
   return () => {

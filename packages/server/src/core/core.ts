@@ -17,6 +17,8 @@ import {
   valueTypeOf,
 } from "@skein/protocol";
 import { type Counter, Metrics } from "./metrics.js";
+import { Containment } from "./containment.js";
+import { type RateLimit, TokenBucket } from "./rate-limit.js";
 import { type Clock, type Logger, silentLogger, systemClock } from "./ports.js";
 import { RemovalSchedule } from "./removals.js";
 import { Persistence, type UserPropertyOrder } from "./persistence.js";
@@ -47,6 +49,10 @@ export interface CoreLimits {
    * topic is looked at when its idle time may have run out (`core/removals.ts`).
    */
   removalSweepMs: number;
+  /** Most locks one session may hold (`sdk.maxLocksPerSession`); default: no bound. */
+  maxLocksPerSession?: number;
+  /** Publishes per session (`limits.publishesPerSecondPerSession`); undefined: no limit. */
+  publishRate?: RateLimit;
 }
 
 /** What the core is built from. */
@@ -121,6 +127,17 @@ export class Core {
   readonly metrics: Metrics;
   readonly log: Logger;
   readonly clock: Clock;
+  /**
+   * A new session's publish rate limiter (`limits.publishesPerSecondPerSession`), or undefined when
+   * publishes are not limited: a door asks once per session and calls `take(clock.now())` per publish.
+   */
+  publishBucket(): TokenBucket | undefined {
+    const rate = this.limits.publishRate;
+    return rate === undefined ? undefined : new TokenBucket(rate, this.clock.now());
+  }
+
+  /** Counts and logs exceptions contained at a boundary (timers, deliveries, session events). */
+  readonly containment: Containment;
   /** What is kept through the storage engine (persistent topics and values). */
   readonly persistence: Persistence;
   /** MQTT persistent sessions kept through the storage engine (`core/session-store.ts`). */
@@ -134,7 +151,7 @@ export class Core {
   /** The commit promise of the last removal of a kept topic (see {@link Core.removeTopics}). */
   private lastRemoval: Promise<void> | undefined;
   /** Named locks held by sessions (update constraints). */
-  readonly locks = new LockRegistry();
+  readonly locks: LockRegistry;
   /** Request-response routing. */
   readonly messaging: Messaging;
   /** The doors' only way in: every operation checked by the authorizer (DESIGN §7). */
@@ -146,10 +163,15 @@ export class Core {
 
   constructor(options: CoreOptions) {
     this.limits = options.limits;
+    this.locks = new LockRegistry(options.limits.maxLocksPerSession);
     this.persistence = new Persistence(options.userPropertyOrder);
     this.log = options.logger ?? silentLogger;
-    this.clock = options.clock ?? systemClock;
     this.metrics = options.metrics ?? new Metrics();
+    this.containment = new Containment(this.metrics, this.log);
+    // Every timer of the server runs through the core's clock: none can throw out of its timer.
+    this.clock = this.containment.guardClock(options.clock ?? systemClock);
+    this.subscriptions.onDeliveryError = (err) => this.containment.contained("delivery", err);
+    this.sessions.onListenerError = (err) => this.containment.contained("session_event", err);
     this.updatesCounter = this.metrics.counter("skein_updates_total");
     this.removals = new RemovalSchedule(
       this.clock,

@@ -151,9 +151,10 @@ export class SessionStore {
    */
   start(intervalMs: number): void {
     const tick = (): void => {
-      this.sweep();
+      // Armed first: a sweep that throws (contained by the core's clock) does not stop the next one.
       this.sweepTimer = this.clock.setTimeout(tick, intervalMs);
       this.sweepTimer.unref?.();
+      this.sweep();
     };
     this.sweepTimer = this.clock.setTimeout(tick, intervalMs);
     this.sweepTimer.unref?.();

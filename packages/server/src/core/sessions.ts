@@ -49,6 +49,8 @@ export type SessionListener = (kind: SessionEventKind, session: SessionHandle) =
 export class SessionRegistry {
   private readonly sessions = new Map<string, SessionHandle>();
   private readonly listeners = new Set<SessionListener>();
+  /** Told when a listener throws (the core counts and logs it); the other listeners still hear. */
+  onListenerError: ((err: unknown) => void) | undefined;
 
   /** Number of live sessions. */
   get size(): number {
@@ -98,7 +100,15 @@ export class SessionRegistry {
   }
 
   private emit(kind: SessionEventKind, session: SessionHandle): void {
-    for (const l of this.listeners) l(kind, session);
+    for (const l of this.listeners) {
+      // One listener's throw must not keep the others from hearing, nor fail the session's open or
+      // close (e.g. a session watch of another client during a hello): issue 14 §4.
+      try {
+        l(kind, session);
+      } catch (err) {
+        this.onListenerError?.(err);
+      }
+    }
   }
 }
 

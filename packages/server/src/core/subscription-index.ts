@@ -72,6 +72,11 @@ export class SubscriptionIndex {
    * session may read everything, so the hot path pays nothing.
    */
   readGate: ((subscriber: Subscriber, path: string) => boolean) | undefined;
+  /** {@link SubscriptionIndex.readGate} with throws contained (made once: no allocation per update). */
+  private readonly guardedGate = (subscriber: Subscriber, path: string): boolean =>
+    this.readGate === undefined || this.mayRead(this.readGate, subscriber, path);
+  /** Told when a subscriber's `deliver` throws (the core counts and logs it); the fan-out goes on. */
+  onDeliveryError: ((err: unknown, subscriber: Subscriber) => void) | undefined;
 
   /** Number of subscriptions held. */
   get count(): number {
@@ -247,32 +252,59 @@ export class SubscriptionIndex {
       // Common case: one matching filter. Each subscriber appears once; no grouping needed.
       const subs = (nodes[0] as Node).subs;
       if (gate === undefined) {
-        for (const sub of subs.values()) sub.subscriber.deliver(update, this.singleton(sub));
+        for (const sub of subs.values()) this.deliverTo(sub.subscriber, update, this.singleton(sub));
         return subs.size;
       }
       let n = 0;
       for (const sub of subs.values()) {
-        if (!gate(sub.subscriber, path)) continue;
-        sub.subscriber.deliver(update, this.singleton(sub));
+        if (!this.mayRead(gate, sub.subscriber, path)) continue;
+        this.deliverTo(sub.subscriber, update, this.singleton(sub));
         n++;
       }
       return n;
     }
     const bySubscriber = new Map<Subscriber, Subscription[]>();
     const add = (sub: Subscription | undefined): void => {
-      if (sub === undefined || (gate !== undefined && !gate(sub.subscriber, path))) return;
+      if (sub === undefined || (gate !== undefined && !this.mayRead(gate, sub.subscriber, path))) return;
       const list = bySubscriber.get(sub.subscriber);
       if (list) list.push(sub);
       else bySubscriber.set(sub.subscriber, [sub]);
     };
     for (const node of nodes) {
       for (const sub of node.subs.values()) add(sub);
-      if (node.shared) for (const group of node.shared.values()) add(pickMember(group, gate, path));
+      if (node.shared)
+        for (const group of node.shared.values()) add(pickMember(group, gate && this.guardedGate, path));
     }
     if (patternNodes !== undefined && patternNodes.length > 0)
       this.matchPatterns(update.topic, patternNodes, add);
-    for (const [subscriber, subs] of bySubscriber) subscriber.deliver(update, subs);
+    for (const [subscriber, subs] of bySubscriber) this.deliverTo(subscriber, update, subs);
     return bySubscriber.size;
+  }
+
+  /** The read gate's answer; a gate that throws is told to {@link SubscriptionIndex.onDeliveryError} and reads as no. */
+  private mayRead(
+    gate: (subscriber: Subscriber, path: string) => boolean,
+    subscriber: Subscriber,
+    path: string,
+  ): boolean {
+    try {
+      return gate(subscriber, path);
+    } catch (err) {
+      this.onDeliveryError?.(err, subscriber);
+      return false;
+    }
+  }
+
+  /**
+   * One subscriber's delivery: a throw is handed to {@link SubscriptionIndex.onDeliveryError}, so the
+   * other subscribers still get the update and the publisher's operation succeeds (issue 14 §4).
+   */
+  private deliverTo(subscriber: Subscriber, update: Update, subs: readonly Subscription[]): void {
+    try {
+      subscriber.deliver(update, subs);
+    } catch (err) {
+      this.onDeliveryError?.(err, subscriber);
+    }
   }
 
   /** True when at least one subscription matches `topic`. */

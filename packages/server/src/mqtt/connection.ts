@@ -3,6 +3,7 @@
  * keep alive, topic aliases, limits the client announced), batched writes, and an orderly close. The
  * packets themselves are handled in `handlers/`, dispatched by {@link MqttConnection.dispatch}.
  */
+import type { TokenBucket } from "../core/rate-limit.js";
 import type { Duplex } from "node:stream";
 import mqtt from "mqtt-packet";
 import type { Packet } from "mqtt-packet";
@@ -55,6 +56,8 @@ export class MqttConnection implements SessionLink, WheelEntry {
   protocolVersion = 4;
   state: "awaiting-connect" | "connected" | "closed" = "awaiting-connect";
   session: MqttSession | undefined;
+  /** The publish rate limiter: null until the first PUBLISH, undefined when there is no limit. */
+  private publishBucket: TokenBucket | undefined | null = null;
   clientId = "";
   private logger: Logger | undefined;
   /** Keep alive in effect (s); 0 = none. */
@@ -465,6 +468,22 @@ export class MqttConnection implements SessionLink, WheelEntry {
   }
 
   /** Closes with 0x82 Protocol Error (v5) or just closes (3.1.1). */
+  /**
+   * The connection's publish rate (`limits.publishesPerSecondPerSession`, issue 14 §4): true when this
+   * PUBLISH is over it, and then the connection is closed: v5 gets DISCONNECT 0x96 Message rate too
+   * high (MQTT 5 §3.14.2.1), 3.1.1 has no reason codes and is just closed. One clock read per PUBLISH,
+   * only when a limit is configured.
+   */
+  publishRateExceeded(): boolean {
+    if (this.publishBucket === null) this.publishBucket = this.door.core.publishBucket();
+    if (this.publishBucket === undefined || this.publishBucket.take(this.door.core.clock.now())) return false;
+    this.protocolError(
+      "publish rate above limits.publishesPerSecondPerSession",
+      Reason.MESSAGE_RATE_TOO_HIGH,
+    );
+    return true;
+  }
+
   protocolError(message: string, reason: number = Reason.PROTOCOL_ERROR): void {
     this.log.warn({ problem: message, reason: reasonName(reason) }, "protocol error");
     this.close({ reason, message, protocolError: reasonName(reason).toLowerCase() });
@@ -591,7 +610,10 @@ export class MqttConnection implements SessionLink, WheelEntry {
       );
     }
     this.stopTimers();
-    this.door.connectionClosed(this, options.publishWill ?? true);
+    // Contained: the socket below is ended whatever detaching the session (and its will) does.
+    this.door.core.containment.run("socket_close", () =>
+      this.door.connectionClosed(this, options.publishWill ?? true),
+    );
     if (this.corked) {
       this.corked = false;
       this.socket.uncork();

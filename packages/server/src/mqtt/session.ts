@@ -539,7 +539,9 @@ export class MqttSession implements Subscriber {
     if (delayed && !this.ended) this.save(this.expiresAt);
     const expiresAt =
       will.expirySec === undefined ? undefined : this.core.clock.now() + will.expirySec * 1000;
-    this.hooks.publish(expiresAt === undefined ? will.update : { ...will.update, expiresAt }, this.actor);
+    const update = expiresAt === undefined ? will.update : { ...will.update, expiresAt };
+    // Called from socket close and timer paths: a throw is contained there, not thrown into them.
+    this.core.containment.run("will", () => this.hooks.publish(update, this.actor));
     this.core.metrics.inc("mqtt_wills_published_total");
   }
 

@@ -55,7 +55,7 @@ export const METRIC_CATALOG: Readonly<Record<string, MetricDescription>> = {
       "client_disconnect, connection_lost, keep_alive_timeout, server_shutting_down, session_taken_over, protocol errors, ...",
   }),
   skein_connections_refused_total: c("Sockets refused by the listeners before any protocol.", {
-    reason: "max_connections",
+    reason: "max_connections | connection_rate",
   }),
   skein_mqtt_connections: g("Open MQTT connections (any state)."),
   skein_mqtt_connections_total: c("MQTT sockets accepted.", { transport: "tcp | tls | ws | wss" }),
@@ -154,6 +154,9 @@ export const METRIC_CATALOG: Readonly<Record<string, MetricDescription>> = {
   }),
   skein_mqtt_internal_errors_total: c("MQTT packet handlers that failed unexpectedly.", {
     cmd: "the packet type",
+  }),
+  skein_contained_errors_total: c("Exceptions caught at a boundary instead of escaping (issue 14 §4).", {
+    where: "timer | delivery | session_event | will | socket_close | frame",
   }),
   skein_sdk_invalid_frames_total: c("SDK frames that were not valid."),
   skein_sdk_oversize_messages_total: c("SDK messages above sdk.maxFrameBytes."),

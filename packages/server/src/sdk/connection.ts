@@ -5,6 +5,7 @@
 import { randomBytes } from "node:crypto";
 import type { WebSocket } from "ws";
 import {
+  type ClientFrame,
   type ClientFrameOf,
   CloseCodes,
   ErrorCodes,
@@ -19,6 +20,7 @@ import {
 } from "@skein/protocol";
 import type { Logger, Timer } from "../core/ports.js";
 import { applyAuthentication, armExpiry } from "../security/authenticated.js";
+import type { TokenBucket } from "../core/rate-limit.js";
 import { newSessionId } from "../core/sessions.js";
 import type { SdkDoor } from "./door.js";
 import type { Answer } from "./control.js";
@@ -30,12 +32,19 @@ import type { Credentials } from "../core/security/types.js";
 /** An accepted authentication's outcome. */
 type Authenticated = Extract<AuthenticationOutcome, { ok: true }>;
 
+/** Frame types that update a topic: they count against the publish rate. */
+function isPublish(type: ClientFrame["type"]): boolean {
+  return type === "set" || type === "delta" || type === "ts_append" || type === "ts_edit";
+}
+
 /** Frames a client may send after its hello before the welcome (while authenticating). */
 const MAX_WAITING_FRAMES = 64;
 
 /** A live SDK connection. */
 export class SdkConnection implements SdkLink, Answer {
   state: "handshake" | "authenticating" | "open" | "closed" = "handshake";
+  /** The publish rate limiter: null until the first publish, undefined when there is no limit. */
+  private publishBucket: TokenBucket | undefined | null = null;
   /** Frames that arrived while the hello was being authenticated (at most MAX_WAITING_FRAMES). */
   private waiting: { value: unknown; oversize: boolean }[] | undefined;
   session: SdkSession | undefined;
@@ -63,7 +72,16 @@ export class SdkConnection implements SdkLink, Answer {
     readonly certificate?: Credentials["certificate"],
   ) {
     this.log = door.log.child({ remote: remoteAddress });
-    ws.on("message", (data, isBinary) => this.onMessage(data as Buffer, isBinary));
+    ws.on("message", (data, isBinary) => {
+      // Last resort (issue 14 §4): a throw while handling a message (the hello included) closes this
+      // connection with 1011, counted and logged, instead of escaping into the WebSocket's emitter.
+      try {
+        this.onMessage(data as Buffer, isBinary);
+      } catch (err) {
+        door.core.containment.contained("frame", err);
+        this.close(1011, "internal error");
+      }
+    });
     ws.on("close", (code) => this.onClose(code));
     ws.on("error", (err) => this.log.debug({ err: err.message }, "websocket error"));
     ws.on("pong", () => (this.alive = true));
@@ -194,6 +212,12 @@ export class SdkConnection implements SdkLink, Answer {
     }
   }
 
+  /** True when this publish is over the connection's rate (`limits.publishesPerSecondPerSession`). */
+  private publishRateExceeded(): boolean {
+    if (this.publishBucket === null) this.publishBucket = this.door.core.publishBucket();
+    return this.publishBucket !== undefined && !this.publishBucket.take(this.door.core.clock.now());
+  }
+
   /** Counts and logs a message above `maxFrameBytes`. */
   private oversize(bytes: number): void {
     this.door.core.metrics.inc("sdk_oversize_messages_total");
@@ -252,6 +276,8 @@ export class SdkConnection implements SdkLink, Answer {
     if (oversize) {
       return this.error(id, "TOO_LARGE", `message larger than ${this.door.options.maxFrameBytes} bytes`);
     }
+    if (isPublish(frame.type) && this.publishRateExceeded())
+      return this.error(id, "RATE_LIMITED", "publish rate above limits.publishesPerSecondPerSession");
     let result: unknown;
     try {
       result = handleRequest(this, session, frame);
@@ -457,7 +483,7 @@ export class SdkConnection implements SdkLink, Answer {
     this.state = "closed";
     this.ended(code === 1000 ? "client_disconnect" : "connection_lost");
     // 1000 from the client is a deliberate close: the session ends. Anything else may be resumed.
-    this.door.connectionClosed(this, code === 1000);
+    this.door.core.containment.run("socket_close", () => this.door.connectionClosed(this, code === 1000));
   }
 }
 

@@ -43,13 +43,24 @@ export function sendRequest(
   };
   const id = frame.id;
   const target = frame.target;
-  const done = (outcome: RequestOutcome): void =>
-    outcome.ok ? answer.result(id, outcome.payload) : answer.error(id, outcome.code, outcome.message);
+  const max = conn.door.options.maxPendingRequestsPerSession;
+  // Requests waiting for their answers are bounded per session (issue 14 §4).
+  if (session.pendingRequests >= max)
+    return answer.error(id, "RATE_LIMITED", `at most ${max} requests waiting for answers`);
+  let settled = false;
+  const done = (outcome: RequestOutcome): void => {
+    if (!settled) session.pendingRequests--;
+    settled = true;
+    return outcome.ok ? answer.result(id, outcome.payload) : answer.error(id, outcome.code, outcome.message);
+  };
   try {
+    if (!target || "sessionId" in target) session.pendingRequests++;
     if (!target) return facade.sendToPath(actor, request, done);
     if ("sessionId" in target) return facade.sendToSession(actor, target.sessionId, request, done);
   } catch (err) {
     // Refused before it was sent (NOT_AUTHORIZED): the request's error frame.
+    if (!settled) session.pendingRequests--;
+    settled = true;
     const e = SkeinError.from(err);
     return answer.error(id, e.code, e.message);
   }

@@ -32,6 +32,11 @@ export function handleRequest(
       return afterCommit(removed, committed);
     }
     case "set":
+      // A set that may create its topic checks the path as add_topic does (no `+`, `#` or NUL).
+      if (frame.spec !== undefined) {
+        const problem = conn.pathProblem(frame.path);
+        if (problem) throw new SkeinError("INVALID_PATH", problem);
+      }
       return answerUpdate(
         facade.setValue(session.actor, {
           path: frame.path,

@@ -16,6 +16,10 @@ export interface SdkOptions {
   defaultFetchPage: number;
   /** Most selections one session may hold. */
   maxSelectionsPerSession: number;
+  /** Most requests one session may have waiting for their answers (issue 14 §4). */
+  maxPendingRequestsPerSession: number;
+  /** Most session-event watches one session may hold (issue 14 §4). */
+  maxSessionWatchesPerSession: number;
   /** Timeout of a request that names none (ms). */
   requestTimeoutMs: number;
   /** A WebSocket that sends no `hello` in this time is closed with `CloseCodes.HANDSHAKE_TIMEOUT` (ms). */
@@ -59,6 +63,8 @@ export const DEFAULT_SDK_OPTIONS: SdkOptions = {
   heartbeatMs: 30_000,
   defaultFetchPage: 1000,
   maxSelectionsPerSession: 1000,
+  maxPendingRequestsPerSession: 1000,
+  maxSessionWatchesPerSession: 100,
   requestTimeoutMs: 30_000,
   handshakeTimeoutMs: 10_000,
   maxFrameBytes: sdkMaxFrameBytes(1024 * 1024 + 16, 1024 * 1024),

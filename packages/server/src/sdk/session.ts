@@ -63,6 +63,8 @@ export class SdkSession implements Subscriber, RequestEndpoint {
   readonly replay: ReplayBuffer;
   /** Client frames processed after hello (counted across connections). */
   processed = 0;
+  /** Requests this session sent that wait for their answer (bounded by `maxPendingRequestsPerSession`). */
+  pendingRequests = 0;
   link: SdkLink | undefined;
   ended = false;
   private readonly filterRefs = new Map<string, number>();
@@ -158,6 +160,8 @@ export class SdkSession implements Subscriber, RequestEndpoint {
   /** Client control: reports sessions opened, updated and closed that `selects` picks. */
   watchSessions(watchId: number, selects: (properties: Readonly<Record<string, string>>) => boolean): void {
     this.unwatchSessions(watchId);
+    const max = this.options.maxSessionWatchesPerSession;
+    if (this.watches.size >= max) throw new SkeinError("RATE_LIMITED", `at most ${max} session watches`);
     const stop = this.core.facade.watchSessions(this.actor, (event, s) => {
       if (s.sessionId === this.sessionId || !selects(s.properties)) return;
       this.push({

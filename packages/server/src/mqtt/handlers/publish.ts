@@ -22,6 +22,7 @@ import { CommitAcks } from "../commit-acks.js";
 export function handlePublish(conn: MqttConnection, packet: IPublishPacket): void {
   // DUP must be 0 on QoS 0 messages [MQTT-3.3.1-2].
   if (packet.qos === 0 && packet.dup) return conn.malformed("DUP set on a QoS 0 PUBLISH");
+  if (conn.publishRateExceeded()) return; // connection closed (DISCONNECT 0x96 on v5)
   const topic = resolveTopic(conn, packet);
   if (topic === undefined) return; // connection already closed
   const qos = packet.qos;
