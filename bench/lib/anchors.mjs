@@ -140,6 +140,9 @@ export async function startMosquittoWith(opts) {
     "log_dest stderr",
     "log_type error",
     "log_type warning",
+    // Run as root, Mosquitto drops to the `mosquitto` user, which cannot read this private temporary
+    // directory (its password file, its persistence file): keep the user it was started as.
+    ...(process.getuid?.() === 0 ? ["user root"] : []),
   ];
   if (opts.persistence) lines.push("persistence true", `persistence_location ${dir}/`);
   else lines.push("persistence false");
