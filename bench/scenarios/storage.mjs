@@ -315,29 +315,44 @@ async function populate(dir, scale) {
  * every 100 ms: the figure is that coarse), median of 3.
  * @param {MqttOptions} opts
  */
-async function startup(opts) {
+export async function startup(opts) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "skein-bench-startup-"));
   try {
     const t0 = performance.now();
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), "skein-bench-empty-"));
+    /** Start-up time on `dataDir` (ms) and the server's output (warnings and errors). @param {string} dataDir */
+    const startOn = async (dataDir) => {
+      const ports = { mqtt: await freePort(), http: await freePort() };
+      const [cmd, args] = pinned(process.execPath, [
+        "packages/server/dist/cli.js",
+        ...["--host", "127.0.0.1", "--mqtt-port", String(ports.mqtt), "--http-port", String(ports.http)],
+        ...["--log-level", "warn", "--store", "sqlite", "--data-dir", dataDir],
+      ]);
+      const t = performance.now();
+      const server = await startServer("skein-startup", cmd, args, { ports, startTimeout: 120 });
+      const ms = performance.now() - t;
+      await server.stop();
+      return { ms, output: server.output.trim() };
+    };
+    let emptyMs;
+    try {
+      emptyMs = (await startOn(empty)).ms; // node + an empty store: the floor
+    } finally {
+      fs.rmSync(empty, { recursive: true, force: true });
+    }
     const counts = await populate(dir, opts.startupScale);
     const populateS = (performance.now() - t0) / 1000;
     const dbBytes = fs.statSync(path.join(dir, "skein.db")).size;
     /** @type {number[]} */
     const times = [];
+    let output = "";
     for (let k = 0; k < 3; k++) {
-      const ports = { mqtt: await freePort(), http: await freePort() };
-      const [cmd, args] = pinned(process.execPath, [
-        "packages/server/dist/cli.js",
-        ...["--host", "127.0.0.1", "--mqtt-port", String(ports.mqtt), "--http-port", String(ports.http)],
-        ...["--log-level", "warn", "--store", "sqlite", "--data-dir", dir],
-      ]);
-      const t = performance.now();
-      const server = await startServer("skein-startup", cmd, args, { ports, startTimeout: 120 });
-      times.push(performance.now() - t);
-      await server.stop();
+      const run = await startOn(dir);
+      times.push(run.ms);
+      output ||= run.output;
     }
     times.sort((a, b) => a - b);
-    return { counts, populateS, dbBytes, startupMs: times[1], startupRunsMs: times };
+    return { counts, populateS, dbBytes, startupMs: times[1], startupRunsMs: times, emptyMs, output };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -436,8 +451,9 @@ export default {
       console.log(
         `  start-up with ${int(c.retained)} retained topics, ${int(c.events)} events, ${int(c.sessions)} sessions x ${c.queuedPerSession} queued` +
           ` (${(r.startup.dbBytes / 1e6).toFixed(0)} MB, written in ${r.startup.populateS.toFixed(1)} s): ` +
-          `${int(r.startup.startupMs)} ms to accept connections (median of 3: ${r.startup.startupRunsMs.map(int).join(", ")} ms)`,
+          `${int(r.startup.startupMs)} ms to accept connections (median of 3: ${r.startup.startupRunsMs.map(int).join(", ")} ms; ${int(r.startup.emptyMs)} ms on an empty data directory)`,
       );
+      if (r.startup.output) console.log(`    server output: ${r.startup.output.slice(-500)}`);
     }
     r.loadAverageAfter = loadAverage();
     console.log(
