@@ -74,6 +74,20 @@ async function clients(url, n, secured, prefix) {
 const endAll = (cs) => Promise.all(cs.map((c) => c.endAsync().catch(() => {})));
 
 /**
+ * The server's CPU time over the window (from /proc): robust to the other load of a shared machine,
+ * where the rates follow whatever else runs.
+ * @param {{ cpuSeconds: () => number }} server
+ */
+function serverCpu(server) {
+  let at = 0;
+  return {
+    start: () => void (at = server.cpuSeconds()),
+    /** CPU µs per operation since start(). @param {number} ops */
+    usPer: (ops) => (ops > 0 ? ((server.cpuSeconds() - at) * 1e6) / ops : null),
+  };
+}
+
+/**
  * Fan-in, fan-out and request-response on one Skein.
  * @param {boolean} secured
  * @param {"fanin" | "fanout" | "rr"} kind
@@ -87,6 +101,7 @@ async function runCase(secured, kind, opts) {
     startTimeout: opts.startTimeout,
   });
   const url = `mqtt://127.0.0.1:${server.port}`;
+  const cpu = serverCpu(server);
   /** @type {import("mqtt").MqttClient[]} */
   const open = [];
   const payload = Buffer.alloc(opts.payload, 7);
@@ -104,9 +119,14 @@ async function runCase(secured, kind, opts) {
       const r = await rate((i) => pubs[i % n].publishAsync(`bench/in/${i % n}`, payload, { qos: 1 }), {
         seconds: opts.duration,
         warmupS: opts.warmup,
-        onStart: () => (at = received),
+        onStart: () => ((at = received), cpu.start()),
       });
-      return { msgsPerSec: r.perSec, deliveredPerSec: (received - at) / r.elapsedS, errors: r.firstError };
+      return {
+        msgsPerSec: r.perSec,
+        deliveredPerSec: (received - at) / r.elapsedS,
+        cpuUsPerMsg: cpu.usPer(r.done),
+        errors: r.firstError,
+      };
     }
     if (kind === "fanout") {
       const subs = await clients(url, Math.min(opts.subscribers, 100), secured, "out-sub");
@@ -120,9 +140,14 @@ async function runCase(secured, kind, opts) {
       const r = await rate(() => pub.publishAsync("bench/out", payload, { qos: 1 }), {
         seconds: opts.duration,
         warmupS: opts.warmup,
-        onStart: () => (at = received),
+        onStart: () => ((at = received), cpu.start()),
       });
-      return { msgsPerSec: (received - at) / r.elapsedS, publishedPerSec: r.perSec, errors: r.firstError };
+      return {
+        msgsPerSec: (received - at) / r.elapsedS,
+        publishedPerSec: r.perSec,
+        cpuUsPerMsg: cpu.usPer(received - at),
+        errors: r.firstError,
+      };
     }
     const { connect } = await import("@skein/sdk");
     const sdkCreds = () => {
@@ -145,9 +170,9 @@ async function runCase(secured, kind, opts) {
             requestType: "binary",
             responseType: "binary",
           }),
-        { seconds: opts.duration, warmupS: opts.warmup },
+        { seconds: opts.duration, warmupS: opts.warmup, onStart: () => cpu.start() },
       );
-      return { msgsPerSec: r.perSec, errors: r.firstError };
+      return { msgsPerSec: r.perSec, cpuUsPerMsg: cpu.usPer(r.done), errors: r.firstError };
     } finally {
       await requester.close().catch(() => {});
       await responder.close().catch(() => {});
@@ -160,21 +185,26 @@ async function runCase(secured, kind, opts) {
 
 /**
  * CONNECT..CONNACK then DISCONNECT, 16 at a time, for the window: connections/s.
- * @param {{ port?: number, stop: () => Promise<void> }} server
+ * @param {{ port?: number, stop: () => Promise<void>, cpuSeconds: () => number }} server
  * @param {(() => { username?: string, password?: string })} who
  * @param {MqttOptions} opts
  */
 async function connectRate(server, who, opts) {
   const url = `mqtt://127.0.0.1:${server.port}`;
+  const cpu = serverCpu(server);
   try {
     const r = await rate(
       async (i) => {
         const c = await mqtt.connectAsync(url, { reconnectPeriod: 0, clientId: `conn-${i}`, ...who() });
         await c.endAsync();
       },
-      { seconds: opts.duration, warmupS: Math.min(opts.warmup, 1), inFlight: 16 },
+      { seconds: opts.duration, warmupS: Math.min(opts.warmup, 1), inFlight: 16, onStart: () => cpu.start() },
     );
-    return { connectsPerSec: r.perSec, errors: r.firstError };
+    return {
+      connectsPerSec: r.perSec,
+      cpuMsPerConnect: (cpu.usPer(r.done) ?? NaN) / 1000,
+      errors: r.firstError,
+    };
   } finally {
     await server.stop();
   }
@@ -227,11 +257,16 @@ export default {
       }
       const off = median(offs);
       const on = median(ons);
-      r.cases[kind] = { off, on, ratio: over(on.msgsPerSec, off.msgsPerSec) };
+      r.cases[kind] = {
+        off,
+        on,
+        ratio: over(on.msgsPerSec, off.msgsPerSec),
+        cpuRatio: over(on.cpuUsPerMsg, off.cpuUsPerMsg),
+      };
       if (opts.repeat > 1) Object.assign(r.cases[kind], { offRuns: offs, onRuns: ons });
       const unit = kind === "fanout" ? "deliveries/s" : kind === "rr" ? "responses/s" : "PUBACKs/s";
       console.log(
-        `  ${kind.padEnd(7)} off ${int(off.msgsPerSec).padStart(9)} ${unit}   on ${int(on.msgsPerSec).padStart(9)} ${unit}   on/off ${r.cases[kind].ratio?.toFixed(2) ?? "-"}` +
+        `  ${kind.padEnd(7)} off ${int(off.msgsPerSec).padStart(9)} ${unit}   on ${int(on.msgsPerSec).padStart(9)} ${unit}   on/off ${r.cases[kind].ratio?.toFixed(2) ?? "-"}; server CPU ${off.cpuUsPerMsg?.toFixed(1)} vs ${on.cpuUsPerMsg?.toFixed(1)} µs each` +
           `${(off.errors ?? on.errors) ? ` (errors: ${off.errors ?? on.errors})` : ""}`,
       );
     }
@@ -267,7 +302,7 @@ export default {
     };
     for (const [name, f] of Object.entries(r.connect))
       console.log(
-        `  CONNECT ${name.padEnd(18)} ${int(f.connectsPerSec).padStart(7)} connections/s${f.errors ? ` (errors: ${f.errors})` : ""}${f.skipped ? ` skipped: ${f.skipped}` : ""}`,
+        `  CONNECT ${name.padEnd(18)} ${int(f.connectsPerSec).padStart(7)} connections/s, ${f.cpuMsPerConnect?.toFixed(2) ?? "-"} ms server CPU each${f.errors ? ` (errors: ${f.errors})` : ""}${f.skipped ? ` skipped: ${f.skipped}` : ""}`,
       );
     r.loadAverageAfter = loadAverage();
     console.log(
@@ -276,6 +311,13 @@ export default {
     r.targets = [
       ...["fanin", "fanout", "rr"].map((k) =>
         target(`${k}: security on >= 0.9x off`, r.cases[k].ratio, (v) => v >= 0.9),
+      ),
+      ...["fanin", "fanout", "rr"].map((k) =>
+        target(
+          `${k}: server CPU per message, on <= 1/0.9x off (robust to the machine's other load)`,
+          r.cases[k].cpuRatio,
+          (v) => v <= 1 / 0.9,
+        ),
       ),
     ];
     return r;
