@@ -76,3 +76,17 @@ export function target(target, value, ok, unit = "x") {
 
 /** @param {number | null | undefined} n */
 export const int = (n) => (n == null ? "-" : Math.round(n).toLocaleString("en-US"));
+
+/**
+ * The server's CPU time over the window (from /proc): robust to the other load of a shared machine,
+ * where the rates follow whatever else runs.
+ * @param {{ cpuSeconds: () => number }} server
+ */
+export function serverCpu(server) {
+  let at = 0;
+  return {
+    start: () => void (at = server.cpuSeconds()),
+    /** CPU µs per operation since start(). @param {number} ops */
+    usPer: (ops) => (ops > 0 ? ((server.cpuSeconds() - at) * 1e6) / ops : null),
+  };
+}

@@ -14,7 +14,7 @@
 import { randomBytes, scryptSync } from "node:crypto";
 import mqtt from "mqtt";
 import { mosquittoUnavailable, startMosquittoWith, startSkeinWith } from "../lib/anchors.mjs";
-import { int, loadAverage, over, rate, target } from "../lib/load.mjs";
+import { int, loadAverage, over, rate, serverCpu, target } from "../lib/load.mjs";
 
 /** @typedef {import("../lib/args.mjs").MqttOptions} MqttOptions */
 /** @typedef {import("../lib/types.js").Figures} Figures */
@@ -72,20 +72,6 @@ async function clients(url, n, secured, prefix) {
 
 /** @param {import("mqtt").MqttClient[]} cs */
 const endAll = (cs) => Promise.all(cs.map((c) => c.endAsync().catch(() => {})));
-
-/**
- * The server's CPU time over the window (from /proc): robust to the other load of a shared machine,
- * where the rates follow whatever else runs.
- * @param {{ cpuSeconds: () => number }} server
- */
-function serverCpu(server) {
-  let at = 0;
-  return {
-    start: () => void (at = server.cpuSeconds()),
-    /** CPU µs per operation since start(). @param {number} ops */
-    usPer: (ops) => (ops > 0 ? ((server.cpuSeconds() - at) * 1e6) / ops : null),
-  };
-}
 
 /**
  * Fan-in, fan-out and request-response on one Skein.

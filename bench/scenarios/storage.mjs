@@ -32,7 +32,7 @@ import {
 } from "../lib/anchors.mjs";
 import { freePort, startServer } from "../lib/child.mjs";
 import { pinned } from "../lib/anchors.mjs";
-import { int, loadAverage, over, rate, target } from "../lib/load.mjs";
+import { int, loadAverage, over, rate, serverCpu, target } from "../lib/load.mjs";
 import { percentiles } from "../lib/stats.mjs";
 
 /** @typedef {import("../lib/args.mjs").MqttOptions} MqttOptions */
@@ -52,6 +52,9 @@ const SKEIN_BOUNDS = {
     maxInflight: 1000,
   },
 };
+
+/** Server CPU µs per operation, as printed. @param {number | null | undefined} v */
+const us = (v) => (v == null ? "- µs CPU" : `${v.toFixed(1)} µs CPU`);
 
 /** @param {unknown} err */
 const msg = (err) => (err instanceof Error ? err.message : String(err));
@@ -89,11 +92,14 @@ async function skeinAppends(store, opts, what) {
   try {
     await addSeries(session, "bench/one");
     const ts = session.timeseries;
+    const cpu = serverCpu(server);
     const one = await rate(() => ts.append("bench/one", "double", 21.5), {
       seconds: opts.duration,
       warmupS: opts.warmup,
+      onStart: cpu.start,
     });
     r.oneSeries = one.perSec;
+    r.oneSeriesCpuUs = cpu.usPer(one.done);
     if (one.errors) r.errors = one.firstError;
     if (what.roundRobin) {
       const paths = Array.from({ length: SERIES }, (_, i) => `bench/rr/${i}`);
@@ -102,8 +108,10 @@ async function skeinAppends(store, opts, what) {
       const rr = await rate((i) => ts.append(paths[i % SERIES], "double", 21.5), {
         seconds: opts.duration,
         warmupS: opts.warmup,
+        onStart: cpu.start,
       });
       r.roundRobin = rr.perSec;
+      r.roundRobinCpuUs = cpu.usPer(rr.done);
       if (rr.errors) r.errors ??= rr.firstError;
     }
     if (what.single) {
@@ -149,15 +157,20 @@ async function redisFigures(opts) {
   const server = await startRedis(opts);
   /** @type {Resp} */
   const redis = await Resp.connect(/** @type {number} */ (server.port));
+  const cpu = serverCpu(server);
   try {
     const one = await rate(() => redis.command("XADD", "one", "*", "v", VALUE), {
       seconds: opts.duration,
       warmupS: opts.warmup,
+      onStart: cpu.start,
     });
+    const oneSeriesCpuUs = cpu.usPer(one.done);
     const rr = await rate((i) => redis.command("XADD", `rr:${i % SERIES}`, "*", "v", VALUE), {
       seconds: opts.duration,
       warmupS: opts.warmup,
+      onStart: cpu.start,
     });
+    const roundRobinCpuUs = cpu.usPer(rr.done);
     await rate((i) => redis.command("XADD", "range", "*", "v", String(i)), { seconds: 600, max: RANGE });
     /** @type {number[]} */
     const times = [];
@@ -171,6 +184,8 @@ async function redisFigures(opts) {
     return {
       oneSeries: one.perSec,
       roundRobin: rr.perSec,
+      oneSeriesCpuUs,
+      roundRobinCpuUs,
       rangeQueryMs: times[Math.floor(times.length / 2)],
       errors: one.firstError ?? rr.firstError,
     };
@@ -216,7 +231,7 @@ async function jetStreamFigures(opts) {
 
 /**
  * QoS 1 publishes/s (PUBACKs) into `fanin/#`, which an offline persistent session subscribes to.
- * @param {{ port?: number, stop: () => Promise<void> }} broker
+ * @param {{ port?: number, stop: () => Promise<void>, cpuSeconds: () => number }} broker
  * @param {MqttOptions} opts
  */
 async function persistentFanIn(broker, opts) {
@@ -230,12 +245,14 @@ async function persistentFanIn(broker, opts) {
     Array.from({ length: n }, (_, i) => mqtt.connectAsync(url, { ...base, clientId: `bench-pub-${i}` })),
   );
   const payload = Buffer.alloc(opts.payload, 7);
+  const cpu = serverCpu(broker);
   try {
     const r = await rate((i) => pubs[i % n].publishAsync(`fanin/${i % n}`, payload, { qos: 1 }), {
       seconds: opts.duration,
       warmupS: opts.warmup,
+      onStart: cpu.start,
     });
-    return { msgsPerSec: r.perSec, errors: r.firstError };
+    return { msgsPerSec: r.perSec, cpuUsPerMsg: cpu.usPer(r.done), errors: r.firstError };
   } finally {
     await Promise.all(pubs.map((c) => c.endAsync().catch(() => {})));
     await broker.stop();
@@ -405,7 +422,7 @@ export default {
     for (const [name, f] of Object.entries(r.appends)) {
       const note = f.skipped ? `skipped (${f.skipped})` : f.error ? `error: ${f.error}` : "";
       console.log(
-        `    ${name.padEnd(10)} 1 series ${int(f.oneSeries).padStart(9)}/s   1,000 series round-robin ${int(f.roundRobin).padStart(9)}/s ${note}`,
+        `    ${name.padEnd(10)} 1 series ${int(f.oneSeries).padStart(9)}/s (${us(f.oneSeriesCpuUs)})   1,000 series round-robin ${int(f.roundRobin).padStart(9)}/s (${us(f.roundRobinCpuUs)}) ${note}`,
       );
     }
     console.log("  commit cost of storage.sync (sqlite, 1 series)");
@@ -493,6 +510,16 @@ export default {
         "sqlite persistent fan-in >= 1.0x Mosquitto",
         over(f.sqlite.msgsPerSec, f.mosquitto.msgsPerSec),
         (v) => v >= 1,
+      ),
+      target(
+        "server CPU per append: sqlite <= 1.0x JetStream's per publish (1 series)",
+        over(a.sqlite.oneSeriesCpuUs, a.jetstream.oneSeriesCpuUs),
+        (v) => v <= 1,
+      ),
+      target(
+        "server CPU per append: memory <= 1.0x Redis's per XADD (1 series)",
+        over(a.memory.oneSeriesCpuUs, a.redis.oneSeriesCpuUs),
+        (v) => v <= 1,
       ),
       target(
         `start-up < 5 s${opts.startupScale === 1 ? "" : ` (data set x${opts.startupScale})`}`,
