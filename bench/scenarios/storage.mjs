@@ -217,12 +217,18 @@ async function jetStreamFigures(opts) {
         if (!text.includes('"stream"')) throw new Error(`no publish ack: ${text}`);
       }
     };
-    const one = await rate(() => publish("ts.one"), { seconds: opts.duration, warmupS: opts.warmup });
-    const rr = await rate((i) => publish(`ts.rr.${i % SERIES}`), {
-      seconds: opts.duration,
-      warmupS: opts.warmup,
-    });
-    return { oneSeries: one.perSec, roundRobin: rr.perSec, errors: one.firstError ?? rr.firstError };
+    const cpu = serverCpu(server);
+    const w = { seconds: opts.duration, warmupS: opts.warmup, onStart: cpu.start };
+    const one = await rate(() => publish("ts.one"), w);
+    const oneSeriesCpuUs = cpu.usPer(one.done);
+    const rr = await rate((i) => publish(`ts.rr.${i % SERIES}`), w);
+    return {
+      oneSeries: one.perSec,
+      roundRobin: rr.perSec,
+      oneSeriesCpuUs,
+      roundRobinCpuUs: cpu.usPer(rr.done),
+      errors: one.firstError ?? rr.firstError,
+    };
   } finally {
     await nc.close();
     await server.stop();
@@ -459,7 +465,7 @@ export default {
     };
     for (const [name, f] of Object.entries(r.persistentFanIn))
       console.log(
-        `    ${name.padEnd(10)} ${int(f.msgsPerSec).padStart(9)}/s ${f.error ? `error: ${f.error}` : ""}`,
+        `    ${name.padEnd(10)} ${int(f.msgsPerSec).padStart(9)}/s (${us(f.cpuUsPerMsg)}) ${f.error ? `error: ${f.error}` : ""}`,
       );
 
     r.startup = await part("start-up", () => startup(opts));
