@@ -7,6 +7,9 @@
 //   run, and request-response (SDK->SDK, MQTT 5->SDK) compared with NATS request-reply and with a
 //   bare WebSocket + MessagePack relay in Node (bench/sdk/relay-server.mjs: the floor of this
 //   machine for a Node WebSocket server) (JSON: --sdk-out, bench/results/sdk-latest.json).
+// - storage (issue 9 §4) and security (issue 14 §5): their own servers and anchors (Redis, NATS
+//   JetStream, Mosquitto with persistence or a password file), run after the MQTT scenarios with
+//   their options; figures and targets under scenarios.storage / scenarios.security of --out.
 // See docs/performance.md. `node bench/run.mjs --help` for options; bench/run-sdk.mjs runs the SDK
 // scenarios alone with that script's former option names.
 import fs from "node:fs";
