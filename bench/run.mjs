@@ -7,6 +7,9 @@
 //   run, and request-response (SDK->SDK, MQTT 5->SDK) compared with NATS request-reply and with a
 //   bare WebSocket + MessagePack relay in Node (bench/sdk/relay-server.mjs: the floor of this
 //   machine for a Node WebSocket server) (JSON: --sdk-out, bench/results/sdk-latest.json).
+// - storage (issue 9 §4) and security (issue 14 §5): their own servers and anchors (Redis, NATS
+//   JetStream, Mosquitto with persistence or a password file), run after the MQTT scenarios with
+//   their options; figures and targets under scenarios.storage / scenarios.security of --out.
 // See docs/performance.md. `node bench/run.mjs --help` for options; bench/run-sdk.mjs runs the SDK
 // scenarios alone with that script's former option names.
 import fs from "node:fs";
@@ -34,6 +37,8 @@ import latency from "./scenarios/latency.mjs";
 import qos1 from "./scenarios/qos1.mjs";
 import qos1Flood from "./scenarios/qos1-flood.mjs";
 import rr from "./scenarios/rr.mjs";
+import security from "./scenarios/security.mjs";
+import storage from "./scenarios/storage.mjs";
 import sdkFanout from "./scenarios/sdk-fanout.mjs";
 import sdkLatency from "./scenarios/sdk-latency.mjs";
 import { tcpBaseline, wakeupStalls } from "./sdk/baseline.mjs";
@@ -47,6 +52,8 @@ import { natsUnavailable, natsVersion, skeinUnavailable } from "./sdk/servers.mj
 const MQTT = { ceiling, fanin, fanout, qos1, "qos1-flood": qos1Flood, latency, idle };
 /** The SDK scenarios by their short name (their JSON key). */
 const SDK = { fanout: sdkFanout, latency: sdkLatency, rr };
+/** The scenarios with their own servers, anchors, report and targets. */
+const OWN = { storage, security };
 const PRIMARY = { throughput: "msgsPerSec", latency: "p99Ms", idle: "bytesPerConn" }; // picks the median run
 
 // ---- MQTT scenarios -------------------------------------------------------------------------
@@ -128,7 +135,17 @@ async function runMqtt(opts) {
   await printHeader("Skein bench", results, opts);
   for (const [name, why] of Object.entries(brokerState)) console.log(`  skipping ${name}: ${why}`);
 
+  /** @type {import("./lib/types.js").Target[]} */
+  const ownTargets = [];
   for (const name of opts.scenarios) {
+    if (name in OWN) {
+      const own = OWN[/** @type {keyof typeof OWN} */ (name)];
+      console.log(`\n== ${own.title(opts)}`);
+      const result = (results.scenarios[name] = await own.run(opts));
+      printTargets(name, result.targets);
+      ownTargets.push(...result.targets);
+      continue;
+    }
     /** @type {any} */
     const scenario = MQTT[/** @type {keyof typeof MQTT} */ (name)];
     if (scenario.generatorOnly) {
@@ -145,8 +162,11 @@ async function runMqtt(opts) {
     scenario.report?.(byBroker);
   }
 
-  results.targets = checkTargets(results);
-  printTargets("Skein", results.targets);
+  if (opts.scenarios.some((name) => name in MQTT)) {
+    results.targets = checkTargets(results);
+    printTargets("Skein", results.targets);
+  } else results.targets = [];
+  results.targets.push(...ownTargets);
   writeResults(results, opts.out);
 }
 

@@ -65,7 +65,7 @@ describe("bench driver", () => {
         "--skein-args",
       ].sort(),
     );
-    const mqtt = ["--brokers", "--publishers", "--idle-conns", "--nodelay", "--sdk-out"];
+    const mqtt = ["--brokers", "--publishers", "--idle-conns", "--nodelay", "--sdk-out", "--startup-scale"];
     expect(all).toEqual([...new Set([...sdk, ...mqtt])].sort());
   });
 
@@ -109,4 +109,43 @@ describe("bench driver", () => {
       "fan-out: SDK >= 0.8x MQTT deliveries/s",
     ]);
   }, 180_000);
+
+  it("runs the storage and security scenarios briefly (anchors not installed are skipped)", async () => {
+    const out = path.join(dir, "own.json");
+    const stdout = await node("bench/run.mjs", [
+      ...["--scenarios", "storage,security", "--duration", "0.5", "--warmup", "0"],
+      ...["--startup-scale", "0.001", "--publishers", "2", "--subscribers", "3", "--out", out],
+    ]);
+    expect(stdout).toContain("== Targets (storage)");
+    expect(stdout).toContain("== Targets (security)");
+    const { scenarios, targets } = JSON.parse(fs.readFileSync(out, "utf8"));
+    const { appends, sync, persistentFanIn, startup, rangeQuery } = scenarios.storage;
+    for (const engine of ["memory", "sqlite"]) {
+      expect(appends[engine].error).toBeUndefined();
+      expect(appends[engine].oneSeries).toBeGreaterThan(0);
+      expect(appends[engine].roundRobin).toBeGreaterThan(0);
+      expect(persistentFanIn[engine].msgsPerSec).toBeGreaterThan(0);
+    }
+    // An anchor is measured or skipped (its binary not on PATH), never failed.
+    for (const anchor of [appends.redis, appends.jetstream, persistentFanIn.mosquitto]) {
+      expect(anchor.error).toBeUndefined();
+      if (!anchor.skipped) expect(anchor.oneSeries ?? anchor.msgsPerSec).toBeGreaterThan(0);
+    }
+    expect(rangeQuery.skein).toBeGreaterThan(0);
+    expect(sync.normal.singleP50Ms).toBeGreaterThan(0);
+    expect(sync.full.oneSeries).toBeGreaterThan(0);
+    expect(startup.error).toBeUndefined();
+    expect(startup.startupMs).toBeGreaterThan(0);
+
+    const { cases, connect } = scenarios.security;
+    for (const kind of ["fanin", "fanout", "rr"]) {
+      for (const side of ["on", "off"]) {
+        expect(cases[kind][side].error).toBeUndefined();
+        expect(cases[kind][side].msgsPerSec).toBeGreaterThan(0);
+      }
+    }
+    expect(connect.skeinScrypt.connectsPerSec).toBeGreaterThan(0);
+    if (!connect.mosquittoPasswd.skipped) expect(connect.mosquittoPasswd.connectsPerSec).toBeGreaterThan(0);
+    expect(targets.map((t: { target: string }) => t.target)).toContain("fanin: security on >= 0.9x off");
+  }, 300_000);
 });

@@ -13,7 +13,9 @@ export const ALL_BROKERS = ["skein", "aedes", "mosquitto"];
 export const MQTT_SCENARIOS = ["ceiling", "fanin", "fanout", "qos1", "qos1-flood", "latency", "idle"];
 /** The SDK scenarios by their name in bench/run.mjs; bench/run-sdk.mjs calls them fanout, latency, rr. */
 export const SDK_SCENARIOS = ["sdk-fanout", "sdk-latency", "rr"];
-export const ALL_SCENARIOS = [...MQTT_SCENARIOS, ...SDK_SCENARIOS];
+/** Scenarios with their own servers and anchors (storage: issue 9 §4; security: issue 14 §5). */
+export const OWN_SCENARIOS = ["storage", "security"];
+export const ALL_SCENARIOS = [...MQTT_SCENARIOS, ...SDK_SCENARIOS, ...OWN_SCENARIOS];
 export const ALL_RR_KINDS = ["sdk", "mqtt", "raw", "relay", "nats"];
 export const PROFILE_CASES = ["fanout", "rr", "rr-rate"];
 /** SDK scenario name in bench/run-sdk.mjs -> name in bench/run.mjs. */
@@ -40,6 +42,7 @@ const SDK_ALIAS = { fanout: "sdk-fanout", latency: "sdk-latency", rr: "rr" };
  * @property {number} startTimeout
  * @property {string[]} skeinArgs
  * @property {boolean} nodelay
+ * @property {number} startupScale storage scenario: size of the start-up data set (1 = issue 9 §1's)
  * @property {boolean} [skeinDefaults] set for one run by a scenario that wants Skein's defaults
  */
 
@@ -103,6 +106,7 @@ const DEFAULTS = {
   "rr-inflight": "64", // requests outstanding (over all requester connections)
   "rr-conns": "1", // requester connections
   "rr-rate": "5000", // fixed-rate latency window: requests/s
+  "startup-scale": "1", // storage scenario: the start-up data set's size, as a fraction of issue 9 §1's
   profile: "", // "fanout,rr": also run those SDK cases once more with the server under --cpu-prof
 };
 
@@ -141,7 +145,8 @@ const USAGE = `Usage: node bench/run.mjs [options]   (every option also reads BE
   --brokers LIST        ${ALL_BROKERS.join(",")} (default: all; mosquitto is skipped if not on PATH)
   --scenarios LIST      ${ALL_SCENARIOS.join(",")} (default: all)
                         MQTT brokers compared: ${MQTT_SCENARIOS.join(",")};
-                        the SDK door against the MQTT door (and NATS): ${SDK_SCENARIOS.join(",")}
+                        the SDK door against the MQTT door (and NATS): ${SDK_SCENARIOS.join(",")};
+                        storage (Redis, JetStream, Mosquitto anchors) and security on vs off: ${OWN_SCENARIOS.join(",")}
   --duration S          measurement window per scenario, seconds (default ${DEFAULTS.duration}; SDK scenarios ${SDK_DEFAULTS.duration})
   --warmup S            warm-up before each window, seconds (default ${DEFAULTS.warmup})
   --repeat N            run each scenario N times per broker (brokers take turns) and report the
@@ -161,6 +166,8 @@ const USAGE = `Usage: node bench/run.mjs [options]   (every option also reads BE
   --skein-args="ARGS"   extra arguments appended to the Skein command line (split on spaces)
   --nodelay             Aedes and Mosquitto with TCP_NODELAY (default: socket defaults, Nagle on;
                         Skein decides for itself)
+  --startup-scale F     storage: start-up data set size, a fraction of 100,000 retained topics,
+                        1,000,000 events, 1,000 sessions x 100 queued (default ${DEFAULTS["startup-scale"]})
   --sdk-workers N       worker threads for the SDK fan-out subscribers (default ${DEFAULTS["sdk-workers"]})
   --window N            sdk-fanout delivery window, updates (default ${DEFAULTS.window})
   --inflight N          sdk-fanout: SDK sets without a result (default ${DEFAULTS.inflight})
@@ -188,7 +195,7 @@ ${RR_USAGE}
   --skein-args="ARGS"   extra arguments for the Skein command line (split on spaces)`;
 
 /** Options bench/run-sdk.mjs does not take (the MQTT brokers' own, and its --out is --sdk-out). */
-const MQTT_ONLY = ["brokers", "publishers", "idle-conns", "sdk-out", "nodelay"];
+const MQTT_ONLY = ["brokers", "publishers", "idle-conns", "sdk-out", "nodelay", "startup-scale"];
 
 /**
  * The comma-separated `value` as a list; every item must be one of `allowed`.
@@ -291,7 +298,8 @@ export function readOptions(argv = process.argv.slice(2), { alias } = {}) {
       ).map((s) => SDK_ALIAS[/** @type {keyof typeof SDK_ALIAS} */ (s)])
     : list(mqttGet("scenarios"), ALL_SCENARIOS, "scenario");
   // Each suite runs its scenarios in the order given.
-  const mqttScenarios = scenarios.filter((s) => MQTT_SCENARIOS.includes(s));
+  // The storage and security scenarios run with the MQTT scenarios' options, after them.
+  const mqttScenarios = scenarios.filter((s) => MQTT_SCENARIOS.includes(s) || OWN_SCENARIOS.includes(s));
   const sdkScenarios = scenarios.filter((s) => SDK_SCENARIOS.includes(s));
   // The SDK results file: --sdk-out (bench/run-sdk.mjs: --out), BENCH_SDK_OUT, the default.
   const sdkOut = flag("sdk-out") ?? process.env.BENCH_SDK_OUT ?? DEFAULTS["sdk-out"];
@@ -327,6 +335,7 @@ function mqttOptions(get, scenarios, nodelay) {
     startTimeout: num("start-timeout", get("start-timeout"), 1, 300),
     skeinArgs: get("skein-args").split(" ").filter(Boolean),
     nodelay: nodelay || ["1", "true"].includes(process.env.BENCH_NODELAY ?? ""),
+    startupScale: num("startup-scale", get("startup-scale"), 0.0001, 10),
   };
 }
 

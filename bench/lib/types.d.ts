@@ -67,3 +67,16 @@ export interface SdkScenario {
   print: (opts: SdkOptions, result: Figures) => void;
   targets: (result: Figures, opts: SdkOptions, meta: Figures) => Target[];
 }
+
+/**
+ * A scenario with its own servers, anchors and report (storage, security): runs once, prints its
+ * figures and returns them with its `targets`; its JSON goes under `scenarios.<name>` of --out.
+ */
+export interface OwnScenario {
+  name: string;
+  suite: "own";
+  options: string[];
+  title: (opts: MqttOptions) => string;
+  /** Its figures, with `targets: Target[]`. */
+  run: (opts: MqttOptions) => Promise<Figures>;
+}
