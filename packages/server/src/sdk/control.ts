@@ -81,6 +81,7 @@ export function handleControl(
     | "respond_error"
     | "list_sessions"
     | "get_properties"
+    | "get_subscriptions"
     | "set_properties"
     | "close_sessions"
     | "subscribe_sessions"
@@ -119,6 +120,8 @@ export function handleControl(
       );
     case "get_properties":
       return facade.sessionProperties(actor, frame.sessionId);
+    case "get_subscriptions":
+      return facade.sessionSubscriptions(actor, frame.sessionId);
     case "set_properties":
       return facade.setSessionProperties(actor, frame.target, frame.properties);
     case "close_sessions":
