@@ -427,6 +427,15 @@ export const clientFrameSchema = z.discriminatedUnion("type", [
     /** The session's id. */
     sessionId: z.string().max(64),
   }),
+  /** Reads one session's subscriptions (MQTT topic filters, SDK selections). */
+  z.strictObject({
+    /** The frame type. */
+    type: z.literal("get_subscriptions"),
+    /** The request id. */
+    id: requestId,
+    /** The session's id. */
+    sessionId: z.string().max(64),
+  }),
   /** Sets user properties of sessions. */
   z.strictObject({
     /** The frame type. */

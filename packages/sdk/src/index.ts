@@ -95,6 +95,7 @@ export {
   ClientsFeature,
   type SessionTarget,
   type SessionInfo,
+  type SessionSubscription,
   type SessionLifecycleEvent,
   type SessionEventWatch,
 } from "./features/clients.js";

@@ -33,6 +33,16 @@ export interface SessionInfo {
   properties: Record<string, string>;
 }
 
+/** One subscription of a session, as {@link ClientsFeature.getSubscriptions} reports it. */
+export interface SessionSubscription {
+  /** MQTT: the topic filter (without any `$share/group/` prefix); SDK: the selector expression. */
+  subscription: string;
+  /** MQTT: the maximum QoS granted (absent for an SDK selection). */
+  qos?: 0 | 1 | 2;
+  /** MQTT: the group of a shared subscription (absent otherwise). */
+  shareGroup?: string;
+}
+
 /** What {@link ClientsFeature.onSessionEvent} reports. */
 export interface SessionLifecycleEvent extends SessionInfo {
   /** `opened`: a session started; `updated`: its properties changed; `closed`: it ended. */
@@ -100,6 +110,26 @@ export class ClientsFeature {
   async getProperties(sessionId: string): Promise<Record<string, string>> {
     const value = await this.link.request({ type: "get_properties", sessionId: checkId(sessionId) });
     if (!isProperties(value)) throw unexpected("getProperties", value);
+    return value;
+  }
+
+  /**
+   * The subscriptions of session `sessionId`, of either door: an MQTT session's topic filters with the
+   * QoS granted and the group of a shared subscription (`$share/group/filter` reports `filter` and
+   * `group`); an SDK session's selections, as selector expressions. Subscriptions made by
+   * {@link ClientsFeature.subscribe} are included. Needs `view_session`.
+   *
+   * @example
+   * ```ts
+   * for (const { subscription, qos, shareGroup } of await session.clients.getSubscriptions(id)) {
+   *   console.log(subscription, qos, shareGroup);
+   * }
+   * ```
+   * @throws SkeinError `SESSION_CLOSED` (no such session), `NOT_AUTHORIZED`
+   */
+  async getSubscriptions(sessionId: string): Promise<SessionSubscription[]> {
+    const value = await this.link.request({ type: "get_subscriptions", sessionId: checkId(sessionId) });
+    if (!Array.isArray(value) || !value.every(isSubscription)) throw unexpected("getSubscriptions", value);
     return value;
   }
 
@@ -296,6 +326,17 @@ function isProperties(value: unknown): value is Record<string, string> {
 function isSessionInfo(value: unknown): value is SessionInfo {
   const v = value as Partial<SessionInfo> | null;
   return typeof v === "object" && v !== null && typeof v.sessionId === "string" && isProperties(v.properties);
+}
+
+function isSubscription(value: unknown): value is SessionSubscription {
+  const v = value as Partial<SessionSubscription> | null;
+  return (
+    typeof v === "object" &&
+    v !== null &&
+    typeof v.subscription === "string" &&
+    (v.qos === undefined || v.qos === 0 || v.qos === 1 || v.qos === 2) &&
+    (v.shareGroup === undefined || typeof v.shareGroup === "string")
+  );
 }
 
 function unexpected(what: string, value: unknown): SkeinError {

@@ -1,5 +1,5 @@
 // Sessions of both doors (session.clients): their properties, live through a session-event watch,
-// and actions to subscribe them, unsubscribe them and close them (modify_session).
+// the selected one's subscriptions (getSubscriptions, view_session), and actions to subscribe them, unsubscribe them and close them (modify_session).
 import { useEffect, useState } from "preact/hooks";
 import { ErrorBox, html } from "../lib.js";
 
@@ -10,9 +10,54 @@ function startTime(value) {
   return Number.isFinite(n) && n > 0 ? new Date(n).toLocaleTimeString() : (value ?? "");
 }
 
+function describe(s) {
+  const parts = [];
+  if (s.qos !== undefined) parts.push(`QoS ${s.qos}`);
+  if (s.shareGroup !== undefined) parts.push(`shared, group ${s.shareGroup}`);
+  return parts.join(", ");
+}
+
+// The session's subscriptions: MQTT topic filters with QoS and share group, SDK selector expressions.
+function Subscriptions({ session, sessionId, version }) {
+  const [subs, setSubs] = useState(null);
+  const [error, setError] = useState(null);
+  useEffect(() => {
+    let stopped = false;
+    setSubs(null);
+    setError(null);
+    session.clients.getSubscriptions(sessionId).then(
+      (list) => !stopped && setSubs(list),
+      (err) => !stopped && setError(err),
+    );
+    return () => {
+      stopped = true;
+    };
+  }, [session, sessionId, version]);
+  return html`<h3>Subscriptions</h3>
+    <${ErrorBox} error=${error} />
+    ${
+      subs === null
+        ? error
+          ? null
+          : html`<p class="muted">Loading…</p>`
+        : subs.length === 0
+          ? html`<p class="muted" id="subscriptions-none">No subscriptions.</p>`
+          : html`<table class="props" aria-label="subscriptions">
+              ${subs.map(
+                (s) =>
+                  html`<tr data-subscription=${s.subscription}>
+                    <th>${s.subscription}</th>
+                    <td>${describe(s)}</td>
+                  </tr>`,
+              )}
+            </table>`
+    }`;
+}
+
 function Details({ session, info }) {
   const [error, setError] = useState(null);
   const [note, setNote] = useState(null);
+  const [version, setVersion] = useState(0);
   async function act(what, run) {
     setError(null);
     setNote(null);
@@ -22,6 +67,7 @@ function Details({ session, info }) {
     } catch (err) {
       setError(err);
     }
+    setVersion((v) => v + 1);
   }
   const subscription = (op) => (e) => {
     e.preventDefault();
@@ -41,6 +87,7 @@ function Details({ session, info }) {
             </tr>`,
         )}
     </table>
+    <${Subscriptions} session=${session} sessionId=${info.sessionId} version=${version} />
     <form class="row">
       <label>Selector or MQTT filter <input name="selector" placeholder=">sensors//" /></label>
       <button onClick=${subscription("subscribe")}>Subscribe it</button>

@@ -126,6 +126,7 @@ const CHECKED: Record<string, { call: Call; permission: Permission; path?: strin
   },
   listSessions: { call: (f) => f.listSessions(actor, () => true), permission: "view_session" },
   sessionProperties: { call: (f) => f.sessionProperties(actor, "s2"), permission: "view_session" },
+  sessionSubscriptions: { call: (f) => f.sessionSubscriptions(actor, "s2"), permission: "view_session" },
   setSessionProperties: {
     call: (f) => f.setSessionProperties(actor, { filter: "all" }, { a: "b" }),
     permission: "modify_session",

@@ -20,7 +20,7 @@ import type {
   RequestOutcome,
 } from "./messaging.js";
 import type { Actor } from "./security/types.js";
-import type { SessionHandle, SessionListener } from "./sessions.js";
+import type { SessionHandle, SessionListener, SessionSubscriptionInfo } from "./sessions.js";
 import { type SessionTarget, targetSessions } from "./facade/control.js";
 import { TopicFacade } from "./facade/topics.js";
 
@@ -123,6 +123,16 @@ export function sessionActor(sessionId: string, principal: string | undefined, c
   sessionProperties(actor: Actor, sessionId: string): Record<string, string> {
     this.check(actor, "view_session");
     return { ...targetSessions(this.core.sessions, { sessionId })[0]?.properties };
+  }
+
+  /**
+   * One session's subscriptions (`view_session`): MQTT topic filters with their QoS and share group,
+   * SDK selector expressions. @throws SkeinError `SESSION_CLOSED`
+   */
+  sessionSubscriptions(actor: Actor, sessionId: string): SessionSubscriptionInfo[] {
+    this.check(actor, "view_session");
+    const session = targetSessions(this.core.sessions, { sessionId })[0];
+    return session?.subscriptions ? [...session.subscriptions()] : [];
   }
 
   /** Sets user properties of the target sessions (`modify_session`); returns how many. */

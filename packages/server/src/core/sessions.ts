@@ -37,6 +37,18 @@ export interface SessionHandle extends Actor {
   subscribe(selector: TopicSelector): void;
   /** Removes such a subscription. */
   unsubscribe(selector: TopicSelector): void;
+  /** What the session is subscribed to now (client control's `getSubscriptions`); none when absent. */
+  subscriptions?(): readonly SessionSubscriptionInfo[];
+}
+
+/** One subscription of a session, as client control reports it. */
+export interface SessionSubscriptionInfo {
+  /** MQTT: the topic filter (without any `$share/group/` prefix); SDK: the selector expression. */
+  subscription: string;
+  /** MQTT: the maximum QoS granted. */
+  qos?: 0 | 1 | 2;
+  /** MQTT: the group of a shared subscription. */
+  shareGroup?: string;
 }
 
 /** What happened to a session. */

@@ -4,7 +4,7 @@
  */
 import { type ErrorCode, SkeinError, type TopicSelector, mqttReasonCode } from "@skein/protocol";
 import type { IConnectPacket } from "mqtt-packet";
-import type { SessionHandle } from "../core/sessions.js";
+import type { SessionHandle, SessionSubscriptionInfo } from "../core/sessions.js";
 import type { SubscriptionOptions } from "../core/types.js";
 import type { MqttConnection } from "./connection.js";
 import type { MqttSession } from "./session.js";
@@ -107,5 +107,14 @@ class MqttSessionHandle implements SessionHandle {
     for (const filter of filtersOf(selector)) {
       if (session.removeSubscription(filter)) facade.unsubscribe(session.actor, filter, undefined, session);
     }
+  }
+
+  /** The session's subscriptions, for client control (`clients.getSubscriptions`). */
+  subscriptions(): SessionSubscriptionInfo[] {
+    const out: SessionSubscriptionInfo[] = [];
+    for (const { filter, shareGroup, options } of this.session.subscriptions.values()) {
+      out.push({ subscription: filter, qos: options.qos, ...(shareGroup !== undefined && { shareGroup }) });
+    }
+    return out;
   }
 }

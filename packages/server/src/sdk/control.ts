@@ -92,6 +92,7 @@ export function handleControl(
     | "respond_error"
     | "list_sessions"
     | "get_properties"
+    | "get_subscriptions"
     | "set_properties"
     | "close_sessions"
     | "subscribe_sessions"
@@ -130,6 +131,8 @@ export function handleControl(
       );
     case "get_properties":
       return facade.sessionProperties(actor, frame.sessionId);
+    case "get_subscriptions":
+      return facade.sessionSubscriptions(actor, frame.sessionId);
     case "set_properties":
       return facade.setSessionProperties(actor, frame.target, frame.properties);
     case "close_sessions":

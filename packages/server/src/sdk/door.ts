@@ -131,6 +131,7 @@ export class SdkDoor {
       },
       subscribe: (selector) => void session.select(selector),
       unsubscribe: (selector) => void session.unselect(selector.expression),
+      subscriptions: () => Array.from(session.selections.keys(), (subscription) => ({ subscription })),
     };
     session.actor = handle;
     this.core.facade.openSession(handle);

@@ -79,6 +79,7 @@ export function handleRequest(
     case "respond_error":
     case "list_sessions":
     case "get_properties":
+    case "get_subscriptions":
     case "set_properties":
     case "close_sessions":
     case "subscribe_sessions":

@@ -2,9 +2,10 @@
  * The web console at /console in headless Chromium (playwright-core, Debian's /usr/bin/chromium), served
  * by the server itself: log in as an admin, watch the overview's charts, browse the topic tree and see
  * a value change after an MQTT.js publish, edit a value, see the time series page, run a request
- * against a handler an SDK session registered, close an MQTT session and see it gone, edit the security
- * store; then a viewer (view_server, no modify_security) is refused a security edit with the server's error,
- * and a principal without view_server sees no data at all.
+ * against a handler an SDK session registered, see an MQTT session's subscriptions, close it and see it
+ * gone, edit the security store; then a viewer (view_server, no update_topic nor modify_security) is
+ * refused a topic edit and a security edit with the server's error, and a principal without view_server
+ * sees no data at all.
  *
  * Screenshots of each page go to test-artifacts/console/ (git-ignored); docs/images/console-*.png are
  * copies of them. Without /usr/bin/chromium the suite fails, saying how to install it, as the SDK's
@@ -209,13 +210,23 @@ describe("the web console in Chromium", () => {
     await page.waitForSelector(".error[data-code=NO_HANDLER]", WAIT);
   });
 
-  it("lists sessions of both doors, closes the MQTT one and sees it gone", async () => {
+  it("lists sessions of both doors with their subscriptions, closes the MQTT one and sees it gone", async () => {
+    await mqtt.subscribeAsync({
+      "console/room1/temp": { qos: 1, rh: 2 },
+      "$share/workers/console/jobs/#": { qos: 0 },
+    });
     await open(page, "sessions");
     const row = "tr[data-client-id=console-sensor]";
     await page.waitForSelector(row, WAIT);
     await page.waitForSelector("tr[data-principal=admin]", WAIT);
     await page.click(row);
     await page.waitForSelector("text=$ClientId", WAIT);
+    // Its subscriptions (clients.getSubscriptions): filters with their QoS and share group.
+    const temp = "[aria-label=subscriptions] tr[data-subscription='console/room1/temp']";
+    const jobs = "[aria-label=subscriptions] tr[data-subscription='console/jobs/#']";
+    await page.waitForSelector(temp, WAIT);
+    expect(await page.textContent(`${temp} td`)).toBe("QoS 1");
+    expect(await page.textContent(`${jobs} td`)).toBe("QoS 0, shared, group workers");
     await shot(page, "sessions");
     const closed = new Promise<void>((resolve) => mqtt.once("close", () => resolve()));
     await page.click("#close-session");
@@ -254,6 +265,19 @@ describe("the web console in Chromium", () => {
     try {
       await login(viewer, VIEWER);
       await viewer.waitForSelector("#fig-connections", WAIT);
+      // A topic edit without update_topic on the path: the façade refuses it, the value stays.
+      await open(viewer, "topics");
+      const value = "[data-path='console/room1/temp'] .value";
+      await viewer.waitForSelector(`${value}:text-is("19.0")`, WAIT);
+      await viewer.click("[data-path='console/room1/temp']");
+      await viewer.fill("#value-editor", "99.9");
+      await viewer.click("form button[type=submit]:text('Set value')");
+      await viewer.waitForSelector(".error[data-code=NOT_AUTHORIZED]", WAIT);
+      expect(await viewer.textContent(".error[data-code=NOT_AUTHORIZED]")).toContain("update_topic");
+      const [topic] = (await admin.fetch(">console/room1/temp", { withValues: true })).topics;
+      expect(topic?.value).toBe("19.0");
+      expect(await viewer.textContent(value)).toBe("19.0");
+
       await open(viewer, "security");
       await viewer.waitForSelector("#principals tr[data-principal=admin]", WAIT);
       await viewer.fill("#add-principal input[name=name]", "mallory");
