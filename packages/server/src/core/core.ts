@@ -445,7 +445,18 @@ export class Core {
     pageSize?: number,
   ): { eventType: ValueType; pages: AsyncGenerator<RangeResultPage> } {
     const topic = this.timeSeriesTopic(path, valueType === "binary" ? undefined : valueType);
-    return { eventType: valueTypeOf(topic.spec), pages: this.timeseries.query(topic, query, pageSize) };
+    const pages = this.timeseries.query(topic, query, pageSize);
+    return { eventType: valueTypeOf(topic.spec), pages: this.timedQuery(pages) };
+  }
+
+  /** The pages of a range query, observed in `skein_timeseries_query_duration_seconds` once read. */
+  private async *timedQuery(pages: AsyncGenerator<RangeResultPage>): AsyncGenerator<RangeResultPage> {
+    const started = this.clock.now();
+    try {
+      yield* pages;
+    } finally {
+      this.metrics.timeSeriesQueried((this.clock.now() - started) / 1000);
+    }
   }
 
   /** The newest events of a time series topic that a new subscriber receives (its subscription range). */

@@ -94,6 +94,16 @@ export class RemovalSchedule {
   /** One slice: looks at what fell due, removes the topics idle long enough, puts the others back. */
   private drain(): void {
     this.drainTimer = undefined;
+    try {
+      this.slice();
+    } finally {
+      // A throw (contained by the clock) must not stop the removals: what is left is looked at next.
+      if (this.head < this.due.length && this.drainTimer === undefined && !this.stopped) this.arm();
+    }
+  }
+
+  /** Up to EXAMINE checks, REMOVE removals; the rest wait for the next slice. */
+  private slice(): void {
     const now = this.clock.now();
     const host = this.host;
     let removed = 0;
@@ -122,10 +132,7 @@ export class RemovalSchedule {
       this.removed++;
       removed++;
     }
-    if (this.head < this.due.length) {
-      this.arm();
-      return;
-    }
+    if (this.head < this.due.length) return;
     this.due = [];
     this.head = 0;
     if (this.removed > 0) this.log.debug({ removed: this.removed }, "removed idle topics");

@@ -115,6 +115,7 @@ export class TimerWheel<E extends WheelEntry = WheelEntry> {
     // The slots that came round since the last wake-up (at most one turn), the current one included.
     const first = Math.max(this.examined + 1, last - SLOTS + 1);
     let due: E[] | undefined;
+    let failure: { err: unknown } | undefined;
     for (let n = first; n <= last; n++) {
       const i = n % SLOTS;
       const slot = this.slots[i];
@@ -137,10 +138,17 @@ export class TimerWheel<E extends WheelEntry = WheelEntry> {
       for (const entry of due) {
         if (entry.wheelAt !== COLLECTED) continue;
         entry.wheelAt = NaN;
-        entry.wheelDue(now);
+        // One entry that throws must not keep the others from running, nor stop the wheel (issue 14
+        // §4): the first error is thrown on once the wheel is armed again, for the clock to contain.
+        try {
+          entry.wheelDue(now);
+        } catch (err) {
+          failure ??= { err };
+        }
       }
     }
     if (this.held > 0 && this.timer === undefined) this.arm(this.nextDue(now));
+    if (failure !== undefined) throw failure.err;
   }
 
   /**

@@ -6,6 +6,8 @@
  * throws on socket close does not take the server down. Each is counted in
  * `skein_contained_errors_total{where}`.
  */
+import { allowAll } from "../../src/core/security/types.js";
+import { TimerWheel } from "../../src/core/timer-wheel.js";
 import type { Permission } from "@skein/protocol";
 import { afterEach, describe, expect, it } from "vitest";
 import { Core } from "../../src/core/core.js";
@@ -73,19 +75,48 @@ describe("in the core", () => {
     expect(contained(core, "timer")).toBe(1);
   });
 
-  it("the removal sweep keeps running after a slice that throws", () => {
+  it("removals keep running after a removal that throws: the next due topic still goes", () => {
     const clock = new FakeClock(0);
-    const core = new Core({ limits: LIMITS, clock });
+    const core = new Core({ limits: LIMITS, clock, authorizer: allowAll });
+    const spec = {
+      type: "binary",
+      properties: { retention: "mqtt", removal: { idleMs: 1_000, onlyWithoutValue: true } },
+    } as const;
+    core.addTopic("idle/a", spec);
+    clock.advance(10);
+    core.addTopic("idle/b", spec);
+    const removeTopic = core.removeTopic.bind(core);
     let calls = 0;
-    const sweep = core as unknown as { sweepRemovals: () => boolean };
-    sweep.sweepRemovals = () => {
+    (core as unknown as { removeTopic: (path: string) => unknown }).removeTopic = (path: string) => {
       calls++;
-      throw new Error("sweep fails");
+      if (path === "idle/a") throw new Error("removal fails");
+      return removeTopic(path);
     };
     core.start();
-    clock.advance(LIMITS.removalSweepMs * 3);
-    expect(calls).toBe(3);
-    expect(contained(core, "timer")).toBe(3);
+    clock.advance(5_000);
+    expect(calls).toBe(2);
+    expect(core.topics.get("idle/b")).toBeUndefined();
+    expect(contained(core, "timer")).toBeGreaterThanOrEqual(1);
+  });
+
+  it("a timer wheel entry that throws: the others due with it run, and the wheel runs on", () => {
+    const clock = new FakeClock(0);
+    const core = new Core({ limits: LIMITS, clock, authorizer: allowAll });
+    const wheel = new TimerWheel(core.clock, 1000, 100);
+    const ran: string[] = [];
+    const entry = (name: string, fails: boolean) => ({
+      wheelAt: Number.NaN,
+      wheelDue: () => {
+        ran.push(name);
+        if (fails) throw new Error(`${name} fails`);
+      },
+    });
+    wheel.schedule(entry("a", true), 1_000);
+    wheel.schedule(entry("b", false), 1_000);
+    wheel.schedule(entry("c", false), 5_000);
+    clock.advance(10_000);
+    expect(ran).toEqual(["a", "b", "c"]);
+    expect(contained(core, "timer")).toBe(1);
   });
 
   it("a session listener that throws: the other listeners hear, the session opens", () => {
