@@ -14,7 +14,7 @@ export const SERVER_VERSION = "skein 0.1.0";
 
 /** Topics holding a value: MQTT's retained messages (a scan of the tree; run once per interval or scrape). */
 export function countRetained(core: Core): number {
-  return core.facade.counts().retained;
+  return core.facade.retainedCount();
 }
 
 const received = (core: Core): number => core.metrics.total("mqtt_messages_received_total");

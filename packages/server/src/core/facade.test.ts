@@ -167,6 +167,7 @@ const UNCHECKED: Record<string, string> = {
   deliverMessage: "server routing of a response; every subscriber is checked by the read gate",
   serverPublish: "the server's own $SYS publish, no session",
   counts: "monitoring sizes, no session",
+  retainedCount: "monitoring sizes, no session",
   restoreSubscription: "a kept session's subscription, checked when it was made",
   subscriptionRange: "given only with a topic's delivery, which the read gate checks",
   removeHandler: "a session removes its own handler",

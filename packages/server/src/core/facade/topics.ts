@@ -227,11 +227,15 @@ export class TopicFacade extends FacadeBase {
   }
 
   /** Sizes for monitoring (`$SYS/`): no session asks, nothing is checked. */
-  counts(): { topics: number; subscriptions: number; retained: number } {
-    // The retained count walks the tree: monitoring reads it once per interval or scrape.
+  counts(): { topics: number; subscriptions: number } {
+    return { topics: this.core.topics.size, subscriptions: this.core.subscriptions.count };
+  }
+
+  /** Topics holding a value (MQTT's retained messages), for monitoring: a walk of the whole tree. */
+  retainedCount(): number {
     let retained = 0;
     for (const topic of this.core.topics.all()) if (topic.value !== undefined) retained++;
-    return { topics: this.core.topics.size, subscriptions: this.core.subscriptions.count, retained };
+    return retained;
   }
 
   private *readable(actor: Actor, values: Iterable<Update>): Generator<Update> {
