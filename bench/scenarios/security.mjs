@@ -42,7 +42,15 @@ function securedConfig() {
     passwordHash,
     roles: [`role-${i % ROLES}`],
   }));
-  return { security: { principals, roles, anonymous: false, failedLoginDelayMs: 0 } };
+  return {
+    security: {
+      principals,
+      roles,
+      anonymous: false,
+      failedLoginDelayMs: 0,
+      /** @type {number | undefined} */ verifiedLoginTtlMs: undefined,
+    },
+  };
 }
 
 /** The next principal's credentials (MQTT), or none when security is off. */
@@ -265,7 +273,18 @@ export default {
     const named = () => ({ username: `user-${u++ % 10}`, password: PASSWORD });
     const start = opts.startTimeout;
     r.connect = {
-      skeinScrypt: await part("connect skein scrypt", async () =>
+      // Every login checked with scrypt (the memory of verified logins off): a fleet's first logins.
+      skeinScrypt: await part("connect skein scrypt", async () => {
+        const config = securedConfig();
+        config.security.verifiedLoginTtlMs = 0;
+        return connectRate(
+          await startSkeinWith({ store: "memory", config, startTimeout: start }),
+          named,
+          opts,
+        );
+      }),
+      // The default: a principal's successful check is remembered, so reconnects skip scrypt.
+      skeinRemembered: await part("connect skein remembered", async () =>
         connectRate(
           await startSkeinWith({ store: "memory", config: securedConfig(), startTimeout: start }),
           named,

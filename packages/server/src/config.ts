@@ -211,7 +211,8 @@ export const configSchema = z
       .prefault({}),
     /**
      * The security store at first start (docs/security.md); afterwards the persisted store is
-     * authoritative and only `anonymous` (when the store has none) and `failedLoginDelayMs` are read.
+     * authoritative and only `anonymous` (when the store has none), `failedLoginDelayMs` and the
+     * verified-login settings are read.
      */
     security: z
       .object({
@@ -240,6 +241,13 @@ export const configSchema = z
         anonymous: anonymousSettingSchema.optional(),
         /** Base delay of the per-address slow-down after failed logins (ms, doubling to 64x); 0 = off. */
         failedLoginDelayMs: z.number().int().min(0).max(60_000).default(100),
+        /**
+         * How long a successful password check is remembered (ms), so that reconnecting clients pay
+         * scrypt once per principal rather than per connection (docs/security.md); 0 = off.
+         */
+        verifiedLoginTtlMs: z.number().int().min(0).max(86_400_000).default(600_000),
+        /** Most remembered password checks (one per principal). */
+        verifiedLoginMaxEntries: z.number().int().min(0).max(10_000_000).default(100_000),
         /** Built-in JWT verification of passwords (docs/security.md "JWT"); off when absent. */
         jwt: jwtConfigSchema.optional(),
       })

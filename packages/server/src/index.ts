@@ -36,6 +36,7 @@ import { PrometheusExporter } from "./ops/prometheus.js";
 import { type Phase, ReadinessProbe } from "./ops/readiness.js";
 import { logEndpoints, logLevelControl, registerGauges } from "./ops/server-ops.js";
 import { scryptHasher } from "./security/scrypt.js";
+import { rememberVerifiedLogins } from "./security/verified-logins.js";
 import type { Authenticator } from "./core/security/types.js";
 import { systemClock } from "./core/ports.js";
 import { CertificateAuthenticator } from "./security/certificate-authenticator.js";
@@ -194,7 +195,11 @@ export function createServer(config: SkeinConfigInput = {}, deps: ServerDependen
     authorizer: deps.authorizer,
     security: {
       host: cfg.host,
-      hasher: scryptHasher(),
+      hasher: rememberVerifiedLogins(scryptHasher(), {
+        ttlMs: cfg.security.verifiedLoginTtlMs,
+        maxEntries: cfg.security.verifiedLoginMaxEntries,
+        now: () => clock.now(),
+      }),
       authenticators,
       initial: cfg.security,
       // The admin principal's password at first start (never a configuration key: it is a secret).

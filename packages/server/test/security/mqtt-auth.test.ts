@@ -175,3 +175,29 @@ describe.each([5, 4] as const)("MQTT %s CONNECT", (protocolVersion) => {
     expect(raw.packets.map((p) => p.cmd)).toEqual(["connack"]);
   });
 });
+
+describe("remembered password checks (security.verifiedLoginTtlMs)", () => {
+  it("still refuses the old password after a change, though its success was remembered", async () => {
+    srv = await startSecured();
+    const first = await connectClient(srv.url(), { username: "alice", password: "wonderland" });
+    await first.endAsync();
+    // Remembered now: a second login with it succeeds, a wrong one is still refused.
+    const second = await connectClient(srv.url(), { username: "alice", password: "wonderland" });
+    await second.endAsync();
+    expect(await connackCode(srv.url(), { protocolVersion: 5, username: "alice", password: "nope" })).toBe(
+      0x86,
+    );
+    const admin = await connect(`ws://127.0.0.1:${srv.addresses.http}/sdk`, {
+      principal: "admin",
+      password: "admin-secret",
+      reconnect: false,
+    });
+    await admin.security.setPassword("alice", "looking-glass");
+    await admin.close();
+    expect(
+      await connackCode(srv.url(), { protocolVersion: 5, username: "alice", password: "wonderland" }),
+    ).toBe(0x86);
+    const third = await connectClient(srv.url(), { username: "alice", password: "looking-glass" });
+    await third.endAsync();
+  });
+});
