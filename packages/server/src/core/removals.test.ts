@@ -1,7 +1,7 @@
 /**
- * The removal sweep runs in slices (issue 12 item 18: no periodic stall). Removing 100,000 idle
- * topics in one timer turn held the event loop for 0.7-1.2 s; now each turn does a bounded share and
- * the sweep goes on at the next turn. Driven by a manual clock: no timing, no sleeps.
+ * Removals run in slices (issue 12 item 18: no periodic stall). Removing 100,000 idle topics in one
+ * timer turn held the event loop for 0.7-1.2 s; now each turn of the removal wheel (`removals.ts`,
+ * issue 11) does a bounded share and goes on at the next turn. Driven by a manual clock: no timing, no sleeps.
  */
 import type { TopicSpecification } from "@skein/protocol";
 import { describe, expect, it } from "vitest";
