@@ -58,7 +58,7 @@ export class TopicFacade extends FacadeBase {
   /** Adds a topic (`modify_topic`). See {@link Core.addTopic}. */
   addTopic(actor: Actor, path: string, spec: TopicSpecification): ReturnType<Core["addTopic"]> {
     this.check(actor, "modify_topic", path);
-    return this.core.addTopic(path, spec);
+    return this.core.addTopic(path, spec, actor.sessionId);
   }
 
   /**
