@@ -14,8 +14,7 @@
  * A change is refused only when it makes a usage grow past its cap: replacing a value by one as
  * large or smaller, clearing one and removing topics always work, even above a lowered cap.
  */
-import type { Counter } from "./metrics.js";
-import type { Metrics } from "./metrics.js";
+import type { Counter, Metrics } from "./metrics.js";
 import type { Clock, Logger } from "./ports.js";
 import type { Topic } from "./types.js";
 
@@ -79,6 +78,8 @@ export class Quotas {
   private readonly holdings = new Map<string, SessionHoldings>();
   private readonly refusals = new Map<QuotaName, Counter>();
   private readonly lastWarned = new Map<QuotaName, number>();
+  /** The `skein_retained_bytes` gauge, held at hand: it moves with every retained update. */
+  private readonly bytesGauge: Counter;
 
   constructor(
     private readonly limits: QuotaLimits,
@@ -86,7 +87,7 @@ export class Quotas {
     private readonly log: Logger,
     private readonly clock: Clock,
   ) {
-    metrics.set("skein_retained_bytes", 0);
+    this.bytesGauge = metrics.counter("skein_retained_bytes");
   }
 
   /** What `sessionId` holds now (zeros when nothing). */
@@ -158,8 +159,10 @@ export class Quotas {
         sessionId,
         `the server holds its maximum of ${limits.maxRetainedBytes} bytes of retained values (limits.maxRetainedBytes)`,
       );
-    const h = this.holdings.get(sessionId);
-    const own = h !== undefined && topic?.retainer === h;
+    // The common case, a session updating its own value, needs no lookup.
+    const holder = topic?.retainer;
+    const own = holder !== undefined && holder.sessionId === sessionId;
+    const h = own ? holder : this.holdings.get(sessionId);
     if (!own && (h?.retained ?? 0) >= limits.maxRetainedTopicsPerSession)
       return this.refused(
         "retained_topics_per_session",
@@ -182,31 +185,32 @@ export class Quotas {
    */
   setValue(topic: Topic, value: Topic["value"], sessionId: string | undefined): void {
     const old = topic.value;
+    // A holder always holds at least this value, so it is still in the map.
+    const previous = topic.retainer;
     if (old !== undefined) {
       const bytes = old.payload.byteLength;
       this.retainedTopics--;
       this.retainedBytes -= bytes;
-      const h = topic.retainer;
-      if (h !== undefined) {
-        topic.retainer = undefined;
-        h.retained--;
-        h.retainedBytes -= bytes;
-        this.dropIfEmpty(h);
+      if (previous !== undefined) {
+        previous.retained--;
+        previous.retainedBytes -= bytes;
       }
     }
     topic.value = value;
+    let next: SessionHoldings | undefined;
     if (value !== undefined) {
       const bytes = value.payload.byteLength;
       this.retainedTopics++;
       this.retainedBytes += bytes;
       if (sessionId !== undefined) {
-        const h = this.entry(sessionId);
-        h.retained++;
-        h.retainedBytes += bytes;
-        topic.retainer = h;
+        next = previous !== undefined && previous.sessionId === sessionId ? previous : this.entry(sessionId);
+        next.retained++;
+        next.retainedBytes += bytes;
       }
     }
-    this.metrics.set("skein_retained_bytes", this.retainedBytes);
+    topic.retainer = next;
+    if (previous !== undefined && previous !== next) this.dropIfEmpty(previous);
+    this.bytesGauge.value = this.retainedBytes;
   }
 
   private entry(sessionId: string): SessionHoldings {
