@@ -269,12 +269,8 @@ export class Core {
     const value = retainedValue(topic.spec, update);
     if (value !== UNCHANGED) {
       // A value that would take a session or the server past a retained quota is refused whole.
-      const refusal =
-        value === undefined
-          ? undefined
-          : this.quotas.refuseValue(topic, update.origin, value.payload.byteLength);
+      const refusal = this.quotas.change(topic, value, update.origin);
       if (refusal !== undefined) return this.quotaRefused(refusal);
-      this.quotas.setValue(topic, value, update.origin);
       committed = this.persistence.changed(topic);
     }
     topic.lastActivity = this.clock.now();

@@ -180,6 +180,35 @@ export class Quotas {
   }
 
   /**
+   * Sets (or clears, with undefined) `topic`'s value, written by `sessionId`, when the quotas allow
+   * it: undefined when done, else the refusal (counted and logged; nothing changed).
+   */
+  change(topic: Topic, value: Topic["value"], sessionId: string | undefined): QuotaRefusal | undefined {
+    if (value !== undefined && sessionId !== undefined) {
+      const old = topic.value;
+      const holder = topic.retainer;
+      if (old !== undefined && holder !== undefined && holder.sessionId === sessionId) {
+        // The common case, a session replacing its own value: only its bytes move.
+        const added = value.payload.byteLength - old.payload.byteLength;
+        if (added > 0) {
+          const refusal = this.refuseValue(topic, sessionId, value.payload.byteLength);
+          if (refusal !== undefined) return refusal;
+        }
+        topic.value = value;
+        if (added !== 0) {
+          holder.retainedBytes += added;
+          this.bytesGauge.value = this.retainedBytes += added;
+        }
+        return undefined;
+      }
+      const refusal = this.refuseValue(topic, sessionId, value.payload.byteLength);
+      if (refusal !== undefined) return refusal;
+    }
+    this.setValue(topic, value, sessionId);
+    return undefined;
+  }
+
+  /**
    * Sets (or clears, with undefined) `topic`'s value, written by `sessionId` (none: the server), and
    * moves the accounting with it. Every change of a topic's value goes through here.
    */
