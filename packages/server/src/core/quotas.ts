@@ -8,8 +8,8 @@
  * that wrote it last, until it is replaced (then it counts against the writer), cleared (an empty
  * retained MQTT payload) or removed with its topic. Values and topics the server writes or restores
  * at start-up count globally only, and the server is never refused. A session's holdings are kept
- * while it holds anything, connected or not (an MQTT client id that comes back finds them; a new SDK
- * session starts at zero, the global caps bounding them all).
+ * by session id while it holds anything, connected or not (a resumed session keeps them; a new one
+ * starts at zero, the global caps bounding them all).
  *
  * A change is refused only when it makes a usage grow past its cap: replacing a value by one as
  * large or smaller, clearing one and removing topics always work, even above a lowered cap.
