@@ -4,7 +4,7 @@ import tseslint from "typescript-eslint";
 
 /** Core members a door must not touch: everything but the façade, metrics, clock and logger. */
 const CORE_INTERNALS =
-  "/^(topics|subscriptions|sessions|messaging|locks|persistence|publish|updateTopic|addTopic|removeTopic|removeTopics|selectTopics|fetch|retained|onTopics|restore|start|stop)$/";
+  "/^(topics|subscriptions|sessions|messaging|locks|persistence|publish|updateTopic|addTopic|removeTopic|removeTopics|selectTopics|fetch|retained|onTopics|restore|start|stop|security)$/";
 
 export default tseslint.config(
   {

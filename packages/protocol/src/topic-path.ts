@@ -70,16 +70,30 @@ export function isSystemPath(path: string): boolean {
 export const SERVER_RESERVED_PREFIX = "$SYS";
 
 /**
- * True for paths only the server writes: `$SYS` and everything under `$SYS/`. The one rule every door
- * applies (through the core) to a client's publish, SDK `set`, topic creation, MQTT Will and MQTT 5
- * Response Topic; the server's own `$SYS` figures are the only writes there. Other `$` topics are not
- * reserved by this rule (the MQTT door gives `$request/` and `$response/` their own meaning).
+ * The branch of control APIs (Mosquitto's `$CONTROL/dynamic-security/v1`): the doors handle the
+ * topics they serve there, each with its own permission check; nothing else is written there.
+ */
+export const CONTROL_PREFIX = "$CONTROL";
+
+/**
+ * True for paths no session writes as topics: `$SYS` and everything under `$SYS/` (the server's own
+ * figures), `$CONTROL` and everything under `$CONTROL/` (control APIs, issue 14 §4). The one rule
+ * every door applies (through the core) to a client's publish, SDK `set`, topic creation, MQTT Will
+ * and MQTT 5 Response Topic; the server's own `$SYS` figures are the only writes there, and a control
+ * API's command topic is taken by its door before the core (with its own permission). Other `$`
+ * topics are not reserved by this rule (the MQTT door gives `$request/` and `$response/` their own
+ * meaning).
  */
 export function isReservedForServer(path: string): boolean {
   return (
-    path.charCodeAt(0) === 0x24 &&
-    path.startsWith(SERVER_RESERVED_PREFIX) &&
-    (path.length === SERVER_RESERVED_PREFIX.length || path.charCodeAt(SERVER_RESERVED_PREFIX.length) === 0x2f)
+    path.charCodeAt(0) === 0x24 && (isBranch(path, SERVER_RESERVED_PREFIX) || isBranch(path, CONTROL_PREFIX))
+  );
+}
+
+/** True for `prefix` itself and every path under `prefix/`. */
+function isBranch(path: string, prefix: string): boolean {
+  return (
+    path.startsWith(prefix) && (path.length === prefix.length || path.charCodeAt(prefix.length) === 0x2f)
   );
 }
 

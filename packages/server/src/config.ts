@@ -276,6 +276,16 @@ export const configSchema = z
         publishesPerSecondPerSession: z.number().min(0).default(0),
         /** Publishes one session may send at once before its rate applies. */
         publishBurstPerSession: positive.default(1000),
+        /** Topics one session created that may exist at once; more get RATE_LIMITED / 0x97. */
+        maxTopicsPerSession: positive.default(100_000),
+        /** Topics holding a value (MQTT retained messages), server-wide; more get RATE_LIMITED / 0x97. */
+        maxRetainedTopics: positive.default(1_000_000),
+        /** Payload bytes of all values held, server-wide (default 1 GiB). */
+        maxRetainedBytes: positive.default(1024 * 1024 * 1024),
+        /** Values one session wrote last that are still held. */
+        maxRetainedTopicsPerSession: positive.default(100_000),
+        /** Payload bytes of the values one session wrote last (default 64 MiB). */
+        maxRetainedBytesPerSession: positive.default(64 * 1024 * 1024),
       })
       .strict()
       .prefault({}),

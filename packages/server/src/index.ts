@@ -188,6 +188,13 @@ export function createServer(config: SkeinConfigInput = {}, deps: ServerDependen
       maxRequestBytes: cfg.limits.maxRequestBytes,
       maxLocksPerSession: cfg.sdk.maxLocksPerSession,
       publishRate: rateLimit(cfg.limits.publishesPerSecondPerSession, cfg.limits.publishBurstPerSession),
+      quotas: {
+        maxTopicsPerSession: cfg.limits.maxTopicsPerSession,
+        maxRetainedTopics: cfg.limits.maxRetainedTopics,
+        maxRetainedBytes: cfg.limits.maxRetainedBytes,
+        maxRetainedTopicsPerSession: cfg.limits.maxRetainedTopicsPerSession,
+        maxRetainedBytesPerSession: cfg.limits.maxRetainedBytesPerSession,
+      },
     },
     userPropertyOrder: { orderOf, remember: rememberOrder },
     logger,

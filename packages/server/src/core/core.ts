@@ -19,6 +19,7 @@ import {
 import { type Counter, Metrics } from "./metrics.js";
 import { Containment } from "./containment.js";
 import { type RateLimit, TokenBucket } from "./rate-limit.js";
+import { type QuotaLimits, type QuotaRefusal, Quotas, UNLIMITED_QUOTAS } from "./quotas.js";
 import { type Clock, type Logger, silentLogger, systemClock } from "./ports.js";
 import { RemovalSchedule } from "./removals.js";
 import { Persistence, type UserPropertyOrder } from "./persistence.js";
@@ -53,6 +54,8 @@ export interface CoreLimits {
   maxLocksPerSession?: number;
   /** Publishes per session (`limits.publishesPerSecondPerSession`); undefined: no limit. */
   publishRate?: RateLimit;
+  /** Caps on retained values and on the topics a session creates (core/quotas.ts); default: none. */
+  quotas?: Partial<QuotaLimits>;
 }
 
 /** What the core is built from. */
@@ -160,6 +163,8 @@ export class Core {
   readonly timeseries: TimeSeriesTopics;
   /** Security: the store, `security.authorizer` (the one permission check), authentication, administration. */
   readonly security: SecurityService;
+  /** Caps on retained values and topics created, globally and per session (issue 14 §4). */
+  readonly quotas: Quotas;
 
   constructor(options: CoreOptions) {
     this.limits = options.limits;
@@ -173,6 +178,12 @@ export class Core {
     this.subscriptions.onDeliveryError = (err) => this.containment.contained("delivery", err);
     this.sessions.onListenerError = (err) => this.containment.contained("session_event", err);
     this.updatesCounter = this.metrics.counter("skein_updates_total");
+    this.quotas = new Quotas(
+      { ...UNLIMITED_QUOTAS, ...options.limits.quotas },
+      this.metrics,
+      this.log,
+      this.clock,
+    );
     this.removals = new RemovalSchedule(
       this.clock,
       {
@@ -254,7 +265,14 @@ export class Core {
     }
     // A publish to a time series appends an event (DESIGN §3).
     if (topic.spec.type === "time-series") return this.publishEvent(topic, update);
-    let committed = applyRetention(topic, update) ? this.persistence.changed(topic) : undefined;
+    let committed: Promise<void> | undefined;
+    const value = retainedValue(topic.spec, update);
+    if (value !== UNCHANGED) {
+      // A value that would take a session or the server past a retained quota is refused whole.
+      const refusal = this.quotas.change(topic, value, update.origin);
+      if (refusal !== undefined) return this.quotaRefused(refusal);
+      committed = this.persistence.changed(topic);
+    }
     topic.lastActivity = this.clock.now();
     // Copies queued for kept MQTT sessions are committed before the publish is acknowledged
     // (docs/durability.md); the engine commits in order, so the last one's promise covers them all.
@@ -272,14 +290,17 @@ export class Core {
    * specification is an error. Paths only the server writes (`$SYS/...`) are refused: the server's own
    * topics there are made by its publishes.
    * `committed` settles once a new persistent topic is committed to the store (undefined otherwise).
+   * `sessionId` is the session adding it (none: the server), whose topics created are capped
+   * (`limits.maxTopicsPerSession`).
    * @throws SkeinError `NOT_AUTHORIZED`, `INVALID_SPECIFICATION`, `TOPIC_EXISTS_MISMATCH`, `RATE_LIMITED`
    */
   addTopic(
     path: string,
     spec: TopicSpecification,
+    sessionId?: string,
   ): { topic: Topic; created: boolean; committed: Promise<void> | undefined } {
     if (isReservedForServer(path)) throw this.reservedPath(path);
-    const { topic, created } = this.insertTopic(path, spec);
+    const { topic, created } = this.insertTopic(path, spec, sessionId);
     return { topic, created, committed: created ? this.persistence.changed(topic) : undefined };
   }
 
@@ -294,7 +315,7 @@ export class Core {
       storage,
       this.clock.now(),
       ({ path, spec, value }) => {
-        this.insertTopic(path, spec).topic.value = value;
+        this.quotas.setValue(this.insertTopic(path, spec).topic, value, undefined);
       },
       (series) => this.timeseries.restored(series),
     );
@@ -309,7 +330,42 @@ export class Core {
     return new SkeinError("NOT_AUTHORIZED", `only the server writes ${path}`);
   }
 
-  private insertTopic(path: string, spec: TopicSpecification): { topic: Topic; created: boolean } {
+  /** A refusal by a quota: `RATE_LIMITED` (MQTT 0x97 Quota exceeded), counted as a refused update too. */
+  private quotaRefused(refusal: QuotaRefusal): { ok: false; code: ErrorCode; message: string } {
+    this.metrics.inc("skein_updates_refused_total", { reason: "RATE_LIMITED" });
+    return { ok: false, code: "RATE_LIMITED", message: refusal.message };
+  }
+
+  /**
+   * Checks that a value of `bytes` payload bytes that `sessionId` gives a topic of `spec` it is about
+   * to create fits the retained quotas (a topic over quota is not created either).
+   * @throws SkeinError `RATE_LIMITED`
+   */
+  private checkNewValue(
+    spec: TopicSpecification,
+    sessionId: string | undefined,
+    bytes: number,
+    retain: boolean,
+  ): void {
+    const retention = spec.properties?.retention ?? "always";
+    const stored =
+      spec.type !== "time-series" &&
+      (retention === "always" || (retention === "mqtt" && retain && bytes > 0));
+    if (!stored) return;
+    const refusal = this.quotas.refuseValue(undefined, sessionId, bytes);
+    if (refusal !== undefined) throw new SkeinError("RATE_LIMITED", this.quotaRefused(refusal).message);
+  }
+
+  /**
+   * Adds the topic at `path`, or finds it with an equal specification; `sessionId` is the session
+   * creating it (none: the server, start-up).
+   * @throws SkeinError `TOPIC_EXISTS_MISMATCH`, `RATE_LIMITED` (`limits.maxTopics`, `limits.maxTopicsPerSession`)
+   */
+  private insertTopic(
+    path: string,
+    spec: TopicSpecification,
+    sessionId?: string,
+  ): { topic: Topic; created: boolean } {
     const normalised = normaliseSpecification(spec);
     const existing = this.topics.get(path);
     if (existing) {
@@ -322,14 +378,22 @@ export class Core {
       this.metrics.inc("skein_updates_refused_total", { reason: "RATE_LIMITED" });
       throw new SkeinError("RATE_LIMITED", `the server holds its maximum of ${this.limits.maxTopics} topics`);
     }
+    const refusal = this.quotas.refuseCreate(sessionId);
+    if (refusal !== undefined) {
+      const { message } = this.quotaRefused(refusal);
+      throw new SkeinError("RATE_LIMITED", message);
+    }
     const topic: Topic = {
       id: this.nextTopicId++,
       path,
       spec: normalised,
       value: undefined,
       lastActivity: this.clock.now(),
+      creator: undefined,
+      retainer: undefined,
     };
     this.topics.add(topic);
+    this.quotas.created(topic, sessionId);
     this.removals.add(topic);
     this.metrics.set("skein_topics", this.topics.size);
     for (const l of this.topicListeners) l.added?.(topic);
@@ -340,6 +404,7 @@ export class Core {
   removeTopic(path: string): Topic | undefined {
     const topic = this.topics.remove(path);
     if (!topic) return undefined;
+    this.quotas.removed(topic);
     this.metrics.set("skein_topics", this.topics.size);
     this.lastRemoval = this.persistence.removed(topic);
     if (topic.spec.type === "time-series") this.timeseries.removed(topic);
@@ -372,8 +437,11 @@ export class Core {
     if (request.constraint) checkConstraint(request.constraint, topic, request.sessionId, this.locks);
     let created = false;
     if (!topic) {
-      if (!request.createSpec) throw new SkeinError("TOPIC_NOT_FOUND", `no topic ${request.path}`);
-      topic = this.insertTopic(request.path, request.createSpec).topic;
+      const spec = request.createSpec;
+      if (!spec) throw new SkeinError("TOPIC_NOT_FOUND", `no topic ${request.path}`);
+      // A value over quota creates no topic either.
+      this.checkNewValue(spec, request.sessionId, request.value.byteLength, true);
+      topic = this.insertTopic(request.path, spec, request.sessionId).topic;
       created = true;
     }
     const type = valueTypeOf(topic.spec);
@@ -591,7 +659,7 @@ export class Core {
       if (!value) continue;
       // An expired retained message is not delivered [MQTT-3.3.2-5].
       if (value.expiresAt !== undefined && value.expiresAt <= now) {
-        topic.value = undefined;
+        this.quotas.setValue(topic, undefined, undefined);
         continue;
       }
       topic.lastActivity = now;
@@ -603,7 +671,10 @@ export class Core {
     const path = update.topic;
     if (!context.createSpec) return { ok: false, code: "TOPIC_NOT_FOUND", message: `no topic ${path}` };
     try {
-      return this.insertTopic(path, context.createSpec(update)).topic;
+      const spec = context.createSpec(update);
+      // A value over quota creates no topic either.
+      this.checkNewValue(spec, update.origin, update.payload.byteLength, update.retain);
+      return this.insertTopic(path, spec, update.origin).topic;
     } catch (err) {
       const e = SkeinError.from(err);
       return { ok: false, code: e.code, message: e.message };
@@ -612,6 +683,27 @@ export class Core {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/** {@link retainedValue}'s answer when an update leaves the stored value as it is. */
+const UNCHANGED = Symbol("unchanged");
+
+/**
+ * What an update does to the stored value of a topic of `spec` (DESIGN §3): the new value, undefined
+ * when it clears it, {@link UNCHANGED} when it leaves it alone.
+ */
+function retainedValue(spec: TopicSpecification, update: Update): Update | undefined | typeof UNCHANGED {
+  if (spec.type === "time-series") return UNCHANGED;
+  switch (spec.properties?.retention ?? "always") {
+    case "always":
+      return update;
+    case "mqtt":
+      if (!update.retain) return UNCHANGED;
+      // A retained message with an empty payload clears the retained value [MQTT-3.3.1-6].
+      return update.payload.length === 0 ? undefined : update;
+    case "never":
+      return UNCHANGED;
+  }
+}
 
 /** A promise that settles once both commits have (one when they are the same batch's). */
 function laterOf(a: Promise<void> | undefined, b: Promise<void>): Promise<void> {
@@ -632,21 +724,5 @@ function checkPayload(topic: Topic, update: Update): string | undefined {
     return undefined;
   } catch (err) {
     return `${topic.path} is a ${type} topic: ${SkeinError.from(err).message}`;
-  }
-}
-
-/** What an update does to the stored value (DESIGN §3); true when it set or cleared it. */
-function applyRetention(topic: Topic, update: Update): boolean {
-  switch (topic.spec.properties?.retention ?? "always") {
-    case "always":
-      topic.value = update;
-      return true;
-    case "mqtt":
-      if (!update.retain) return false;
-      // A retained message with an empty payload clears the retained value [MQTT-3.3.1-6].
-      topic.value = update.payload.length === 0 ? undefined : update;
-      return true;
-    case "never":
-      return false;
   }
 }

@@ -176,6 +176,8 @@ const UNCHECKED: Record<string, string> = {
   closeSession: "a session unregisters itself",
   releaseLock: "a session releases its own lock",
   releaseLocks: "a session that ended releases its locks",
+  authenticateNow: "authentication makes the session: no actor yet (failed logins are throttled)",
+  authenticate: "authentication makes the session: no actor yet (failed logins are throttled)",
   check: "private: the check itself",
   allows: "private: the check itself",
   readable: "private: the read filter of retained",

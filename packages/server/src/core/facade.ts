@@ -19,7 +19,8 @@ import type {
   RequestEndpoint,
   RequestOutcome,
 } from "./messaging.js";
-import type { Actor } from "./security/types.js";
+import type { AuthenticationOutcome } from "./security/authentication.js";
+import type { Actor, Credentials } from "./security/types.js";
 import type { SessionHandle, SessionListener, SessionSubscriptionInfo } from "./sessions.js";
 import { type SessionTarget, targetSessions } from "./facade/control.js";
 import { TopicFacade } from "./facade/topics.js";
@@ -195,6 +196,23 @@ export function sessionActor(sessionId: string, principal: string | undefined, c
   /** Releases every lock the session holds (it ended: no permission). */
   releaseLocks(actor: Actor): void {
     this.core.locks.releaseAll(actor.sessionId);
+  }
+
+  // ---- authentication ----
+
+  /**
+   * Authenticates a door's CONNECT or SDK hello at once when nothing needs checking (see
+   * `SecurityService.authenticateNow`); undefined: call {@link authenticate}. No session acts yet:
+   * authentication is what makes one, so nothing is checked (failed logins are counted and slowed
+   * down per address by the security service).
+   */
+  authenticateNow(credentials: Credentials): AuthenticationOutcome | undefined {
+    return this.core.security.authenticateNow(credentials);
+  }
+
+  /** Authenticates asynchronously: configured authenticators, then the store. Never rejects. */
+  authenticate(credentials: Credentials): Promise<AuthenticationOutcome> {
+    return this.core.security.authenticate(credentials);
   }
 
   // ---- server control and security administration (hooks) ----

@@ -4,6 +4,7 @@
  */
 import type { TopicSpecification } from "@skein/protocol";
 import type { Actor } from "./security/types.js";
+import type { SessionHoldings } from "./quotas.js";
 import type { TimeSeriesEvent } from "./storage.js";
 
 /** Quality of service of a delivery. */
@@ -150,6 +151,10 @@ export interface Topic {
   value: Update | undefined;
   /** Epoch ms of the last update or subscription touch (for removal policies). */
   lastActivity: number;
+  /** The session that created it, while it counts against that session (core/quotas.ts). */
+  creator?: SessionHoldings | undefined;
+  /** The session that wrote its value last, while the value counts against it (core/quotas.ts). */
+  retainer?: SessionHoldings | undefined;
 }
 
 /**

@@ -112,6 +112,11 @@ export const METRIC_CATALOG: Readonly<Record<string, MetricDescription>> = {
   // Topics and subscriptions
   skein_topics: g("Topics in the tree."),
   skein_retained_messages: g("Topics holding a value (retained messages, in MQTT's words)."),
+  skein_retained_bytes: g("Payload bytes of the values topics hold (limits.maxRetainedBytes caps them)."),
+  skein_quota_refusals_total: c("Updates and topic creations refused by a quota (RATE_LIMITED, MQTT 0x97).", {
+    quota:
+      "retained_topics | retained_bytes | retained_topics_per_session | retained_bytes_per_session | topics_per_session",
+  }),
   skein_subscriptions: g("Subscriptions in the index (MQTT filters and SDK selections)."),
   skein_mqtt_subscriptions_total: c("MQTT subscriptions granted."),
   skein_mqtt_subscriptions_refused_total: c("MQTT subscriptions refused.", {

@@ -378,7 +378,7 @@ export class SdkConnection implements SdkLink, Answer {
    * instead; `NOT_AUTHORIZED`: anonymous access is off or an authenticator said no), then close 4003.
    */
   private authenticate(frame: ClientFrameOf<"hello">, then: (auth: Authenticated) => void): void {
-    const security = this.door.core.security;
+    const facade = this.door.core.facade;
     const credentials: Credentials = {
       transport: "sdk",
       principal: frame.principal,
@@ -392,11 +392,11 @@ export class SdkConnection implements SdkLink, Answer {
       this.send(this.door.goodbye(code, ErrorCodes[code].message));
       this.refuse(CloseCodes.NOT_AUTHENTICATED, ErrorCodes[code].message);
     };
-    const now = security.authenticateNow(credentials);
+    const now = facade.authenticateNow(credentials);
     if (now !== undefined) return settle(now);
     this.state = "authenticating";
     this.ws.pause();
-    void security.authenticate(credentials).then((outcome) => {
+    void facade.authenticate(credentials).then((outcome) => {
       if (this.state !== "authenticating") return;
       this.ws.resume();
       this.state = "handshake";

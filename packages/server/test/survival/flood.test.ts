@@ -4,11 +4,16 @@
  * 0x96 Message rate too high (MQTT 5 §3.14.2.1), 3.1.1 is closed, an SDK update gets RATE_LIMITED and
  * the session stays. Connections from one address past `limits.connectionsPerSecondPerAddress` (burst
  * `limits.connectionBurstPerAddress`) are refused on both doors (a TCP socket closed, a WebSocket
- * upgrade answered 429). The FakeClock refills the buckets; nothing sleeps.
+ * upgrade answered 429). The FakeClock refills the buckets; nothing sleeps. Topics one session created
+ * that still exist are capped (`limits.maxTopicsPerSession`): past it, a PUBLISH that would create a
+ * topic gets 0x97 Quota exceeded and an SDK add or addAndSet RATE_LIMITED (retained values have their
+ * own caps: retained.test.ts).
  */
 import { errorCodeNumber } from "@skein/protocol";
+import { connect } from "@skein/sdk";
 import { afterEach, describe, expect, it } from "vitest";
 import { FakeClock } from "../fake-clock.js";
+import { connectClient } from "../helpers.js";
 import { RawClient } from "../raw-client.js";
 import { openRaw, openSession } from "../sdk/raw-sdk.js";
 import { startSurvivalServer, type SurvivalServer } from "./canaries.js";
@@ -84,6 +89,37 @@ describe("publish rate per session", () => {
     await raw.next("result", (r) => r.id === 7);
     expect(raw.closed).toBeUndefined();
     raw.ws.close();
+    await s.canariesAlive();
+  });
+});
+
+describe("topics created per session", () => {
+  it("past limits.maxTopicsPerSession: MQTT 5 0x97, SDK RATE_LIMITED; existing topics still take updates", async () => {
+    s = await startSurvivalServer({ limits: { maxTopicsPerSession: 3 } });
+    const mqttClient = await connectClient(s.srv.url(), { protocolVersion: 5 });
+    for (const t of ["made/1", "made/2", "made/3"]) await mqttClient.publishAsync(t, "x", { qos: 1 });
+    await expect(mqttClient.publishAsync("made/4", "x", { qos: 1 })).rejects.toMatchObject({ code: 0x97 });
+    await mqttClient.publishAsync("made/1", "again", { qos: 1 }); // exists: no topic created
+    const session = await connect(s.sdkUrl, { reconnect: false });
+    await session.topics.add("sdk/1", { type: "string" });
+    await session.topics.add("sdk/2", { type: "string" });
+    await session.topics.addAndSet("sdk/3", { type: "string" }, "3");
+    await expect(session.topics.add("sdk/4", { type: "string" })).rejects.toMatchObject({
+      code: "RATE_LIMITED",
+    });
+    await expect(session.topics.addAndSet("sdk/4", { type: "string" }, "4")).rejects.toMatchObject({
+      code: "RATE_LIMITED",
+    });
+    await session.set("sdk/1", "string", "1");
+    // A topic removed no longer counts against its creator.
+    await session.topics.remove(">sdk/2");
+    await session.topics.add("sdk/4", { type: "string" });
+    // Another session has its own count.
+    const other = await connect(s.sdkUrl, { reconnect: false });
+    await other.topics.add("made/4", { type: "string" });
+    expect(s.counter("skein_quota_refusals_total", { quota: "topics_per_session" })).toBe(3);
+    for (const c of [session, other]) await c.close();
+    await mqttClient.endAsync();
     await s.canariesAlive();
   });
 });

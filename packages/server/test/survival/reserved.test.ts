@@ -1,12 +1,14 @@
 /**
  * Survival (issue 14 §4): `$`-topic privilege edges and the data directory. No client writes into
- * `$SYS/` (the server's own branch), whatever its door; `#` and `+` at the first level never match a
- * `$` topic [MQTT-4.7.2-1]; a Will into `$SYS/` is refused at CONNECT. Client ids, principals and
+ * `$SYS/` (the server's own branch) or `$CONTROL/` (control APIs, whose command topics their doors
+ * take with their own permission checks), whatever its door; `#` and `+` at the first level never
+ * match a `$` topic [MQTT-4.7.2-1]; a Will into `$SYS/` or `$CONTROL/` is refused at CONNECT. Client ids, principals and
  * topic paths that look like file paths reach nothing but the one database file in the data directory.
  */
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { connect } from "@skein/sdk";
 import { afterEach, describe, expect, it } from "vitest";
 import { collect, connectClient, roundTrip, trustClaimedNames } from "../helpers.js";
 import { RawClient } from "../raw-client.js";
@@ -36,6 +38,51 @@ describe("$ topics", () => {
     expect(seen).toEqual([]);
     raw.destroy();
     await watcher.endAsync();
+    await s.canariesAlive();
+  });
+
+  it("$CONTROL/ is no session's to write: PUBLISH 0x87 (3.1.1: acknowledged, dropped), SDK NOT_AUTHORIZED", async () => {
+    s = await startSurvivalServer();
+    const watcher = await connectClient(s.srv.url(), { protocolVersion: 5 });
+    await watcher.subscribeAsync(["$CONTROL/#", "$CONTROL"], { qos: 1 });
+    const seen = collect(watcher);
+    const v5 = await connectClient(s.srv.url(), { protocolVersion: 5 });
+    for (const topic of ["$CONTROL/broker/x", "$CONTROL", "$CONTROL/dynamic-security/v1/response"])
+      await expect(v5.publishAsync(topic, "forged", { qos: 1, retain: true })).rejects.toMatchObject({
+        code: 0x87,
+      });
+    await v5.publishAsync("$CONTROL/broker/x", "forged", { qos: 0 });
+    const v311 = await connectClient(s.srv.url(), { protocolVersion: 4 });
+    await v311.publishAsync("$CONTROL/broker/x", "forged", { qos: 1, retain: true });
+    const session = await connect(s.sdkUrl, { reconnect: false });
+    await expect(
+      session.topics.addAndSet("$CONTROL/sdk", { type: "string" }, "forged"),
+    ).rejects.toMatchObject({ code: "NOT_AUTHORIZED" });
+    await expect(session.topics.add("$CONTROL/sdk", { type: "string" })).rejects.toMatchObject({
+      code: "NOT_AUTHORIZED",
+    });
+    await roundTrip(v5, v311, watcher);
+    expect(seen).toEqual([]);
+    expect((await session.fetch(">$CONTROL//")).topics).toEqual([]);
+    await session.close();
+    for (const c of [watcher, v5, v311]) await c.endAsync();
+    await s.canariesAlive();
+  });
+
+  it("a Will into $CONTROL/ is refused at CONNECT (0x87)", async () => {
+    s = await startSurvivalServer();
+    const raw = await RawClient.open(s.srv.addresses.mqtt!, 5);
+    raw.send({
+      cmd: "connect",
+      protocolId: "MQTT",
+      protocolVersion: 5,
+      clientId: "will-control",
+      clean: true,
+      keepalive: 0,
+      will: { topic: "$CONTROL/broker/x", payload: Buffer.from("forged"), qos: 0, retain: true },
+    });
+    expect(await raw.next()).toMatchObject({ cmd: "connack", reasonCode: 0x87 });
+    await raw.waitClosed();
     await s.canariesAlive();
   });
 

@@ -58,7 +58,7 @@ export class TopicFacade extends FacadeBase {
   /** Adds a topic (`modify_topic`). See {@link Core.addTopic}. */
   addTopic(actor: Actor, path: string, spec: TopicSpecification): ReturnType<Core["addTopic"]> {
     this.check(actor, "modify_topic", path);
-    return this.core.addTopic(path, spec);
+    return this.core.addTopic(path, spec, actor.sessionId);
   }
 
   /**
@@ -231,11 +231,12 @@ export class TopicFacade extends FacadeBase {
     return { topics: this.core.topics.size, subscriptions: this.core.subscriptions.count };
   }
 
-  /** Topics holding a value (MQTT's retained messages), for monitoring: a walk of the whole tree. */
+  /**
+   * Topics holding a value (MQTT's retained messages), for monitoring: the count the retained quotas
+   * keep (core/quotas.ts), no walk of the tree.
+   */
   retainedCount(): number {
-    let retained = 0;
-    for (const topic of this.core.topics.all()) if (topic.value !== undefined) retained++;
-    return retained;
+    return this.core.quotas.retainedTopics;
   }
 
   private *readable(actor: Actor, values: Iterable<Update>): Generator<Update> {

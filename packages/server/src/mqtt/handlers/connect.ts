@@ -47,7 +47,7 @@ function authenticateConnect(
   packet: IConnectPacket,
   then: (auth: Authenticated) => void,
 ): void {
-  const security = conn.door.core.security;
+  const facade = conn.door.core.facade;
   const credentials: Credentials = {
     transport: "mqtt",
     principal: packet.username,
@@ -62,10 +62,10 @@ function authenticateConnect(
       return refuse(conn, Reason.BAD_USER_NAME_OR_PASSWORD, "bad user name or password");
     refuse(conn, Reason.NOT_AUTHORIZED, "not authorized");
   };
-  const now = security.authenticateNow(credentials);
+  const now = facade.authenticateNow(credentials);
   if (now !== undefined) return settle(now);
   conn.pauseForAuthentication();
-  void security.authenticate(credentials).then((outcome) => {
+  void facade.authenticate(credentials).then((outcome) => {
     if (conn.closed) return;
     try {
       settle(outcome);

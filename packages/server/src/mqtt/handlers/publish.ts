@@ -220,6 +220,8 @@ function sendAck(conn: MqttConnection, packet: IPublishPacket, reasonCode: numbe
 function refuse(conn: MqttConnection, packet: IPublishPacket, reason: number): void {
   conn.door.core.metrics.inc("mqtt_publishes_refused_total", { reason: `0x${reason.toString(16)}` });
   if (packet.qos === 0) return;
-  // 3.1.1 has no negative acknowledgement: the message is acknowledged and not delivered.
+  // 3.1.1 has no negative acknowledgement: the server must acknowledge normally or close the
+  // connection [MQTT-3.3.5-2]; like Mosquitto with a publish its ACLs deny, it acknowledges and the
+  // message is not delivered (a refused permission or a quota, 0x87 or 0x97 on v5).
   ack(conn, packet, conn.protocolVersion === 5 ? reason : Reason.SUCCESS);
 }
