@@ -231,11 +231,9 @@ export class TopicFacade extends FacadeBase {
     return { topics: this.core.topics.size, subscriptions: this.core.subscriptions.count };
   }
 
-  /** Topics holding a value (MQTT's retained messages), for monitoring: a walk of the whole tree. */
+  /** Topics holding a value (MQTT's retained messages), for monitoring: a count the core keeps, no walk. */
   retainedCount(): number {
-    let retained = 0;
-    for (const topic of this.core.topics.all()) if (topic.value !== undefined) retained++;
-    return retained;
+    return this.core.valuedTopics;
   }
 
   private *readable(actor: Actor, values: Iterable<Update>): Generator<Update> {
