@@ -37,6 +37,7 @@ function fmtTick(v, step) {
  * @property {string} name
  * @property {[number, number | null][]} points x, y (null: not measured)
  * @property {boolean} [dashed]
+ * @property {number} [color] index into the palette (default: the series' own index)
  */
 
 /**
@@ -83,7 +84,7 @@ export function lineChart(c) {
     `<text transform="translate(16 ${M.top + ph / 2}) rotate(-90)" text-anchor="middle">${esc(c.yLabel)}</text>`,
   );
   c.series.forEach((s, i) => {
-    const color = COLORS[i % COLORS.length];
+    const color = COLORS[(s.color ?? i) % COLORS.length];
     const ok = s.points.filter((p) => p[1] !== null && Number.isFinite(p[1]));
     const dash = s.dashed ? ' stroke-dasharray="5 4"' : "";
     if (ok.length > 1) {

@@ -20,10 +20,18 @@
  *    removal wheel, the time-series and kept-session sweeps (every second here: `limits.removalSweepMs`
  *    1000) and the $SYS publisher (every 10 s, the default) run.
  *
- * The scrape itself (rendering every metric) runs on the event loop too, once per window.
+ * The scrape itself (rendering every metric) runs on the event loop too, once per window. Beside each
+ * window: the server's event-loop utilisation over it (`skein_eventloop_utilization_ratio`, computed
+ * between scrapes) and the lag a control process saw in the same window (lag-control.mjs: an idle Node
+ * process with the same monitor), which is what the machine's scheduling alone costs when it is shared;
+ * and the server's longest garbage-collection pause in it (bench/lib/gc-probe.mjs, preloaded).
  */
+import { fork } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { startSkein } from "../sdk/servers.mjs";
+import { GC_FILE_ENV, GC_PROBE, gcPauses } from "../lib/gc.mjs";
 import { ClientPool } from "./pool.mjs";
 import { RawClient, printTable, skeinConfigFile } from "./common.mjs";
 
@@ -36,6 +44,12 @@ import { RawClient, printTable, skeinConfigFile } from "./common.mjs";
  * @property {number} maxMs
  * @property {number} rawP99Ms as exported (the 10 ms timer included)
  * @property {number} rawMaxMs
+ * @property {number} utilization the server's event-loop utilisation over the window (0..1)
+ * @property {number} controlP99Ms lag p99 of the idle control process in the same window
+ * @property {number} controlMaxMs
+ * @property {number | null} gcMaxMs the server's longest GC pause in the window
+ * @property {number | null} markCompacts the server's full collections in the window
+ * @property {number} gcOver20 the server's GC pauses of 20 ms or more in the window
  * @property {number} topics skein_topics at its end
  * @property {number} connections at its end
  * @property {number} rssMB
@@ -48,6 +62,26 @@ import { RawClient, printTable, skeinConfigFile } from "./common.mjs";
 function metric(text, name) {
   const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, "m").exec(text);
   return m ? Number(m[1]) : NaN;
+}
+
+/**
+ * GC pauses of at least `ms` that started between two epoch-ms instants (gc-probe.mjs's lines).
+ * @param {string} file
+ * @param {number} fromMs
+ * @param {number} toMs
+ * @param {number} ms
+ */
+function longPauses(file, fromMs, toMs, ms) {
+  let n = 0;
+  try {
+    for (const line of fs.readFileSync(file, "utf8").split("\n")) {
+      const [at, pause] = line.split(" ").map(Number);
+      if (at >= fromMs && at < toMs && pause >= ms) n++;
+    }
+  } catch {
+    // no probe output
+  }
+  return n;
 }
 
 /** prom-client's monitorEventLoopDelay resolution (its default eventLoopMonitoringPrecision), ms. */
@@ -71,18 +105,44 @@ export async function runLag(o) {
   const config = skeinConfigFile({
     limits: { maxTopics: o.topics + 100_000, removalSweepMs: 1000 },
   });
-  const server = await startSkein({
-    startTimeout: o.startTimeout,
-    skeinArgs: ["--config", config, ...o.skeinArgs],
-    profileDir: o.profileDir,
-  });
+  // The GC probe is preloaded through NODE_OPTIONS (startSkein's command line has no room for it);
+  // the client processes forked later do not get it.
+  const gcFile = path.join(path.dirname(config), "gc.log");
+  const saved = { options: process.env.NODE_OPTIONS, file: process.env[GC_FILE_ENV] };
+  process.env.NODE_OPTIONS = `${saved.options ?? ""} --import ${GC_PROBE}`.trim();
+  process.env[GC_FILE_ENV] = gcFile;
+  /** @type {import("../lib/child.mjs").ChildServer} */
+  let server;
+  try {
+    server = await startSkein({
+      startTimeout: o.startTimeout,
+      skeinArgs: ["--config", config, ...o.skeinArgs],
+      profileDir: o.profileDir,
+    });
+  } finally {
+    if (saved.options === undefined) delete process.env.NODE_OPTIONS;
+    else process.env.NODE_OPTIONS = saved.options;
+    if (saved.file === undefined) delete process.env[GC_FILE_ENV];
+    else process.env[GC_FILE_ENV] = saved.file;
+  }
   const port = server.ports.mqtt;
   const pool = new ClientPool(o.clients);
+  const control = fork(path.join(import.meta.dirname, "lag-control.mjs"), [], {
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+    execArgv: [],
+  });
+  /** @returns {Promise<{ p50Ms: number, p99Ms: number, maxMs: number }>} */
+  const readControl = () =>
+    new Promise((resolve) => {
+      control.once("message", resolve);
+      control.send("read");
+    });
   /** @type {LagWindow[]} */
   const windows = [];
   /** @type {RawClient[]} */
   const publishers = [];
   let opened = performance.now();
+  let openedAt = Date.now();
   let scrapeMs = 0;
   /** Closes the window opened by the previous scrape. @param {string} phase */
   const scrape = async (phase) => {
@@ -90,6 +150,8 @@ export async function runLag(o) {
     const res = await globalThis.fetch(`http://127.0.0.1:${server.ports.http}/metrics`);
     const text = await res.text();
     scrapeMs = performance.now() - t0;
+    const c = await readControl();
+    const gc = gcPauses(gcFile, openedAt, Date.now());
     /** @type {LagWindow} */
     const w = {
       phase,
@@ -99,16 +161,25 @@ export async function runLag(o) {
       maxMs: lag(metric(text, "nodejs_eventloop_lag_max_seconds")),
       rawP99Ms: metric(text, "nodejs_eventloop_lag_p99_seconds") * 1000,
       rawMaxMs: metric(text, "nodejs_eventloop_lag_max_seconds") * 1000,
+      utilization: metric(text, "skein_eventloop_utilization_ratio"),
+      controlP99Ms: Math.max(0, c.p99Ms - RESOLUTION_MS),
+      controlMaxMs: Math.max(0, c.maxMs - RESOLUTION_MS),
+      gcMaxMs: gc?.maxMs ?? null,
+      markCompacts: gc?.markCompacts ?? null,
+      gcOver20: longPauses(gcFile, openedAt, Date.now(), 20),
       topics: metric(text, "skein_topics"),
       connections: pool.held,
       rssMB: server.rss() / 1048576,
     };
     opened = performance.now();
+    openedAt = Date.now();
     if (phase) {
       windows.push(w);
       console.log(
         `  ${phase}: ${w.seconds.toFixed(1)} s, lag p50 ${w.p50Ms.toFixed(1)} ms, p99 ${w.p99Ms.toFixed(1)} ms, ` +
-          `max ${w.maxMs.toFixed(1)} ms; ${w.topics.toLocaleString("en")} topics, ` +
+          `max ${w.maxMs.toFixed(1)} ms (control p99 ${w.controlP99Ms.toFixed(1)} ms), ` +
+          `busy ${(w.utilization * 100).toFixed(0)}%, longest GC pause ${w.gcMaxMs?.toFixed(1) ?? "-"} ms ` +
+          `(${w.markCompacts ?? "-"} full, ${w.gcOver20} of 20 ms or more); ${w.topics.toLocaleString("en")} topics, ` +
           `${w.connections.toLocaleString("en")} connections, RSS ${w.rssMB.toFixed(0)} MB (scrape ${scrapeMs.toFixed(0)} ms)`,
       );
     }
@@ -166,8 +237,10 @@ export async function runLag(o) {
     return { windows, topicsPerSec, bytesPerTopic, scrapeMs };
   } finally {
     for (const p of publishers) p.close();
+    control.kill();
     await pool.close();
     await server.stop();
+    fs.rmSync(path.dirname(config), { recursive: true, force: true });
     printLag(windows);
   }
 }
@@ -175,17 +248,33 @@ export async function runLag(o) {
 /** @param {LagWindow[]} windows */
 export function printLag(windows) {
   printTable(
-    ["phase", "seconds", "topics", "connections", "RSS", "lag p50", "lag p99", "lag max", "p99 as exported"],
+    [
+      "phase",
+      "seconds",
+      "topics",
+      "connections",
+      "RSS",
+      "busy",
+      "lag p50",
+      "lag p99",
+      "lag max",
+      "p99 as exported",
+      "control p99 / max",
+      "longest GC pause",
+    ],
     windows.map((w) => [
       w.phase,
       w.seconds.toFixed(1),
       w.topics.toLocaleString("en"),
       w.connections.toLocaleString("en"),
       `${w.rssMB.toFixed(0)} MB`,
+      `${(w.utilization * 100).toFixed(0)}%`,
       `${w.p50Ms.toFixed(1)} ms`,
       `${w.p99Ms.toFixed(1)} ms`,
       `${w.maxMs.toFixed(1)} ms`,
       `${w.rawP99Ms.toFixed(1)} ms`,
+      `${w.controlP99Ms.toFixed(1)} / ${w.controlMaxMs.toFixed(1)} ms`,
+      w.gcMaxMs === null ? "-" : `${w.gcMaxMs.toFixed(1)} ms (${w.gcOver20} >= 20 ms)`,
     ]),
   );
 }

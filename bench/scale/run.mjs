@@ -52,6 +52,7 @@ const OPTIONS = /** @type {const} */ ({
     help: "lag: idle connections held (clamped to the fd limit)",
   },
   "lag-seconds": { type: "string", default: "15", help: "lag: the steady window" },
+  "lag-keepalive": { type: "string", default: "10", help: "lag: keep alive of its connections (s)" },
   "lag-profile": {
     type: "string",
     default: "",
@@ -73,6 +74,11 @@ const OPTIONS = /** @type {const} */ ({
   clients: { type: "string", default: "4", help: "client processes opening connections" },
   concurrency: { type: "string", default: "50", help: "connects in flight per client process" },
   charts: { type: "string", default: "docs/images", help: 'SVG charts directory ("off": none)' },
+  "charts-from": {
+    type: "string",
+    default: "",
+    help: "only draw the charts of an earlier run's JSON (--out)",
+  },
   out: { type: "string", default: "bench/results/scale.json", help: "JSON results" },
   "start-timeout": { type: "string", default: "20", help: "seconds for a broker to listen" },
   "skein-args": { type: "string", default: "", help: "extra Skein command-line arguments" },
@@ -96,6 +102,13 @@ export async function runScale(argv) {
     console.log("npm run bench -- --scale [options]   (node bench/run.mjs --scale ...)\n");
     for (const [k, o] of Object.entries(OPTIONS))
       console.log(`  --${k.padEnd(20)} ${o.help}${o.type === "string" ? ` (${o.default})` : ""}`);
+    return;
+  }
+  if (values["charts-from"]) {
+    writeCharts(
+      JSON.parse(fs.readFileSync(path.resolve(values["charts-from"]), "utf8")),
+      path.resolve(ROOT, values.charts),
+    );
     return;
   }
   const parts = values.parts.split(",");
@@ -178,7 +191,7 @@ export async function runScale(argv) {
         topics: Number(values["lag-topics"]),
         connections: Math.min(Number(values["lag-connections"]), cap.connections),
         seconds: Number(values["lag-seconds"]),
-        keepalive: 10,
+        keepalive: Number(values["lag-keepalive"]),
         profileDir: values["lag-profile"] || undefined,
       });
   }
@@ -261,8 +274,9 @@ function writeCharts(r, dir) {
    * @param {(row: any) => number | null} y
    */
   const perBroker = (byBroker, x, y) =>
-    Object.entries(byBroker).map(([b, rows]) => ({
+    Object.entries(byBroker).map(([b, rows], i) => ({
       name: LABEL[b] ?? b,
+      color: i,
       points: /** @type {[number, number | null][]} */ (rows.map((row) => [row[x], y(row)])),
     }));
   if (r.connections) {
