@@ -239,9 +239,10 @@ async function runSdk(opts) {
  * @param {{ alias?: "sdk" }} [how] bench/run-sdk.mjs passes { alias: "sdk" }
  */
 export async function main(how = {}) {
-  // `--scale`: idle connections at scale, Skein and Mosquitto (bench/scale/connections.mjs, issue 11).
+  // `--scale`: every curve of issue 11 (connections, delivery, subscriptions, topics, event-loop lag;
+  // bench/scale/run.mjs, options: --scale --help).
   if (process.argv.includes("--scale")) {
-    const { runScale } = await import("./scale/connections.mjs");
+    const { runScale } = await import("./scale/run.mjs");
     await runScale(process.argv.slice(2).filter((a) => a !== "--scale"));
     return;
   }

@@ -7,6 +7,7 @@
  *   node --expose-gc bench/scale-topics.mjs                      # this checkout (build first)
  *   node --expose-gc bench/scale-topics.mjs --root /tmp/before   # another checkout, to compare
  *   options: --sizes 10000,100000,1000000  --sessions 10000  --selections 10  --seconds 2
+ *            --json FILE (the figures as JSON too; `npm run bench -- --scale` runs this and reads them)
  *
  * Prints:
  * - memory per topic (heap and RSS) at the largest size, topics with an 8-byte string value;
@@ -17,6 +18,7 @@
  *   are made through the SDK door's own `newSession` and `select` (what a hello and a select frame do),
  *   without WebSockets: opening 10,000 sockets would measure the sockets, not the index.
  */
+import fs from "node:fs";
 import { parseArgs } from "node:util";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -28,6 +30,7 @@ const { values: args } = parseArgs({
     sessions: { type: "string", default: "10000" },
     selections: { type: "string", default: "10" },
     seconds: { type: "string", default: "2" },
+    json: { type: "string" },
   },
 });
 const root = resolve(args.root);
@@ -296,3 +299,13 @@ console.log(
 );
 plain.door.shutdown();
 loaded.door.shutdown();
+if (args.json) {
+  fs.writeFileSync(
+    args.json,
+    JSON.stringify({
+      memory,
+      rows,
+      creation: { sessions: SESSIONS, selections: SELECTIONS, none, apart, some },
+    }),
+  );
+}

@@ -4,7 +4,7 @@
  * Scale of idle connections (issue 11): RSS per idle MQTT connection and connect rate, against
  * connections held, for Skein and Mosquitto in the same run.
  *
- *   npm run bench -- --scale                        # (runs this through bench/run.mjs)
+ *   npm run bench -- --scale --parts connections    # (bench/scale/run.mjs runs this with the other curves)
  *   node bench/scale/connections.mjs --steps 5000,10000,19000 --brokers skein,mosquitto
  *
  * Each broker runs in its own child process under the raised open-files limit of the other bench
@@ -21,7 +21,6 @@
  * time from its first connect to its last SUBACK. A step above the broker's open-files limit is
  * clamped to what the limit allows (this container caps `ulimit -n` at its hard limit).
  */
-import { execFileSync, fork } from "node:child_process";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -29,19 +28,128 @@ import { startBroker } from "../lib/brokers.mjs";
 import { startSkein } from "../sdk/servers.mjs";
 import { killAll } from "../lib/child.mjs";
 import { installCleanup, reexecWithMoreFds } from "../lib/process.mjs";
+import { ClientPool } from "./pool.mjs";
+import { fdCap, printTable } from "./common.mjs";
 
 const SETTLE_MS = 3000;
-/** Descriptors a broker keeps for itself (listeners, files, pipes). */
-const RESERVED_FDS = 200;
-/** Connections per loopback source address (an address has ~28,000 ephemeral ports). */
-const PER_ADDRESS = 10_000;
 
 /**
- * @param {string[]} argv
+ * @typedef {object} ConnectionRow
+ * @property {number} connections
+ * @property {number} failed
+ * @property {string} [firstError]
+ * @property {number} connectsPerSec
+ * @property {number} rssMB
+ * @property {number | null} bytesPerConn
+ * @property {number | null} marginalBytesPerConn
  */
-export async function runScale(argv) {
+
+/**
+ * RSS per connection and connect rate at each step, per broker.
+ * @param {{ steps: number[], brokers: string[], door: "mqtt" | "sdk", clients: number, concurrency: number,
+ *   startTimeout: number, skeinArgs: string[] }} o
+ * @returns {Promise<Record<string, ConnectionRow[]>>}
+ */
+export async function runConnections(o) {
+  const cap = fdCap();
+  /** @type {Record<string, ConnectionRow[]>} */
+  const results = {};
+  const sdk = o.door === "sdk";
+  console.log(
+    (sdk
+      ? "Idle SDK sessions (the Skein SDK over WebSocket, one selection each); "
+      : "Idle MQTT connections (keep alive 60, one subscription each, half 3.1.1 and half 5.0); ") +
+      `${o.clients} client processes; broker open-files limit ${cap.limit}`,
+  );
+  // The SDK door is Skein's alone.
+  for (const name of sdk ? ["skein"] : o.brokers) {
+    results[name] = await runBroker(
+      name,
+      o.steps.map((s) => Math.min(s, cap.connections)),
+      o,
+    );
+  }
+  printConnections(results);
+  return results;
+}
+
+/**
+ * @param {string} name
+ * @param {number[]} steps
+ * @param {{ door: "mqtt" | "sdk", clients: number, concurrency: number, startTimeout: number, skeinArgs: string[] }} o
+ */
+async function runBroker(name, steps, o) {
+  const opts = /** @type {any} */ ({ startTimeout: o.startTimeout, skeinArgs: o.skeinArgs, nodelay: false });
+  const sdk = o.door === "sdk";
+  const broker = sdk ? await startSkein(opts) : await startBroker(name, opts);
+  const pool = new ClientPool(o.clients, o.door);
+  /** @type {ConnectionRow[]} */
+  const rows = [];
+  try {
+    await sleep(1000);
+    const rssBefore = broker.rss();
+    let held = 0;
+    let lastRss = rssBefore;
+    for (const total of steps) {
+      if (total <= held) continue;
+      const r = await pool.open(total - held, {
+        port: /** @type {number} */ (broker.port ?? broker.ports.mqtt),
+        url: broker.sdkUrl,
+        prefix: `s${total}`,
+        concurrency: o.concurrency,
+      });
+      await sleep(SETTLE_MS);
+      held = await pool.count();
+      const rss = broker.rss();
+      const added = held - (rows.at(-1)?.connections ?? 0);
+      /** @type {ConnectionRow} */
+      const row = {
+        connections: held,
+        failed: r.failed,
+        firstError: r.firstError,
+        connectsPerSec: r.connected / r.seconds,
+        rssMB: rss / 1048576,
+        bytesPerConn: held > 0 ? (rss - rssBefore) / held : null,
+        marginalBytesPerConn: added > 0 ? (rss - lastRss) / added : null,
+      };
+      rows.push(row);
+      lastRss = rss;
+      console.log(
+        `  ${name}: ${held} open (${r.failed} failed${row.firstError ? `: ${row.firstError}` : ""}), ` +
+          `${Math.round(row.connectsPerSec)} connects/s, RSS ${row.rssMB.toFixed(0)} MB, ` +
+          `${row.bytesPerConn === null ? "-" : (row.bytesPerConn / 1024).toFixed(2)} KB/connection`,
+      );
+      if (r.failed > 0 && held < total) break;
+    }
+  } finally {
+    await pool.close();
+    await broker.stop();
+  }
+  return rows;
+}
+
+/** @param {number | null} b */
+const kb = (b) => (b === null ? "-" : `${(b / 1024).toFixed(2)} KB`);
+
+/** @param {Record<string, ConnectionRow[]>} results */
+export function printConnections(results) {
+  printTable(
+    ["broker", "connections", "RSS per connection", "at the margin", "connects/s", "RSS"],
+    Object.entries(results).flatMap(([n, rows]) =>
+      rows.map((r) => [
+        n,
+        r.connections.toLocaleString("en"),
+        kb(r.bytesPerConn),
+        kb(r.marginalBytesPerConn),
+        Math.round(r.connectsPerSec).toLocaleString("en"),
+        `${r.rssMB.toFixed(0)} MB`,
+      ]),
+    ),
+  );
+}
+
+if (process.argv[1] && import.meta.filename === path.resolve(process.argv[1])) {
   const { values } = parseArgs({
-    args: argv,
     options: {
       steps: { type: "string", default: "5000,10000,19000" },
       brokers: { type: "string", default: "skein,mosquitto" },
@@ -50,157 +158,26 @@ export async function runScale(argv) {
       concurrency: { type: "string", default: "50" },
       "start-timeout": { type: "string", default: "20" },
       "skein-args": { type: "string", default: "" },
-      scale: { type: "boolean" },
     },
     strict: true,
   });
-  const steps = values.steps.split(",").map(Number);
-  const clients = Number(values.clients);
-  const hard = Number(execFileSync("bash", ["-c", "ulimit -Hn"], { encoding: "utf8" }).trim()) || 1_048_576;
-  if (reexecWithMoreFds(Math.min(hard, 65_536))) return;
-  installCleanup(killAll, "servers");
-  const fdCap = Math.min(hard, 65_536) - RESERVED_FDS;
-  /** @type {Record<string, any[]>} */
-  const results = {};
-  const sdk = values.door === "sdk";
-  console.log(
-    (sdk
-      ? "Idle SDK sessions (the Skein SDK over WebSocket, one selection each); "
-      : "Idle MQTT connections (keep alive 60, one subscription each, half 3.1.1 and half 5.0); ") +
-      `${clients} client processes; broker open-files limit ${fdCap + RESERVED_FDS}`,
-  );
-  // The SDK door is Skein's alone.
-  for (const name of sdk ? ["skein"] : values.brokers.split(",")) {
-    results[name] = await runBroker(
-      name,
-      steps.map((s) => Math.min(s, fdCap)),
-      clients,
-      values,
+  if (!reexecWithMoreFds(fdCap().limit)) {
+    installCleanup(killAll, "servers");
+    runConnections({
+      steps: values.steps.split(",").map(Number),
+      brokers: values.brokers.split(","),
+      door: values.door === "sdk" ? "sdk" : "mqtt",
+      clients: Number(values.clients),
+      concurrency: Number(values.concurrency),
+      startTimeout: Number(values["start-timeout"]),
+      skeinArgs: values["skein-args"] ? values["skein-args"].split(" ") : [],
+    }).then(
+      () => process.exit(0),
+      (err) => {
+        console.error(err);
+        killAll();
+        process.exit(1);
+      },
     );
   }
-  printTable(results);
-  return results;
 }
-
-/**
- * @param {string} name
- * @param {number[]} steps
- * @param {number} clients
- * @param {Record<string, any>} values
- */
-async function runBroker(name, steps, clients, values) {
-  const opts = /** @type {any} */ ({
-    startTimeout: Number(values["start-timeout"]),
-    skeinArgs: values["skein-args"] ? values["skein-args"].split(" ") : [],
-    nodelay: false,
-  });
-  const sdk = values.door === "sdk";
-  const broker = sdk ? await startSkein(opts) : await startBroker(name, opts);
-  const children = Array.from({ length: clients }, () =>
-    fork(path.join(import.meta.dirname, sdk ? "idle-sdk-clients.mjs" : "idle-clients.mjs"), [], {
-      stdio: ["ignore", "inherit", "inherit", "ipc"],
-      execArgv: [],
-    }),
-  );
-  /**
-   * @param {import("node:child_process").ChildProcess} child
-   * @param {object} msg
-   * @returns {Promise<any>}
-   */
-  const ask = (child, msg) =>
-    new Promise((resolve) => {
-      child.once("message", resolve);
-      child.send(msg);
-    });
-  /** @type {any[]} */
-  const rows = [];
-  try {
-    await sleep(1000);
-    const rssBefore = broker.rss();
-    let held = 0;
-    let lastRss = rssBefore;
-    let address = 2;
-    for (const total of steps) {
-      if (total <= held) continue;
-      const more = total - held;
-      const per = Math.ceil(more / clients);
-      const opened = await Promise.all(
-        children.map((child, k) => {
-          const count = Math.min(per, Math.max(0, more - k * per));
-          const addresses = [];
-          for (let a = 0; a < Math.ceil(count / PER_ADDRESS); a++) addresses.push(`127.0.0.${address++}`);
-          return count === 0
-            ? { connected: 0, failed: 0, t0: Date.now(), t1: Date.now() }
-            : ask(child, {
-                cmd: "open",
-                port: broker.port,
-                url: broker.sdkUrl,
-                count,
-                prefix: `s${total}c${k}`,
-                addresses,
-                concurrency: Number(values.concurrency),
-              });
-        }),
-      );
-      const seconds = (Math.max(...opened.map((r) => r.t1)) - Math.min(...opened.map((r) => r.t0))) / 1000;
-      const connected = opened.reduce((a, r) => a + r.connected, 0);
-      const failed = opened.reduce((a, r) => a + r.failed, 0);
-      await sleep(SETTLE_MS);
-      const snaps = await Promise.all(children.map((c) => ask(c, { cmd: "snap" })));
-      held = snaps.reduce((a, s) => a + s.open, 0);
-      const rss = broker.rss();
-      /** @type {number} */
-      const added = held - (rows.at(-1)?.connections ?? 0);
-      const row = {
-        marginalBytesPerConn: added > 0 ? (rss - lastRss) / added : null,
-        connections: held,
-        failed,
-        firstError: opened.find((r) => r.firstError)?.firstError,
-        connectsPerSec: connected / seconds,
-        rssMB: rss / 1048576,
-        bytesPerConn: held > 0 ? (rss - rssBefore) / held : null,
-      };
-      rows.push(row);
-      lastRss = rss;
-      console.log(
-        `  ${name}: ${held} open (${failed} failed${row.firstError ? `: ${row.firstError}` : ""}), ` +
-          `${Math.round(row.connectsPerSec)} connects/s, RSS ${row.rssMB.toFixed(0)} MB, ` +
-          `${row.bytesPerConn === null ? "-" : (row.bytesPerConn / 1024).toFixed(2)} KB/connection`,
-      );
-      if (failed > 0 && held < total) break;
-    }
-  } finally {
-    for (const c of children) c.send({ cmd: "close" });
-    await broker.stop();
-  }
-  return rows;
-}
-
-/** @param {Record<string, any[]>} results */
-function printTable(results) {
-  const names = Object.keys(results);
-  const sizes = [...new Set(names.flatMap((n) => results[n].map((r) => r.connections)))];
-  console.log("");
-  console.log(
-    "| broker | connections | RSS per connection | at the margin | connects/s | RSS |\n" +
-      "|---|---:|---:|---:|---:|---:|",
-  );
-  for (const n of names)
-    for (const r of results[n])
-      console.log(
-        `| ${n} | ${r.connections.toLocaleString("en")} | ${(r.bytesPerConn / 1024).toFixed(2)} KB | ` +
-          `${(r.marginalBytesPerConn / 1024).toFixed(2)} KB | ` +
-          `${Math.round(r.connectsPerSec).toLocaleString("en")} | ${r.rssMB.toFixed(0)} MB |`,
-      );
-  void sizes;
-}
-
-if (process.argv[1] && import.meta.filename === path.resolve(process.argv[1]))
-  runScale(process.argv.slice(2)).then(
-    () => process.exit(0),
-    (err) => {
-      console.error(err);
-      killAll();
-      process.exit(1);
-    },
-  );

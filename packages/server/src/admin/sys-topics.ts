@@ -12,7 +12,7 @@ import type { Update } from "../core/types.js";
 /** The version string of `$SYS/broker/version`. */
 export const SERVER_VERSION = "skein 0.1.0";
 
-/** Topics holding a value: MQTT's retained messages (a scan of the tree; run once per interval or scrape). */
+/** Topics holding a value: MQTT's retained messages (a count the core keeps as values come and go). */
 export function countRetained(core: Core): number {
   return core.facade.retainedCount();
 }

@@ -313,6 +313,23 @@ function sendConnack(
     serverKeepAlive: number | undefined;
   },
 ): void {
+  if (a.assigned === undefined) {
+    conn.write(connackBytes(conn, a, () => encodeConnack(conn, a)));
+    return;
+  }
+  conn.write(encodeConnack(conn, a));
+}
+
+/** Encodes an accepting CONNACK (with the door's limits as v5 properties). */
+function encodeConnack(
+  conn: MqttConnection,
+  a: {
+    present: boolean;
+    assigned?: string | undefined;
+    grantedExpiry: number | undefined;
+    serverKeepAlive: number | undefined;
+  },
+): Buffer {
   const options = conn.door.options;
   const packet: IConnackPacket = { cmd: "connack", sessionPresent: a.present };
   if (conn.protocolVersion === 5) {
@@ -329,7 +346,32 @@ function sendConnack(
   } else {
     packet.returnCode = 0;
   }
-  conn.write(mqtt.generate(packet, { protocolVersion: conn.protocolVersion }));
+  return mqtt.generate(packet, { protocolVersion: conn.protocolVersion });
+}
+
+/**
+ * The bytes of accepting CONNACKs without an assigned client id, by door options, protocol version,
+ * session present, granted expiry and server keep alive: the same few packets for almost every
+ * client, so they are encoded once (encoding one cost a visible share of a CONNECT; issue 11, connect
+ * rate). At most {@link CONNACK_CACHE_MAX} per door options: clients choose their expiry.
+ */
+const connackCache = new WeakMap<object, Map<string, Buffer>>();
+const CONNACK_CACHE_MAX = 64;
+
+function connackBytes(
+  conn: MqttConnection,
+  a: { present: boolean; grantedExpiry: number | undefined; serverKeepAlive: number | undefined },
+  encode: () => Buffer,
+): Buffer {
+  let cache = connackCache.get(conn.door.options);
+  if (!cache) connackCache.set(conn.door.options, (cache = new Map()));
+  const key = `${conn.protocolVersion}|${a.present}|${a.grantedExpiry}|${a.serverKeepAlive}`;
+  let bytes = cache.get(key);
+  if (bytes === undefined) {
+    bytes = encode();
+    if (cache.size < CONNACK_CACHE_MAX) cache.set(key, bytes);
+  }
+  return bytes;
 }
 
 /** Refuses the connection: CONNACK with the reason, then close [MQTT-3.2.2-7]. */
