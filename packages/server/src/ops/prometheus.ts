@@ -4,8 +4,9 @@
  * prom-client families and renders them with prom-client's registry, together with its default
  * collectors (event-loop lag, heap, RSS, CPU, GC), which are process-wide and so registered once.
  */
+import { readdir } from "node:fs/promises";
 import { performance, type EventLoopUtilization } from "node:perf_hooks";
-import { Registry, collectDefaultMetrics, type Metric } from "prom-client";
+import { Gauge, Registry, collectDefaultMetrics, type Metric } from "prom-client";
 import type { Histogram, Labels, Metrics } from "../core/metrics.js";
 import { METRIC_CATALOG, type MetricKind, exportedName } from "./metric-catalog.js";
 
@@ -67,11 +68,41 @@ class CoreFamily {
 
 let processRegistry: Registry | undefined;
 
+/** prom-client default collectors left out: each lists every handle of the process at every scrape. */
+const EXPENSIVE_COLLECTORS = [
+  "nodejs_active_handles",
+  "nodejs_active_handles_total",
+  "nodejs_active_resources",
+  "nodejs_active_resources_total",
+];
+
 /** prom-client's default collectors, registered once per process (they observe the process, not a server). */
 function defaultCollectors(): Registry {
   if (!processRegistry) {
     processRegistry = new Registry();
     collectDefaultMetrics({ register: processRegistry });
+    // Collectors whose cost grows with the connections, each run on the event loop at every scrape:
+    // the active handles and resources list every socket, and the open files were a synchronous
+    // readdir of /proc/self/fd. At 19,000 connections a scrape blocked the loop for 160-485 ms
+    // (issue 11). The server's own gauges count connections and sessions; the open files are read
+    // asynchronously.
+    for (const name of [...EXPENSIVE_COLLECTORS, "process_open_fds"])
+      processRegistry.removeSingleMetric(name);
+    if (process.platform === "linux") {
+      new Gauge({
+        name: "process_open_fds",
+        help: "Number of open file descriptors.",
+        registers: [processRegistry],
+        async collect() {
+          try {
+            // Minus the descriptor readdir itself held.
+            this.set((await readdir("/proc/self/fd")).length - 1);
+          } catch {
+            // Not readable here: the gauge keeps its last value.
+          }
+        },
+      });
+    }
   }
   return processRegistry;
 }

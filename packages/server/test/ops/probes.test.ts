@@ -105,3 +105,18 @@ describe("/metrics bearer token", () => {
     expect(await ok.text()).toMatch(/^# TYPE skein_topics gauge$/m);
   });
 });
+
+describe("/metrics process collectors", () => {
+  it("leave out the collectors that list every socket, and count open files", async () => {
+    await using srv = await startServer({});
+    const text = await (await fetch(`http://127.0.0.1:${srv.addresses.http}/metrics`)).text();
+    // Each of these walked every handle of the process on the event loop at every scrape (issue 11).
+    expect(text).not.toMatch(/^nodejs_active_handles/m);
+    expect(text).not.toMatch(/^nodejs_active_resources/m);
+    expect(text).toMatch(/^nodejs_eventloop_lag_p99_seconds /m);
+    if (process.platform === "linux") {
+      const fds = /^process_open_fds (\d+)$/m.exec(text);
+      expect(Number(fds?.[1])).toBeGreaterThan(2);
+    }
+  });
+});
