@@ -7,6 +7,11 @@
  * QoS 2 exactly once, in order per topic), and nothing that was not acknowledged more than once. The
  * seed is printed; `SKEIN_TEST_SEED` repeats a run.
  *
+ * QoS 2 publishers with kept sessions (3.1.1 and 5) that send again, after the restart, what they had in
+ * flight (PUBREL where their PUBREC came, the PUBLISH with DUP otherwise, some of them after the server
+ * committed and sent a PUBREC the publisher did not see) have every message delivered exactly once
+ * [MQTT-4.3.3-9] [MQTT-4.4.0-1].
+ *
  * Sessions whose clients were connected when the server was killed are disconnected at start-up
  * [MQTT-3.1.2-8]: their wills go out (after their Will Delay Interval), their expiry starts then, and
  * they are still there for a client that comes back.
@@ -17,6 +22,7 @@ import { join } from "node:path";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { collect, connectClient, roundTrip, waitFor } from "../helpers.js";
+import { RawClient } from "../raw-client.js";
 import { type RunningCli, buildCli, killClis, startCli } from "../built-cli.js";
 import { seeded, testSeed } from "../seeded.js";
 
@@ -214,6 +220,119 @@ describe("MQTT persistent sessions under SIGKILL (skein CLI, sqlite)", () => {
     // Its will came with its end.
     const short = await resume(again.mqttUrl, { clientId: "short-5", ...live["short-5"] });
     expect(short.sessionPresent).toBe(false);
+    again.child.kill("SIGTERM");
+    await again.exited;
+  }, 60_000);
+
+  it(`delivers exactly once what QoS 2 publishers with kept sessions send again after a crash [MQTT-4.3.3-9] (seed ${seed})`, async () => {
+    const random = seeded(seed + 100);
+    const dataDir = join(workDir, `data-${++dirs}`);
+    const skein = await start(dataDir);
+    for (const s of SUBSCRIBERS) {
+      const sub = await connectClient(skein.mqttUrl, { clientId: s.clientId, ...s.options });
+      await sub.subscribeAsync("resend/#", { qos: 2 });
+      await sub.endAsync();
+    }
+    const publishers = ([4, 5] as const).map((version) => ({
+      version,
+      topic: `resend/v${version}`,
+      connect: {
+        clientId: `resend-pub-${version}`,
+        clean: false,
+        ...(version === 5 && { properties: { sessionExpiryInterval: 3600 } }),
+      },
+      /** In flight, by packet id: the number sent, and whether its PUBREC came (PUBREL sent). */
+      inflight: new Map<number, { n: number; released: boolean }>(),
+      next: 0,
+    }));
+    const port = (running: RunningCli): number => running.listening.mqtt as number;
+    const killAfter = 40 + Math.floor(random() * 200);
+    let completed = 0;
+    let killed = false;
+    const publish = (r: RawClient, topic: string, id: number, n: number, dup: boolean): void =>
+      r.send({
+        cmd: "publish",
+        topic,
+        payload: Buffer.from(String(n)),
+        qos: 2,
+        retain: false,
+        messageId: id,
+        dup,
+      });
+    /**
+     * Answers PUBREC with PUBREL and counts PUBCOMPs until nothing is in flight. Under load (`load`),
+     * keeps 8 in flight, and stops reading when the kill is decided: what the server sends after is
+     * lost with the connection, as a client may lose it.
+     */
+    const drive = async (r: RawClient, p: (typeof publishers)[number], load: boolean): Promise<void> => {
+      const fill = (): void => {
+        while (load && !killed && p.inflight.size < 8) {
+          const n = p.next++;
+          const id = (n % 60_000) + 1;
+          p.inflight.set(id, { n, released: false });
+          publish(r, p.topic, id, n, false);
+        }
+      };
+      fill();
+      while (p.inflight.size > 0 && !(load && killed)) {
+        const packet = await r.next(15_000);
+        const entry = "messageId" in packet ? p.inflight.get(packet.messageId!) : undefined;
+        if (entry === undefined) continue;
+        if (packet.cmd === "pubrec") {
+          entry.released = true;
+          r.send({ cmd: "pubrel", messageId: packet.messageId });
+        } else if (packet.cmd === "pubcomp") {
+          p.inflight.delete(packet.messageId!);
+          if (++completed >= killAfter && !killed) {
+            killed = true;
+            void killOnNextPacket();
+          }
+          fill();
+        }
+      }
+    };
+    /**
+     * The publishers stop reading; the kill comes once the server sent each a PUBREC more (after its
+     * next commit), which they will not have seen: they send those PUBLISHes again, the server must
+     * know their packet ids and not deliver them twice.
+     */
+    const killOnNextPacket = async (): Promise<void> => {
+      const seen = raws.map((r) => r.packets.length);
+      const unseenPubrec = (): boolean =>
+        raws.every((r, i) => r.packets.slice(seen[i]).some((p) => p.cmd === "pubrec"));
+      await waitFor(unseenPubrec, "PUBRECs after the publishers stopped reading").catch(() => undefined);
+      skein.child.kill("SIGKILL");
+    };
+    const raws = await Promise.all(
+      publishers.map((p) => RawClient.connected(port(skein), p.version, p.connect)),
+    );
+    await Promise.allSettled(publishers.map((p, i) => drive(raws[i]!, p, true)));
+    await skein.exited;
+    for (const r of raws) r.destroy();
+
+    // Back: each publisher sends again what it had in flight, in order: PUBREL where its PUBREC came,
+    // the PUBLISH (DUP) otherwise [MQTT-4.4.0-1].
+    const again = await start(dataDir);
+    for (const p of publishers) {
+      const r = await RawClient.connected(port(again), p.version, p.connect);
+      expect(r.packets[0], p.topic).toMatchObject({ cmd: "connack", sessionPresent: true });
+      for (const [id, { n, released }] of [...p.inflight].sort((a, b) => a[1].n - b[1].n))
+        if (released) r.send({ cmd: "pubrel", messageId: id });
+        else publish(r, p.topic, id, n, true);
+      await drive(r, p, false);
+      r.destroy();
+    }
+    for (const s of SUBSCRIBERS) {
+      const { client: back, got } = await resume(again.mqttUrl, { clientId: s.clientId, ...s.options });
+      const total = publishers.reduce((sum, p) => sum + p.next, 0);
+      await waitFor(() => got.length >= total, `every message for ${s.clientId}`, 15_000);
+      await roundTrip(back);
+      for (const p of publishers) {
+        const values = got.filter((m) => m.topic === p.topic).map((m) => Number(m.payload.toString()));
+        // Every message sent, each once, in order.
+        expect(values, `${s.clientId} ${p.topic}`).toEqual(Array.from({ length: p.next }, (_, i) => i));
+      }
+    }
     again.child.kill("SIGTERM");
     await again.exited;
   }, 60_000);
