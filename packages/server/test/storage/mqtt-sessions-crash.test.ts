@@ -10,7 +10,11 @@
  * QoS 2 publishers with kept sessions (3.1.1 and 5) that send again, after the restart, what they had in
  * flight (PUBREL where their PUBREC came, the PUBLISH with DUP otherwise, some of them after the server
  * committed and sent a PUBREC the publisher did not see) have every message delivered exactly once
- * [MQTT-4.3.3-9] [MQTT-4.4.0-1].
+ * [MQTT-4.3.3-9] [MQTT-4.4.0-1]. An MQTT 5 persistent session receiving QoS 2 messages when the server
+ * is killed, acting as MQTT asks of a receiver (it keeps a packet id until PUBREL and hands on no
+ * PUBLISH with a kept id again), hands on every acknowledged message once: the server never sends a
+ * PUBLISH again after its PUBREL [MQTT-4.3.3-6], nor another message under a packet id the receiver
+ * still keeps.
  *
  * Sessions whose clients were connected when the server was killed are disconnected at start-up
  * [MQTT-3.1.2-8]: their wills go out (after their Will Delay Interval), their expiry starts then, and
@@ -332,6 +336,91 @@ describe("MQTT persistent sessions under SIGKILL (skein CLI, sqlite)", () => {
         // Every message sent, each once, in order.
         expect(values, `${s.clientId} ${p.topic}`).toEqual(Array.from({ length: p.next }, (_, i) => i));
       }
+    }
+    again.child.kill("SIGTERM");
+    await again.exited;
+  }, 60_000);
+
+  it(`delivers a QoS 2 message once to a subscriber receiving when the server is killed [MQTT-4.3.3-6] (seed ${seed})`, async () => {
+    const random = seeded(seed + 200);
+    const dataDir = join(workDir, `data-${++dirs}`);
+    const skein = await start(dataDir);
+    const port = (running: RunningCli): number => running.listening.mqtt as number;
+    const connect = {
+      clientId: "receiver-5",
+      clean: false,
+      properties: { sessionExpiryInterval: 3600 },
+    } as const;
+    let receiver = await RawClient.connected(port(skein), 5, connect);
+    receiver.send({ cmd: "subscribe", messageId: 1, subscriptions: [{ topic: "dq/#", qos: 2 }] });
+    expect(await receiver.next()).toMatchObject({ cmd: "suback" });
+    receiver.destroy();
+    // A queue on disk for it while it is away, then more while it takes them.
+    const pub = await connectClient(skein.mqttUrl, { protocolVersion: 5 });
+    clients.push(pub);
+    pub.on("error", () => {});
+    const topics = ["dq/0", "dq/1", "dq/2", "dq/3"];
+    const next = topics.map(() => 0);
+    const acked = topics.map(() => -1);
+    let killed = false;
+    const load = async (k: number, until: () => boolean): Promise<void> => {
+      for (let i = 0; !killed && !until() && i < 10_000; i++) {
+        const n = next[k]++;
+        await pub.publishAsync(topics[k]!, String(n), { qos: 2 });
+        acked[k] = n;
+      }
+    };
+    await Promise.all(topics.map((_, k) => load(k, () => next[k]! >= 50)));
+
+    // The receiver, as MQTT 5 asks of one (method B): it hands a message on when its PUBLISH comes,
+    // keeps its packet id until PUBREL, and hands on no PUBLISH with a kept id again [MQTT-4.3.3-9].
+    const kept = new Set<number>();
+    const handed: string[] = [];
+    const killAfter = 20 + Math.floor(random() * 300);
+    let completed = 0;
+    const receive = async (r: RawClient, more: () => boolean): Promise<void> => {
+      while (more()) {
+        const packet = await r.next(15_000);
+        if (packet.cmd === "publish") {
+          const id = packet.messageId!;
+          if (!kept.has(id)) {
+            kept.add(id);
+            handed.push(`${packet.topic}=${packet.payload.toString()}`);
+          }
+          r.send({ cmd: "pubrec", messageId: id });
+        } else if (packet.cmd === "pubrel") {
+          kept.delete(packet.messageId!);
+          r.send({ cmd: "pubcomp", messageId: packet.messageId });
+          if (++completed >= killAfter && !killed) {
+            killed = true;
+            skein.child.kill("SIGKILL");
+          }
+        }
+      }
+    };
+    receiver = await RawClient.connected(port(skein), 5, connect);
+    const loads = topics.map((_, k) => load(k, () => false));
+    await receive(receiver, () => !killed).catch(() => undefined);
+    await skein.exited;
+    killed = true;
+    pub.end(true);
+    await Promise.allSettled(loads);
+    receiver.destroy();
+
+    const again = await start(dataDir);
+    receiver = await RawClient.connected(port(again), 5, connect);
+    expect(receiver.packets[0]).toMatchObject({ cmd: "connack", sessionPresent: true });
+    const all = (): boolean =>
+      kept.size === 0 && topics.every((t, k) => acked[k]! < 0 || handed.includes(`${t}=${acked[k]}`));
+    await receive(receiver, () => !all());
+    // Whatever the server still had to send came before this PINGRESP.
+    receiver.send({ cmd: "pingreq" });
+    await receive(receiver, () => receiver.packets.at(-1)?.cmd !== "pingresp");
+    for (const [k, t] of topics.entries()) {
+      const values = handed.filter((h) => h.startsWith(`${t}=`)).map((h) => Number(h.slice(t.length + 1)));
+      // Each once; every acknowledged one.
+      expect(new Set(values).size, `${t}: ${values.join(",")}`).toBe(values.length);
+      for (let n = 0; n <= acked[k]!; n++) expect(values, t).toContain(n);
     }
     again.child.kill("SIGTERM");
     await again.exited;
