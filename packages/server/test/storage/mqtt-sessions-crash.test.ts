@@ -365,7 +365,8 @@ describe("MQTT persistent sessions under SIGKILL (skein CLI, sqlite)", () => {
     let killed = false;
     const load = async (k: number, until: () => boolean): Promise<void> => {
       for (let i = 0; !killed && !until() && i < 10_000; i++) {
-        const n = next[k]++;
+        const n = next[k]!;
+        next[k] = n + 1;
         await pub.publishAsync(topics[k]!, String(n), { qos: 2 });
         acked[k] = n;
       }
