@@ -435,20 +435,37 @@ export class DurableSession {
     return id;
   }
 
-  /** A queued message went out under `packetId` (a resend after a restart carries DUP [MQTT-4.4.0-1]). */
-  sent(messageId: number, packetId: number): void {
-    const storage = this.store.storage;
-    if (storage === undefined) return;
-    this.store.watch(storage.updateMessage(this.clientId, messageId, { state: "sent", packetId, dup: true }));
+  /** The commit promise of the last {@link enqueue} (of any session of the store). */
+  get lastEnqueued(): Promise<void> | undefined {
+    return this.store.lastEnqueue;
   }
 
-  /** PUBREC came for a QoS 2 message: from now on PUBREL is what is resent [MQTT-4.4.0-1]. */
-  released(messageId: number, packetId: number): void {
+  /**
+   * A queued message goes out under `packetId` (a resend after a restart carries DUP [MQTT-4.4.0-1]).
+   * Returns the commit promise (undefined when nothing is kept).
+   */
+  sent(messageId: number, packetId: number): Promise<void> | undefined {
     const storage = this.store.storage;
-    if (storage === undefined) return;
-    this.store.watch(
-      storage.updateMessage(this.clientId, messageId, { state: "released", packetId, dup: true }),
-    );
+    if (storage === undefined) return undefined;
+    const commit = storage.updateMessage(this.clientId, messageId, { state: "sent", packetId, dup: true });
+    this.store.watch(commit);
+    return commit;
+  }
+
+  /**
+   * PUBREC came for a QoS 2 message: from now on PUBREL is what is resent [MQTT-4.4.0-1]. Returns the
+   * commit promise (undefined when nothing is kept).
+   */
+  released(messageId: number, packetId: number): Promise<void> | undefined {
+    const storage = this.store.storage;
+    if (storage === undefined) return undefined;
+    const commit = storage.updateMessage(this.clientId, messageId, {
+      state: "released",
+      packetId,
+      dup: true,
+    });
+    this.store.watch(commit);
+    return commit;
   }
 
   /** The message's delivery completed (PUBACK, PUBCOMP) or was abandoned (dropped, expired). */

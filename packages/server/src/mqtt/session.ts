@@ -106,6 +106,14 @@ interface Replay {
   readonly subscriptionIds: readonly number[] | undefined;
 }
 
+/** A PUBLISH or PUBREL waiting for the commit of the state it creates (or for one before it). */
+interface WaitingSend {
+  /** The connection it is for: dropped if the session has another (or none) by then. */
+  readonly link: SessionLink;
+  readonly send: (link: SessionLink) => void;
+  ready: boolean;
+}
+
 /** State of one MQTT session. */
 export class MqttSession implements Subscriber {
   readonly subscriptions = new Map<string, SessionSubscription>();
@@ -151,6 +159,11 @@ export class MqttSession implements Subscriber {
   /** True while the door holds publishers for this session. */
   congested = false;
   private replays: Map<string, Replay> | undefined;
+  /**
+   * Sends waiting for a commit, in order: a kept session's QoS 2 PUBLISH goes out once its packet id
+   * is committed, and its PUBREL once the PUBREC is (see {@link sendAfter}). Made on first use.
+   */
+  private waitingSends: WaitingSend[] | undefined;
   private willTimer: Timer | undefined;
   private expiryTimer: Timer | undefined;
   ended = false;
@@ -289,9 +302,13 @@ export class MqttSession implements Subscriber {
     const window = this.window;
     if (window !== undefined && window.size > 0) {
       // In the order first sent [MQTT-4.6.0-1]; a released QoS 2 message goes on with PUBREL.
+      // Behind any send still waiting for its commit (whose old connection it no longer goes to).
       for (const packetId of window.idsInSendOrder()) {
-        if (window.released(packetId)) link.sendPubrel(packetId);
-        else link.sendPublish(window.get(packetId) as Outgoing, packetId, true);
+        if (window.released(packetId)) this.sendAfter(link, undefined, (l) => l.sendPubrel(packetId));
+        else
+          this.sendAfter(link, undefined, (l) =>
+            l.sendPublish(window.get(packetId) as Outgoing, packetId, true),
+          );
       }
     }
     this.drain();
@@ -312,16 +329,68 @@ export class MqttSession implements Subscriber {
     return had;
   }
 
-  /** PUBREC received: release the message [MQTT-4.3.3-?]. */
+  /**
+   * PUBREC received: releases the message and sends PUBREL [MQTT-4.3.3-4]; false when no QoS 2
+   * delivery waits for a PUBREC under `packetId`. A kept session sends PUBREL once the release is
+   * committed: the PUBLISH must not be sent again after the PUBREL [MQTT-4.3.3-6], which a restart
+   * would do had it not been.
+   */
   received(packetId: number): boolean {
     const window = this.window;
     if (window === undefined || !window.release(packetId)) return false;
     const durable = this.durable;
+    let commit: Promise<void> | undefined;
     if (durable !== undefined) {
       const id = (window.get(packetId) as Outgoing).messageId;
-      if (id > 0) durable.released(id, packetId);
+      if (id > 0) commit = durable.released(id, packetId);
     }
+    const link = this.link;
+    if (link === undefined) return true;
+    if (commit === undefined && !this.sendsWaiting) link.sendPubrel(packetId);
+    else this.sendAfter(link, commit, (l) => l.sendPubrel(packetId));
     return true;
+  }
+
+  /** True while a send waits in {@link waitingSends} (later ones queue behind it). */
+  private get sendsWaiting(): boolean {
+    return this.waitingSends !== undefined && this.waitingSends.length > 0;
+  }
+
+  /**
+   * Writes with `send` on `link` once `commit` (if any) has settled and every send queued before has
+   * gone, so that what a kept session sends never runs ahead of what it kept: a QoS 2 PUBLISH goes out
+   * once its packet id is committed (a restart sends it again under that id, never another message
+   * under it [MQTT-4.3.3-3]), a PUBREL once the PUBREC is. With nothing waiting and nothing to wait
+   * for, it writes at once. A send whose connection is gone by then is dropped (the next connection
+   * gets what is in flight again, {@link resend}). A failed commit is logged and counted by the store;
+   * the send still goes.
+   */
+  private sendAfter(
+    link: SessionLink,
+    commit: Promise<void> | undefined,
+    send: (link: SessionLink) => void,
+  ): void {
+    if (commit === undefined && !this.sendsWaiting) return send(link);
+    const entry: WaitingSend = { link, send, ready: commit === undefined };
+    (this.waitingSends ??= []).push(entry);
+    if (commit === undefined) return;
+    const settled = (): void => {
+      entry.ready = true;
+      this.flushWaitingSends();
+    };
+    commit.then(settled, settled);
+  }
+
+  /** Writes the sends at the front of {@link waitingSends} whose commits have settled, in order. */
+  private flushWaitingSends(): void {
+    const waiting = this.waitingSends;
+    if (waiting === undefined) return;
+    let i = 0;
+    for (; i < waiting.length && waiting[i]!.ready; i++) {
+      const entry = waiting[i]!;
+      if (entry.link === this.link) entry.send(entry.link);
+    }
+    waiting.splice(0, i);
   }
 
   /** A connection has taken this session. */
@@ -551,23 +620,34 @@ export class MqttSession implements Subscriber {
     if (window === undefined) window = this.window = new InflightWindow(link.inflightLimit);
     else window.ensureCapacity(link.inflightLimit);
     const packetId = window.add(message);
-    // A message too large for the client is discarded as if its exchange had completed [MQTT-3.1.2-25].
-    if (!link.sendPublish(message, packetId, false)) {
-      window.delete(packetId);
-      this.forget(message);
-      return;
-    }
     const durable = this.durable;
-    if (durable === undefined || message.messageId < 0) return;
-    if (message.messageId === NOT_KEPT)
-      message.messageId = durable.enqueue(
-        message.update,
-        message.qos,
-        message.retain,
-        message.subscriptionIds,
-        packetId,
-      );
-    else durable.sent(message.messageId, packetId);
+    let commit: Promise<void> | undefined;
+    if (durable !== undefined && message.messageId >= 0) {
+      let kept: Promise<void> | undefined;
+      if (message.messageId === NOT_KEPT) {
+        message.messageId = durable.enqueue(
+          message.update,
+          message.qos,
+          message.retain,
+          message.subscriptionIds,
+          packetId,
+        );
+        if (message.messageId !== NOT_KEPT) kept = durable.lastEnqueued;
+      } else kept = durable.sent(message.messageId, packetId);
+      // QoS 2 waits for its packet id on disk (sendAfter); QoS 1 may be sent twice anyway.
+      if (message.qos === 2) commit = kept;
+    }
+    // (No closure on the common path: nothing to wait for.)
+    if (commit === undefined && !this.sendsWaiting) this.publish(link, message, packetId);
+    else this.sendAfter(link, commit, (l) => this.publish(l, message, packetId));
+  }
+
+  /** Writes a message put in flight under `packetId`. */
+  private publish(link: SessionLink, message: Outgoing, packetId: number): void {
+    // A message too large for the client is discarded as if its exchange had completed [MQTT-3.1.2-25].
+    if (link.sendPublish(message, packetId, false)) return;
+    this.window?.delete(packetId);
+    this.forget(message);
   }
 
   /** A kept message's delivery is over (completed, dropped or expired): it leaves the disk. */
@@ -621,7 +701,7 @@ export class MqttSession implements Subscriber {
           message.subscriptionIds,
           packetId,
         );
-        if (window.released(packetId)) durable.released(message.messageId, packetId);
+        if (window.released(packetId)) void durable.released(message.messageId, packetId);
       }
     for (const id of this.incomingQos2.ids()) void durable.recordQos2(id);
   }

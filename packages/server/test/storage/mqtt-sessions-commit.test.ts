@@ -1,12 +1,13 @@
 /**
  * The durability contract for persistent sessions (docs/durability.md): a QoS 1 PUBACK / QoS 2 PUBREC
  * goes out only once the copy queued for every persistent session the message lands in is committed;
- * a persistent publisher's QoS 2 PUBREC waits for its packet id, its PUBCOMP for the id's release;
+ * a persistent publisher's QoS 2 PUBREC waits for its packet id, its PUBCOMP for the id's release; a
+ * persistent subscriber's QoS 2 PUBLISH waits for its packet id on disk, its PUBREL for the PUBREC's;
  * clean sessions and QoS 0 write nothing and wait for nothing. Driven by a store whose session writes
  * commit only when the test releases them.
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { QueuedMessageRecord } from "../../src/core/storage.js";
+import type { DeliveryUpdate, QueuedMessageRecord } from "../../src/core/storage.js";
 import { MemoryStorage } from "../../src/storage/memory-store.js";
 import { startServer, type TestServer } from "../helpers.js";
 import { RawClient } from "../raw-client.js";
@@ -33,6 +34,18 @@ class GatedStorage extends MemoryStorage {
     void super.releaseIncomingQos2(clientId, packetId);
     this.writes.push(`release ${clientId} ${packetId}`);
     return this.gate;
+  }
+}
+
+/** Also gates the delivery state updates (sent, released), behind a gate of their own. */
+class GatedUpdates extends GatedStorage {
+  releaseUpdates!: () => void;
+  private readonly updateGate = new Promise<void>((resolve) => (this.releaseUpdates = resolve));
+
+  override updateMessage(clientId: string, messageId: number, update: DeliveryUpdate): Promise<void> {
+    void super.updateMessage(clientId, messageId, update);
+    this.writes.push(`update ${clientId} ${update.state}`);
+    return this.updateGate;
   }
 }
 
@@ -127,6 +140,31 @@ for (const version of [4, 5] as const) {
       pub.send({ cmd: "pubrel", messageId: 9 });
       expect(await pub.next()).toMatchObject({ cmd: "pubcomp", messageId: 9 });
       expect(store.writes).toEqual(["qos2 kept-pub 9", "release kept-pub 9"]);
+      pub.socket.destroy();
+    });
+
+    it("a persistent subscriber's QoS 2 PUBLISH goes out once its packet id is committed, its PUBREL once the PUBREC is [MQTT-4.3.3-6]", async () => {
+      const store = new GatedUpdates();
+      srv = await startServer({}, { store });
+      const sub = await connect(version, "kept-sub", true);
+      sub.send({ cmd: "subscribe", messageId: 1, subscriptions: [{ topic: "c/#", qos: 2 }] });
+      expect((await sub.next()).cmd).toBe("suback");
+      const pub = await connect(version, "clean-pub", false);
+      pub.send(publish(1, 5));
+      pub.send(publish(2, 6));
+      // QoS 1 goes at once (sent twice at worst after a crash); QoS 2 waits for its packet id.
+      expect(await sub.next()).toMatchObject({ cmd: "publish", qos: 1 });
+      await vi.waitFor(() => expect(store.writes).toHaveLength(2));
+      await sub.ping();
+      store.release();
+      const publish2 = await sub.next();
+      expect(publish2).toMatchObject({ cmd: "publish", qos: 2, dup: false });
+      sub.send({ cmd: "pubrec", messageId: publish2.messageId });
+      await vi.waitFor(() => expect(store.writes).toContain("update kept-sub released"));
+      await sub.ping();
+      store.releaseUpdates();
+      expect(await sub.next()).toMatchObject({ cmd: "pubrel", messageId: publish2.messageId });
+      sub.socket.destroy();
       pub.socket.destroy();
     });
   });

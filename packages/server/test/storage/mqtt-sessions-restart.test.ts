@@ -1,7 +1,9 @@
 /**
  * MQTT persistent sessions survive a restart (issue 9): a server on a data directory with sqlite, closed
  * and started again on the same directory, still has every persistent session of both MQTT versions:
- * its subscriptions with their options and identifiers, its queued QoS 1/2 messages, what was in
+ * its subscriptions with their options and identifiers (shared ones, and MQTT 5 `$request/` handler
+ * subscriptions), its queued QoS 1/2 messages (with their MQTT 5 properties, Subscription Identifiers
+ * and the Message Expiry left, the downtime counted [MQTT-3.3.2-6]), what was in
  * flight (resent with DUP and the same packet id [MQTT-4.4.0-1]), released QoS 2 deliveries (PUBREL
  * resent, not the PUBLISH), incoming QoS 2 ids awaiting PUBREL (exactly once across the restart
  * [MQTT-4.3.3-9]), delayed wills and session expiry deadlines, expiry that passed while it was down
@@ -15,7 +17,16 @@ import type { IPublishPacket, Packet } from "mqtt-packet";
 import { afterEach, describe, expect, it } from "vitest";
 import { SqliteStorage } from "../../src/storage/sqlite-store.js";
 import { FakeClock } from "../fake-clock.js";
-import { collect, connectClient, roundTrip, startServer, waitFor, type TestServer } from "../helpers.js";
+import { connect } from "../../../sdk/src/index.js";
+import {
+  ANONYMOUS_ADMIN,
+  collect,
+  connectClient,
+  roundTrip,
+  startServer,
+  waitFor,
+  type TestServer,
+} from "../helpers.js";
 import { RawClient } from "../raw-client.js";
 import type { SkeinConfigInput } from "../../src/index.js";
 
@@ -139,6 +150,36 @@ for (const version of [4, 5] as const) {
         expect(got[2]!.packet.retain).toBe(true);
         expect(got[2]!.packet.properties?.subscriptionIdentifier).toBe(42);
       }
+    });
+
+    it("keeps shared subscriptions: the session is a member of its group again [MQTT-4.8.2]", async () => {
+      const dataDir = tempDir();
+      let srv = await sqliteServer(dataDir);
+      const sub = await client(srv, persistent(version, `shared-${version}`));
+      await sub.subscribeAsync("$share/g/sh/#", { qos: 1 });
+      await sub.endAsync();
+      await srv.close();
+
+      srv = await sqliteServer(dataDir);
+      const {
+        client: back,
+        got,
+        sessionPresent,
+      } = await resume(srv, persistent(version, `shared-${version}`));
+      expect(sessionPresent).toBe(true);
+      // Another member: the group's messages are spread across the two, not all sent to each.
+      const other = await client(srv, { protocolVersion: version });
+      const gotOther = collect(other);
+      await other.subscribeAsync("$share/g/sh/#", { qos: 1 });
+      const pub = await client(srv, { protocolVersion: version });
+      const sent = ["1", "2", "3", "4", "5", "6"];
+      for (const n of sent) await pub.publishAsync("sh/x", n, { qos: 1 });
+      await roundTrip(pub, back, other);
+      await waitFor(() => got.length + gotOther.length >= sent.length, "the shared deliveries");
+      expect(got.length).toBeGreaterThan(0);
+      expect(gotOther.length).toBeGreaterThan(0);
+      expect([...payloads(got), ...payloads(gotOther)].sort()).toEqual(sent);
+      expect(got.every((m) => m.topic === "sh/x" && m.packet.qos === 1)).toBe(true);
     });
 
     it("delivers QoS 1 and QoS 2 messages queued while the subscriber was offline, in order", async () => {
@@ -420,5 +461,72 @@ describe("MQTT 5 wills across a restart (sqlite)", () => {
     expect(payloads(got)).toEqual(["expired"]);
     const gone = await raw(srv, 5, "expiring");
     expect(gone.packets[0]).toMatchObject({ cmd: "connack", sessionPresent: false });
+  });
+});
+
+describe("MQTT 5 persistent sessions across a restart: what only MQTT 5 carries (sqlite)", () => {
+  it("keeps a queued message's properties and Subscription Identifier; its Message Expiry counts the downtime [MQTT-3.3.2-6]", async () => {
+    const dataDir = tempDir();
+    const t0 = Date.now();
+    let srv = await sqliteServer(dataDir, new FakeClock(t0));
+    const sub = await client(srv, persistent(5, "props"));
+    await sub.subscribeAsync("p/#", { qos: 1, properties: { subscriptionIdentifier: 9 } });
+    await sub.endAsync();
+    const properties = {
+      payloadFormatIndicator: true,
+      contentType: "text/plain",
+      responseTopic: "p/replies",
+      correlationData: Buffer.from("c-1"),
+      userProperties: { a: "1", b: "2" },
+    };
+    const pub = await client(srv, { protocolVersion: 5 });
+    await pub.publishAsync("p/a", "queued", {
+      qos: 1,
+      properties: { ...properties, messageExpiryInterval: 600 },
+    });
+    await pub.publishAsync("p/b", "no expiry", { qos: 2, properties });
+    await pub.endAsync();
+    await srv.close();
+
+    srv = await sqliteServer(dataDir, new FakeClock(t0 + 100_000)); // 100 s later
+    const { client: back, got } = await resume(srv, persistent(5, "props"));
+    await waitFor(() => got.length === 2, "the queued messages");
+    await roundTrip(back);
+    for (const m of got) {
+      expect(m.packet.properties, m.topic).toMatchObject({ ...properties, subscriptionIdentifier: 9 });
+    }
+    const byTopic = new Map(got.map((m) => [m.topic, m.packet]));
+    // 600 s less the 100 s it waited, the downtime included.
+    expect(byTopic.get("p/a")!.properties?.messageExpiryInterval).toBe(500);
+    expect(byTopic.get("p/b")!.properties?.messageExpiryInterval).toBeUndefined();
+    expect(byTopic.get("p/b")!.qos).toBe(1);
+  });
+
+  it("keeps a $request/ handler subscription: the client is a handler again when it comes back", async () => {
+    const dataDir = tempDir();
+    let srv = await sqliteServer(dataDir, undefined, ANONYMOUS_ADMIN);
+    const handler = await client(srv, persistent(5, "handler"));
+    await handler.subscribeAsync("$request/svc/ping", { qos: 1 });
+    await handler.endAsync();
+    await srv.close();
+
+    srv = await sqliteServer(dataDir, undefined, ANONYMOUS_ADMIN);
+    const { client: back, sessionPresent } = await resume(srv, persistent(5, "handler"));
+    expect(sessionPresent).toBe(true);
+    back.on("message", (topic, payload, packet) => {
+      const responseTopic = packet.properties?.responseTopic;
+      if (topic !== "$request/svc/ping" || !responseTopic) return;
+      back.publish(responseTopic, `pong ${payload.toString()}`, {
+        qos: 1,
+        properties: { correlationData: packet.properties?.correlationData },
+      });
+    });
+    const session = await connect(`ws://127.0.0.1:${srv.addresses.http}/sdk`, { reconnect: false });
+    cleanup.push(() => session.close());
+    const answer = await session.messaging.sendRequest("svc/ping", "one", {
+      requestType: "string",
+      responseType: "string",
+    });
+    expect(answer).toBe("pong one");
   });
 });

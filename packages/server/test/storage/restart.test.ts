@@ -1,12 +1,14 @@
 /**
  * Restart (issue 9): what a server on a data directory acknowledged is there when a new server starts
  * on the same directory. Persistent SDK topics and values (`persistent` is the default), retained MQTT
- * values of both versions with their MQTT 5 properties (interleaved User Properties in order
- * [MQTT-3.3.2-18]); removals and cleared retained values stay gone; non-persistent topics are not kept.
+ * values of both versions with their QoS and MQTT 5 properties (interleaved User Properties in order
+ * [MQTT-3.3.2-18]) and the Message Expiry left, the downtime counted [MQTT-3.3.2-6]; removals and
+ * cleared retained values stay gone; non-persistent topics are not kept.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { IPublishPacket } from "mqtt";
 import { afterEach, describe, expect, it } from "vitest";
 import { connect } from "../../../sdk/src/index.js";
 import { FakeClock } from "../fake-clock.js";
@@ -118,6 +120,50 @@ describe("restart on the same data directory (sqlite)", () => {
       ["m/v5", "five"],
     ]);
     expect(srv.server.getTopic("m/cleared")).toBeUndefined();
+  });
+
+  it("keeps a retained message's QoS and MQTT 5 properties; its Message Expiry counts the downtime [MQTT-3.3.2-6]", async () => {
+    const dataDir = tempDir();
+    const t0 = Date.now();
+    let srv = await sqliteServer(dataDir, new FakeClock(t0));
+    const v5 = await connectClient(srv.url(), { protocolVersion: 5 });
+    const properties = {
+      payloadFormatIndicator: true,
+      contentType: "text/plain",
+      responseTopic: "k/replies",
+      correlationData: Buffer.from([0, 1, 2]),
+      userProperties: { u: "v" },
+    };
+    await v5.publishAsync("k/q1", "one", {
+      qos: 1,
+      retain: true,
+      properties: { ...properties, messageExpiryInterval: 600 },
+    });
+    await v5.publishAsync("k/q0", "zero", { qos: 0, retain: true });
+    await v5.publishAsync("k/q2", "two", { qos: 2, retain: true });
+    await v5.endAsync();
+    await srv.close();
+
+    srv = await sqliteServer(dataDir, new FakeClock(t0 + 100_000)); // 100 s later
+    for (const protocolVersion of [4, 5] as const) {
+      const reader = await connectClient(srv.url(), { protocolVersion });
+      cleanup.push(() => reader.endAsync());
+      const got = new Map<string, IPublishPacket>();
+      reader.on("message", (topic, _payload, packet) => got.set(topic, packet));
+      await reader.subscribeAsync("k/#", { qos: 2 });
+      await expect.poll(() => got.size).toBe(3);
+      // Each at the QoS it was published with (the subscription allows 2) [MQTT-3.3.1-9].
+      expect([...got].map(([t, p]) => [t, p.payload.toString(), p.qos, p.retain]).sort()).toEqual([
+        ["k/q0", "zero", 0, true],
+        ["k/q1", "one", 1, true],
+        ["k/q2", "two", 2, true],
+      ]);
+      if (protocolVersion === 5) {
+        // 600 s less the 100 s it was kept, the downtime included.
+        expect(got.get("k/q1")!.properties).toEqual({ ...properties, messageExpiryInterval: 500 });
+        expect(got.get("k/q0")!.properties ?? {}).toEqual({});
+      }
+    }
   });
 
   it("does not restore a retained value whose Message Expiry passed while the server was down [MQTT-3.3.2-5]", async () => {

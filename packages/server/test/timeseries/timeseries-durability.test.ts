@@ -1,8 +1,9 @@
 /**
  * Time series and the store (issue 9 §1-2, docs/durability.md, docs/timeseries.md): an SDK append and
  * an MQTT QoS 1 publish to a persistent series are answered only once the event is committed; events
- * survive a restart on the same sqlite data directory, sequences continue and the retained range still
- * holds; `retainedRange.durationMs` is applied over time by the sweep, for a persistent series (sqlite)
+ * survive a restart on the same sqlite data directory (appended by SDK, MQTT 5 and MQTT 3.1.1), sequences
+ * continue and the retained range still holds, a `durationMs` that passed while the server was down
+ * included; `retainedRange.durationMs` is applied over time by the sweep, for a persistent series (sqlite)
  * and a non-persistent one (memory).
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -162,6 +163,56 @@ describe("restart on the same data directory (sqlite)", () => {
     await expect(session.timeseries.edit("r/ts", "string", 1, "x")).rejects.toMatchObject({
       code: "INVALID_ARGUMENT",
     });
+  });
+});
+
+describe("restart after downtime (sqlite)", () => {
+  it("keeps an MQTT 3.1.1 append; a retainedRange.durationMs that passed while the server was down is applied by the first sweep", async () => {
+    const dataDir = tempDir();
+    const t0 = 1_000_000;
+    const config = { dataDir, storage: { engine: "sqlite" as const }, limits: { removalSweepMs: 3000 } };
+    let srv = await server(config, { clock: new FakeClock(t0) });
+    let session = await sdk(srv);
+    await session.topics.add("down/ts", {
+      type: "time-series",
+      properties: { eventType: "string", retainedRange: { durationMs: 60_000 } },
+    });
+    await session.timeseries.append("down/ts", "string", "old");
+    const device = await RawClient.connected(srv.addresses.mqtt as number, 4, { clientId: "dev4" });
+    device.send({
+      cmd: "publish",
+      topic: "down/ts",
+      payload: Buffer.from("from 3.1.1"),
+      qos: 1,
+      retain: false,
+      messageId: 1,
+      dup: false,
+    });
+    expect(await device.next()).toMatchObject({ cmd: "puback", messageId: 1 });
+    device.socket.destroy();
+    await session.close();
+    await srv.close();
+
+    // Kept across a restart within the range.
+    const clock = new FakeClock(t0 + 30_000);
+    srv = await server(config, { clock });
+    session = await sdk(srv);
+    const values = async () =>
+      (await session.timeseries.rangeQuery().fromStart().selectFrom("down/ts")).events.map(
+        (e) => `${e.sequence}:${String(e.value)}:${e.author}`,
+      );
+    expect(await values()).toEqual(["0:old:alice", "1:from 3.1.1:dev4"]);
+    expect(await session.timeseries.append("down/ts", "string", "new")).toMatchObject({ sequence: 2 });
+    await session.close();
+    await srv.close();
+
+    // Down for long enough that the first two left the range: the first sweep drops them.
+    const later = new FakeClock(t0 + 30_000 + 50_000);
+    srv = await server(config, { clock: later });
+    session = await sdk(srv);
+    later.advance(3000);
+    await vi.waitFor(async () => expect(await values()).toEqual(["2:new:alice"]));
+    expect(await session.timeseries.append("down/ts", "string", "next")).toMatchObject({ sequence: 3 });
   });
 });
 

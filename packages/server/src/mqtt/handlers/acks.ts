@@ -9,7 +9,10 @@ export function handlePuback(conn: MqttConnection, packet: IPubackPacket): void 
   conn.session?.complete(packet.messageId as number);
 }
 
-/** PUBREC: answer PUBREL [MQTT-4.3.3-4]; a PUBREC with an error code ends the exchange [MQTT-4.3.3-?]. */
+/**
+ * PUBREC: answer PUBREL [MQTT-4.3.3-4] (the session sends it, for a kept session once the PUBREC is
+ * committed [MQTT-4.3.3-6]); a PUBREC with an error code ends the exchange [MQTT-4.3.3-?].
+ */
 export function handlePubrec(conn: MqttConnection, packet: IPubrecPacket): void {
   const id = packet.messageId as number;
   const session = conn.session;
@@ -18,13 +21,9 @@ export function handlePubrec(conn: MqttConnection, packet: IPubrecPacket): void 
     session.complete(id);
     return;
   }
-  if (session.received(id)) {
-    conn.sendPubrel(id);
-  } else if (conn.protocolVersion === 5) {
-    conn.write(pubrel(id, Reason.PACKET_IDENTIFIER_NOT_FOUND));
-  } else {
-    conn.sendPubrel(id);
-  }
+  if (session.received(id)) return;
+  if (conn.protocolVersion === 5) conn.write(pubrel(id, Reason.PACKET_IDENTIFIER_NOT_FOUND));
+  else conn.sendPubrel(id);
 }
 
 /**

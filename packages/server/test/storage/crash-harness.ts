@@ -1,0 +1,90 @@
+/**
+ * What the crash tests of acknowledged writes share (issue 9 §3): the built `skein` CLI (sqlite, the
+ * default engine) in a child process on one data directory, killed with SIGKILL at seeded random
+ * points under load and started again on the same directory, several times over. Each writer keeps a
+ * chain of rising numbers, one write awaited at a time, and notes the highest number it sent and the
+ * highest one acknowledged; a test checks after each restart what its contract promises of them.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll } from "vitest";
+import { type RunningCli, buildCli, killClis, startCli } from "../built-cli.js";
+
+/** One writer's chain of rising numbers (one topic or series). */
+export interface Chain {
+  /** Its index (0..). */
+  readonly index: number;
+  /** Highest number sent (-1: none). */
+  sent: number;
+  /** Highest number acknowledged (-1: none). */
+  acked: number;
+}
+
+/** Chains 0..n-1, nothing sent. */
+export function chains(n: number): Chain[] {
+  return Array.from({ length: n }, (_, index) => ({ index, sent: -1, acked: -1 }));
+}
+
+/**
+ * A temporary work directory for the test file, with a config whose long group commit
+ * (`storage.maxBatchDelayMs: 20`) widens the window in which an acknowledgement sent before its commit
+ * would be caught by the kill; children left running are killed after each test.
+ */
+export function crashWorkDir(prefix: string): {
+  /** Starts the CLI on `dataDir` with that config. */
+  start(dataDir: string): Promise<RunningCli>;
+  /** A new data directory under the work directory (not created). */
+  newDir(): string;
+} {
+  let workDir = "";
+  let config = "";
+  let dirs = 0;
+  beforeAll(() => {
+    buildCli();
+    workDir = mkdtempSync(join(tmpdir(), prefix));
+    config = join(workDir, "skein.json");
+    writeFileSync(config, JSON.stringify({ storage: { maxBatchDelayMs: 20 } }));
+  }, 120_000);
+  afterAll(() => rmSync(workDir, { recursive: true, force: true }));
+  afterEach(killClis);
+  return {
+    start: (dataDir) => startCli(["--config", config, "--data-dir", dataDir], workDir),
+    newDir: () => join(workDir, `data-${++dirs}`),
+  };
+}
+
+/**
+ * Runs every chain on, from the number after the last it sent, each awaiting `write(chain, n)` before
+ * the next, and kills `skein` (SIGKILL) once `killAfter` writes were acknowledged in all. Returns
+ * when it is gone and every chain stopped (`drop` closes the clients, so that their pending writes
+ * fail).
+ */
+export async function loadUntilKilled(
+  skein: RunningCli,
+  all: readonly Chain[],
+  killAfter: number,
+  write: (chain: Chain, n: number) => Promise<unknown>,
+  drop: () => void,
+): Promise<void> {
+  let acks = 0;
+  let killed = false;
+  const run = async (chain: Chain): Promise<void> => {
+    // Bounded: the kill comes long before (killAfter is far below chains x 10,000).
+    for (let k = 0; !killed && k < 10_000; k++) {
+      const n = chain.sent + 1;
+      chain.sent = n;
+      await write(chain, n);
+      chain.acked = n;
+      if (++acks >= killAfter && !killed) {
+        killed = true;
+        skein.child.kill("SIGKILL");
+      }
+    }
+  };
+  const done = Promise.allSettled(all.map(run));
+  await skein.exited;
+  killed = true;
+  drop();
+  await done;
+}
