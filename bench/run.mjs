@@ -103,6 +103,8 @@ async function runOnBrokers(scenario, opts, brokerState) {
   const runs = Object.fromEntries(opts.brokers.map((name) => [name, []]));
   for (let i = 0; i < opts.repeat; i++) {
     for (const name of opts.brokers) {
+      const only = /** @type {Record<string, { only?: string[] }>} */ (BROKERS)[name].only;
+      if (only && !only.includes(scenario.name)) continue; // node-relay: latency only
       if (!brokerState[name]) runs[name].push(await runOnce(name, scenario, opts, brokerState));
     }
   }
@@ -110,6 +112,7 @@ async function runOnBrokers(scenario, opts, brokerState) {
   const byBroker = {};
   for (const name of opts.brokers) {
     const ok = runs[name].filter((r) => !r.error);
+    if (runs[name].length === 0 && !brokerState[name]) continue; // a broker that does not run it
     if (ok.length === 0) {
       byBroker[name] = runs[name][0] ?? { error: brokerState[name], skipped: true };
       continue;

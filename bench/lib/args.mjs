@@ -10,6 +10,8 @@
 import { parseArgs } from "node:util";
 
 export const ALL_BROKERS = ["skein", "aedes", "mosquitto"];
+/** Brokers that run only when named (node-relay: the latency scenario's floor, bench/relay-broker.mjs). */
+export const EXTRA_BROKERS = ["node-relay"];
 export const MQTT_SCENARIOS = ["ceiling", "fanin", "fanout", "qos1", "qos1-flood", "latency", "idle"];
 /** The SDK scenarios by their name in bench/run.mjs; bench/run-sdk.mjs calls them fanout, latency, rr. */
 export const SDK_SCENARIOS = ["sdk-fanout", "sdk-latency", "rr"];
@@ -142,7 +144,8 @@ const RR_USAGE = `  --rr-kinds LIST       ${ALL_RR_KINDS.join(",")} (default: al
 
 const USAGE = `Usage: node bench/run.mjs [options]   (every option also reads BENCH_<NAME>, e.g. BENCH_BROKERS;
                                       the SDK scenarios read BENCH_SDK_<NAME> first)
-  --brokers LIST        ${ALL_BROKERS.join(",")} (default: all; mosquitto is skipped if not on PATH)
+  --brokers LIST        ${ALL_BROKERS.join(",")} (default: all; mosquitto is skipped if not on PATH);
+                        also node-relay (latency only: a bare Node QoS 1 relay, the floor)
   --scenarios LIST      ${ALL_SCENARIOS.join(",")} (default: all)
                         MQTT brokers compared: ${MQTT_SCENARIOS.join(",")};
                         the SDK door against the MQTT door (and NATS): ${SDK_SCENARIOS.join(",")};
@@ -319,7 +322,7 @@ export function readOptions(argv = process.argv.slice(2), { alias } = {}) {
  */
 function mqttOptions(get, scenarios, nodelay) {
   return {
-    brokers: list(get("brokers"), ALL_BROKERS, "broker"),
+    brokers: list(get("brokers"), [...ALL_BROKERS, ...EXTRA_BROKERS], "broker"),
     scenarios,
     duration: num("duration", get("duration"), 0.5, 300),
     warmup: num("warmup", get("warmup"), 0, 60),

@@ -7,7 +7,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { ChildServer, ROOT, freePort, startServer } from "./child.mjs";
-import { GC_FILE_ENV, GC_PROBE, gcPauses } from "./gc.mjs";
+import { GC_FILE_ENV, GC_PROBE, gcPauses, loopDelay } from "./gc.mjs";
 import { findBinary } from "./process.mjs";
 
 /** @param {string} file */
@@ -59,6 +59,7 @@ function skeinConfig(dir) {
  * @property {() => string | null} unavailable why it cannot run here, or null
  * @property {() => string} version
  * @property {boolean} [gcProbe] whether its child runs bench/lib/gc-probe.mjs
+ * @property {string[]} [only] the only scenarios it can run (the others skip it)
  * @property {(port: number, dir: string, opts: import("./args.mjs").MqttOptions) => [string, string[]]} command
  */
 
@@ -94,6 +95,16 @@ export const BROKERS = {
       process.execPath,
       ["bench/aedes-server.mjs", String(port), ...(opts.nodelay ? ["--nodelay"] : [])],
     ],
+  },
+  // The floor: a bare QoS 1 relay in Node (bench/relay-broker.mjs), exact topics only, so the latency
+  // scenario only. Not in the default --brokers.
+  "node-relay": {
+    label: "Node relay",
+    unavailable: () => null,
+    version: () => process.version,
+    gcProbe: true,
+    only: ["latency"],
+    command: (port) => [process.execPath, ["--import", GC_PROBE, "bench/relay-broker.mjs", String(port)]],
   },
   mosquitto: {
     label: "Mosquitto",
@@ -137,6 +148,8 @@ export async function startBroker(name, opts) {
   server.port = port;
   // The server's GC pauses between two epoch-ms instants, or null (no probe in this broker).
   server.gcPauses = (fromMs, toMs) => (gcFile ? gcPauses(gcFile, fromMs, toMs) : null);
+  // Its event loop's delay in that window, or null (not a Node broker).
+  server.loopDelay = (fromMs, toMs) => (gcFile ? loopDelay(gcFile, fromMs, toMs) : null);
   return server;
 }
 

@@ -57,6 +57,8 @@ export class ChildServer {
     this.sdkUrl = undefined;
     /** @type {((fromMs: number, toMs: number) => import("./gc.mjs").GcPauses | null) | undefined} */
     this.gcPauses = undefined;
+    /** @type {((fromMs: number, toMs: number) => import("./gc.mjs").LoopDelay | null) | undefined} */
+    this.loopDelay = undefined;
     /** @type {(() => Promise<any>) | undefined} the null sink's counters */
     this.counts = undefined;
     /** @type {(() => Promise<any>) | undefined} the null sink: start sending */

@@ -5,6 +5,7 @@
 //   sub  - subscribes, counts PUBLISH packets by fixed header, PUBACKs QoS 1, records latencies.
 //   idle - connects and stays idle (PINGREQ every keepalive/2).
 // The main thread drives it with {id, cmd} messages (see pool.mjs) and gets {id, ...} replies.
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { Conn, forEachLimited } from "./client.mjs";
 import { NO_CREDIT, Pump, WAITING, WROTE, cfg, serveCommands, shared, windowCredit } from "./generator.mjs";
 import { PINGREQ, PUBACK, publishPacket, publishPacketId, publishPayloadOffset, pubacks } from "./mqtt.mjs";
@@ -147,6 +148,24 @@ function rateTick() {
   }
 }
 
+// ---- this thread's event-loop delay while recording (latency scenario) ------------------------
+// The same figures as the brokers' gc-probe.mjs (gc.mjs LoopDelay): a stall of the load generator
+// lands in whichever broker's latency is being measured.
+const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+/** @type {import("./gc.mjs").LoopDelay} */
+const loop = { maxMs: 0, p99Ms: 0, stalls2ms: 0, seconds: 0 };
+/** @type {NodeJS.Timeout | null} */
+let loopTimer = null;
+function foldLoopSecond() {
+  const max = loopDelay.max / 1e6;
+  if (loopDelay.count === 0) return;
+  loop.seconds++;
+  loop.maxMs = Math.max(loop.maxMs, max);
+  loop.p99Ms = Math.max(loop.p99Ms, loopDelay.percentile(99) / 1e6);
+  if (max >= 2) loop.stalls2ms++;
+  loopDelay.reset();
+}
+
 // ---- connections & commands ---------------------------------------------------------------
 async function open() {
   const t0 = hrMs();
@@ -210,6 +229,16 @@ const commands = {
   /** @param {{ on: boolean }} args */
   record({ on }) {
     recording = on;
+    if (on && loopTimer === null) {
+      loopDelay.reset();
+      loopDelay.enable();
+      loopTimer = setInterval(foldLoopSecond, 1000);
+    } else if (!on && loopTimer !== null) {
+      clearInterval(loopTimer);
+      loopTimer = null;
+      foldLoopSecond();
+      loopDelay.disable();
+    }
   },
   stop() {
     running = false;
@@ -219,7 +248,7 @@ const commands = {
     running = false;
     clearInterval(rateTimer ?? undefined);
     for (const c of conns) c.close();
-    return { samples: samples ? samples.slice(0, nSamples) : null, dropped };
+    return { samples: samples ? samples.slice(0, nSamples) : null, dropped, loop };
   },
 };
 
