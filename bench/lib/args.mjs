@@ -43,6 +43,7 @@ const SDK_ALIAS = { fanout: "sdk-fanout", latency: "sdk-latency", rr: "rr" };
  * @property {string} out
  * @property {number} startTimeout
  * @property {string[]} skeinArgs
+ * @property {string[]} skeinNodeArgs
  * @property {boolean} nodelay
  * @property {number} startupScale storage scenario: size of the start-up data set (1 = issue 9 §1's)
  * @property {boolean} [skeinDefaults] set for one run by a scenario that wants Skein's defaults
@@ -99,6 +100,7 @@ const DEFAULTS = {
   "sdk-out": "bench/results/sdk-latest.json",
   "start-timeout": "20", // seconds to wait for a server's ports to accept connections
   "skein-args": "", // extra arguments for the Skein CLI, e.g. "--config bench/skein.json"
+  "skein-node-args": "", // MQTT brokers: node options for the Skein child, e.g. "--max-semi-space-size=32"
   "sdk-workers": "4", // worker threads holding the SDK fan-out subscribers
   window: "64", // SDK fan-out: published updates not yet delivered to every subscriber (both doors)
   inflight: "64", // SDK fan-out: SDK sets without a result
@@ -167,6 +169,9 @@ const USAGE = `Usage: node bench/run.mjs [options]   (every option also reads BE
   --sdk-out FILE        JSON results of the SDK scenarios (default ${DEFAULTS["sdk-out"]})
   --start-timeout S     wait this long for a broker's port (default ${DEFAULTS["start-timeout"]})
   --skein-args="ARGS"   extra arguments appended to the Skein command line (split on spaces)
+  --skein-node-args="ARGS"
+                        node options for the Skein broker's process (split on spaces), e.g.
+                        "--max-semi-space-size=32" or "--trace-gc"
   --nodelay             Aedes and Mosquitto with TCP_NODELAY (default: socket defaults, Nagle on;
                         Skein decides for itself)
   --startup-scale F     storage: start-up data set size, a fraction of 100,000 retained topics,
@@ -198,7 +203,15 @@ ${RR_USAGE}
   --skein-args="ARGS"   extra arguments for the Skein command line (split on spaces)`;
 
 /** Options bench/run-sdk.mjs does not take (the MQTT brokers' own, and its --out is --sdk-out). */
-const MQTT_ONLY = ["brokers", "publishers", "idle-conns", "sdk-out", "nodelay", "startup-scale"];
+const MQTT_ONLY = [
+  "brokers",
+  "publishers",
+  "idle-conns",
+  "sdk-out",
+  "nodelay",
+  "startup-scale",
+  "skein-node-args",
+];
 
 /**
  * The comma-separated `value` as a list; every item must be one of `allowed`.
@@ -337,6 +350,7 @@ function mqttOptions(get, scenarios, nodelay) {
     out: get("out"),
     startTimeout: num("start-timeout", get("start-timeout"), 1, 300),
     skeinArgs: get("skein-args").split(" ").filter(Boolean),
+    skeinNodeArgs: get("skein-node-args").split(" ").filter(Boolean),
     nodelay: nodelay || ["1", "true"].includes(process.env.BENCH_NODELAY ?? ""),
     startupScale: num("startup-scale", get("startup-scale"), 0.0001, 10),
   };

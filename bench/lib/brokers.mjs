@@ -15,7 +15,9 @@ function readJson(file) {
   return JSON.parse(fs.readFileSync(path.join(ROOT, file), "utf8"));
 }
 
-const SKEIN_CLI = "packages/server/dist/cli.js";
+// BENCH_SKEIN_CLI: another build of Skein (a copy of packages/server/dist inside the repository, so
+// that its imports resolve), to compare two builds in alternating runs.
+const SKEIN_CLI = process.env.BENCH_SKEIN_CLI ?? "packages/server/dist/cli.js";
 
 /**
  * @param {number} port
@@ -75,6 +77,7 @@ export const BROKERS = {
     command: (port, dir, opts) => [
       process.execPath,
       [
+        ...opts.skeinNodeArgs,
         ...["--import", GC_PROBE],
         SKEIN_CLI,
         ...["--host", "127.0.0.1", "--mqtt-port", String(port), "--http-port", "0", "--log-level", "warn"],
