@@ -19,7 +19,7 @@ import { readOptions } from "./lib/args.mjs";
 import { BROKERS, startBroker } from "./lib/brokers.mjs";
 import { ROOT, killAll } from "./lib/child.mjs";
 import { optionsOrExit, printHeader, runMain, runMeta, writeResults } from "./lib/driver.mjs";
-import { installCleanup, reexecWithMoreFds } from "./lib/process.mjs";
+import { installCleanup, pinSelf, reexecWithMoreFds } from "./lib/process.mjs";
 import {
   checkTargets,
   printCeiling,
@@ -135,6 +135,7 @@ async function runMqtt(opts) {
     const why = BROKERS[/** @type {keyof typeof BROKERS} */ (name)].unavailable();
     if (why) brokerState[name] = why;
   }
+  if (opts.pin) pinSelf(1); // --pin: the load generator on CPU 1, each broker on CPU 0 (brokers.mjs)
   await printHeader("Skein bench", results, opts);
   for (const [name, why] of Object.entries(brokerState)) console.log(`  skipping ${name}: ${why}`);
 

@@ -45,6 +45,7 @@ const SDK_ALIAS = { fanout: "sdk-fanout", latency: "sdk-latency", rr: "rr" };
  * @property {string[]} skeinArgs
  * @property {string[]} skeinNodeArgs
  * @property {boolean} nodelay
+ * @property {boolean} pin brokers on CPU 0 and the bench process (the load generator) on CPU 1
  * @property {number} startupScale storage scenario: size of the start-up data set (1 = issue 9 §1's)
  * @property {boolean} [skeinDefaults] set for one run by a scenario that wants Skein's defaults
  */
@@ -174,6 +175,7 @@ const USAGE = `Usage: node bench/run.mjs [options]   (every option also reads BE
                         "--max-semi-space-size=32" or "--trace-gc"
   --nodelay             Aedes and Mosquitto with TCP_NODELAY (default: socket defaults, Nagle on;
                         Skein decides for itself)
+  --pin                 each broker on CPU 0 and the bench (the load generator) on CPU 1 (taskset)
   --startup-scale F     storage: start-up data set size, a fraction of 100,000 retained topics,
                         1,000,000 events, 1,000 sessions x 100 queued (default ${DEFAULTS["startup-scale"]})
   --sdk-workers N       worker threads for the SDK fan-out subscribers (default ${DEFAULTS["sdk-workers"]})
@@ -209,6 +211,7 @@ const MQTT_ONLY = [
   "idle-conns",
   "sdk-out",
   "nodelay",
+  "pin",
   "startup-scale",
   "skein-node-args",
 ];
@@ -273,7 +276,7 @@ export function readOptions(argv = process.argv.slice(2), { alias } = {}) {
   for (const name of Object.keys(DEFAULTS)) {
     if (!(sdkAlias && MQTT_ONLY.includes(name))) options[name] = { type: "string" };
   }
-  if (!sdkAlias) options.nodelay = { type: "boolean" };
+  if (!sdkAlias) options.nodelay = options.pin = { type: "boolean" };
   /** @type {Record<string, string | boolean | (string | boolean)[] | undefined>} */
   let values;
   try {
@@ -322,7 +325,10 @@ export function readOptions(argv = process.argv.slice(2), { alias } = {}) {
   /** @param {string} name */
   const sdkGetOut = (name) => (name === "sdk-out" ? sdkOut : sdkGet(name));
   return {
-    mqtt: mqttScenarios.length > 0 ? mqttOptions(mqttGet, mqttScenarios, values.nodelay === true) : null,
+    mqtt:
+      mqttScenarios.length > 0
+        ? mqttOptions(mqttGet, mqttScenarios, values.nodelay === true, values.pin === true)
+        : null,
     sdk: sdkScenarios.length > 0 ? sdkOptions(sdkGetOut, sdkScenarios) : null,
   };
 }
@@ -331,9 +337,10 @@ export function readOptions(argv = process.argv.slice(2), { alias } = {}) {
  * @param {(name: string) => string} get
  * @param {string[]} scenarios
  * @param {boolean} nodelay
+ * @param {boolean} pin
  * @returns {MqttOptions}
  */
-function mqttOptions(get, scenarios, nodelay) {
+function mqttOptions(get, scenarios, nodelay, pin) {
   return {
     brokers: list(get("brokers"), [...ALL_BROKERS, ...EXTRA_BROKERS], "broker"),
     scenarios,
@@ -352,6 +359,7 @@ function mqttOptions(get, scenarios, nodelay) {
     skeinArgs: get("skein-args").split(" ").filter(Boolean),
     skeinNodeArgs: get("skein-node-args").split(" ").filter(Boolean),
     nodelay: nodelay || ["1", "true"].includes(process.env.BENCH_NODELAY ?? ""),
+    pin: pin || ["1", "true"].includes(process.env.BENCH_PIN ?? ""),
     startupScale: num("startup-scale", get("startup-scale"), 0.0001, 10),
   };
 }

@@ -6,6 +6,7 @@ import { execFileSync, fork } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { pinned } from "./anchors.mjs";
 import { ChildServer, ROOT, freePort, startServer } from "./child.mjs";
 import { GC_FILE_ENV, GC_PROBE, gcPauses, loopDelay } from "./gc.mjs";
 import { findBinary } from "./process.mjs";
@@ -140,7 +141,8 @@ export async function startBroker(name, opts) {
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `skein-bench-${name}-`));
   const broker = /** @type {Record<string, BrokerSpec>} */ (BROKERS)[name];
-  const [cmd, args] = broker.command(port, dir, opts);
+  // --pin: the broker on CPU 0 (the bench itself runs on CPU 1, run.mjs).
+  const [cmd, args] = opts.pin ? pinned(...broker.command(port, dir, opts)) : broker.command(port, dir, opts);
   const gcFile = broker.gcProbe ? path.join(dir, "gc.log") : null;
   const server = await startServer(name, cmd, args, {
     ports: { mqtt: port },
