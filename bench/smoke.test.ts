@@ -65,7 +65,10 @@ describe("bench driver", () => {
         "--skein-args",
       ].sort(),
     );
-    const mqtt = ["--brokers", "--publishers", "--idle-conns", "--nodelay", "--sdk-out", "--startup-scale"];
+    const mqtt = [
+      ...["--brokers", "--publishers", "--idle-conns", "--nodelay", "--sdk-out", "--startup-scale"],
+      ...["--pin", "--skein-node-args"],
+    ];
     expect(all).toEqual([...new Set([...sdk, ...mqtt])].sort());
   });
 
