@@ -19,7 +19,7 @@ import { readOptions } from "./lib/args.mjs";
 import { BROKERS, startBroker } from "./lib/brokers.mjs";
 import { ROOT, killAll } from "./lib/child.mjs";
 import { optionsOrExit, printHeader, runMain, runMeta, writeResults } from "./lib/driver.mjs";
-import { installCleanup, reexecWithMoreFds } from "./lib/process.mjs";
+import { installCleanup, pinSelf, reexecWithMoreFds } from "./lib/process.mjs";
 import {
   checkTargets,
   printCeiling,
@@ -103,6 +103,8 @@ async function runOnBrokers(scenario, opts, brokerState) {
   const runs = Object.fromEntries(opts.brokers.map((name) => [name, []]));
   for (let i = 0; i < opts.repeat; i++) {
     for (const name of opts.brokers) {
+      const only = /** @type {Record<string, { only?: string[] }>} */ (BROKERS)[name].only;
+      if (only && !only.includes(scenario.name)) continue; // node-relay: latency only
       if (!brokerState[name]) runs[name].push(await runOnce(name, scenario, opts, brokerState));
     }
   }
@@ -110,6 +112,7 @@ async function runOnBrokers(scenario, opts, brokerState) {
   const byBroker = {};
   for (const name of opts.brokers) {
     const ok = runs[name].filter((r) => !r.error);
+    if (runs[name].length === 0 && !brokerState[name]) continue; // a broker that does not run it
     if (ok.length === 0) {
       byBroker[name] = runs[name][0] ?? { error: brokerState[name], skipped: true };
       continue;
@@ -132,6 +135,7 @@ async function runMqtt(opts) {
     const why = BROKERS[/** @type {keyof typeof BROKERS} */ (name)].unavailable();
     if (why) brokerState[name] = why;
   }
+  if (opts.pin) pinSelf(1); // --pin: the load generator on CPU 1, each broker on CPU 0 (brokers.mjs)
   await printHeader("Skein bench", results, opts);
   for (const [name, why] of Object.entries(brokerState)) console.log(`  skipping ${name}: ${why}`);
 

@@ -65,7 +65,10 @@ describe("bench driver", () => {
         "--skein-args",
       ].sort(),
     );
-    const mqtt = ["--brokers", "--publishers", "--idle-conns", "--nodelay", "--sdk-out", "--startup-scale"];
+    const mqtt = [
+      ...["--brokers", "--publishers", "--idle-conns", "--nodelay", "--sdk-out", "--startup-scale"],
+      ...["--pin", "--skein-node-args"],
+    ];
     expect(all).toEqual([...new Set([...sdk, ...mqtt])].sort());
   });
 
@@ -73,7 +76,7 @@ describe("bench driver", () => {
     const mqttOut = path.join(dir, "mqtt.json");
     const sdkOut = path.join(dir, "sdk.json");
     const out = await node("bench/run.mjs", [
-      ...["--brokers", "skein", "--scenarios", "fanin,latency,sdk-fanout"],
+      ...["--brokers", "skein,node-relay", "--scenarios", "fanin,latency,sdk-fanout"],
       ...["--duration", "1", "--warmup", "0", "--repeat", "1"],
       ...["--subscribers", "20", "--sdk-workers", "1", "--rate", "500", "--latency-subs", "2"],
       ...["--out", mqttOut, "--sdk-out", sdkOut],
@@ -82,8 +85,12 @@ describe("bench driver", () => {
     expect(out).toContain("== Targets (SDK door)");
 
     const mqtt = JSON.parse(fs.readFileSync(mqttOut, "utf8"));
-    expect(mqtt.meta.options).toMatchObject({ brokers: ["skein"], scenarios: ["fanin", "latency"] });
+    expect(mqtt.meta.options).toMatchObject({
+      brokers: ["skein", "node-relay"],
+      scenarios: ["fanin", "latency"],
+    });
     const fanin = mqtt.scenarios.fanin;
+    expect(fanin.brokers["node-relay"]).toBeUndefined(); // the bare relay runs the latency scenario only
     expect(Object.keys(fanin)).toEqual(["title", "brokers", "ratios"]);
     expect(fanin.brokers.skein.error).toBeUndefined();
     expect(fanin.brokers.skein.msgsPerSec).toBeGreaterThan(0);
@@ -94,6 +101,12 @@ describe("bench driver", () => {
     expect(latency.msgsPerSec).toBeGreaterThan(0);
     expect(latency.p99Ms).toBeGreaterThan(0);
     expect(latency.gc).toHaveProperty("scavenges"); // the GC probe of Skein's child
+    expect(latency.serverLoop).toHaveProperty("maxMs"); // and its event-loop delay
+    expect(latency.subLoop).toHaveProperty("maxMs"); // the load generator's
+    const relay = mqtt.scenarios.latency.brokers["node-relay"];
+    expect(relay.error).toBeUndefined();
+    expect(relay.msgsPerSec).toBeGreaterThan(0); // the floor relays every message
+    expect(mqtt.scenarios.latency.ratios).toHaveProperty("Skein/Node relay");
     expect(Array.isArray(mqtt.targets)).toBe(true);
 
     const sdk = JSON.parse(fs.readFileSync(sdkOut, "utf8"));

@@ -10,6 +10,8 @@
 import { parseArgs } from "node:util";
 
 export const ALL_BROKERS = ["skein", "aedes", "mosquitto"];
+/** Brokers that run only when named (node-relay: the latency scenario's floor, bench/relay-broker.mjs). */
+export const EXTRA_BROKERS = ["node-relay"];
 export const MQTT_SCENARIOS = ["ceiling", "fanin", "fanout", "qos1", "qos1-flood", "latency", "idle"];
 /** The SDK scenarios by their name in bench/run.mjs; bench/run-sdk.mjs calls them fanout, latency, rr. */
 export const SDK_SCENARIOS = ["sdk-fanout", "sdk-latency", "rr"];
@@ -41,7 +43,9 @@ const SDK_ALIAS = { fanout: "sdk-fanout", latency: "sdk-latency", rr: "rr" };
  * @property {string} out
  * @property {number} startTimeout
  * @property {string[]} skeinArgs
+ * @property {string[]} skeinNodeArgs
  * @property {boolean} nodelay
+ * @property {boolean} pin brokers on CPU 0 and the bench process (the load generator) on CPU 1
  * @property {number} startupScale storage scenario: size of the start-up data set (1 = issue 9 §1's)
  * @property {boolean} [skeinDefaults] set for one run by a scenario that wants Skein's defaults
  */
@@ -97,6 +101,7 @@ const DEFAULTS = {
   "sdk-out": "bench/results/sdk-latest.json",
   "start-timeout": "20", // seconds to wait for a server's ports to accept connections
   "skein-args": "", // extra arguments for the Skein CLI, e.g. "--config bench/skein.json"
+  "skein-node-args": "", // MQTT brokers: node options for the Skein child, e.g. "--max-semi-space-size=32"
   "sdk-workers": "4", // worker threads holding the SDK fan-out subscribers
   window: "64", // SDK fan-out: published updates not yet delivered to every subscriber (both doors)
   inflight: "64", // SDK fan-out: SDK sets without a result
@@ -142,7 +147,8 @@ const RR_USAGE = `  --rr-kinds LIST       ${ALL_RR_KINDS.join(",")} (default: al
 
 const USAGE = `Usage: node bench/run.mjs [options]   (every option also reads BENCH_<NAME>, e.g. BENCH_BROKERS;
                                       the SDK scenarios read BENCH_SDK_<NAME> first)
-  --brokers LIST        ${ALL_BROKERS.join(",")} (default: all; mosquitto is skipped if not on PATH)
+  --brokers LIST        ${ALL_BROKERS.join(",")} (default: all; mosquitto is skipped if not on PATH);
+                        also node-relay (latency only: a bare Node QoS 1 relay, the floor)
   --scenarios LIST      ${ALL_SCENARIOS.join(",")} (default: all)
                         MQTT brokers compared: ${MQTT_SCENARIOS.join(",")};
                         the SDK door against the MQTT door (and NATS): ${SDK_SCENARIOS.join(",")};
@@ -164,8 +170,12 @@ const USAGE = `Usage: node bench/run.mjs [options]   (every option also reads BE
   --sdk-out FILE        JSON results of the SDK scenarios (default ${DEFAULTS["sdk-out"]})
   --start-timeout S     wait this long for a broker's port (default ${DEFAULTS["start-timeout"]})
   --skein-args="ARGS"   extra arguments appended to the Skein command line (split on spaces)
+  --skein-node-args="ARGS"
+                        node options for the Skein broker's process (split on spaces), e.g.
+                        "--max-semi-space-size=32" or "--trace-gc"
   --nodelay             Aedes and Mosquitto with TCP_NODELAY (default: socket defaults, Nagle on;
                         Skein decides for itself)
+  --pin                 each broker on CPU 0 and the bench (the load generator) on CPU 1 (taskset)
   --startup-scale F     storage: start-up data set size, a fraction of 100,000 retained topics,
                         1,000,000 events, 1,000 sessions x 100 queued (default ${DEFAULTS["startup-scale"]})
   --sdk-workers N       worker threads for the SDK fan-out subscribers (default ${DEFAULTS["sdk-workers"]})
@@ -195,7 +205,16 @@ ${RR_USAGE}
   --skein-args="ARGS"   extra arguments for the Skein command line (split on spaces)`;
 
 /** Options bench/run-sdk.mjs does not take (the MQTT brokers' own, and its --out is --sdk-out). */
-const MQTT_ONLY = ["brokers", "publishers", "idle-conns", "sdk-out", "nodelay", "startup-scale"];
+const MQTT_ONLY = [
+  "brokers",
+  "publishers",
+  "idle-conns",
+  "sdk-out",
+  "nodelay",
+  "pin",
+  "startup-scale",
+  "skein-node-args",
+];
 
 /**
  * The comma-separated `value` as a list; every item must be one of `allowed`.
@@ -257,7 +276,7 @@ export function readOptions(argv = process.argv.slice(2), { alias } = {}) {
   for (const name of Object.keys(DEFAULTS)) {
     if (!(sdkAlias && MQTT_ONLY.includes(name))) options[name] = { type: "string" };
   }
-  if (!sdkAlias) options.nodelay = { type: "boolean" };
+  if (!sdkAlias) options.nodelay = options.pin = { type: "boolean" };
   /** @type {Record<string, string | boolean | (string | boolean)[] | undefined>} */
   let values;
   try {
@@ -306,7 +325,10 @@ export function readOptions(argv = process.argv.slice(2), { alias } = {}) {
   /** @param {string} name */
   const sdkGetOut = (name) => (name === "sdk-out" ? sdkOut : sdkGet(name));
   return {
-    mqtt: mqttScenarios.length > 0 ? mqttOptions(mqttGet, mqttScenarios, values.nodelay === true) : null,
+    mqtt:
+      mqttScenarios.length > 0
+        ? mqttOptions(mqttGet, mqttScenarios, values.nodelay === true, values.pin === true)
+        : null,
     sdk: sdkScenarios.length > 0 ? sdkOptions(sdkGetOut, sdkScenarios) : null,
   };
 }
@@ -315,11 +337,12 @@ export function readOptions(argv = process.argv.slice(2), { alias } = {}) {
  * @param {(name: string) => string} get
  * @param {string[]} scenarios
  * @param {boolean} nodelay
+ * @param {boolean} pin
  * @returns {MqttOptions}
  */
-function mqttOptions(get, scenarios, nodelay) {
+function mqttOptions(get, scenarios, nodelay, pin) {
   return {
-    brokers: list(get("brokers"), ALL_BROKERS, "broker"),
+    brokers: list(get("brokers"), [...ALL_BROKERS, ...EXTRA_BROKERS], "broker"),
     scenarios,
     duration: num("duration", get("duration"), 0.5, 300),
     warmup: num("warmup", get("warmup"), 0, 60),
@@ -334,7 +357,9 @@ function mqttOptions(get, scenarios, nodelay) {
     out: get("out"),
     startTimeout: num("start-timeout", get("start-timeout"), 1, 300),
     skeinArgs: get("skein-args").split(" ").filter(Boolean),
+    skeinNodeArgs: get("skein-node-args").split(" ").filter(Boolean),
     nodelay: nodelay || ["1", "true"].includes(process.env.BENCH_NODELAY ?? ""),
+    pin: pin || ["1", "true"].includes(process.env.BENCH_PIN ?? ""),
     startupScale: num("startup-scale", get("startup-scale"), 0.0001, 10),
   };
 }

@@ -6,8 +6,9 @@ import { execFileSync, fork } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { pinned } from "./anchors.mjs";
 import { ChildServer, ROOT, freePort, startServer } from "./child.mjs";
-import { GC_FILE_ENV, GC_PROBE, gcPauses } from "./gc.mjs";
+import { GC_FILE_ENV, GC_PROBE, gcPauses, loopDelay } from "./gc.mjs";
 import { findBinary } from "./process.mjs";
 
 /** @param {string} file */
@@ -15,7 +16,9 @@ function readJson(file) {
   return JSON.parse(fs.readFileSync(path.join(ROOT, file), "utf8"));
 }
 
-const SKEIN_CLI = "packages/server/dist/cli.js";
+// BENCH_SKEIN_CLI: another build of Skein (a copy of packages/server/dist inside the repository, so
+// that its imports resolve), to compare two builds in alternating runs.
+const SKEIN_CLI = process.env.BENCH_SKEIN_CLI ?? "packages/server/dist/cli.js";
 
 /**
  * @param {number} port
@@ -59,6 +62,7 @@ function skeinConfig(dir) {
  * @property {() => string | null} unavailable why it cannot run here, or null
  * @property {() => string} version
  * @property {boolean} [gcProbe] whether its child runs bench/lib/gc-probe.mjs
+ * @property {string[]} [only] the only scenarios it can run (the others skip it)
  * @property {(port: number, dir: string, opts: import("./args.mjs").MqttOptions) => [string, string[]]} command
  */
 
@@ -74,6 +78,7 @@ export const BROKERS = {
     command: (port, dir, opts) => [
       process.execPath,
       [
+        ...opts.skeinNodeArgs,
         ...["--import", GC_PROBE],
         SKEIN_CLI,
         ...["--host", "127.0.0.1", "--mqtt-port", String(port), "--http-port", "0", "--log-level", "warn"],
@@ -94,6 +99,16 @@ export const BROKERS = {
       process.execPath,
       ["bench/aedes-server.mjs", String(port), ...(opts.nodelay ? ["--nodelay"] : [])],
     ],
+  },
+  // The floor: a bare QoS 1 relay in Node (bench/relay-broker.mjs), exact topics only, so the latency
+  // scenario only. Not in the default --brokers.
+  "node-relay": {
+    label: "Node relay",
+    unavailable: () => null,
+    version: () => process.version,
+    gcProbe: true,
+    only: ["latency"],
+    command: (port) => [process.execPath, ["--import", GC_PROBE, "bench/relay-broker.mjs", String(port)]],
   },
   mosquitto: {
     label: "Mosquitto",
@@ -126,7 +141,8 @@ export async function startBroker(name, opts) {
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `skein-bench-${name}-`));
   const broker = /** @type {Record<string, BrokerSpec>} */ (BROKERS)[name];
-  const [cmd, args] = broker.command(port, dir, opts);
+  // --pin: the broker on CPU 0 (the bench itself runs on CPU 1, run.mjs).
+  const [cmd, args] = opts.pin ? pinned(...broker.command(port, dir, opts)) : broker.command(port, dir, opts);
   const gcFile = broker.gcProbe ? path.join(dir, "gc.log") : null;
   const server = await startServer(name, cmd, args, {
     ports: { mqtt: port },
@@ -137,6 +153,8 @@ export async function startBroker(name, opts) {
   server.port = port;
   // The server's GC pauses between two epoch-ms instants, or null (no probe in this broker).
   server.gcPauses = (fromMs, toMs) => (gcFile ? gcPauses(gcFile, fromMs, toMs) : null);
+  // Its event loop's delay in that window, or null (not a Node broker).
+  server.loopDelay = (fromMs, toMs) => (gcFile ? loopDelay(gcFile, fromMs, toMs) : null);
   return server;
 }
 

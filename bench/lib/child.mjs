@@ -57,6 +57,8 @@ export class ChildServer {
     this.sdkUrl = undefined;
     /** @type {((fromMs: number, toMs: number) => import("./gc.mjs").GcPauses | null) | undefined} */
     this.gcPauses = undefined;
+    /** @type {((fromMs: number, toMs: number) => import("./gc.mjs").LoopDelay | null) | undefined} */
+    this.loopDelay = undefined;
     /** @type {(() => Promise<any>) | undefined} the null sink's counters */
     this.counts = undefined;
     /** @type {(() => Promise<any>) | undefined} the null sink: start sending */
@@ -137,6 +139,10 @@ export async function startServer(name, cmd, args, { ports, dir, startTimeout, t
     env: env ? { ...process.env, ...env } : process.env,
   });
   const server = new ChildServer(name, child, ports, dir, termWaitS);
+  // BENCH_CHILD_LOG=PREFIX: the child's whole standard output also to PREFIX-<name>-<pid>.log (e.g.
+  // Skein's `--skein-node-args=--trace-gc-nvp` lines).
+  const log = process.env.BENCH_CHILD_LOG;
+  if (log) child.stdout?.pipe(fs.createWriteStream(`${log}-${name}-${child.pid}.log`));
   try {
     return await server.waitReady(startTimeout);
   } catch (err) {

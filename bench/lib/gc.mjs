@@ -80,3 +80,41 @@ export function gcPauses(file, fromMs, toMs) {
   out.perSecond = out.pauses / ((toMs - fromMs) / 1000);
   return out;
 }
+
+/**
+ * The event loop's delay in a window, from the lines gc-probe.mjs writes each second
+ * (`<gc file>.loop`), and from a load-generator worker (worker.mjs) in the same shape.
+ * @typedef {object} LoopDelay
+ * @property {number} maxMs the longest delay of the loop (a stall)
+ * @property {number} p99Ms the highest per-second p99 of the delay
+ * @property {number} stalls2ms seconds whose longest delay was 2 ms or more
+ * @property {number} seconds seconds measured
+ */
+
+/**
+ * The loop delay of the seconds that ended between `fromMs` and `toMs` + 0.5 s (epoch ms), or null
+ * when the file is missing.
+ * @param {string} file the GC file (its `.loop` companion is read)
+ * @param {number} fromMs
+ * @param {number} toMs
+ * @returns {LoopDelay | null}
+ */
+export function loopDelay(file, fromMs, toMs) {
+  let text;
+  try {
+    text = fs.readFileSync(`${file}.loop`, "utf8");
+  } catch {
+    return null;
+  }
+  /** @type {LoopDelay} */
+  const out = { maxMs: 0, p99Ms: 0, stalls2ms: 0, seconds: 0 };
+  for (const line of text.split("\n")) {
+    const [at, max, p99] = line.split(" ").map(Number);
+    if (!(at > fromMs + 500 && at <= toMs + 500)) continue;
+    out.seconds++;
+    out.maxMs = Math.max(out.maxMs, max);
+    out.p99Ms = Math.max(out.p99Ms, p99);
+    if (max >= 2) out.stalls2ms++;
+  }
+  return out;
+}

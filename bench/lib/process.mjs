@@ -4,6 +4,7 @@
 import { execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
+import os from "node:os";
 import path from "node:path";
 
 /** A bash prelude that raises the open-files limit as far as allowed, then runs "$@". */
@@ -94,4 +95,15 @@ export function procCpu(pid) {
 export function procRss(pid) {
   const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1]) * 1024;
+}
+
+/**
+ * Pins every thread of this process (and the worker threads it starts later, which inherit it) to
+ * CPU `cpu` with taskset, when taskset is on PATH and the machine has more CPUs than that.
+ * @param {number} cpu
+ */
+export function pinSelf(cpu) {
+  const taskset = findBinary("taskset");
+  if (!taskset || os.cpus().length <= cpu) return;
+  execFileSync(taskset, ["-a", "-p", "-c", String(cpu), String(process.pid)], { stdio: "ignore" });
 }

@@ -27,6 +27,7 @@ const COLUMNS = {
   ],
   latency: [
     ["p50 ms", (r) => fmtMs(r.p50Ms)],
+    ["p90 ms", (r) => fmtMs(r.p90Ms)],
     ["p99 ms", (r) => fmtMs(r.p99Ms)],
     ["p99.9 ms", (r) => fmtMs(r.p999Ms)],
     ["max ms", (r) => fmtMs(r.maxMs)],
@@ -35,6 +36,10 @@ const COLUMNS = {
     // The server's GC in the window: scavenges/mark-compacts, and the longest pause of any kind.
     ["GC scav/MC", (r) => (r.gc ? `${r.gc.scavenges}/${r.gc.markCompacts}` : "-")],
     ["GC max ms", (r) => (r.gc ? fmtMs(r.gc.maxMs) : "-")],
+    // The longest event-loop stall in the window: the broker's (Node brokers), the load generator's
+    // (its subscriber and publisher threads): a stall on either side lands in the tail.
+    ["srv loop max", (r) => (r.serverLoop ? fmtMs(r.serverLoop.maxMs) : "-")],
+    ["gen loop max", (r) => fmtMs(Math.max(r.subLoop?.maxMs ?? 0, r.pubLoop?.maxMs ?? 0) || null)],
     ["other CPU", (r) => fmtOther(r.otherCpu)],
   ],
   idle: [
@@ -54,6 +59,7 @@ const RATIO_METRICS = {
   throughput: [["msgsPerSec", "msgs/s", true]],
   latency: [
     ["p50Ms", "p50", false],
+    ["p90Ms", "p90", false],
     ["p99Ms", "p99", false],
     ["p999Ms", "p99.9", false],
   ],
@@ -112,7 +118,8 @@ export function ratios(kind, byBroker) {
   /** @type {Record<string, Record<string, number | null>>} */
   const out = {};
   const skein = byBroker.skein;
-  for (const other of ["aedes", "mosquitto"]) {
+  // The bare relay (the floor) only when it ran.
+  for (const other of ["aedes", "mosquitto", ...(byBroker["node-relay"] ? ["node-relay"] : [])]) {
     /** @type {Record<string, number | null>} */
     const figures = {};
     for (const [metric] of RATIO_METRICS[kind] ?? [])
@@ -129,6 +136,7 @@ export function ratios(kind, byBroker) {
 export function printRatios(kind, r) {
   const parts = [];
   for (const [pair, metrics] of Object.entries(r)) {
+    if (Object.values(metrics).every((v) => v == null)) continue; // that broker did not run
     for (const [metric, label, higher] of RATIO_METRICS[kind] ?? []) {
       parts.push(`${pair} ${label} ${fmtRatio(metrics[metric])}${higher ? "" : " (lower is better)"}`);
     }

@@ -7,7 +7,7 @@
  */
 export function percentiles(samples) {
   if (samples.length === 0)
-    return { samples: 0, p50Ms: null, p99Ms: null, p999Ms: null, maxMs: null, meanMs: null };
+    return { samples: 0, p50Ms: null, p90Ms: null, p99Ms: null, p999Ms: null, maxMs: null, meanMs: null };
   samples.sort();
   /** @param {number} q */
   const at = (q) => samples[Math.min(samples.length - 1, Math.ceil(q * samples.length) - 1)];
@@ -16,6 +16,7 @@ export function percentiles(samples) {
   return {
     samples: samples.length,
     p50Ms: at(0.5),
+    p90Ms: at(0.9),
     p99Ms: at(0.99),
     p999Ms: at(0.999),
     maxMs: samples[samples.length - 1],

@@ -5,6 +5,7 @@
 //   sub  - subscribes, counts PUBLISH packets by fixed header, PUBACKs QoS 1, records latencies.
 //   idle - connects and stays idle (PINGREQ every keepalive/2).
 // The main thread drives it with {id, cmd} messages (see pool.mjs) and gets {id, ...} replies.
+import { PerformanceObserver, monitorEventLoopDelay } from "node:perf_hooks";
 import { Conn, forEachLimited } from "./client.mjs";
 import { NO_CREDIT, Pump, WAITING, WROTE, cfg, serveCommands, shared, windowCredit } from "./generator.mjs";
 import { PINGREQ, PUBACK, publishPacket, publishPacketId, publishPayloadOffset, pubacks } from "./mqtt.mjs";
@@ -147,6 +148,37 @@ function rateTick() {
   }
 }
 
+// ---- this thread's event-loop delay while recording (latency scenario) ------------------------
+// The same figures as the brokers' gc-probe.mjs (gc.mjs LoopDelay): a stall of the load generator
+// lands in whichever broker's latency is being measured.
+const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+/**
+ * The loop's delay, and this thread's own garbage-collection pauses (a worker has its own heap):
+ * their count, longest and total (ms).
+ * @type {import("./gc.mjs").LoopDelay & { gcPauses: number, gcMaxMs: number, gcTotalMs: number }}
+ */
+const loop = { maxMs: 0, p99Ms: 0, stalls2ms: 0, seconds: 0, gcPauses: 0, gcMaxMs: 0, gcTotalMs: 0 };
+/** @param {import("node:perf_hooks").PerformanceEntry[]} entries */
+function onGc(entries) {
+  for (const e of entries) {
+    loop.gcPauses++;
+    loop.gcMaxMs = Math.max(loop.gcMaxMs, e.duration);
+    loop.gcTotalMs += e.duration;
+  }
+}
+const gcObserver = new PerformanceObserver((list) => onGc(list.getEntries()));
+/** @type {NodeJS.Timeout | null} */
+let loopTimer = null;
+function foldLoopSecond() {
+  const max = loopDelay.max / 1e6;
+  if (loopDelay.count === 0) return;
+  loop.seconds++;
+  loop.maxMs = Math.max(loop.maxMs, max);
+  loop.p99Ms = Math.max(loop.p99Ms, loopDelay.percentile(99) / 1e6);
+  if (max >= 2) loop.stalls2ms++;
+  loopDelay.reset();
+}
+
 // ---- connections & commands ---------------------------------------------------------------
 async function open() {
   const t0 = hrMs();
@@ -210,6 +242,19 @@ const commands = {
   /** @param {{ on: boolean }} args */
   record({ on }) {
     recording = on;
+    if (on && loopTimer === null) {
+      loopDelay.reset();
+      loopDelay.enable();
+      gcObserver.observe({ entryTypes: ["gc"] });
+      loopTimer = setInterval(foldLoopSecond, 1000);
+    } else if (!on && loopTimer !== null) {
+      clearInterval(loopTimer);
+      loopTimer = null;
+      foldLoopSecond();
+      loopDelay.disable();
+      onGc(gcObserver.takeRecords());
+      gcObserver.disconnect();
+    }
   },
   stop() {
     running = false;
@@ -219,7 +264,7 @@ const commands = {
     running = false;
     clearInterval(rateTimer ?? undefined);
     for (const c of conns) c.close();
-    return { samples: samples ? samples.slice(0, nSamples) : null, dropped };
+    return { samples: samples ? samples.slice(0, nSamples) : null, dropped, loop };
   },
 };
 

@@ -2,7 +2,8 @@
 // End-to-end latency: one publisher sends QoS 1 at a fixed `--rate` to bench/lat, each message
 // stamped with process.hrtime at the moment it is written; `--latency-subs` QoS 1 subscribers
 // (another worker thread of the same process, same monotonic clock) record receive - stamp. Beside
-// the percentiles: the broker's GC pauses in the window (Skein's child runs bench/lib/gc-probe.mjs).
+// the percentiles: the broker's GC pauses in the window (a Node broker's child runs
+// bench/lib/gc-probe.mjs), and the event-loop delay of that child and of the generator's two threads.
 import { setTimeout as sleep } from "node:timers/promises";
 import { machineCpu, otherCpu, stealCpu } from "../lib/cpu.mjs";
 import { baseConfig } from "../lib/measure.mjs";
@@ -38,7 +39,7 @@ export default {
       await pubs.all("open");
       await pubs.all("start");
       await sleep(opts.warmup * 1000);
-      await subs.all("record", { on: true });
+      await Promise.all([subs.all("record", { on: true }), pubs.all("record", { on: true })]);
       const before = await subs.snap();
       const pubBefore = await pubs.snap();
       const cpu0 = target.cpuSeconds();
@@ -47,7 +48,7 @@ export default {
       const other = otherCpu([target.pid]);
       const from = Date.now();
       await sleep(opts.duration * 1000);
-      await subs.all("record", { on: false });
+      await Promise.all([subs.all("record", { on: false }), pubs.all("record", { on: false })]);
       const to = Date.now();
       const after = await subs.snap();
       const pubAfter = await pubs.snap();
@@ -57,6 +58,7 @@ export default {
       const otherCores = other();
       await pubs.all("stop");
       const closed = await subs.close();
+      const pubClosed = await pubs.close();
       const samples = closed.flatMap((r) => Array.from(r.samples ?? []));
       return {
         ...percentiles(Float64Array.from(samples)),
@@ -69,6 +71,11 @@ export default {
         samplesDropped: closed.reduce((a, r) => a + r.dropped, 0),
         // The broker's garbage-collection pauses in the window (Skein only; see bench/lib/gc.mjs).
         gc: target.gcPauses?.(from, to) ?? null,
+        // Event-loop delay in the window of the server (Node brokers) and of the load generator's
+        // subscriber and publisher threads: which side stalled (see gc.mjs LoopDelay).
+        serverLoop: target.loopDelay?.(from, to) ?? null,
+        subLoop: closed[0]?.loop ?? null,
+        pubLoop: pubClosed[0]?.loop ?? null,
       };
     } finally {
       await Promise.all([subs.close(), pubs.close()]);
