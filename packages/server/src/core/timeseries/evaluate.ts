@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { EventRead, TimeSeriesEvent } from "../storage.js";
+import type { EventCount, EventRead, TimeSeriesEvent } from "../storage.js";
 import {
   type Range,
   type RangePoint,
@@ -24,6 +24,8 @@ export interface EventSource {
   readonly lastTimestamp: number | undefined;
   /** Reads events (see {@link EventRead}). */
   readEvents(read: EventRead): Promise<TimeSeriesEvent[]>;
+  /** How many events a read of `count` would return without a limit. */
+  countEvents(count: EventCount): Promise<number>;
   /** The oldest event at or after `timestamp`, or the newest before it. */
   findEventByTime(timestamp: number, side: "atOrAfter" | "before"): Promise<TimeSeriesEvent | undefined>;
 }
@@ -135,8 +137,11 @@ export async function* evaluateRangeQuery(
   let skip = 0;
   let selectedCount: number | undefined;
   if (query.limit !== undefined) {
-    let n = 0;
-    for await (const _ of select()) n++;
+    let n = await countSelected(source, query.view, view, edit);
+    if (n === undefined) {
+      n = 0;
+      for await (const _ of select()) n++;
+    }
     selectedCount = n;
     skip = Math.max(0, n - query.limit);
   }
@@ -155,6 +160,35 @@ export async function* evaluateRangeQuery(
   }
   const count = selectedCount ?? seen;
   yield { last: true, events: page, selectedCount: count, isComplete: returned === count };
+}
+
+/**
+ * How many events a query selects, counted by the store without reading them, where the view allows:
+ * values whose edit range covers the view range (each original of the view range is selected once,
+ * as itself or as its latest edit), and all edits (the originals of the view range and their edits in
+ * the edit range). Undefined otherwise (the caller counts by selecting).
+ */
+async function countSelected(
+  src: EventSource,
+  view: RangeQueryParameters["view"],
+  [vLo, vHi]: Interval,
+  [eLo, eHi]: Interval,
+): Promise<number | undefined> {
+  if (vLo >= vHi) return 0;
+  if (view === "values") {
+    if (eLo > vLo || eHi < vHi) return undefined;
+    return src.countEvents({ fromSequence: vLo, toSequence: vHi, kind: "originals" });
+  }
+  if (view !== "allEdits") return undefined;
+  const originals = await src.countEvents({ fromSequence: vLo, toSequence: vHi, kind: "originals" });
+  if (eLo >= eHi) return originals;
+  const edits = await src.countEvents({
+    originalFrom: vLo,
+    originalTo: vHi,
+    fromSequence: Math.max(eLo, vLo + 1),
+    toSequence: eHi,
+  });
+  return originals + edits;
 }
 
 /** Resolves a range over a stream (originals for the view range, all events for the edit range). */
