@@ -20,6 +20,7 @@ const MAX_PATH = 65535;
 const isId = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
 const isPath = (v: unknown): v is string => typeof v === "string" && v.length >= 1 && v.length <= MAX_PATH;
 const isBytes = (v: unknown): v is Uint8Array => v instanceof Uint8Array;
+const isCount = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
 
 /** A plain object (what MessagePack maps decode to), or undefined. */
 function plain(value: unknown): Record<string, unknown> | undefined {
@@ -84,9 +85,34 @@ export function hotClientFrame(value: unknown): ClientFrame | undefined {
         : undefined;
     case "ping":
       return keyCount(o) === 2 && isId(o.id) ? (o as ClientFrame) : undefined;
+    case "ts_append":
+    case "ts_edit":
+      return keyCount(o) === (o.type === "ts_edit" ? 6 : 5) &&
+        isId(o.id) &&
+        isPath(o.path) &&
+        VALUE_TYPE_SET.has(o.valueType) &&
+        isBytes(o.value) &&
+        (o.type === "ts_append" || isCount(o.originalSequence))
+        ? (o as ClientFrame)
+        : undefined;
     default:
       return undefined;
   }
+}
+
+/** A valid wire event (`s`, `t`, `a`, `v`, and `o` for an edit), as `wireEventSchema` would accept. */
+function isWireEvent(value: unknown): boolean {
+  const e = plain(value);
+  return (
+    e !== undefined &&
+    keyCount(e) === 4 + opt(e.o) &&
+    isCount(e.s) &&
+    typeof e.t === "number" &&
+    Number.isSafeInteger(e.t) &&
+    typeof e.a === "string" &&
+    isBytes(e.v) &&
+    (e.o === undefined || isCount(e.o))
+  );
 }
 
 /**
@@ -109,6 +135,12 @@ export function hotServerFrame(value: unknown): ServerFrame | undefined {
         typeof o.message === "string"
         ? (o as ServerFrame)
         : undefined;
+    case "ts_page": {
+      const events = o.events;
+      if (keyCount(o) !== 3 || !isId(o.id) || !Array.isArray(events)) return undefined;
+      for (const e of events) if (!isWireEvent(e)) return undefined;
+      return o as ServerFrame;
+    }
     case "request": {
       if (
         keyCount(o) !== 7 + opt(o.sessionId) + opt(o.handler) ||
@@ -253,6 +285,20 @@ function writeInt(n: number): void {
   }
 }
 
+/** A safe integer as msgpackr writes it: the smallest integer form up to 32 bits, else a float64. */
+function writeInteger(n: number): void {
+  if (n >= 0 && n <= 0xffffffff) writeUint(n);
+  else if (n < 0 && n >= -0x80000000) writeInt(n);
+  else {
+    chunk[pos++] = 0xcb;
+    view.setFloat64(pos, n);
+    pos += 8;
+  }
+}
+
+const isSafeUint = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+const isSafeInt = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v);
+
 function writeBin(b: Uint8Array): void {
   writeSized(b.length, 0xc4);
   writeRaw(b);
@@ -281,6 +327,14 @@ const K = {
   properties: key("properties"),
   handler: key("handler"),
   kind: key("kind"),
+  originalSequence: key("originalSequence"),
+  events: key("events"),
+  s: key("s"),
+  a: key("a"),
+  o: key("o"),
+  sequence: key("sequence"),
+  timestamp: key("timestamp"),
+  author: key("author"),
   // Values of `type`.
   result: key("result"),
   error: key("error"),
@@ -289,6 +343,9 @@ const K = {
   respond: key("respond"),
   set: key("set"),
   ping: key("ping"),
+  tsAppend: key("ts_append"),
+  tsEdit: key("ts_edit"),
+  tsPage: key("ts_page"),
 };
 const VALUE_TYPE_BYTES: Readonly<Record<string, Uint8Array>> = Object.fromEntries(
   VALUE_TYPES.map((t) => [t, key(t)]),
@@ -326,6 +383,9 @@ const PREFIX = {
   respond: joined(K.type, K.respond, K.id),
   set: joined(K.type, K.set, K.id),
   ping: joined(K.type, K.ping, K.id),
+  tsAppend: joined(K.type, K.tsAppend, K.id),
+  tsEdit: joined(K.type, K.tsEdit, K.id),
+  tsPage: joined(K.type, K.tsPage, K.id),
 };
 
 /** Encodes a hot frame by hand; undefined when `frame` is not one this writer covers. */
@@ -349,6 +409,11 @@ export function writeHotFrame(frame: unknown): Uint8Array | undefined {
       return writeSet(o);
     case "ping":
       return definedCount(o) === 2 && isUint32(o.id) ? writePing(o.id) : undefined;
+    case "ts_append":
+    case "ts_edit":
+      return writeTsAppend(o);
+    case "ts_page":
+      return writeTsPage(o);
     default:
       return undefined;
   }
@@ -443,7 +508,9 @@ function writeResult(o: Record<string, unknown>): Uint8Array | undefined {
   if (definedCount(o) !== n || !isUint32(id)) return undefined;
   // The values results carry on the hot paths: none, a flag, bytes (a response), a small number.
   let max = 0;
+  const meta = eventMetadata(value);
   if (isBytes(value)) max += binMax(value);
+  else if (meta) max += strMax(meta.author);
   else if (!(value === undefined || typeof value === "boolean" || isUint32(value))) return undefined;
   const start = open(n, max);
   writeRaw(PREFIX.result);
@@ -452,7 +519,16 @@ function writeResult(o: Record<string, unknown>): Uint8Array | undefined {
     writeRaw(K.value);
     if (typeof value === "boolean") chunk[pos++] = value ? 0xc3 : 0xc2;
     else if (typeof value === "number") writeUint(value);
-    else writeBin(value as Uint8Array);
+    else if (meta) {
+      // An append's or edit's answer: the event's metadata.
+      chunk[pos++] = 0x83;
+      writeRaw(K.sequence);
+      writeInteger(meta.sequence);
+      writeRaw(K.timestamp);
+      writeInteger(meta.timestamp);
+      writeRaw(K.author);
+      writeStr(meta.author);
+    } else writeBin(value as Uint8Array);
   }
   return done(start);
 }
@@ -558,6 +634,103 @@ function writeRequest(o: Record<string, unknown>): Uint8Array | undefined {
     writeRaw(HANDLER_KIND_BYTES[h.kind as string] as Uint8Array);
     writeRaw(K.path);
     writeStr(h.path as string);
+  }
+  return done(start);
+}
+
+/** `{ sequence, timestamp, author }` (the answer to `ts_append` and `ts_edit`), or undefined. */
+function eventMetadata(value: unknown): { sequence: number; timestamp: number; author: string } | undefined {
+  const o = plain(value);
+  if (!o || definedCount(o) !== 3) return undefined;
+  const { sequence, timestamp, author } = o;
+  return isSafeUint(sequence) && isSafeInt(timestamp) && typeof author === "string"
+    ? { sequence, timestamp, author }
+    : undefined;
+}
+
+function writeTsAppend(o: Record<string, unknown>): Uint8Array | undefined {
+  const { id, path, valueType, value, originalSequence } = o;
+  const edit = o.type === "ts_edit";
+  const n = edit ? 6 : 5;
+  if (
+    definedCount(o) !== n ||
+    !isUint32(id) ||
+    typeof path !== "string" ||
+    typeof valueType !== "string" ||
+    !VALUE_TYPE_SET.has(valueType) ||
+    !isBytes(value) ||
+    (edit && !isSafeUint(originalSequence))
+  )
+    return undefined;
+  const start = open(n, strMax(path) + binMax(value));
+  writeRaw(edit ? PREFIX.tsEdit : PREFIX.tsAppend);
+  writeUint(id);
+  writeRaw(K.path);
+  writeStr(path);
+  writeRaw(K.valueType);
+  writeRaw(VALUE_TYPE_BYTES[valueType] as Uint8Array);
+  if (edit) {
+    writeRaw(K.originalSequence);
+    writeInteger(originalSequence as number);
+  }
+  writeRaw(K.value);
+  writeBin(value);
+  return done(start);
+}
+
+/** Room for one event's keys and numbers (its author and value counted apart). */
+const EVENT_FIXED = 48;
+
+/** `ts_page`: a range query's page of events, written field by field (pages carry hundreds). */
+function writeTsPage(o: Record<string, unknown>): Uint8Array | undefined {
+  const { id, events } = o;
+  if (definedCount(o) !== 3 || !isUint32(id) || !Array.isArray(events)) return undefined;
+  let max = 5;
+  for (const value of events) {
+    const e = plain(value);
+    if (
+      !e ||
+      definedCount(e) !== 4 + opt(e.o) ||
+      !isSafeUint(e.s) ||
+      !isSafeInt(e.t) ||
+      typeof e.a !== "string" ||
+      !isBytes(e.v) ||
+      (e.o !== undefined && !isSafeUint(e.o))
+    )
+      return undefined;
+    max += EVENT_FIXED + strMax(e.a) + binMax(e.v);
+  }
+  const start = open(3, max);
+  writeRaw(PREFIX.tsPage);
+  writeUint(id);
+  writeRaw(K.events);
+  const n = events.length;
+  if (n < 16) chunk[pos++] = 0x90 | n;
+  else if (n < 0x10000) {
+    chunk[pos++] = 0xdc;
+    view.setUint16(pos, n);
+    pos += 2;
+  } else {
+    chunk[pos++] = 0xdd;
+    view.setUint32(pos, n);
+    pos += 4;
+  }
+  for (const value of events) {
+    const e = value as { s: number; t: number; a: string; v: Uint8Array; o?: number };
+    const edit = e.o !== undefined;
+    chunk[pos++] = edit ? 0x85 : 0x84;
+    writeRaw(K.s);
+    writeInteger(e.s);
+    writeRaw(K.t);
+    writeInteger(e.t);
+    writeRaw(K.a);
+    writeStr(e.a);
+    writeRaw(K.v);
+    writeBin(e.v);
+    if (edit) {
+      writeRaw(K.o);
+      writeInteger(e.o as number);
+    }
   }
   return done(start);
 }
