@@ -80,6 +80,10 @@ export async function queryEvents(
     session.push({ type: "ts_page", id: frame.id, events: pending });
     pending = [];
     bytes = 0;
+    // The next page is read on a later turn of the event loop: this page goes out first (the
+    // connection flushes on its own turn), so the client decodes it while the server reads the next,
+    // and a large query does not hold the event loop for the whole result.
+    await nextTurn();
   };
   for await (const page of pages) {
     for (const e of page.events) {
@@ -101,6 +105,9 @@ export async function queryEvents(
   /* c8 ignore next */
   throw new SkeinError("INTERNAL", "range query ended without its last page");
 }
+
+/** Resolves on a later turn of the event loop, after the I/O and immediates already due. */
+const nextTurn = (): Promise<void> => new Promise((resume) => setImmediate(resume));
 
 /**
  * Resolves when the session's connection has room for more frames. Without a connection the query
