@@ -508,10 +508,13 @@ function writeResult(o: Record<string, unknown>): Uint8Array | undefined {
   if (definedCount(o) !== n || !isUint32(id)) return undefined;
   // The values results carry on the hot paths: none, a flag, bytes (a response), a small number.
   let max = 0;
-  const meta = eventMetadata(value);
+  let meta: ReturnType<typeof eventMetadata>;
   if (isBytes(value)) max += binMax(value);
-  else if (meta) max += strMax(meta.author);
-  else if (!(value === undefined || typeof value === "boolean" || isUint32(value))) return undefined;
+  else if (!(value === undefined || typeof value === "boolean" || isUint32(value))) {
+    meta = eventMetadata(value);
+    if (!meta) return undefined;
+    max += strMax(meta.author);
+  }
   const start = open(n, max);
   writeRaw(PREFIX.result);
   writeUint(id);
