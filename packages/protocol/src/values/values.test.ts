@@ -2,7 +2,6 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { SkeinError } from "../errors.js";
 import { VALUE_TYPES, type ValueType } from "../topic-types.js";
-import { utf8Decode, utf8Encode } from "./codec.js";
 import {
   type JsonValue,
   type ValueCodec,
