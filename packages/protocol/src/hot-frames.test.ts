@@ -86,6 +86,13 @@ const validServer = fc.oneof(
         fc.boolean(),
         id,
         fc.record({ sequence: count, timestamp: time, author: fc.string({ maxLength: 40 }) }),
+        fc.record({
+          events: fc.array(wireEvent, { maxLength: 20 }),
+          selectedCount: count,
+          isComplete: fc.boolean(),
+          streamStructure: fc.constantFrom("VALUE_EVENT_STREAM", "EDIT_EVENT_STREAM"),
+          eventType: valueType,
+        }),
       ),
     },
     { requiredKeys: ["type", "id"] },
@@ -242,6 +249,18 @@ describe("hot frame writer", () => {
       const page = { type: "ts_page", id: 7, events };
       // Compared with equals(): toEqual on megabytes takes seconds.
       expect(Buffer.from(writeHotFrame(page) as Uint8Array).equals(packr.pack(page))).toBe(true);
+      const answer = {
+        type: "result",
+        id: 8,
+        value: {
+          events,
+          selectedCount: n * 2,
+          isComplete: false,
+          streamStructure: "EDIT_EVENT_STREAM",
+          eventType: "json",
+        },
+      };
+      expect(Buffer.from(writeHotFrame(answer) as Uint8Array).equals(packr.pack(answer))).toBe(true);
     }
   });
 
@@ -266,6 +285,18 @@ describe("hot frame writer", () => {
 
   it("leaves frames it does not cover to msgpackr", () => {
     expect(writeHotFrame({ type: "result", id: 1, value: { a: 1 } })).toBeUndefined();
+    const answer = {
+      events: [],
+      selectedCount: 0,
+      isComplete: true,
+      streamStructure: "x",
+      eventType: "json",
+    };
+    const { events, ...rest } = answer;
+    expect(writeHotFrame({ type: "result", id: 1, value: { ...rest, events } })).toBeUndefined();
+    expect(
+      writeHotFrame({ type: "result", id: 1, value: { ...answer, events: [{ s: 1 }] } }),
+    ).toBeUndefined();
     expect(writeHotFrame({ type: "result", id: -1 })).toBeUndefined();
     expect(writeHotFrame({ type: "result", id: 2 ** 40 })).toBeUndefined();
     expect(

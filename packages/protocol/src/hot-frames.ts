@@ -332,6 +332,10 @@ const K = {
   s: key("s"),
   a: key("a"),
   o: key("o"),
+  selectedCount: key("selectedCount"),
+  isComplete: key("isComplete"),
+  streamStructure: key("streamStructure"),
+  eventType: key("eventType"),
   sequence: key("sequence"),
   timestamp: key("timestamp"),
   author: key("author"),
@@ -509,11 +513,16 @@ function writeResult(o: Record<string, unknown>): Uint8Array | undefined {
   // The values results carry on the hot paths: none, a flag, bytes (a response), a small number.
   let max = 0;
   let meta: ReturnType<typeof eventMetadata>;
+  let query: ReturnType<typeof queryAnswer>;
   if (isBytes(value)) max += binMax(value);
   else if (!(value === undefined || typeof value === "boolean" || isUint32(value))) {
     meta = eventMetadata(value);
-    if (!meta) return undefined;
-    max += strMax(meta.author);
+    if (meta) max += strMax(meta.author);
+    else {
+      query = queryAnswer(value);
+      if (!query) return undefined;
+      max += query.max;
+    }
   }
   const start = open(n, max);
   writeRaw(PREFIX.result);
@@ -531,6 +540,19 @@ function writeResult(o: Record<string, unknown>): Uint8Array | undefined {
       writeInteger(meta.timestamp);
       writeRaw(K.author);
       writeStr(meta.author);
+    } else if (query) {
+      // A range query's answer: its last page of events and the totals.
+      chunk[pos++] = 0x85;
+      writeRaw(K.events);
+      writeEvents(query.events);
+      writeRaw(K.selectedCount);
+      writeInteger(query.selectedCount);
+      writeRaw(K.isComplete);
+      chunk[pos++] = query.isComplete ? 0xc3 : 0xc2;
+      writeRaw(K.streamStructure);
+      writeStr(query.streamStructure);
+      writeRaw(K.eventType);
+      writeStr(query.eventType);
     } else writeBin(value as Uint8Array);
   }
   return done(start);
@@ -687,7 +709,28 @@ const EVENT_FIXED = 48;
 /** `ts_page`: a range query's page of events, written field by field (pages carry hundreds). */
 function writeTsPage(o: Record<string, unknown>): Uint8Array | undefined {
   const { id, events } = o;
-  if (definedCount(o) !== 3 || !isUint32(id) || !Array.isArray(events)) return undefined;
+  if (definedCount(o) !== 3 || !isUint32(id)) return undefined;
+  const max = eventsMax(events);
+  if (max === undefined) return undefined;
+  const start = open(3, max);
+  writeRaw(PREFIX.tsPage);
+  writeUint(id);
+  writeRaw(K.events);
+  writeEvents(events as WireEventLike[]);
+  return done(start);
+}
+
+interface WireEventLike {
+  s: number;
+  t: number;
+  a: string;
+  v: Uint8Array;
+  o?: number;
+}
+
+/** The most bytes `events` take written (array header included), or undefined if they are not all wire events. */
+function eventsMax(events: unknown): number | undefined {
+  if (!Array.isArray(events)) return undefined;
   let max = 5;
   for (const value of events) {
     const e = plain(value);
@@ -703,10 +746,11 @@ function writeTsPage(o: Record<string, unknown>): Uint8Array | undefined {
       return undefined;
     max += EVENT_FIXED + strMax(e.a) + binMax(e.v);
   }
-  const start = open(3, max);
-  writeRaw(PREFIX.tsPage);
-  writeUint(id);
-  writeRaw(K.events);
+  return max;
+}
+
+/** An array of wire events (checked by {@link eventsMax}). */
+function writeEvents(events: WireEventLike[]): void {
   const n = events.length;
   if (n < 16) chunk[pos++] = 0x90 | n;
   else if (n < 0x10000) {
@@ -718,8 +762,7 @@ function writeTsPage(o: Record<string, unknown>): Uint8Array | undefined {
     view.setUint32(pos, n);
     pos += 4;
   }
-  for (const value of events) {
-    const e = value as { s: number; t: number; a: string; v: Uint8Array; o?: number };
+  for (const e of events) {
     const edit = e.o !== undefined;
     chunk[pos++] = edit ? 0x85 : 0x84;
     writeRaw(K.s);
@@ -735,5 +778,45 @@ function writeTsPage(o: Record<string, unknown>): Uint8Array | undefined {
       writeInteger(e.o as number);
     }
   }
-  return done(start);
 }
+
+/**
+ * The answer to `ts_query` (`{ events, selectedCount, isComplete, streamStructure, eventType }`, in
+ * that order, as the server builds it), with the most bytes it takes written; or undefined.
+ */
+function queryAnswer(value: unknown):
+  | {
+      events: WireEventLike[];
+      selectedCount: number;
+      isComplete: boolean;
+      streamStructure: string;
+      eventType: string;
+      max: number;
+    }
+  | undefined {
+  const o = plain(value);
+  if (!o || definedCount(o) !== 5) return undefined;
+  const { events, selectedCount, isComplete, streamStructure, eventType } = o;
+  if (
+    !isSafeUint(selectedCount) ||
+    typeof isComplete !== "boolean" ||
+    typeof streamStructure !== "string" ||
+    typeof eventType !== "string"
+  )
+    return undefined;
+  // The writer puts the keys in this order; another order is left to msgpackr (same map, other bytes).
+  let i = 0;
+  for (const k in o) if (k !== QUERY_KEYS[i++]) return undefined;
+  const max = eventsMax(events);
+  if (max === undefined) return undefined;
+  return {
+    events: events as WireEventLike[],
+    selectedCount,
+    isComplete,
+    streamStructure,
+    eventType,
+    max: max + strMax(streamStructure) + strMax(eventType),
+  };
+}
+
+const QUERY_KEYS = ["events", "selectedCount", "isComplete", "streamStructure", "eventType"];
