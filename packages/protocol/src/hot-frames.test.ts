@@ -42,6 +42,13 @@ const bytes = fc.oneof(
 );
 const badBytes = fc.constantFrom("bytes", [1, 2], null, 5);
 const timeout = fc.integer({ min: 1, max: 3_600_000 });
+/** Sequences and timestamps span the safe integers: past 32 bits they are written as float64. */
+const count = fc.oneof(fc.nat({ max: 0xffffffff }), fc.maxSafeNat());
+const time = fc.oneof(fc.integer({ min: -(2 ** 31), max: 2 ** 32 }), fc.maxSafeInteger());
+const wireEvent = fc.record(
+  { s: count, t: time, a: fc.string({ maxLength: 30 }), v: fc.uint8Array({ maxLength: 40 }), o: count },
+  { requiredKeys: ["s", "t", "a", "v"] },
+);
 const badTimeout = fc.constantFrom(0, -5, 1.5, 3_600_001, "10");
 const props = fc.dictionary(
   fc.string({ maxLength: 10 }).filter((k) => k !== "__proto__"),
@@ -65,11 +72,29 @@ const validClient = fc.oneof(
   fc.record({ type: fc.constant("respond"), id, rid: id, value: bytes }),
   fc.record({ type: fc.constant("set"), id, path, valueType, value: bytes }),
   fc.record({ type: fc.constant("ping"), id }),
+  fc.record({ type: fc.constant("ts_append"), id, path, valueType, value: bytes }),
+  fc.record({ type: fc.constant("ts_edit"), id, path, valueType, originalSequence: count, value: bytes }),
 );
 
 const validServer = fc.oneof(
   fc.record(
-    { type: fc.constant("result"), id, value: fc.oneof(bytes, fc.boolean(), id) },
+    {
+      type: fc.constant("result"),
+      id,
+      value: fc.oneof(
+        bytes,
+        fc.boolean(),
+        id,
+        fc.record({ sequence: count, timestamp: time, author: fc.string({ maxLength: 40 }) }),
+        fc.record({
+          events: fc.array(wireEvent, { maxLength: 20 }),
+          selectedCount: count,
+          isComplete: fc.boolean(),
+          streamStructure: fc.constantFrom("VALUE_EVENT_STREAM", "EDIT_EVENT_STREAM"),
+          eventType: valueType,
+        }),
+      ),
+    },
     { requiredKeys: ["type", "id"] },
   ),
   fc.record({
@@ -79,6 +104,7 @@ const validServer = fc.oneof(
     message: fc.string(),
   }),
   fc.record({ type: fc.constant("v"), t: id, v: bytes }),
+  fc.record({ type: fc.constant("ts_page"), id, events: fc.array(wireEvent, { maxLength: 40 }) }),
   fc.record(
     {
       type: fc.constant("request"),
@@ -118,6 +144,17 @@ function spoil(frame: fc.Arbitrary<Record<string, unknown>>): fc.Arbitrary<Recor
       { kind: "path", path: "a", z: 1 },
     ),
     sessionId: fc.constantFrom(5, null),
+    originalSequence: fc.constantFrom(-1, 1.5, 2 ** 53, "3", null),
+    events: fc.constantFrom(
+      null,
+      [{ s: 1, t: 2, a: "x" }],
+      [{ s: -1, t: 2, a: "x", v: new Uint8Array(1) }],
+      [{ s: 1, t: 2.5, a: "x", v: new Uint8Array(1) }],
+      [{ s: 1, t: 2, a: 3, v: new Uint8Array(1) }],
+      [{ s: 1, t: 2, a: "x", v: new Uint8Array(1), o: 1.5 }],
+      [{ s: 1, t: 2, a: "x", v: new Uint8Array(1), z: 1 }],
+      [{ s: 1, t: 2 ** 53, a: "x", v: "bytes" }],
+    ),
   };
   return frame.chain((f) =>
     fc.oneof(
@@ -200,6 +237,31 @@ describe("hot frame writer", () => {
     expect(Buffer.from(writeHotFrame(frame) as Uint8Array)).toEqual(Buffer.from(packr.pack(frame)));
     const result = { type: "result", id: 5, value: true };
     expect(Buffer.from(writeHotFrame(result) as Uint8Array)).toEqual(Buffer.from(packr.pack(result)));
+    const appended = {
+      type: "result",
+      id: 6,
+      value: { sequence: 2 ** 40, timestamp: 1764678000000, author: "a" },
+    };
+    expect(Buffer.from(writeHotFrame(appended) as Uint8Array)).toEqual(Buffer.from(packr.pack(appended)));
+    const event = { s: 70000, t: 1764678000000, a: "anonymous", v: new Uint8Array([1]) };
+    for (const n of [0, 3, 16, 300, 70000]) {
+      const events = Array.from({ length: n }, (_, i) => (i % 7 === 3 ? { ...event, o: i, t: -i } : event));
+      const page = { type: "ts_page", id: 7, events };
+      // Compared with equals(): toEqual on megabytes takes seconds.
+      expect(Buffer.from(writeHotFrame(page) as Uint8Array).equals(packr.pack(page))).toBe(true);
+      const answer = {
+        type: "result",
+        id: 8,
+        value: {
+          events,
+          selectedCount: n * 2,
+          isComplete: false,
+          streamStructure: "EDIT_EVENT_STREAM",
+          eventType: "json",
+        },
+      };
+      expect(Buffer.from(writeHotFrame(answer) as Uint8Array).equals(packr.pack(answer))).toBe(true);
+    }
   });
 
   it("leaves undefined fields out, in both writers (plain MessagePack, no extension types)", () => {
@@ -223,6 +285,18 @@ describe("hot frame writer", () => {
 
   it("leaves frames it does not cover to msgpackr", () => {
     expect(writeHotFrame({ type: "result", id: 1, value: { a: 1 } })).toBeUndefined();
+    const answer = {
+      events: [],
+      selectedCount: 0,
+      isComplete: true,
+      streamStructure: "x",
+      eventType: "json",
+    };
+    const { events, ...rest } = answer;
+    expect(writeHotFrame({ type: "result", id: 1, value: { ...rest, events } })).toBeUndefined();
+    expect(
+      writeHotFrame({ type: "result", id: 1, value: { ...answer, events: [{ s: 1 }] } }),
+    ).toBeUndefined();
     expect(writeHotFrame({ type: "result", id: -1 })).toBeUndefined();
     expect(writeHotFrame({ type: "result", id: 2 ** 40 })).toBeUndefined();
     expect(

@@ -20,6 +20,7 @@ const MAX_PATH = 65535;
 const isId = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
 const isPath = (v: unknown): v is string => typeof v === "string" && v.length >= 1 && v.length <= MAX_PATH;
 const isBytes = (v: unknown): v is Uint8Array => v instanceof Uint8Array;
+const isCount = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
 
 /** A plain object (what MessagePack maps decode to), or undefined. */
 function plain(value: unknown): Record<string, unknown> | undefined {
@@ -84,9 +85,34 @@ export function hotClientFrame(value: unknown): ClientFrame | undefined {
         : undefined;
     case "ping":
       return keyCount(o) === 2 && isId(o.id) ? (o as ClientFrame) : undefined;
+    case "ts_append":
+    case "ts_edit":
+      return keyCount(o) === (o.type === "ts_edit" ? 6 : 5) &&
+        isId(o.id) &&
+        isPath(o.path) &&
+        VALUE_TYPE_SET.has(o.valueType) &&
+        isBytes(o.value) &&
+        (o.type === "ts_append" || isCount(o.originalSequence))
+        ? (o as ClientFrame)
+        : undefined;
     default:
       return undefined;
   }
+}
+
+/** A valid wire event (`s`, `t`, `a`, `v`, and `o` for an edit), as `wireEventSchema` would accept. */
+function isWireEvent(value: unknown): boolean {
+  const e = plain(value);
+  return (
+    e !== undefined &&
+    keyCount(e) === 4 + opt(e.o) &&
+    isCount(e.s) &&
+    typeof e.t === "number" &&
+    Number.isSafeInteger(e.t) &&
+    typeof e.a === "string" &&
+    isBytes(e.v) &&
+    (e.o === undefined || isCount(e.o))
+  );
 }
 
 /**
@@ -109,6 +135,12 @@ export function hotServerFrame(value: unknown): ServerFrame | undefined {
         typeof o.message === "string"
         ? (o as ServerFrame)
         : undefined;
+    case "ts_page": {
+      const events = o.events;
+      if (keyCount(o) !== 3 || !isId(o.id) || !Array.isArray(events)) return undefined;
+      for (const e of events) if (!isWireEvent(e)) return undefined;
+      return o as ServerFrame;
+    }
     case "request": {
       if (
         keyCount(o) !== 7 + opt(o.sessionId) + opt(o.handler) ||
@@ -253,6 +285,20 @@ function writeInt(n: number): void {
   }
 }
 
+/** A safe integer as msgpackr writes it: the smallest integer form up to 32 bits, else a float64. */
+function writeInteger(n: number): void {
+  if (n >= 0 && n <= 0xffffffff) writeUint(n);
+  else if (n < 0 && n >= -0x80000000) writeInt(n);
+  else {
+    chunk[pos++] = 0xcb;
+    view.setFloat64(pos, n);
+    pos += 8;
+  }
+}
+
+const isSafeUint = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+const isSafeInt = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v);
+
 function writeBin(b: Uint8Array): void {
   writeSized(b.length, 0xc4);
   writeRaw(b);
@@ -281,6 +327,18 @@ const K = {
   properties: key("properties"),
   handler: key("handler"),
   kind: key("kind"),
+  originalSequence: key("originalSequence"),
+  events: key("events"),
+  s: key("s"),
+  a: key("a"),
+  o: key("o"),
+  selectedCount: key("selectedCount"),
+  isComplete: key("isComplete"),
+  streamStructure: key("streamStructure"),
+  eventType: key("eventType"),
+  sequence: key("sequence"),
+  timestamp: key("timestamp"),
+  author: key("author"),
   // Values of `type`.
   result: key("result"),
   error: key("error"),
@@ -289,6 +347,9 @@ const K = {
   respond: key("respond"),
   set: key("set"),
   ping: key("ping"),
+  tsAppend: key("ts_append"),
+  tsEdit: key("ts_edit"),
+  tsPage: key("ts_page"),
 };
 const VALUE_TYPE_BYTES: Readonly<Record<string, Uint8Array>> = Object.fromEntries(
   VALUE_TYPES.map((t) => [t, key(t)]),
@@ -326,6 +387,9 @@ const PREFIX = {
   respond: joined(K.type, K.respond, K.id),
   set: joined(K.type, K.set, K.id),
   ping: joined(K.type, K.ping, K.id),
+  tsAppend: joined(K.type, K.tsAppend, K.id),
+  tsEdit: joined(K.type, K.tsEdit, K.id),
+  tsPage: joined(K.type, K.tsPage, K.id),
 };
 
 /** Encodes a hot frame by hand; undefined when `frame` is not one this writer covers. */
@@ -349,6 +413,11 @@ export function writeHotFrame(frame: unknown): Uint8Array | undefined {
       return writeSet(o);
     case "ping":
       return definedCount(o) === 2 && isUint32(o.id) ? writePing(o.id) : undefined;
+    case "ts_append":
+    case "ts_edit":
+      return writeTsAppend(o);
+    case "ts_page":
+      return writeTsPage(o);
     default:
       return undefined;
   }
@@ -443,8 +512,18 @@ function writeResult(o: Record<string, unknown>): Uint8Array | undefined {
   if (definedCount(o) !== n || !isUint32(id)) return undefined;
   // The values results carry on the hot paths: none, a flag, bytes (a response), a small number.
   let max = 0;
+  let meta: ReturnType<typeof eventMetadata>;
+  let query: ReturnType<typeof queryAnswer>;
   if (isBytes(value)) max += binMax(value);
-  else if (!(value === undefined || typeof value === "boolean" || isUint32(value))) return undefined;
+  else if (!(value === undefined || typeof value === "boolean" || isUint32(value))) {
+    meta = eventMetadata(value);
+    if (meta) max += strMax(meta.author);
+    else {
+      query = queryAnswer(value);
+      if (!query) return undefined;
+      max += query.max;
+    }
+  }
   const start = open(n, max);
   writeRaw(PREFIX.result);
   writeUint(id);
@@ -452,7 +531,29 @@ function writeResult(o: Record<string, unknown>): Uint8Array | undefined {
     writeRaw(K.value);
     if (typeof value === "boolean") chunk[pos++] = value ? 0xc3 : 0xc2;
     else if (typeof value === "number") writeUint(value);
-    else writeBin(value as Uint8Array);
+    else if (meta) {
+      // An append's or edit's answer: the event's metadata.
+      chunk[pos++] = 0x83;
+      writeRaw(K.sequence);
+      writeInteger(meta.sequence);
+      writeRaw(K.timestamp);
+      writeInteger(meta.timestamp);
+      writeRaw(K.author);
+      writeStr(meta.author);
+    } else if (query) {
+      // A range query's answer: its last page of events and the totals.
+      chunk[pos++] = 0x85;
+      writeRaw(K.events);
+      writeEvents(query.events);
+      writeRaw(K.selectedCount);
+      writeInteger(query.selectedCount);
+      writeRaw(K.isComplete);
+      chunk[pos++] = query.isComplete ? 0xc3 : 0xc2;
+      writeRaw(K.streamStructure);
+      writeStr(query.streamStructure);
+      writeRaw(K.eventType);
+      writeStr(query.eventType);
+    } else writeBin(value as Uint8Array);
   }
   return done(start);
 }
@@ -561,3 +662,161 @@ function writeRequest(o: Record<string, unknown>): Uint8Array | undefined {
   }
   return done(start);
 }
+
+/** `{ sequence, timestamp, author }` (the answer to `ts_append` and `ts_edit`), or undefined. */
+function eventMetadata(value: unknown): { sequence: number; timestamp: number; author: string } | undefined {
+  const o = plain(value);
+  if (!o || definedCount(o) !== 3) return undefined;
+  const { sequence, timestamp, author } = o;
+  return isSafeUint(sequence) && isSafeInt(timestamp) && typeof author === "string"
+    ? { sequence, timestamp, author }
+    : undefined;
+}
+
+function writeTsAppend(o: Record<string, unknown>): Uint8Array | undefined {
+  const { id, path, valueType, value, originalSequence } = o;
+  const edit = o.type === "ts_edit";
+  const n = edit ? 6 : 5;
+  if (
+    definedCount(o) !== n ||
+    !isUint32(id) ||
+    typeof path !== "string" ||
+    typeof valueType !== "string" ||
+    !VALUE_TYPE_SET.has(valueType) ||
+    !isBytes(value) ||
+    (edit && !isSafeUint(originalSequence))
+  )
+    return undefined;
+  const start = open(n, strMax(path) + binMax(value));
+  writeRaw(edit ? PREFIX.tsEdit : PREFIX.tsAppend);
+  writeUint(id);
+  writeRaw(K.path);
+  writeStr(path);
+  writeRaw(K.valueType);
+  writeRaw(VALUE_TYPE_BYTES[valueType] as Uint8Array);
+  if (edit) {
+    writeRaw(K.originalSequence);
+    writeInteger(originalSequence as number);
+  }
+  writeRaw(K.value);
+  writeBin(value);
+  return done(start);
+}
+
+/** Room for one event's keys and numbers (its author and value counted apart). */
+const EVENT_FIXED = 48;
+
+/** `ts_page`: a range query's page of events, written field by field (pages carry hundreds). */
+function writeTsPage(o: Record<string, unknown>): Uint8Array | undefined {
+  const { id, events } = o;
+  if (definedCount(o) !== 3 || !isUint32(id)) return undefined;
+  const max = eventsMax(events);
+  if (max === undefined) return undefined;
+  const start = open(3, max);
+  writeRaw(PREFIX.tsPage);
+  writeUint(id);
+  writeRaw(K.events);
+  writeEvents(events as WireEventLike[]);
+  return done(start);
+}
+
+interface WireEventLike {
+  s: number;
+  t: number;
+  a: string;
+  v: Uint8Array;
+  o?: number;
+}
+
+/** The most bytes `events` take written (array header included), or undefined if they are not all wire events. */
+function eventsMax(events: unknown): number | undefined {
+  if (!Array.isArray(events)) return undefined;
+  let max = 5;
+  for (const value of events) {
+    const e = plain(value);
+    if (
+      !e ||
+      definedCount(e) !== 4 + opt(e.o) ||
+      !isSafeUint(e.s) ||
+      !isSafeInt(e.t) ||
+      typeof e.a !== "string" ||
+      !isBytes(e.v) ||
+      (e.o !== undefined && !isSafeUint(e.o))
+    )
+      return undefined;
+    max += EVENT_FIXED + strMax(e.a) + binMax(e.v);
+  }
+  return max;
+}
+
+/** An array of wire events (checked by {@link eventsMax}). */
+function writeEvents(events: WireEventLike[]): void {
+  const n = events.length;
+  if (n < 16) chunk[pos++] = 0x90 | n;
+  else if (n < 0x10000) {
+    chunk[pos++] = 0xdc;
+    view.setUint16(pos, n);
+    pos += 2;
+  } else {
+    chunk[pos++] = 0xdd;
+    view.setUint32(pos, n);
+    pos += 4;
+  }
+  for (const e of events) {
+    const edit = e.o !== undefined;
+    chunk[pos++] = edit ? 0x85 : 0x84;
+    writeRaw(K.s);
+    writeInteger(e.s);
+    writeRaw(K.t);
+    writeInteger(e.t);
+    writeRaw(K.a);
+    writeStr(e.a);
+    writeRaw(K.v);
+    writeBin(e.v);
+    if (edit) {
+      writeRaw(K.o);
+      writeInteger(e.o as number);
+    }
+  }
+}
+
+/**
+ * The answer to `ts_query` (`{ events, selectedCount, isComplete, streamStructure, eventType }`, in
+ * that order, as the server builds it), with the most bytes it takes written; or undefined.
+ */
+function queryAnswer(value: unknown):
+  | {
+      events: WireEventLike[];
+      selectedCount: number;
+      isComplete: boolean;
+      streamStructure: string;
+      eventType: string;
+      max: number;
+    }
+  | undefined {
+  const o = plain(value);
+  if (!o || definedCount(o) !== 5) return undefined;
+  const { events, selectedCount, isComplete, streamStructure, eventType } = o;
+  if (
+    !isSafeUint(selectedCount) ||
+    typeof isComplete !== "boolean" ||
+    typeof streamStructure !== "string" ||
+    typeof eventType !== "string"
+  )
+    return undefined;
+  // The writer puts the keys in this order; another order is left to msgpackr (same map, other bytes).
+  let i = 0;
+  for (const k in o) if (k !== QUERY_KEYS[i++]) return undefined;
+  const max = eventsMax(events);
+  if (max === undefined) return undefined;
+  return {
+    events: events as WireEventLike[],
+    selectedCount,
+    isComplete,
+    streamStructure,
+    eventType,
+    max: max + strMax(streamStructure) + strMax(eventType),
+  };
+}
+
+const QUERY_KEYS = ["events", "selectedCount", "isComplete", "streamStructure", "eventType"];

@@ -194,3 +194,17 @@ describe("properties", () => {
     );
   });
 });
+
+describe("UTF-8 at the edges of the short-ASCII fast paths", () => {
+  it("round-trips ASCII and non-ASCII strings around the fast paths' length, and refuses bad bytes", () => {
+    for (const n of [0, 1, 31, 32, 33, 100]) {
+      for (const s of ["a".repeat(n), "é".repeat(n), `${"a".repeat(n)}\u{1F642}`, `\uFEFF${"b".repeat(n)}`]) {
+        const bytes = utf8Encode(s);
+        expect(Buffer.from(bytes).equals(Buffer.from(s, "utf8"))).toBe(true);
+        expect(utf8Decode(bytes)).toBe(s);
+      }
+    }
+    expect(() => utf8Decode(new Uint8Array([0x61, 0xff]))).toThrow(/not valid UTF-8/);
+    expect(() => utf8Decode(new Uint8Array([0xc3]))).toThrow(/not valid UTF-8/);
+  });
+});

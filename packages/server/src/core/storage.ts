@@ -257,6 +257,9 @@ export interface EventRead {
   readonly limit: number;
 }
 
+/** What {@link Storage.countEvents} counts: the events an {@link EventRead} without a limit would read. */
+export type EventCount = Omit<EventRead, "limit" | "newestFirst">;
+
 /** One batch of what a store holds, given back at start-up (see {@link Storage.load}). */
 export type LoadedRecord =
   | {
@@ -388,6 +391,8 @@ export interface Storage {
   trimEvents(path: string, beforeSequence: number): Promise<void>;
   /** Reads events of the series at `path` (see {@link EventRead}); an unknown series reads empty. */
   readEvents(path: string, read: EventRead): Promise<TimeSeriesEvent[]>;
+  /** How many events of the series at `path` a read of `count` would return without a limit. */
+  countEvents(path: string, count: EventCount): Promise<number>;
   /**
    * The oldest event of `path` with a timestamp at or after `timestamp` (`atOrAfter`) or the newest
    * with one before it (`before`), if any: how time points of a range query become sequences.

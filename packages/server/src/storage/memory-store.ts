@@ -8,6 +8,7 @@
 import { type SecurityDocument, parseSecurityDocument } from "../core/security/model.js";
 import type {
   DeliveryUpdate,
+  EventCount,
   EventRead,
   LoadedRecord,
   LoadOptions,
@@ -227,17 +228,7 @@ export class MemoryStorage implements Storage {
   readEvents(path: string, read: EventRead): Promise<TimeSeriesEvent[]> {
     const s = this.series.get(path);
     if (!s) return Promise.resolve([]);
-    const editsOnly =
-      read.kind === "edits" || read.originalFrom !== undefined || read.originalTo !== undefined;
-    const events = editsOnly ? s.edits : s.events;
-    const head = editsOnly ? s.editHead : s.head;
-    const bySeq = (e: TimeSeriesEvent): number => e.sequence;
-    const byTime = (e: TimeSeriesEvent): number => e.timestamp;
-    let lo = read.fromSequence === undefined ? head : lowerBound(events, read.fromSequence, bySeq, head);
-    let hi = read.toSequence === undefined ? events.length : lowerBound(events, read.toSequence, bySeq, head);
-    if (read.fromTimestamp !== undefined)
-      lo = Math.max(lo, lowerBound(events, read.fromTimestamp, byTime, head));
-    if (read.toTimestamp !== undefined) hi = Math.min(hi, lowerBound(events, read.toTimestamp, byTime, head));
+    const { events, lo, hi } = spanOf(s, read);
     const out: TimeSeriesEvent[] = [];
     const step = read.newestFirst ? -1 : 1;
     for (let i = read.newestFirst ? hi - 1 : lo; i >= lo && i < hi && out.length < read.limit; i += step) {
@@ -245,6 +236,15 @@ export class MemoryStorage implements Storage {
       if (matchesKind(e, read)) out.push(e);
     }
     return Promise.resolve(out);
+  }
+
+  countEvents(path: string, count: EventCount): Promise<number> {
+    const s = this.series.get(path);
+    if (!s) return Promise.resolve(0);
+    const { events, lo, hi } = spanOf(s, count);
+    let n = 0;
+    for (let i = lo; i < hi; i++) if (matchesKind(events[i]!, count)) n++;
+    return Promise.resolve(n);
   }
 
   findEventByTime(
@@ -318,7 +318,22 @@ function sortedKeys(map: ReadonlyMap<string, unknown>): string[] {
 }
 
 /** Whether `e` passes the kind and original-sequence filters of `read`. */
-function matchesKind(e: TimeSeriesEvent, read: EventRead): boolean {
+/** The slice of a series' events (or of its edits) within a read's sequence and time bounds. */
+function spanOf(s: SeriesEntry, read: EventCount): { events: TimeSeriesEvent[]; lo: number; hi: number } {
+  const editsOnly = read.kind === "edits" || read.originalFrom !== undefined || read.originalTo !== undefined;
+  const events = editsOnly ? s.edits : s.events;
+  const head = editsOnly ? s.editHead : s.head;
+  const bySeq = (e: TimeSeriesEvent): number => e.sequence;
+  const byTime = (e: TimeSeriesEvent): number => e.timestamp;
+  let lo = read.fromSequence === undefined ? head : lowerBound(events, read.fromSequence, bySeq, head);
+  let hi = read.toSequence === undefined ? events.length : lowerBound(events, read.toSequence, bySeq, head);
+  if (read.fromTimestamp !== undefined)
+    lo = Math.max(lo, lowerBound(events, read.fromTimestamp, byTime, head));
+  if (read.toTimestamp !== undefined) hi = Math.min(hi, lowerBound(events, read.toTimestamp, byTime, head));
+  return { events, lo, hi };
+}
+
+function matchesKind(e: TimeSeriesEvent, read: EventCount): boolean {
   const original = e.originalSequence;
   if (read.originalFrom !== undefined || read.originalTo !== undefined) {
     if (original === undefined) return false;

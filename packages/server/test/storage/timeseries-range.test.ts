@@ -278,6 +278,67 @@ describe.each(Object.keys(ENGINES))("time series: %s", (name) => {
     await again.edit(1, bytes("e"), "a", 9);
   });
 
+  describe("large reads and counts (what range queries page through)", () => {
+    it("read values of every length (empty ones too) in order, either way, and count what they would read", async () => {
+      const series = log();
+      const value = (i: number): string => (i % 5 === 0 ? "" : "x".repeat(i % 17) + String(i));
+      for (let i = 0; i < 300; i++) {
+        if (i % 10 === 9) await series.edit(i - 1, bytes(`e${i}`), "bob", i).catch(() => undefined);
+        else void series.append(bytes(value(i)), i % 3 ? "alice" : "zoë", i);
+      }
+      await series.append(bytes("last"), "a", 1000).committed;
+      const all = await engine.storage.readEvents("ts", { limit: 1000 });
+      expect(all.map((e) => e.sequence)).toEqual(Array.from({ length: 301 }, (_, i) => i));
+      for (const e of all) {
+        if (e.originalSequence !== undefined) expect(text(e.value)).toBe(`e${e.sequence}`);
+        else if (e.sequence < 300) expect(text(e.value)).toBe(value(e.sequence));
+      }
+      const newest = await engine.storage.readEvents("ts", {
+        kind: "originals",
+        newestFirst: true,
+        limit: 100,
+      });
+      const originals = all.filter((e) => e.originalSequence === undefined);
+      expect(newest).toEqual(originals.slice(-100).reverse());
+      const edits = { originalFrom: 50, originalTo: 250, fromSequence: 60, toSequence: 200 };
+      const fromStore = await engine.storage.readEvents("ts", { ...edits, limit: 1000 });
+      expect(fromStore.map((e) => e.sequence)).toEqual(
+        all
+          .filter(
+            (e) =>
+              e.originalSequence! >= 50 && e.originalSequence! < 250 && e.sequence >= 60 && e.sequence < 200,
+          )
+          .map((e) => e.sequence),
+      );
+      expect(await engine.storage.countEvents("ts", edits)).toBe(fromStore.length);
+      expect(await engine.storage.countEvents("ts", { kind: "originals" })).toBe(originals.length);
+      expect(await engine.storage.countEvents("ts", { fromTimestamp: 10, toTimestamp: 20 })).toBe(10);
+      expect(await engine.storage.countEvents("nothing", {})).toBe(0);
+      expect(await engine.storage.readEvents("none", { limit: 100 })).toEqual([]);
+    });
+
+    it("a limited query counts its selection without reading it: the same totals as counting by selecting", async () => {
+      const series = await tenEvents();
+      await series.edit(2, bytes("X"), "b", 2000);
+      await series.edit(2, bytes("Y"), "b", 2001);
+      await series.edit(7, bytes("Z"), "b", 2002);
+      for (const query of [
+        q,
+        q.forEdits(),
+        q.forEdits().latestEdits(),
+        q.from(3).to(8),
+        q.editRange().from(5),
+        q.forEdits().allEdits().from(11),
+      ]) {
+        const whole = await selectRange(series, query.parameters);
+        const limited = await selectRange(series, query.limit(2).parameters);
+        expect(limited.selectedCount).toBe(whole.events.length);
+        expect(limited.events).toEqual(whole.events.slice(-2));
+        expect(limited.isComplete).toBe(whole.events.length <= 2);
+      }
+    });
+  });
+
   describe("paging", () => {
     const pageSizes = async (series: TimeSeriesLog, query: RangeQuery, pageSize: number) => {
       const pages: number[][] = [];

@@ -153,6 +153,9 @@ export class TimeSeriesLog implements EventSource {
   /** Reads events (the {@link EventSource} of range queries). */
   readEvents: EventSource["readEvents"] = (read) => this.storage.readEvents(this.path, read);
 
+  /** Counts events (the {@link EventSource} of range queries). */
+  countEvents: EventSource["countEvents"] = (count) => this.storage.countEvents(this.path, count);
+
   /** Finds an event by time (the {@link EventSource} of range queries). */
   findEventByTime: EventSource["findEventByTime"] = (timestamp, side) =>
     this.storage.findEventByTime(this.path, timestamp, side);
