@@ -103,7 +103,13 @@ export async function runLag(o) {
       `$SYS every 10 s`,
   );
   const config = skeinConfigFile({
-    limits: { maxTopics: o.topics + 100_000, removalSweepMs: 1000 },
+    // Two connections publish every topic: the per-session retained and creation quotas are raised to match.
+    limits: {
+      maxTopics: o.topics + 100_000,
+      maxTopicsPerSession: o.topics,
+      maxRetainedTopicsPerSession: o.topics,
+      removalSweepMs: 1000,
+    },
   });
   // The GC probe is preloaded through NODE_OPTIONS (startSkein's command line has no room for it);
   // the client processes forked later do not get it.
