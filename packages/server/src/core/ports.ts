@@ -16,6 +16,8 @@ export interface Logger {
   error(obj: object, msg?: string): void;
   /** A logger that adds `bindings` to every entry. */
   child(bindings: Record<string, unknown>): Logger;
+  /** Whether entries at `level` are written (pino has it); absent: assume they are. */
+  isLevelEnabled?(level: "debug" | "info" | "warn" | "error"): boolean;
 }
 
 /** A logger that drops everything. */

@@ -147,6 +147,15 @@ export class MqttConnection implements SessionLink, WheelEntry {
     }));
   }
 
+  /**
+   * Logs `msg` at `level` through {@link log} when that level is on, without making the connection's
+   * child logger when it is not: with redaction configured, a child costs about 25 µs, which every
+   * CONNECT/close paid for its "connection closed" line even at the default level (warn).
+   */
+  logAt(level: "info" | "debug", fields: Record<string, unknown>, msg: string): void {
+    if (this.door.log.isLevelEnabled?.(level) ?? true) this.log[level](fields, msg);
+  }
+
   /** True when the outbound buffer has room (QoS 0 is dropped and QoS 1/2 queued otherwise). */
   get writable(): boolean {
     return (
@@ -307,7 +316,7 @@ export class MqttConnection implements SessionLink, WheelEntry {
     this.disarmExpiry = armExpiry(this.door.core.clock, expiresAt, () => {
       this.disarmExpiry = undefined;
       this.door.core.metrics.inc("mqtt_credentials_expired_total");
-      this.log.info({ clientId: this.clientId }, "credentials expired: disconnected");
+      this.logAt("info", { clientId: this.clientId }, "credentials expired: disconnected");
       this.close({ reason: Reason.MAXIMUM_CONNECT_TIME, message: "credentials expired" });
     });
   }
@@ -579,7 +588,7 @@ export class MqttConnection implements SessionLink, WheelEntry {
     if (this.pausedFor !== 0) this.lastActivity = now;
     const idle = now - this.lastActivity;
     if (idle >= limit) {
-      this.log.info({ keepAliveSec: this.keepAliveSec }, "keep alive timeout");
+      this.logAt("info", { keepAliveSec: this.keepAliveSec }, "keep alive timeout");
       this.close({ reason: Reason.KEEP_ALIVE_TIMEOUT, protocolError: "keep_alive_timeout" });
       return;
     }
@@ -601,7 +610,7 @@ export class MqttConnection implements SessionLink, WheelEntry {
       options.protocolError ??
       (options.reason !== undefined ? reasonName(options.reason).toLowerCase() : (options.cause ?? "closed"));
     metrics.disconnected("mqtt", why);
-    this.log.info({ clientId: this.clientId, reason: why }, "connection closed");
+    this.logAt("info", { clientId: this.clientId, reason: why }, "connection closed");
     if (wasConnected && this.protocolVersion === 5 && options.reason !== undefined) {
       const properties =
         options.message && this.problemInformation ? { reasonString: options.message } : undefined;

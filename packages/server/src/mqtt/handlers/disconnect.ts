@@ -17,6 +17,6 @@ export function handleDisconnect(conn: MqttConnection, packet: IDisconnectPacket
     session.expiryIntervalSec = Math.min(expiry, conn.door.options.maxSessionExpirySec);
   }
   const withWill = conn.protocolVersion === 5 && packet.reasonCode === Reason.DISCONNECT_WITH_WILL;
-  conn.log.debug({ clientId: conn.clientId, reason: packet.reasonCode ?? 0 }, "client disconnected");
+  conn.logAt("debug", { clientId: conn.clientId, reason: packet.reasonCode ?? 0 }, "client disconnected");
   conn.close({ publishWill: withWill, cause: "client_disconnect" });
 }
