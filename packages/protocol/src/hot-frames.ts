@@ -720,6 +720,73 @@ function writeTsPage(o: Record<string, unknown>): Uint8Array | undefined {
   return done(start);
 }
 
+/**
+ * An event of a range query's page as the server holds it (what `ts_page` carries as a wire event
+ * `{ s, t, a, v, o? }`, `o` present for an edit).
+ */
+export interface PageEvent {
+  /** The event's sequence (a safe integer, at least 0). */
+  readonly sequence: number;
+  /** Its timestamp (a safe integer, epoch ms). */
+  readonly timestamp: number;
+  /** Its author. */
+  readonly author: string;
+  /** Its value's bytes. */
+  readonly value: Uint8Array;
+  /** True for an edit event (then `originalSequence` is written as `o`). */
+  readonly isEdit: boolean;
+  /** The sequence of the original event an edit edits. */
+  readonly originalSequence: number;
+}
+
+/**
+ * The bytes of `{ type: "ts_page", id, events }` with `events[from, to)` as wire events, written
+ * straight from the server's events (no wire objects in between): the same bytes as
+ * `writeHotFrame` of the wire frame. Throws on a number that is not a safe integer (a bug).
+ */
+export function encodeTsPage(id: number, events: readonly PageEvent[], from: number, to: number): Uint8Array {
+  if (!isUint32(id)) throw new RangeError(`ts_page id ${id}`);
+  let max = 5;
+  for (let i = from; i < to; i++) {
+    const e = events[i]!;
+    max += EVENT_FIXED + strMax(e.author) + binMax(e.value);
+  }
+  const start = open(3, max);
+  writeRaw(PREFIX.tsPage);
+  writeUint(id);
+  writeRaw(K.events);
+  const n = to - from;
+  if (n < 16) chunk[pos++] = 0x90 | n;
+  else if (n < 0x10000) {
+    chunk[pos++] = 0xdc;
+    view.setUint16(pos, n);
+    pos += 2;
+  } else {
+    chunk[pos++] = 0xdd;
+    view.setUint32(pos, n);
+    pos += 4;
+  }
+  for (let i = from; i < to; i++) {
+    const e = events[i]!;
+    if (!isSafeUint(e.sequence) || !isSafeInt(e.timestamp) || (e.isEdit && !isSafeUint(e.originalSequence)))
+      throw new RangeError(`ts_page event ${e.sequence}: not a safe integer`);
+    chunk[pos++] = e.isEdit ? 0x85 : 0x84;
+    writeRaw(K.s);
+    writeInteger(e.sequence);
+    writeRaw(K.t);
+    writeInteger(e.timestamp);
+    writeRaw(K.a);
+    writeStr(e.author);
+    writeRaw(K.v);
+    writeBin(e.value);
+    if (e.isEdit) {
+      writeRaw(K.o);
+      writeInteger(e.originalSequence);
+    }
+  }
+  return done(start);
+}
+
 interface WireEventLike {
   s: number;
   t: number;
