@@ -424,10 +424,13 @@ export class SqliteStorage implements Storage {
     // The aggregates see the rows in one pass, so the columns agree; that the pass followed the
     // subquery's order is checked (sequences strictly monotonic, lengths adding up to the blob), with
     // the plain statement as the fallback.
+    const originalsOnly =
+      read.kind === "originals" && read.originalFrom === undefined && read.originalTo === undefined;
     const columns = this.readStatement(`c${shape}`, () =>
       this.db
         .prepare(
-          `SELECT json_group_array(seq), json_group_array(ts), json_group_array(author), json_group_array(original_seq), json_group_array(length(value)), CAST(group_concat(value, '') AS BLOB) FROM (SELECT seq, ts, author, value, original_seq ${where} ORDER BY ${order} LIMIT ?)`,
+          // A read of originals only leaves their `original_seq` out (all NULL): one aggregate fewer.
+          `SELECT json_group_array(seq), json_group_array(ts), json_group_array(author), ${originalsOnly ? "'[]'" : "json_group_array(original_seq)"}, json_group_array(length(value)), CAST(group_concat(value, '') AS BLOB) FROM (SELECT seq, ts, author, value, original_seq ${where} ORDER BY ${order} LIMIT ?)`,
         )
         .raw(),
     );
