@@ -447,7 +447,9 @@ export class SqliteStorage implements Storage {
     for (let i = 0; i < seqs.length; i++) {
       const sequence = seqs[i]!;
       if (i > 0 && (sequence - seqs[i - 1]!) * step <= 0) return Promise.resolve(simple());
-      const value = blob.subarray(at, (at += lengths[i]!));
+      // A plain view (what the memory engine gives too): Buffer's subarray costs twice as much.
+      const value = new Uint8Array(blob.buffer, blob.byteOffset + at, lengths[i]!);
+      at += lengths[i]!;
       const o = originals[i];
       events[i] =
         o === null || o === undefined
