@@ -296,6 +296,19 @@ describe("hot frame writer", () => {
     const events = Array.from({ length: 70000 }, (_, i) => (i % 5 === 0 ? big : { ...big, isEdit: false }));
     const frame = { type: "ts_page", id: 1, events: events.map(wireOf) };
     expect(Buffer.from(encodeTsPage(1, events, 0, events.length)).equals(packr.pack(frame))).toBe(true);
+    // Authors that repeat, change and come back (the writer reuses a repeated author's bytes).
+    const authors = ["a", "a", "bé", "bé", "a", "c".repeat(40), "bé"];
+    const mixed = authors.map((author, i): PageEvent => ({
+      ...big,
+      sequence: i,
+      timestamp: 2 ** 33 + i,
+      author,
+    }));
+    expect(
+      Buffer.from(encodeTsPage(2, mixed, 0, mixed.length)).equals(
+        Buffer.from(writeHotFrame({ type: "ts_page", id: 2, events: mixed.map(wireOf) }) as Uint8Array),
+      ),
+    ).toBe(true);
     expect(() => encodeTsPage(1, [{ ...big, sequence: 1.5 }], 0, 1)).toThrow(RangeError);
   });
 
