@@ -11,6 +11,8 @@ import { SkeinError } from "./errors.js";
 import { type ClientFrame, type ServerFrame, clientFrameSchema, serverFrameSchema } from "./frames.js";
 import { hotClientFrame, hotServerFrame, writeHotFrame } from "./hot-frames.js";
 
+export { type PageEvent, encodeTsPage } from "./hot-frames.js";
+
 /** Turns values into bytes and back. */
 export interface Encoder {
   /** One value as bytes. */

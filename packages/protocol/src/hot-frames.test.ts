@@ -3,7 +3,7 @@ import { Packr } from "msgpackr";
 import { describe, expect, it } from "vitest";
 import { clientFrameSchema, serverFrameSchema } from "./frames.js";
 import { MSGPACK_OPTIONS, checkClientFrame, checkServerFrame, createMsgpackEncoder } from "./codec.js";
-import { hotClientFrame, hotServerFrame, writeHotFrame } from "./hot-frames.js";
+import { type PageEvent, encodeTsPage, hotClientFrame, hotServerFrame, writeHotFrame } from "./hot-frames.js";
 import { VALUE_TYPES } from "./topic-types.js";
 
 const packr = new Packr(MSGPACK_OPTIONS);
@@ -262,6 +262,54 @@ describe("hot frame writer", () => {
       };
       expect(Buffer.from(writeHotFrame(answer) as Uint8Array).equals(packr.pack(answer))).toBe(true);
     }
+  });
+
+  it("writes a ts_page straight from the server's events as writeHotFrame writes its wire frame", () => {
+    const wireOf = (e: PageEvent): Record<string, unknown> =>
+      e.isEdit
+        ? { s: e.sequence, t: e.timestamp, a: e.author, v: e.value, o: e.originalSequence }
+        : { s: e.sequence, t: e.timestamp, a: e.author, v: e.value };
+    const pageEvent = fc.tuple(wireEvent, fc.boolean()).map(([w, edit]): PageEvent => ({
+      sequence: w.s,
+      timestamp: w.t,
+      author: w.a,
+      value: w.v,
+      isEdit: edit && w.o !== undefined,
+      originalSequence: w.o ?? w.s,
+    }));
+    fc.assert(
+      fc.property(id, fc.array(pageEvent, { maxLength: 40 }), fc.nat(5), (pageId, events, cut) => {
+        const from = Math.min(cut, events.length);
+        const hot = encodeTsPage(pageId, events, from, events.length);
+        const frame = { type: "ts_page", id: pageId, events: events.slice(from).map(wireOf) };
+        expect(Buffer.from(hot).equals(Buffer.from(writeHotFrame(frame) as Uint8Array))).toBe(true);
+      }),
+    );
+    const big: PageEvent = {
+      sequence: 2 ** 40,
+      timestamp: -1,
+      author: "a",
+      value: new Uint8Array(300),
+      isEdit: true,
+      originalSequence: 2 ** 33,
+    };
+    const events = Array.from({ length: 70000 }, (_, i) => (i % 5 === 0 ? big : { ...big, isEdit: false }));
+    const frame = { type: "ts_page", id: 1, events: events.map(wireOf) };
+    expect(Buffer.from(encodeTsPage(1, events, 0, events.length)).equals(packr.pack(frame))).toBe(true);
+    // Authors that repeat, change and come back (the writer reuses a repeated author's bytes).
+    const authors = ["a", "a", "bé", "bé", "a", "c".repeat(40), "bé"];
+    const mixed = authors.map((author, i): PageEvent => ({
+      ...big,
+      sequence: i,
+      timestamp: 2 ** 33 + i,
+      author,
+    }));
+    expect(
+      Buffer.from(encodeTsPage(2, mixed, 0, mixed.length)).equals(
+        Buffer.from(writeHotFrame({ type: "ts_page", id: 2, events: mixed.map(wireOf) }) as Uint8Array),
+      ),
+    ).toBe(true);
+    expect(() => encodeTsPage(1, [{ ...big, sequence: 1.5 }], 0, 1)).toThrow(RangeError);
   });
 
   it("leaves undefined fields out, in both writers (plain MessagePack, no extension types)", () => {

@@ -418,13 +418,19 @@ export class SqliteStorage implements Storage {
     // sequences, timestamps, authors, originals and value lengths, and the values as one blob.
     // better-sqlite3 would otherwise make a row array, a Buffer per value and a value per column per
     // event, most of the cost of reading small events (about half the CPU of a 10,000-event query).
+    // The values are concatenated as they are stored: `group_concat` copies a blob's bytes (NULs and
+    // invalid UTF-8 included, in a UTF-8 database) and the CAST hands them back as a blob, without the
+    // `hex`/`unhex` round trip this used to make (a fifth of the statement's CPU).
     // The aggregates see the rows in one pass, so the columns agree; that the pass followed the
     // subquery's order is checked (sequences strictly monotonic, lengths adding up to the blob), with
     // the plain statement as the fallback.
+    const originalsOnly =
+      read.kind === "originals" && read.originalFrom === undefined && read.originalTo === undefined;
     const columns = this.readStatement(`c${shape}`, () =>
       this.db
         .prepare(
-          `SELECT json_group_array(seq), json_group_array(ts), json_group_array(author), json_group_array(original_seq), json_group_array(length(value)), unhex(group_concat(hex(value), '')) FROM (SELECT seq, ts, author, value, original_seq ${where} ORDER BY ${order} LIMIT ?)`,
+          // A read of originals only leaves their `original_seq` out (all NULL): one aggregate fewer.
+          `SELECT json_group_array(seq), json_group_array(ts), json_group_array(author), ${originalsOnly ? "'[]'" : "json_group_array(original_seq)"}, json_group_array(length(value)), CAST(group_concat(value, '') AS BLOB) FROM (SELECT seq, ts, author, value, original_seq ${where} ORDER BY ${order} LIMIT ?)`,
         )
         .raw(),
     );
@@ -441,7 +447,9 @@ export class SqliteStorage implements Storage {
     for (let i = 0; i < seqs.length; i++) {
       const sequence = seqs[i]!;
       if (i > 0 && (sequence - seqs[i - 1]!) * step <= 0) return Promise.resolve(simple());
-      const value = blob.subarray(at, (at += lengths[i]!));
+      // A plain view (what the memory engine gives too): Buffer's subarray costs twice as much.
+      const value = new Uint8Array(blob.buffer, blob.byteOffset + at, lengths[i]!);
+      at += lengths[i]!;
       const o = originals[i];
       events[i] =
         o === null || o === undefined

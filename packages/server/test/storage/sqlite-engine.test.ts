@@ -384,6 +384,30 @@ describe("group commit, sync modes and backup", () => {
     }
   });
 
+  it("a large read gives back any bytes as stored: NULs, invalid UTF-8, empty values, both orders", async () => {
+    const store = SqliteStorage.open({ dataDir: dir.dir });
+    // 100 events: reads of 32 or more take the one-row path (the values as one concatenated blob).
+    const values = Array.from({ length: 100 }, (_, i) =>
+      Uint8Array.from({ length: i % 7 }, (_, j) => [0, 0xff, 0xc3, 0x80, 0xfe, i, j][(i + j) % 7]!),
+    );
+    for (let i = 0; i < values.length; i++)
+      void store.appendEvent("bin", { sequence: i, timestamp: 1000 + i, author: "a", value: values[i]! });
+    await store.flush();
+    const up = await store.readEvents("bin", { limit: 100 });
+    expect(up.map((e) => Buffer.from(e.value).toString("hex"))).toEqual(
+      values.map((v) => Buffer.from(v).toString("hex")),
+    );
+    const down = await store.readEvents("bin", { newestFirst: true, fromSequence: 10, limit: 50 });
+    expect(down.map((e) => e.sequence)).toEqual(Array.from({ length: 50 }, (_, i) => 99 - i));
+    expect(down.map((e) => Buffer.from(e.value).toString("hex"))).toEqual(
+      values
+        .slice(50)
+        .reverse()
+        .map((v) => Buffer.from(v).toString("hex")),
+    );
+    await store.close();
+  });
+
   it("backupDatabase refuses a data directory without a healthy database", async () => {
     writeFileSync(dbFile, "garbage".repeat(100));
     await expect(backupDatabase(dir.dir, join(dir.dir, "copy.db"))).rejects.toBeInstanceOf(StorageOpenError);

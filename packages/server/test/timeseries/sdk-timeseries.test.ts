@@ -196,7 +196,7 @@ describe.each(STORES)("time series through the SDK, store %s", (store) => {
       expect((await session.timeseries.rangeQuery().to(1).selectFrom("s/kept")).events).toEqual([]);
     });
 
-    it("a large result arrives in ts_page frames of at most 500 events, then the result", async () => {
+    it("a large result arrives in ts_page frames of at most 500 events, then the result with none", async () => {
       await session.topics.add("s/big", ts("int64"));
       const n = 1203;
       await Promise.all(
@@ -205,15 +205,15 @@ describe.each(STORES)("time series through the SDK, store %s", (store) => {
       const r = await session.timeseries.rangeQuery().selectFrom("s/big");
       expect(r.events.map((e) => e.sequence)).toEqual(Array.from({ length: n }, (_, i) => i));
       expect(r.events[n - 1]?.value).toBe(BigInt(n - 1));
-      // On the wire: pages of 500, 500, then the result with the last 203.
+      // On the wire: pages of 500, 500 and the last 203, then the result with no events (its totals).
       const raw = await openSession(sdkUrl());
       raw.send({ type: "ts_query", id: 7, path: "s/big", query: session.timeseries.rangeQuery().parameters });
       const result = await raw.next("result", (f) => f.id === 7);
       const pages = raw.frames.filter(
         (f): f is ServerFrameOf<"ts_page"> => f.type === "ts_page" && f.id === 7,
       );
-      expect(pages.map((p) => p.events.length)).toEqual([500, 500]);
-      expect((result.value as { events: unknown[] }).events).toHaveLength(203);
+      expect(pages.map((p) => p.events.length)).toEqual([500, 500, 203]);
+      expect(result.value).toMatchObject({ events: [], selectedCount: n, isComplete: true });
       expect(pages[1]?.events[0]).toMatchObject({ s: 500, a: "alice" });
       raw.ws.close();
     });
@@ -236,7 +236,7 @@ describe.each(STORES)("time series through the SDK, store %s", (store) => {
       expect([
         ...pages.map((p) => p.events.length),
         (result.value as { events: unknown[] }).events.length,
-      ]).toEqual([2, 2, 2]);
+      ]).toEqual([2, 2, 2, 0]);
       const r = await session.timeseries.rangeQuery().selectFrom("s/large");
       expect(r.events).toHaveLength(6);
       expect(r.events.every((e) => e.value instanceof Uint8Array && e.value.length === value.length)).toBe(
