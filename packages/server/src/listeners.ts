@@ -260,7 +260,7 @@ export class Listeners {
     transport: "tcp" | "tls",
     certificate?: Credentials["certificate"],
   ): void {
-    socket.on("error", () => {}); // the connection logs its own errors; never let one escape
+    socket.on("error", ignoreError); // the connection logs its own errors; never let one escape
     if (this.tooMany()) {
       this.metrics.inc("skein_connections_refused_total", { reason: "max_connections" });
       socket.destroy();
@@ -285,7 +285,9 @@ export class Listeners {
     server.on("connection", (s: Socket) => this.track(s));
     server.on("clientError", (err: NodeJS.ErrnoException, socket: Duplex) => this.clientError(err, socket));
     server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      socket.on("error", () => {});
+      // A shared function: an arrow here would share this scope's context with the upgrade callbacks
+      // and keep the request (its headers and streams, about 1.5 KB) alive as long as the socket.
+      socket.on("error", ignoreError);
       const path = (req.url ?? "/").split("?")[0];
       if (path !== this.config.http.mqttPath && path !== this.config.sdk.path) {
         return refuseUpgrade(socket, 404, "Not Found");
@@ -375,6 +377,9 @@ export class Listeners {
     socket.once("close", () => this.sockets.delete(socket));
   }
 }
+
+/** An error listener that only keeps an error from escaping (one function for every socket). */
+function ignoreError(): void {}
 
 function refuseUpgrade(socket: Duplex, status: number, text: string): void {
   socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
