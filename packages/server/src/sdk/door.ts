@@ -18,6 +18,7 @@ import type { Counter } from "../core/metrics.js";
 import type { Logger } from "../core/ports.js";
 import type { PathLimits } from "../core/types.js";
 import type { Credentials } from "../core/security/types.js";
+import { TimerWheel } from "../core/timer-wheel.js";
 import { SdkConnection } from "./connection.js";
 import type { SdkOptions } from "./options.js";
 import type { ReplayGauges } from "./replay.js";
@@ -29,6 +30,8 @@ export class SdkDoor {
   readonly connections = new Set<SdkConnection>();
   readonly encoder: Encoder = createMsgpackEncoder();
   readonly log: Logger;
+  /** Handshake timeouts and heartbeats of every connection: one timer, not one per connection (issue 11). */
+  readonly timers: TimerWheel<SdkConnection>;
   /** When the door was made (the server's start), on the core's clock: `server_status` reports uptime from it. */
   readonly startedAt: number;
   private readonly stopListening: () => void;
@@ -53,6 +56,7 @@ export class SdkDoor {
     logger: Logger,
   ) {
     this.log = logger.child({ door: "sdk" });
+    this.timers = new TimerWheel(core.clock);
     this.startedAt = core.clock.now();
     this.replayGauges = {
       frames: core.metrics.counter("sdk_replay_frames"),
@@ -184,6 +188,7 @@ export class SdkDoor {
   /** Closes every connection and ends every session (server shutdown). */
   shutdown(): void {
     this.stopListening();
+    this.timers.stop();
     const goodbye = this.encoder.encode({
       type: "goodbye",
       code: errorCodeNumber("SERVER_SHUTTING_DOWN"),
