@@ -9,10 +9,11 @@ import {
   type Encoder,
   type LogLevel,
   type ErrorCode,
+  type TopicSelector,
   createMsgpackEncoder,
   errorCodeNumber,
 } from "@skein/protocol";
-import type { SessionHandle } from "../core/sessions.js";
+import type { SessionHandle, SessionSubscriptionInfo } from "../core/sessions.js";
 import type { Core } from "../core/core.js";
 import type { Counter } from "../core/metrics.js";
 import type { Logger } from "../core/ports.js";
@@ -84,6 +85,12 @@ export class SdkDoor {
     });
   }
 
+  /** A session ended: it leaves the door (one function for every session). */
+  private readonly sessionEnded = (s: SdkSession): void => {
+    this.sessions.delete(s.sessionId);
+    this.core.metrics.set("sdk_sessions", this.sessions.size);
+  };
+
   /** Takes a new WebSocket from the listener, with the client certificate its TLS layer verified. */
   accept(ws: WebSocket, req: IncomingMessage, certificate?: Credentials["certificate"]): SdkConnection {
     const conn = new SdkConnection(this, ws, req.socket.remoteAddress ?? "", certificate);
@@ -114,29 +121,11 @@ export class SdkDoor {
       this.core,
       this.encoder,
       this.options,
-      (s) => {
-        this.sessions.delete(s.sessionId);
-        this.core.metrics.set("sdk_sessions", this.sessions.size);
-      },
+      this.sessionEnded,
       this.replayGauges,
     );
     this.sessions.set(sessionId, session);
-    const handle: SessionHandle = {
-      sessionId,
-      transport: "sdk",
-      properties: props,
-      principal: auth.principal,
-      roles: [...auth.roles],
-      close: (reason, code) => {
-        // Why, when it is not a plain administrative close: a goodbye with the code (PRINCIPAL_REMOVED).
-        if (code !== undefined) session.link?.send(this.goodbye(code, reason));
-        if (session.link) session.link.close(CloseCodes.CLOSED_BY_SERVER, reason);
-        session.end();
-      },
-      subscribe: (selector) => void session.select(selector),
-      unsubscribe: (selector) => void session.unselect(selector.expression),
-      subscriptions: () => Array.from(session.selections.keys(), (subscription) => ({ subscription })),
-    };
+    const handle = new SdkSessionHandle(this, session, props, auth.principal, [...auth.roles]);
     session.actor = handle;
     this.core.facade.openSession(handle);
     this.core.metrics.set("sdk_sessions", this.sessions.size);
@@ -199,5 +188,41 @@ export class SdkDoor {
       conn.close(CloseCodes.SHUTTING_DOWN, "server shutting down");
     }
     for (const session of [...this.sessions.values()]) session.end();
+  }
+}
+
+/** The core's handle of an SDK session (methods, not closures per session). */
+class SdkSessionHandle implements SessionHandle {
+  readonly transport = "sdk";
+  readonly sessionId: string;
+
+  constructor(
+    private readonly door: SdkDoor,
+    private readonly session: SdkSession,
+    readonly properties: Record<string, string>,
+    readonly principal: string | undefined,
+    public roles: readonly string[],
+  ) {
+    this.sessionId = session.sessionId;
+  }
+
+  close(reason: string, code?: ErrorCode): void {
+    const session = this.session;
+    // Why, when it is not a plain administrative close: a goodbye with the code (PRINCIPAL_REMOVED).
+    if (code !== undefined) session.link?.send(this.door.goodbye(code, reason));
+    if (session.link) session.link.close(CloseCodes.CLOSED_BY_SERVER, reason);
+    session.end();
+  }
+
+  subscribe(selector: TopicSelector): void {
+    void this.session.select(selector);
+  }
+
+  unsubscribe(selector: TopicSelector): void {
+    void this.session.unselect(selector.expression);
+  }
+
+  subscriptions(): readonly SessionSubscriptionInfo[] {
+    return Array.from(this.session.selections.keys(), (subscription) => ({ subscription }));
   }
 }

@@ -58,8 +58,8 @@ const E_FRAME = "sdk:e";
 /** State of one SDK session. */
 export class SdkSession implements Subscriber, RequestEndpoint {
   readonly selections = new Map<string, Selection>();
-  /** Topics this session has been told about (`topic` frame sent), by path. */
-  readonly selected = new Map<string, Topic>();
+  /** Topics this session has been told about (`topic` frame sent), by path; made on first use. */
+  private selectedMap: Map<string, Topic> | undefined;
   readonly replay: ReplayBuffer;
   /** Client frames processed after hello (counted across connections). */
   processed = 0;
@@ -67,10 +67,11 @@ export class SdkSession implements Subscriber, RequestEndpoint {
   pendingRequests = 0;
   link: SdkLink | undefined;
   ended = false;
-  private readonly filterRefs = new Map<string, number>();
+  /** Selections using each MQTT filter (made on first use). */
+  private filterRefsMap: Map<string, number> | undefined;
   private expiryTimer: Timer | undefined;
-  /** Session-event watches: request id -> stop function. */
-  private readonly watches = new Map<number, () => void>();
+  /** Session-event watches: request id -> stop function (made on first use). */
+  private watchMap: Map<number, () => void> | undefined;
   /** Selections whose topics are still being told, oldest first. */
   private tellings: Telling[] = [];
   private waitingForRoom = false;
@@ -101,6 +102,19 @@ export class SdkSession implements Subscriber, RequestEndpoint {
     this.actor = sessionActor(sessionId, properties.$Principal);
   }
 
+  /** Topics this session has been told about (`topic` frame sent), by path. */
+  private get selected(): Map<string, Topic> {
+    return (this.selectedMap ??= new Map());
+  }
+
+  private get filterRefs(): Map<string, number> {
+    return (this.filterRefsMap ??= new Map());
+  }
+
+  private get watches(): Map<number, () => void> {
+    return (this.watchMap ??= new Map());
+  }
+
   get online(): boolean {
     return this.link !== undefined;
   }
@@ -118,7 +132,7 @@ export class SdkSession implements Subscriber, RequestEndpoint {
 
   /** Core delivery: a new value of a topic this session selects. */
   deliver(update: Update): void {
-    const topic = this.selected.get(update.topic);
+    const topic = this.selectedMap?.get(update.topic);
     if (!topic) return;
     if (update.event !== undefined) return this.deliverEvent(topic, update.event, update);
     const cache = (update.encodings ??= new Map());
@@ -177,9 +191,11 @@ export class SdkSession implements Subscriber, RequestEndpoint {
 
   /** Stops a watch; true when there was one. */
   unwatchSessions(watchId: number): boolean {
-    const stop = this.watches.get(watchId);
+    const watches = this.watchMap;
+    if (!watches) return false;
+    const stop = watches.get(watchId);
     stop?.();
-    return this.watches.delete(watchId);
+    return watches.delete(watchId);
   }
 
   /**
@@ -258,7 +274,7 @@ export class SdkSession implements Subscriber, RequestEndpoint {
     if (!selection) return false;
     this.selections.delete(expression);
     this.release(selection);
-    for (const topic of [...this.selected.values()]) {
+    for (const topic of [...(this.selectedMap?.values() ?? [])]) {
       if (!this.covers(topic.path)) this.forget(topic, "unselected");
     }
     return true;
@@ -271,7 +287,7 @@ export class SdkSession implements Subscriber, RequestEndpoint {
 
   /** A topic was removed from the tree. */
   topicRemoved(topic: Topic): void {
-    if (this.selected.get(topic.path) === topic) this.forget(topic, "removed");
+    if (this.selectedMap?.get(topic.path) === topic) this.forget(topic, "removed");
   }
 
   /** A connection has taken this session. */
@@ -297,10 +313,10 @@ export class SdkSession implements Subscriber, RequestEndpoint {
     if (this.expiryTimer) this.core.clock.clearTimeout(this.expiryTimer);
     for (const selection of this.selections.values()) this.release(selection);
     this.selections.clear();
-    this.selected.clear();
+    this.selectedMap = undefined;
     this.core.facade.releaseLocks(this.actor);
-    for (const stop of this.watches.values()) stop();
-    this.watches.clear();
+    for (const stop of this.watchMap?.values() ?? []) stop();
+    this.watchMap = undefined;
     // Nobody is left to answer: settle the pending selects (their answers go nowhere).
     for (const telling of this.tellings.splice(0)) telling.done();
     this.replay.clear();
