@@ -94,6 +94,11 @@ export class SdkConnection implements SdkLink, Answer, WheelEntry {
     return (this.logger ??= this.door.log.child({ remote: this.remoteAddress }));
   }
 
+  /** Logs at level info, without making this connection's logger when the level drops the line. */
+  info(obj: object, msg: string): void {
+    if (this.door.logs("info")) this.log.info(obj, msg);
+  }
+
   /** WebSocket `message`: a throw while handling it closes this connection (1011). */
   handleMessage(data: Buffer, isBinary: boolean): void {
     // Last resort (issue 14 §4): a throw while handling a message (the hello included) closes this
@@ -182,7 +187,7 @@ export class SdkConnection implements SdkLink, Answer, WheelEntry {
   /** Counts and logs the end of this connection (one line per connection, with its reason). */
   private ended(reason: string): void {
     this.door.core.metrics.disconnected("sdk", reason);
-    this.log.info({ sessionId: this.session?.sessionId, reason }, "connection closed");
+    this.info({ sessionId: this.session?.sessionId, reason }, "connection closed");
   }
 
   /** True once closed. */
@@ -466,7 +471,7 @@ export class SdkConnection implements SdkLink, Answer, WheelEntry {
     // Topics of selections still being told when the last connection dropped.
     session.pumpTellings();
     this.door.core.metrics.connected("sdk", "accepted");
-    this.log.info(
+    this.info(
       { sessionId: session.sessionId, resumed, principal: session.properties.$Principal || undefined },
       "sdk session open",
     );

@@ -10,6 +10,7 @@ import {
   type LogLevel,
   type ErrorCode,
   type TopicSelector,
+  LOG_LEVELS,
   createMsgpackEncoder,
   errorCodeNumber,
 } from "@skein/protocol";
@@ -44,6 +45,11 @@ export class SdkDoor {
    * server replaces it with one that reaches its logger.
    */
   logLevel: (level?: LogLevel) => LogLevel = () => "info";
+
+  /** True when the server's log level lets lines of `level` through. */
+  logs(level: LogLevel): boolean {
+    return LOG_LEVELS.indexOf(level) >= LOG_LEVELS.indexOf(this.logLevel());
+  }
   /** Hot-path counters: frames and bytes in and out. */
   readonly counters: Readonly<
     Record<"framesReceived" | "framesSent" | "bytesReceived" | "bytesSent", Counter>
