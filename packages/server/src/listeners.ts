@@ -51,6 +51,8 @@ export class Listeners {
   /** Each listener by the name {@link ListeningAddresses} gives it. */
   private readonly named = new Map<keyof ListeningAddresses, Closable>();
   private readonly sockets = new Set<Socket>();
+  /** A socket closed: it is no longer tracked (called with the socket as `this`). */
+  private readonly untrack: (this: Socket) => void;
   private readonly wss: WebSocketServer;
   private readonly sdkWss: WebSocketServer;
   private readonly console: ConsoleFiles;
@@ -70,6 +72,10 @@ export class Listeners {
     /** The operations endpoints (`/metrics`, `/healthz`, `/readyz`); other plain requests get 404. */
     private readonly ops: HttpHandler = () => false,
   ) {
+    const sockets = this.sockets;
+    this.untrack = function (this: Socket): void {
+      sockets.delete(this);
+    };
     const rate = rateLimit(
       config.limits.connectionsPerSecondPerAddress,
       config.limits.connectionBurstPerAddress,
@@ -91,6 +97,10 @@ export class Listeners {
     this.sdkWss = new WebSocketServer({
       noServer: true,
       maxPayload: maxFrameBytes + oversizeMargin(maxFrameBytes),
+      // The door keeps its own set of connections: no second set with a close listener per WebSocket.
+      clientTracking: false,
+      // ws's default, stated: no compression context (tens of KB) per connection.
+      perMessageDeflate: false,
     });
   }
 
@@ -374,7 +384,8 @@ export class Listeners {
 
   private track(socket: Socket): void {
     this.sockets.add(socket);
-    socket.once("close", () => this.sockets.delete(socket));
+    // One listener function for every socket ("close" comes once; `once` would wrap it per socket).
+    socket.on("close", this.untrack);
   }
 }
 
