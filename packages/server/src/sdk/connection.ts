@@ -52,11 +52,12 @@ export class SdkConnection implements SdkLink, Answer, WheelEntry {
   /** The negotiated protocol version (0 before hello). */
   version = 0;
   private logger: Logger | undefined;
-  private pending: Uint8Array[] = [];
+  /** Frames to send at the end of this turn (undefined when none: an idle connection holds no array). */
+  private pending: Uint8Array[] | undefined;
   /** Bytes in {@link pending}. */
   private pendingBytes = 0;
   /** Paced work waiting for the unsent bytes to fall below the high-water mark. */
-  private roomWaiters: (() => void)[] = [];
+  private roomWaiters: (() => void)[] | undefined;
   private flushScheduled = false;
   private alive = true;
   /** WheelEntry: when the door's timer wheel looks at this connection next (NaN while not scheduled). */
@@ -136,7 +137,7 @@ export class SdkConnection implements SdkLink, Answer, WheelEntry {
   /** SdkLink: queues frame bytes; frames of one event-loop turn go out as one WebSocket message. */
   send(frame: Uint8Array): void {
     if (this.state === "closed") return;
-    this.pending.push(frame);
+    (this.pending ??= []).push(frame);
     this.pendingBytes += frame.length;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
@@ -156,16 +157,16 @@ export class SdkConnection implements SdkLink, Answer, WheelEntry {
 
   /** SdkLink: `resume` runs after a send completes with room again. */
   whenRoom(resume: () => void): void {
-    this.roomWaiters.push(resume);
+    (this.roomWaiters ??= []).push(resume);
     // Nothing queued or in flight would call back: there is room now.
     if (this.hasRoom) this.sent();
   }
 
   /** Send completion: paced work waiting for room goes on (once per send; no closure per frame). */
   private readonly sent = (): void => {
-    if (this.roomWaiters.length === 0 || !this.hasRoom) return;
     const waiters = this.roomWaiters;
-    this.roomWaiters = [];
+    if (waiters === undefined || !this.hasRoom) return;
+    this.roomWaiters = undefined;
     for (const resume of waiters) resume();
   };
 
@@ -203,19 +204,19 @@ export class SdkConnection implements SdkLink, Answer, WheelEntry {
 
   private flush(): void {
     this.flushScheduled = false;
-    if (this.pending.length === 0 || this.state === "closed") return;
+    const frames = this.pending;
+    if (frames === undefined || this.state === "closed") return;
     // One slow client never slows the others: past the bound it is disconnected (DESIGN §6); its
     // session keeps the frames for resumption.
     if (this.ws.bufferedAmount > this.door.options.maxOutboundBytes) {
-      this.pending = [];
+      this.pending = undefined;
       this.pendingBytes = 0;
       this.door.core.metrics.inc("sdk_slow_consumers_total");
       this.log.warn({ buffered: this.ws.bufferedAmount }, "slow consumer disconnected");
       this.close(CloseCodes.SLOW_CONSUMER, "slow consumer");
       return;
     }
-    const frames = this.pending;
-    this.pending = [];
+    this.pending = undefined;
     this.pendingBytes = 0;
     const message = frames.length === 1 ? (frames[0] as Uint8Array) : Buffer.concat(frames);
     const counters = this.door.counters;
