@@ -67,8 +67,6 @@ export class SdkSession implements Subscriber, RequestEndpoint {
   pendingRequests = 0;
   link: SdkLink | undefined;
   ended = false;
-  /** Selections using each MQTT filter (made on first use). */
-  private filterRefsMap: Map<string, number> | undefined;
   private expiryTimer: Timer | undefined;
   /** Session-event watches: request id -> stop function (made on first use). */
   private watchMap: Map<number, () => void> | undefined;
@@ -105,10 +103,6 @@ export class SdkSession implements Subscriber, RequestEndpoint {
   /** Topics this session has been told about (`topic` frame sent), by path. */
   private get selected(): Map<string, Topic> {
     return (this.selectedMap ??= new Map());
-  }
-
-  private get filterRefs(): Map<string, number> {
-    return (this.filterRefsMap ??= new Map());
   }
 
   private get watches(): Map<number, () => void> {
@@ -217,11 +211,13 @@ export class SdkSession implements Subscriber, RequestEndpoint {
     const topics = facade.selectTopics(this.actor, selector);
     let pattern: PatternSubscription | undefined;
     if (selector.mqttFilters) {
-      for (const f of selector.mqttFilters) {
-        const n = this.filterRefs.get(f) ?? 0;
-        if (n === 0) facade.subscribe(this.actor, f, undefined, this, SDK_SUBSCRIPTION);
-        this.filterRefs.set(f, n + 1);
-      }
+      // Each filter once, while no other selection holds it (no count per filter is kept: a session
+      // holds few selections, and an idle one then holds no map for them).
+      const filters = selector.mqttFilters;
+      filters.forEach((f, i) => {
+        if (filters.indexOf(f) === i && !this.filterInUse(f))
+          facade.subscribe(this.actor, f, undefined, this, SDK_SUBSCRIPTION);
+      });
     } else {
       pattern = {
         subscriber: this,
@@ -311,8 +307,13 @@ export class SdkSession implements Subscriber, RequestEndpoint {
     if (this.ended) return;
     this.ended = true;
     if (this.expiryTimer) this.core.clock.clearTimeout(this.expiryTimer);
-    for (const selection of this.selections.values()) this.release(selection);
+    const filters = new Set<string>();
+    for (const selection of this.selections.values()) {
+      if (selection.pattern) this.core.facade.unsubscribePattern(this.actor, selection.pattern);
+      for (const f of selection.selector.mqttFilters ?? []) filters.add(f);
+    }
     this.selections.clear();
+    for (const f of filters) this.core.facade.unsubscribe(this.actor, f, undefined, this);
     this.selectedMap = undefined;
     this.core.facade.releaseLocks(this.actor);
     for (const stop of this.watchMap?.values() ?? []) stop();
@@ -350,17 +351,22 @@ export class SdkSession implements Subscriber, RequestEndpoint {
     this.push({ type: "untopic", tid: topic.id, reason });
   }
 
+  /** Unsubscribes what a selection no longer in {@link selections} held, unless another selection holds it. */
   private release(selection: Selection): void {
     if (selection.pattern) {
       this.core.facade.unsubscribePattern(this.actor, selection.pattern);
       return;
     }
-    for (const f of selection.selector.mqttFilters ?? []) {
-      const n = (this.filterRefs.get(f) ?? 1) - 1;
-      if (n === 0) {
-        this.filterRefs.delete(f);
+    const filters = selection.selector.mqttFilters ?? [];
+    filters.forEach((f, i) => {
+      if (filters.indexOf(f) === i && !this.filterInUse(f))
         this.core.facade.unsubscribe(this.actor, f, undefined, this);
-      } else this.filterRefs.set(f, n);
-    }
+    });
+  }
+
+  /** True when one of the session's selections subscribes MQTT filter `f`. */
+  private filterInUse(f: string): boolean {
+    for (const { selector } of this.selections.values()) if (selector.mqttFilters?.includes(f)) return true;
+    return false;
   }
 }
