@@ -10,7 +10,9 @@ import path from "node:path";
 import { ROOT, freePort, startServer } from "../lib/child.mjs";
 import { findBinary } from "../lib/process.mjs";
 
-const SKEIN_CLI = "packages/server/dist/cli.js";
+// BENCH_SKEIN_CLI: another build of Skein (a copy of packages/server/dist inside the repository), as
+// in bench/lib/brokers.mjs, for before/after runs.
+const SKEIN_CLI = process.env.BENCH_SKEIN_CLI ?? "packages/server/dist/cli.js";
 const RELAY_SCRIPT = "bench/sdk/relay-server.mjs";
 
 /** Starts a server and waits for its ports; it gets 10 s to exit on SIGTERM (a profile takes time). */

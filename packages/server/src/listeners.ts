@@ -51,6 +51,8 @@ export class Listeners {
   /** Each listener by the name {@link ListeningAddresses} gives it. */
   private readonly named = new Map<keyof ListeningAddresses, Closable>();
   private readonly sockets = new Set<Socket>();
+  /** A socket closed: it is no longer tracked (called with the socket as `this`). */
+  private readonly untrack: (this: Socket) => void;
   private readonly wss: WebSocketServer;
   private readonly sdkWss: WebSocketServer;
   private readonly console: ConsoleFiles;
@@ -70,6 +72,10 @@ export class Listeners {
     /** The operations endpoints (`/metrics`, `/healthz`, `/readyz`); other plain requests get 404. */
     private readonly ops: HttpHandler = () => false,
   ) {
+    const sockets = this.sockets;
+    this.untrack = function (this: Socket): void {
+      sockets.delete(this);
+    };
     const rate = rateLimit(
       config.limits.connectionsPerSecondPerAddress,
       config.limits.connectionBurstPerAddress,
@@ -91,6 +97,10 @@ export class Listeners {
     this.sdkWss = new WebSocketServer({
       noServer: true,
       maxPayload: maxFrameBytes + oversizeMargin(maxFrameBytes),
+      // The door keeps its own set of connections: no second set with a close listener per WebSocket.
+      clientTracking: false,
+      // ws's default, stated: no compression context (tens of KB) per connection.
+      perMessageDeflate: false,
     });
   }
 
@@ -260,7 +270,7 @@ export class Listeners {
     transport: "tcp" | "tls",
     certificate?: Credentials["certificate"],
   ): void {
-    socket.on("error", () => {}); // the connection logs its own errors; never let one escape
+    socket.on("error", ignoreError); // the connection logs its own errors; never let one escape
     if (this.tooMany()) {
       this.metrics.inc("skein_connections_refused_total", { reason: "max_connections" });
       socket.destroy();
@@ -285,7 +295,9 @@ export class Listeners {
     server.on("connection", (s: Socket) => this.track(s));
     server.on("clientError", (err: NodeJS.ErrnoException, socket: Duplex) => this.clientError(err, socket));
     server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      socket.on("error", () => {});
+      // A shared function: an arrow here would share this scope's context with the upgrade callbacks
+      // and keep the request (its headers and streams, about 1.5 KB) alive as long as the socket.
+      socket.on("error", ignoreError);
       const path = (req.url ?? "/").split("?")[0];
       if (path !== this.config.http.mqttPath && path !== this.config.sdk.path) {
         return refuseUpgrade(socket, 404, "Not Found");
@@ -372,9 +384,13 @@ export class Listeners {
 
   private track(socket: Socket): void {
     this.sockets.add(socket);
-    socket.once("close", () => this.sockets.delete(socket));
+    // One listener function for every socket ("close" comes once; `once` would wrap it per socket).
+    socket.on("close", this.untrack);
   }
 }
+
+/** An error listener that only keeps an error from escaping (one function for every socket). */
+function ignoreError(): void {}
 
 function refuseUpgrade(socket: Duplex, status: number, text: string): void {
   socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);

@@ -53,6 +53,20 @@ describe("TimerWheel", () => {
     expect(a.fired).toEqual([2_000_000]);
   });
 
+  it("runs an entry not yet due in the current slot on time when one that ran scheduled itself later", () => {
+    const clock = new FakeClock(0);
+    const wheel = new TimerWheel<WheelEntry>(clock, 1000, 100);
+    const b = new Entry(2);
+    const a: WheelEntry = {
+      wheelAt: NaN,
+      wheelDue: (now) => wheel.schedule(a, now + 30_000),
+    };
+    wheel.schedule(a, 200);
+    wheel.schedule(b, 400); // same slot, due after a has run and rescheduled itself
+    clock.advance(400);
+    expect(b.fired).toEqual([400]);
+  });
+
   it("lets an entry schedule itself again when it runs (a keep alive pushed back by traffic)", () => {
     const clock = new FakeClock(0);
     const wheel = new TimerWheel<WheelEntry>(clock, 1000, 100);

@@ -147,7 +147,9 @@ export class TimerWheel<E extends WheelEntry = WheelEntry> {
         }
       }
     }
-    if (this.held > 0 && this.timer === undefined) this.arm(this.nextDue(now));
+    // Also when an entry that ran scheduled itself again (arming the timer for its own, later, time):
+    // an entry not yet due in the current slot may be earlier (arm keeps the earlier of the two).
+    if (this.held > 0) this.arm(this.nextDue(now));
     if (failure !== undefined) throw failure.err;
   }
 

@@ -18,7 +18,8 @@ import {
   errorCodeNumber,
   pathProblem,
 } from "@skein/protocol";
-import type { Logger, Timer } from "../core/ports.js";
+import type { Logger } from "../core/ports.js";
+import type { WheelEntry } from "../core/timer-wheel.js";
 import { applyAuthentication, armExpiry } from "../security/authenticated.js";
 import type { TokenBucket } from "../core/rate-limit.js";
 import { newSessionId } from "../core/sessions.js";
@@ -41,7 +42,7 @@ function isPublish(type: ClientFrame["type"]): boolean {
 const MAX_WAITING_FRAMES = 64;
 
 /** A live SDK connection. */
-export class SdkConnection implements SdkLink, Answer {
+export class SdkConnection implements SdkLink, Answer, WheelEntry {
   state: "handshake" | "authenticating" | "open" | "closed" = "handshake";
   /** The publish rate limiter: null until the first publish, undefined when there is no limit. */
   private publishBucket: TokenBucket | undefined | null = null;
@@ -50,17 +51,21 @@ export class SdkConnection implements SdkLink, Answer {
   session: SdkSession | undefined;
   /** The negotiated protocol version (0 before hello). */
   version = 0;
-  readonly log: Logger;
-  private pending: Uint8Array[] = [];
+  private logger: Logger | undefined;
+  /** Frames to send at the end of this turn (undefined when none: an idle connection holds no array). */
+  private pending: Uint8Array[] | undefined;
   /** Bytes in {@link pending}. */
   private pendingBytes = 0;
   /** Paced work waiting for the unsent bytes to fall below the high-water mark. */
-  private roomWaiters: (() => void)[] = [];
+  private roomWaiters: (() => void)[] | undefined;
   private flushScheduled = false;
   private alive = true;
-  private heartbeat: Timer;
-  /** Closes a connection that sends no hello in time; cleared by the hello. */
-  private handshakeTimer: Timer | undefined;
+  /** WheelEntry: when the door's timer wheel looks at this connection next (NaN while not scheduled). */
+  wheelAt = NaN;
+  /** Clock time of the next heartbeat ping (or terminate, when the last ping had no pong). */
+  private beatAt: number;
+  /** Clock time a connection that sent no hello is closed; Infinity once the hello is answered. */
+  private handshakeAt: number;
   /** Disarms the close at credential expiry. */
   private disarmExpiry: (() => void) | undefined;
 
@@ -71,38 +76,68 @@ export class SdkConnection implements SdkLink, Answer {
     /** The client certificate the listener verified against `tls.ca`, if any. */
     readonly certificate?: Credentials["certificate"],
   ) {
-    this.log = door.log.child({ remote: remoteAddress });
-    ws.on("message", (data, isBinary) => {
-      // Last resort (issue 14 §4): a throw while handling a message (the hello included) closes this
-      // connection with 1011, counted and logged, instead of escaping into the WebSocket's emitter.
-      try {
-        this.onMessage(data as Buffer, isBinary);
-      } catch (err) {
-        door.core.containment.contained("frame", err);
-        this.close(1011, "internal error");
-      }
-    });
-    ws.on("close", (code) => this.onClose(code));
-    ws.on("error", (err) => this.log.debug({ err: err.message }, "websocket error"));
-    ws.on("pong", () => (this.alive = true));
-    const clock = door.core.clock;
-    const beat = (): void => {
-      if (!this.alive) return ws.terminate();
+    // Shared listeners (no closures per connection): each finds its connection on the WebSocket.
+    (ws as ConnectedWebSocket)[CONNECTION] = this;
+    ws.on("message", onWsMessage);
+    ws.on("close", onWsClose);
+    ws.on("error", onWsError);
+    ws.on("pong", onWsPong);
+    // One entry of the door's timer wheel for the handshake timeout and the heartbeat (no runtime timer
+    // per connection): due at the earlier of the two.
+    const now = door.core.clock.now();
+    this.beatAt = now + door.options.heartbeatMs;
+    this.handshakeAt = now + door.options.handshakeTimeoutMs;
+    door.timers.schedule(this, Math.min(this.beatAt, this.handshakeAt));
+  }
+
+  /** This connection's logger, made on first use (idle connections never pay for it). */
+  get log(): Logger {
+    return (this.logger ??= this.door.log.child({ remote: this.remoteAddress }));
+  }
+
+  /** Logs at level info, without making this connection's logger when the level drops the line. */
+  info(obj: object, msg: string): void {
+    if (this.door.logs("info")) this.log.info(obj, msg);
+  }
+
+  /** WebSocket `message`: a throw while handling it closes this connection (1011). */
+  handleMessage(data: Buffer, isBinary: boolean): void {
+    // Last resort (issue 14 §4): a throw while handling a message (the hello included) closes this
+    // connection with 1011, counted and logged, instead of escaping into the WebSocket's emitter.
+    try {
+      this.onMessage(data, isBinary);
+    } catch (err) {
+      this.door.core.containment.contained("frame", err);
+      this.close(1011, "internal error");
+    }
+  }
+
+  /** WebSocket `pong`: the client is alive. */
+  pong(): void {
+    this.alive = true;
+  }
+
+  /** WheelEntry: the handshake timeout or the heartbeat fell due. */
+  wheelDue(now: number): void {
+    if (this.state === "closed") return;
+    if (now >= this.handshakeAt) {
+      this.handshakeAt = Infinity;
+      this.handshakeTimedOut();
+      if (this.closed) return;
+    }
+    if (now >= this.beatAt) {
+      if (!this.alive) return void this.ws.terminate();
       this.alive = false;
-      ws.ping();
-      this.heartbeat = clock.setTimeout(beat, door.options.heartbeatMs);
-      this.heartbeat.unref?.();
-    };
-    this.heartbeat = clock.setTimeout(beat, door.options.heartbeatMs);
-    this.heartbeat.unref?.();
-    this.handshakeTimer = clock.setTimeout(() => this.handshakeTimedOut(), door.options.handshakeTimeoutMs);
-    this.handshakeTimer.unref?.();
+      this.ws.ping();
+      this.beatAt = now + this.door.options.heartbeatMs;
+    }
+    this.door.timers.schedule(this, Math.min(this.beatAt, this.handshakeAt));
   }
 
   /** SdkLink: queues frame bytes; frames of one event-loop turn go out as one WebSocket message. */
   send(frame: Uint8Array): void {
     if (this.state === "closed") return;
-    this.pending.push(frame);
+    (this.pending ??= []).push(frame);
     this.pendingBytes += frame.length;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
@@ -122,16 +157,16 @@ export class SdkConnection implements SdkLink, Answer {
 
   /** SdkLink: `resume` runs after a send completes with room again. */
   whenRoom(resume: () => void): void {
-    this.roomWaiters.push(resume);
+    (this.roomWaiters ??= []).push(resume);
     // Nothing queued or in flight would call back: there is room now.
     if (this.hasRoom) this.sent();
   }
 
   /** Send completion: paced work waiting for room goes on (once per send; no closure per frame). */
   private readonly sent = (): void => {
-    if (this.roomWaiters.length === 0 || !this.hasRoom) return;
     const waiters = this.roomWaiters;
-    this.roomWaiters = [];
+    if (waiters === undefined || !this.hasRoom) return;
+    this.roomWaiters = undefined;
     for (const resume of waiters) resume();
   };
 
@@ -140,8 +175,7 @@ export class SdkConnection implements SdkLink, Answer {
     if (this.state === "closed") return;
     this.flush();
     this.state = "closed";
-    this.door.core.clock.clearTimeout(this.heartbeat);
-    this.clearHandshakeTimer();
+    this.door.timers.cancel(this);
     this.disarmExpiry?.();
     // Paused while a hello was authenticated: the close handshake needs the client's close frame read
     // (else the close waits for ws's 30 s timeout).
@@ -154,7 +188,7 @@ export class SdkConnection implements SdkLink, Answer {
   /** Counts and logs the end of this connection (one line per connection, with its reason). */
   private ended(reason: string): void {
     this.door.core.metrics.disconnected("sdk", reason);
-    this.log.info({ sessionId: this.session?.sessionId, reason }, "connection closed");
+    this.info({ sessionId: this.session?.sessionId, reason }, "connection closed");
   }
 
   /** True once closed. */
@@ -170,19 +204,19 @@ export class SdkConnection implements SdkLink, Answer {
 
   private flush(): void {
     this.flushScheduled = false;
-    if (this.pending.length === 0 || this.state === "closed") return;
+    const frames = this.pending;
+    if (frames === undefined || this.state === "closed") return;
     // One slow client never slows the others: past the bound it is disconnected (DESIGN §6); its
     // session keeps the frames for resumption.
     if (this.ws.bufferedAmount > this.door.options.maxOutboundBytes) {
-      this.pending = [];
+      this.pending = undefined;
       this.pendingBytes = 0;
       this.door.core.metrics.inc("sdk_slow_consumers_total");
       this.log.warn({ buffered: this.ws.bufferedAmount }, "slow consumer disconnected");
       this.close(CloseCodes.SLOW_CONSUMER, "slow consumer");
       return;
     }
-    const frames = this.pending;
-    this.pending = [];
+    this.pending = undefined;
     this.pendingBytes = 0;
     const message = frames.length === 1 ? (frames[0] as Uint8Array) : Buffer.concat(frames);
     const counters = this.door.counters;
@@ -224,14 +258,8 @@ export class SdkConnection implements SdkLink, Answer {
     this.log.warn({ bytes, max: this.door.options.maxFrameBytes }, "sdk message too large: requests refused");
   }
 
-  private clearHandshakeTimer(): void {
-    if (this.handshakeTimer) this.door.core.clock.clearTimeout(this.handshakeTimer);
-    this.handshakeTimer = undefined;
-  }
-
   /** No hello within `handshakeTimeoutMs`: the WebSocket is closed (4008), counted and logged. */
   private handshakeTimedOut(): void {
-    this.handshakeTimer = undefined;
     // Still handshaking, or authenticating a hello: an authenticator that never answers cannot hold the socket.
     if (this.state !== "handshake" && this.state !== "authenticating") return;
     const timeoutMs = this.door.options.handshakeTimeoutMs;
@@ -418,7 +446,7 @@ export class SdkConnection implements SdkLink, Answer {
   /** Opens (or resumes) `session` on this connection: welcome, replay, pending tellings. */
   private open(frame: ClientFrameOf<"hello">, version: number, session: SdkSession, resumed: boolean): void {
     const door = this.door;
-    this.clearHandshakeTimer();
+    this.handshakeAt = Infinity;
     this.session = session;
     this.version = version;
     this.state = "open";
@@ -444,7 +472,7 @@ export class SdkConnection implements SdkLink, Answer {
     // Topics of selections still being told when the last connection dropped.
     session.pumpTellings();
     this.door.core.metrics.connected("sdk", "accepted");
-    this.log.info(
+    this.info(
       { sessionId: session.sessionId, resumed, principal: session.properties.$Principal || undefined },
       "sdk session open",
     );
@@ -475,9 +503,9 @@ export class SdkConnection implements SdkLink, Answer {
     this.close(code, reason);
   }
 
-  private onClose(code: number): void {
-    this.door.core.clock.clearTimeout(this.heartbeat);
-    this.clearHandshakeTimer();
+  /** WebSocket `close`. */
+  onClose(code: number): void {
+    this.door.timers.cancel(this);
     this.disarmExpiry?.();
     if (this.state === "closed") return;
     this.state = "closed";
@@ -485,6 +513,27 @@ export class SdkConnection implements SdkLink, Answer {
     // 1000 from the client is a deliberate close: the session ends. Anything else may be resumed.
     this.door.core.containment.run("socket_close", () => this.door.connectionClosed(this, code === 1000));
   }
+}
+
+/** The connection a WebSocket belongs to, for the shared listeners below. */
+const CONNECTION = Symbol("skein.sdkConnection");
+
+type ConnectedWebSocket = WebSocket & { [CONNECTION]: SdkConnection };
+
+function onWsMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
+  (this as ConnectedWebSocket)[CONNECTION].handleMessage(data, isBinary);
+}
+
+function onWsClose(this: WebSocket, code: number): void {
+  (this as ConnectedWebSocket)[CONNECTION].onClose(code);
+}
+
+function onWsError(this: WebSocket, err: Error): void {
+  (this as ConnectedWebSocket)[CONNECTION].log.debug({ err: err.message }, "websocket error");
+}
+
+function onWsPong(this: WebSocket): void {
+  (this as ConnectedWebSocket)[CONNECTION].pong();
 }
 
 /** WebSocket close code names for logs and metrics (bounded: unknown codes are `other`). */

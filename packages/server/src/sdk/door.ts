@@ -9,15 +9,18 @@ import {
   type Encoder,
   type LogLevel,
   type ErrorCode,
+  type TopicSelector,
+  LOG_LEVELS,
   createMsgpackEncoder,
   errorCodeNumber,
 } from "@skein/protocol";
-import type { SessionHandle } from "../core/sessions.js";
+import type { SessionHandle, SessionSubscriptionInfo } from "../core/sessions.js";
 import type { Core } from "../core/core.js";
 import type { Counter } from "../core/metrics.js";
 import type { Logger } from "../core/ports.js";
 import type { PathLimits } from "../core/types.js";
 import type { Credentials } from "../core/security/types.js";
+import { TimerWheel } from "../core/timer-wheel.js";
 import { SdkConnection } from "./connection.js";
 import type { SdkOptions } from "./options.js";
 import type { ReplayGauges } from "./replay.js";
@@ -29,6 +32,8 @@ export class SdkDoor {
   readonly connections = new Set<SdkConnection>();
   readonly encoder: Encoder = createMsgpackEncoder();
   readonly log: Logger;
+  /** Handshake timeouts and heartbeats of every connection: one timer, not one per connection (issue 11). */
+  readonly timers: TimerWheel<SdkConnection>;
   /** When the door was made (the server's start), on the core's clock: `server_status` reports uptime from it. */
   readonly startedAt: number;
   private readonly stopListening: () => void;
@@ -40,6 +45,11 @@ export class SdkDoor {
    * server replaces it with one that reaches its logger.
    */
   logLevel: (level?: LogLevel) => LogLevel = () => "info";
+
+  /** True when the server's log level lets lines of `level` through. */
+  logs(level: LogLevel): boolean {
+    return LOG_LEVELS.indexOf(level) >= LOG_LEVELS.indexOf(this.logLevel());
+  }
   /** Hot-path counters: frames and bytes in and out. */
   readonly counters: Readonly<
     Record<"framesReceived" | "framesSent" | "bytesReceived" | "bytesSent", Counter>
@@ -53,6 +63,7 @@ export class SdkDoor {
     logger: Logger,
   ) {
     this.log = logger.child({ door: "sdk" });
+    this.timers = new TimerWheel(core.clock);
     this.startedAt = core.clock.now();
     this.replayGauges = {
       frames: core.metrics.counter("sdk_replay_frames"),
@@ -79,6 +90,12 @@ export class SdkDoor {
       },
     });
   }
+
+  /** A session ended: it leaves the door (one function for every session). */
+  private readonly sessionEnded = (s: SdkSession): void => {
+    this.sessions.delete(s.sessionId);
+    this.core.metrics.set("sdk_sessions", this.sessions.size);
+  };
 
   /** Takes a new WebSocket from the listener, with the client certificate its TLS layer verified. */
   accept(ws: WebSocket, req: IncomingMessage, certificate?: Credentials["certificate"]): SdkConnection {
@@ -110,29 +127,11 @@ export class SdkDoor {
       this.core,
       this.encoder,
       this.options,
-      (s) => {
-        this.sessions.delete(s.sessionId);
-        this.core.metrics.set("sdk_sessions", this.sessions.size);
-      },
+      this.sessionEnded,
       this.replayGauges,
     );
     this.sessions.set(sessionId, session);
-    const handle: SessionHandle = {
-      sessionId,
-      transport: "sdk",
-      properties: props,
-      principal: auth.principal,
-      roles: [...auth.roles],
-      close: (reason, code) => {
-        // Why, when it is not a plain administrative close: a goodbye with the code (PRINCIPAL_REMOVED).
-        if (code !== undefined) session.link?.send(this.goodbye(code, reason));
-        if (session.link) session.link.close(CloseCodes.CLOSED_BY_SERVER, reason);
-        session.end();
-      },
-      subscribe: (selector) => void session.select(selector),
-      unsubscribe: (selector) => void session.unselect(selector.expression),
-      subscriptions: () => Array.from(session.selections.keys(), (subscription) => ({ subscription })),
-    };
+    const handle = new SdkSessionHandle(this, session, props, auth.principal, [...auth.roles]);
     session.actor = handle;
     this.core.facade.openSession(handle);
     this.core.metrics.set("sdk_sessions", this.sessions.size);
@@ -184,6 +183,7 @@ export class SdkDoor {
   /** Closes every connection and ends every session (server shutdown). */
   shutdown(): void {
     this.stopListening();
+    this.timers.stop();
     const goodbye = this.encoder.encode({
       type: "goodbye",
       code: errorCodeNumber("SERVER_SHUTTING_DOWN"),
@@ -194,5 +194,41 @@ export class SdkDoor {
       conn.close(CloseCodes.SHUTTING_DOWN, "server shutting down");
     }
     for (const session of [...this.sessions.values()]) session.end();
+  }
+}
+
+/** The core's handle of an SDK session (methods, not closures per session). */
+class SdkSessionHandle implements SessionHandle {
+  readonly transport = "sdk";
+  readonly sessionId: string;
+
+  constructor(
+    private readonly door: SdkDoor,
+    private readonly session: SdkSession,
+    readonly properties: Record<string, string>,
+    readonly principal: string | undefined,
+    public roles: readonly string[],
+  ) {
+    this.sessionId = session.sessionId;
+  }
+
+  close(reason: string, code?: ErrorCode): void {
+    const session = this.session;
+    // Why, when it is not a plain administrative close: a goodbye with the code (PRINCIPAL_REMOVED).
+    if (code !== undefined) session.link?.send(this.door.goodbye(code, reason));
+    if (session.link) session.link.close(CloseCodes.CLOSED_BY_SERVER, reason);
+    session.end();
+  }
+
+  subscribe(selector: TopicSelector): void {
+    void this.session.select(selector);
+  }
+
+  unsubscribe(selector: TopicSelector): void {
+    void this.session.unselect(selector.expression);
+  }
+
+  subscriptions(): readonly SessionSubscriptionInfo[] {
+    return Array.from(this.session.selections.keys(), (subscription) => ({ subscription }));
   }
 }

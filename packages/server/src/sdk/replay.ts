@@ -9,6 +9,9 @@ import type { Counter } from "../core/metrics.js";
 
 const INITIAL_SLOTS = 16;
 
+/** The ring of a buffer that has held nothing yet (shared, never written: the first push grows it). */
+const NO_SLOTS: readonly (Uint8Array | undefined)[] = [];
+
 /** Gauges of what every session's buffer holds (`sdk_replay_frames`, `sdk_replay_bytes`). */
 export interface ReplayGauges {
   frames: Counter;
@@ -17,8 +20,11 @@ export interface ReplayGauges {
 
 /** A bounded, numbered log of sent frames. */
 export class ReplayBuffer {
-  /** Grows (doubling, up to `maxFrames` slots) only as frames are held: an idle session costs little. */
-  private ring: (Uint8Array | undefined)[];
+  /**
+   * Made on the first push and grows (doubling, up to `maxFrames` slots) only as frames are held; an
+   * idle session whose frames were all acknowledged holds an empty ring.
+   */
+  private ring = NO_SLOTS as (Uint8Array | undefined)[];
   /** Index in `ring` of the oldest frame held. */
   private head = 0;
   private count = 0;
@@ -30,9 +36,7 @@ export class ReplayBuffer {
     private readonly maxFrames: number,
     private readonly maxBytes: number,
     private readonly gauges: ReplayGauges = { frames: { value: 0 }, bytes: { value: 0 } },
-  ) {
-    this.ring = new Array<Uint8Array | undefined>(Math.min(INITIAL_SLOTS, Math.max(1, maxFrames)));
-  }
+  ) {}
 
   /** Number of the oldest frame still held (last + 1 when empty). */
   get oldest(): number {
@@ -47,7 +51,7 @@ export class ReplayBuffer {
   /** Records the next frame; returns its number. Drops the oldest frames beyond the bounds. */
   push(frame: Uint8Array): number {
     if (this.count === this.ring.length) {
-      if (this.count < this.maxFrames) this.grow();
+      if (this.count < this.maxFrames || this.count === 0) this.grow();
       else this.dropOldest();
     }
     const size = this.ring.length;
@@ -79,6 +83,11 @@ export class ReplayBuffer {
   release(received: number): void {
     const drop = Math.min(received - this.oldest + 1, this.count);
     for (let i = 0; i < drop; i++) this.dropOldest();
+    // Everything acknowledged: an idle session keeps no ring (the next push makes a small one).
+    if (this.count === 0) {
+      this.ring = NO_SLOTS as (Uint8Array | undefined)[];
+      this.head = 0;
+    }
   }
 
   /** Drops every frame (the session ended). */
@@ -89,7 +98,9 @@ export class ReplayBuffer {
   /** A ring twice as large (at most `maxFrames`), the held frames moved to its start in order. */
   private grow(): void {
     const size = this.ring.length;
-    const next = new Array<Uint8Array | undefined>(Math.min(size * 2, this.maxFrames));
+    const next = new Array<Uint8Array | undefined>(
+      size === 0 ? Math.min(INITIAL_SLOTS, Math.max(1, this.maxFrames)) : Math.min(size * 2, this.maxFrames),
+    );
     for (let i = 0; i < this.count; i++) next[i] = this.ring[(this.head + i) % size];
     this.ring = next;
     this.head = 0;

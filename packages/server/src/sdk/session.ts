@@ -58,8 +58,8 @@ const E_FRAME = "sdk:e";
 /** State of one SDK session. */
 export class SdkSession implements Subscriber, RequestEndpoint {
   readonly selections = new Map<string, Selection>();
-  /** Topics this session has been told about (`topic` frame sent), by path. */
-  readonly selected = new Map<string, Topic>();
+  /** Topics this session has been told about (`topic` frame sent), by path; made on first use. */
+  private selectedMap: Map<string, Topic> | undefined;
   readonly replay: ReplayBuffer;
   /** Client frames processed after hello (counted across connections). */
   processed = 0;
@@ -67,10 +67,9 @@ export class SdkSession implements Subscriber, RequestEndpoint {
   pendingRequests = 0;
   link: SdkLink | undefined;
   ended = false;
-  private readonly filterRefs = new Map<string, number>();
   private expiryTimer: Timer | undefined;
-  /** Session-event watches: request id -> stop function. */
-  private readonly watches = new Map<number, () => void>();
+  /** Session-event watches: request id -> stop function (made on first use). */
+  private watchMap: Map<number, () => void> | undefined;
   /** Selections whose topics are still being told, oldest first. */
   private tellings: Telling[] = [];
   private waitingForRoom = false;
@@ -101,6 +100,15 @@ export class SdkSession implements Subscriber, RequestEndpoint {
     this.actor = sessionActor(sessionId, properties.$Principal);
   }
 
+  /** Topics this session has been told about (`topic` frame sent), by path. */
+  private get selected(): Map<string, Topic> {
+    return (this.selectedMap ??= new Map());
+  }
+
+  private get watches(): Map<number, () => void> {
+    return (this.watchMap ??= new Map());
+  }
+
   get online(): boolean {
     return this.link !== undefined;
   }
@@ -118,7 +126,7 @@ export class SdkSession implements Subscriber, RequestEndpoint {
 
   /** Core delivery: a new value of a topic this session selects. */
   deliver(update: Update): void {
-    const topic = this.selected.get(update.topic);
+    const topic = this.selectedMap?.get(update.topic);
     if (!topic) return;
     if (update.event !== undefined) return this.deliverEvent(topic, update.event, update);
     const cache = (update.encodings ??= new Map());
@@ -177,9 +185,11 @@ export class SdkSession implements Subscriber, RequestEndpoint {
 
   /** Stops a watch; true when there was one. */
   unwatchSessions(watchId: number): boolean {
-    const stop = this.watches.get(watchId);
+    const watches = this.watchMap;
+    if (!watches) return false;
+    const stop = watches.get(watchId);
     stop?.();
-    return this.watches.delete(watchId);
+    return watches.delete(watchId);
   }
 
   /**
@@ -201,11 +211,13 @@ export class SdkSession implements Subscriber, RequestEndpoint {
     const topics = facade.selectTopics(this.actor, selector);
     let pattern: PatternSubscription | undefined;
     if (selector.mqttFilters) {
-      for (const f of selector.mqttFilters) {
-        const n = this.filterRefs.get(f) ?? 0;
-        if (n === 0) facade.subscribe(this.actor, f, undefined, this, SDK_SUBSCRIPTION);
-        this.filterRefs.set(f, n + 1);
-      }
+      // Each filter once, while no other selection holds it (no count per filter is kept: a session
+      // holds few selections, and an idle one then holds no map for them).
+      const filters = selector.mqttFilters;
+      filters.forEach((f, i) => {
+        if (filters.indexOf(f) === i && !this.filterInUse(f))
+          facade.subscribe(this.actor, f, undefined, this, SDK_SUBSCRIPTION);
+      });
     } else {
       pattern = {
         subscriber: this,
@@ -258,7 +270,7 @@ export class SdkSession implements Subscriber, RequestEndpoint {
     if (!selection) return false;
     this.selections.delete(expression);
     this.release(selection);
-    for (const topic of [...this.selected.values()]) {
+    for (const topic of [...(this.selectedMap?.values() ?? [])]) {
       if (!this.covers(topic.path)) this.forget(topic, "unselected");
     }
     return true;
@@ -271,7 +283,7 @@ export class SdkSession implements Subscriber, RequestEndpoint {
 
   /** A topic was removed from the tree. */
   topicRemoved(topic: Topic): void {
-    if (this.selected.get(topic.path) === topic) this.forget(topic, "removed");
+    if (this.selectedMap?.get(topic.path) === topic) this.forget(topic, "removed");
   }
 
   /** A connection has taken this session. */
@@ -295,12 +307,17 @@ export class SdkSession implements Subscriber, RequestEndpoint {
     if (this.ended) return;
     this.ended = true;
     if (this.expiryTimer) this.core.clock.clearTimeout(this.expiryTimer);
-    for (const selection of this.selections.values()) this.release(selection);
+    const filters = new Set<string>();
+    for (const selection of this.selections.values()) {
+      if (selection.pattern) this.core.facade.unsubscribePattern(this.actor, selection.pattern);
+      for (const f of selection.selector.mqttFilters ?? []) filters.add(f);
+    }
     this.selections.clear();
-    this.selected.clear();
+    for (const f of filters) this.core.facade.unsubscribe(this.actor, f, undefined, this);
+    this.selectedMap = undefined;
     this.core.facade.releaseLocks(this.actor);
-    for (const stop of this.watches.values()) stop();
-    this.watches.clear();
+    for (const stop of this.watchMap?.values() ?? []) stop();
+    this.watchMap = undefined;
     // Nobody is left to answer: settle the pending selects (their answers go nowhere).
     for (const telling of this.tellings.splice(0)) telling.done();
     this.replay.clear();
@@ -334,17 +351,22 @@ export class SdkSession implements Subscriber, RequestEndpoint {
     this.push({ type: "untopic", tid: topic.id, reason });
   }
 
+  /** Unsubscribes what a selection no longer in {@link selections} held, unless another selection holds it. */
   private release(selection: Selection): void {
     if (selection.pattern) {
       this.core.facade.unsubscribePattern(this.actor, selection.pattern);
       return;
     }
-    for (const f of selection.selector.mqttFilters ?? []) {
-      const n = (this.filterRefs.get(f) ?? 1) - 1;
-      if (n === 0) {
-        this.filterRefs.delete(f);
+    const filters = selection.selector.mqttFilters ?? [];
+    filters.forEach((f, i) => {
+      if (filters.indexOf(f) === i && !this.filterInUse(f))
         this.core.facade.unsubscribe(this.actor, f, undefined, this);
-      } else this.filterRefs.set(f, n);
-    }
+    });
+  }
+
+  /** True when one of the session's selections subscribes MQTT filter `f`. */
+  private filterInUse(f: string): boolean {
+    for (const { selector } of this.selections.values()) if (selector.mqttFilters?.includes(f)) return true;
+    return false;
   }
 }

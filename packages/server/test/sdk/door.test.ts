@@ -215,3 +215,29 @@ describe("SDK door: topic removal", () => {
     await mqtt.endAsync();
   });
 });
+
+describe("SDK door: selections that share an MQTT filter", () => {
+  it("keeps a filter subscribed while any selection holds it, and unsubscribes it with the last", async () => {
+    srv = await startServer();
+    const sdk = await openSession(sdkUrl());
+    await sdk.next("welcome");
+    sdk.send({ type: "add_topic", id: 1, path: "f/a", spec: { type: "int64" } });
+    // `>f/a` and the set share the filter `f/a`; the set also holds `f/b`.
+    sdk.send({ type: "select", id: 2, selector: ">f/a" });
+    sdk.send({ type: "select", id: 3, selector: "#>f/a////>f/b" });
+    sdk.send({ type: "unselect", id: 4, selector: "#>f/a////>f/b" });
+    await sdk.next("result", (f) => f.id === 4);
+    const mqtt = await connectClient(srv.url("tcp"));
+    const values = () => sdk.frames.filter((f) => f.type === "v").length;
+    await mqtt.publishAsync("f/a", "1", { qos: 1 });
+    await waitFor(() => values() === 1, "value through the remaining selection");
+    sdk.send({ type: "unselect", id: 5, selector: ">f/a" });
+    await sdk.next("result", (f) => f.id === 5);
+    await mqtt.publishAsync("f/a", "2", { qos: 1 });
+    // A ping answered after the publish: a delivery, had there been one, would have come first.
+    sdk.send({ type: "ping", id: 6 });
+    await sdk.next("result", (f) => f.id === 6);
+    expect(values()).toBe(1);
+    await mqtt.endAsync();
+  });
+});
