@@ -84,10 +84,19 @@ export class MqttConnection implements SessionLink, WheelEntry {
   private pendingBytes = 0;
   /** Writes held back while this client's own PUBLISH is delivered (see ackBeforeOwnDeliveries). */
   private held: Buffer[] | undefined;
-  /** Why reading is paused: {@link PAUSED_HELD}, {@link PAUSED_OUTBOUND}, {@link PAUSED_COMMIT}; 0 = reading. */
+  /**
+   * Why reading is paused: {@link PAUSED_HELD}, {@link PAUSED_OUTBOUND}, {@link PAUSED_COMMIT},
+   * {@link PAUSED_AUTH}, {@link PAUSED_BUDGET}; 0 = reading.
+   */
   private pausedFor = 0;
   /** Whole packets of the last chunk read, not yet handled because reading was paused meanwhile. */
   private pendingFrames: Buffer[] | undefined;
+  /** The first of `pendingFrames` not handled yet (the ones before it were, on earlier turns). */
+  private pendingHead = 0;
+  /** The door's turn of the event loop that `readThisTurn` counts (read budget, docs/mqtt.md). */
+  private turn = -1;
+  /** Bytes of packets handled in that turn. */
+  private readThisTurn = 0;
   /** The congested subscriber this publisher is held back for (docs/mqtt.md "Flow control"). */
   heldBy: MqttSession | undefined;
   /** Acknowledgements waiting for the store to commit (made on the first one). */
@@ -195,6 +204,7 @@ export class MqttConnection implements SessionLink, WheelEntry {
     if (this.state === "closed") return;
     this.lastActivity = this.door.core.clock.now();
     this.door.counters.bytesReceived.value += chunk.length;
+    if (this.turn !== this.door.turn) this.countFromThisTurn();
     // The first packet must be CONNECT [MQTT-3.1.0-1]: judged by its first byte, so that a stream that
     // is not MQTT (an HTTP request announces a length it never sends) is closed at once, not at timeout.
     const startsPacket = this.framer.atPacketStart && chunk.length > 0;
@@ -204,6 +214,18 @@ export class MqttConnection implements SessionLink, WheelEntry {
     }
     this.framer.push(chunk, this);
     if (this.state === "awaiting-connect") this.accountPending();
+  }
+
+  /** A new turn of the event loop: this connection's read budget starts again (per chunk, never per packet). */
+  private countFromThisTurn(): void {
+    this.turn = this.door.turn;
+    this.readThisTurn = 0;
+    this.door.turnCounted();
+  }
+
+  /** The door's next turn began: a connection paused for its read budget reads on. */
+  budgetRenewed(): void {
+    this.resumeReading(PAUSED_BUDGET);
   }
 
   /** Keeps the bytes a socket awaiting CONNECT has buffered within the door's bound (issue 12, 9). */
@@ -274,6 +296,13 @@ export class MqttConnection implements SessionLink, WheelEntry {
     const socket = this.socket;
     if (socket.writableLength > door.options.outboundHighWaterBytes && socket.writableNeedDrain)
       this.pauseReading(PAUSED_OUTBOUND);
+    // One connection handles at most its read budget per turn of the event loop (plus the packet that
+    // crosses it): the rest of the chunk waits, in order, for the next turn (door.nextTurn), so that a
+    // flooding client cannot hold up the loop and every other client (issue 11).
+    if ((this.readThisTurn += bytes.length) > door.options.readBudgetBytesPerTurn && !this.closed) {
+      this.pauseReading(PAUSED_BUDGET);
+      door.overBudget(this);
+    }
     return !this.closed;
   }
 
@@ -340,11 +369,26 @@ export class MqttConnection implements SessionLink, WheelEntry {
       this.stallTimer = undefined;
     }
     if (this.pausedFor !== 0 || this.state === "closed") return;
+    if (this.turn !== this.door.turn) this.countFromThisTurn();
     const pending = this.pendingFrames;
-    this.pendingFrames = undefined;
-    // Packets handled here may pause reading again: the rest go back to pendingFrames, in order.
-    if (pending) for (const bytes of pending) if (!this.frame(bytes)) return;
-    if (this.pausedFor === 0) this.socket.resume();
+    if (pending) {
+      this.pendingFrames = undefined;
+      let i = this.pendingHead;
+      this.pendingHead = 0;
+      while (i < pending.length) {
+        if (!this.frame(pending[i++] as Buffer)) return;
+        if (this.pausedFor === 0) continue;
+        // Paused again (read budget, outbound, hold, commit): the rest wait, in order, ahead of
+        // anything kept meanwhile. Not copied: a chunk spread over many turns costs no more.
+        if (i < pending.length) {
+          const kept = this.pendingFrames as Buffer[] | undefined;
+          this.pendingFrames = kept ? pending.slice(i).concat(kept) : pending;
+          this.pendingHead = kept ? 0 : i;
+        }
+        return;
+      }
+    }
+    this.socket.resume();
   }
 
   /** Bytes that have left the outbound buffer. */
@@ -637,6 +681,7 @@ export class MqttConnection implements SessionLink, WheelEntry {
     this.disarmExpiry?.();
     this.stallTimer = this.disarmExpiry = undefined;
     this.pendingFrames = undefined;
+    this.pendingHead = 0;
   }
 
   private outboundAlias(topic: string): { alias: number; known: boolean } | undefined {
@@ -658,6 +703,8 @@ const PAUSED_OUTBOUND = 2;
 const PAUSED_COMMIT = 4;
 /** Reading paused: the CONNECT is being authenticated. */
 const PAUSED_AUTH = 8;
+/** Reading paused: the connection used its `readBudgetBytesPerTurn` in this turn of the event loop. */
+const PAUSED_BUDGET = 16;
 
 /** Where a socket keeps its connection, for the listeners every connection shares. */
 const CONNECTION = Symbol("mqttConnection");
