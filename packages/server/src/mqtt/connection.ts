@@ -89,10 +89,6 @@ export class MqttConnection implements SessionLink, WheelEntry {
    * {@link PAUSED_AUTH}, {@link PAUSED_BUDGET}; 0 = reading.
    */
   private pausedFor = 0;
-  /** Whole packets of the last chunk read, not yet handled because reading was paused meanwhile. */
-  private pendingFrames: Buffer[] | undefined;
-  /** The first of `pendingFrames` not handled yet (the ones before it were, on earlier turns). */
-  private pendingHead = 0;
   /** The door's turn of the event loop that `readThisTurn` counts (read budget, docs/mqtt.md). */
   private turn = -1;
   /** Bytes of packets handled in that turn. */
@@ -252,11 +248,9 @@ export class MqttConnection implements SessionLink, WheelEntry {
   /** FrameSink: one whole packet. */
   frame(bytes: Buffer): boolean {
     if (this.state === "closed") return false;
-    if (this.pausedFor !== 0) {
-      // Reading was paused while this chunk was being handled: keep its packets for the resume.
-      (this.pendingFrames ??= []).push(bytes);
-      return true;
-    }
+    // Reading was paused while this chunk was being handled: the framer keeps this packet and the rest
+    // of the chunk, unframed (one view, no object per packet), for the resume.
+    if (this.pausedFor !== 0) return false;
     const first = bytes[0] as number;
     const type = first >> 4;
     // The first packet must be CONNECT [MQTT-3.1.0-1].
@@ -370,25 +364,10 @@ export class MqttConnection implements SessionLink, WheelEntry {
     }
     if (this.pausedFor !== 0 || this.state === "closed") return;
     if (this.turn !== this.door.turn) this.countFromThisTurn();
-    const pending = this.pendingFrames;
-    if (pending) {
-      this.pendingFrames = undefined;
-      let i = this.pendingHead;
-      this.pendingHead = 0;
-      while (i < pending.length) {
-        if (!this.frame(pending[i++] as Buffer)) return;
-        if (this.pausedFor === 0) continue;
-        // Paused again (read budget, outbound, hold, commit): the rest wait, in order, ahead of
-        // anything kept meanwhile. Not copied: a chunk spread over many turns costs no more.
-        if (i < pending.length) {
-          const kept = this.pendingFrames as Buffer[] | undefined;
-          this.pendingFrames = kept ? pending.slice(i).concat(kept) : pending;
-          this.pendingHead = kept ? 0 : i;
-        }
-        return;
-      }
-    }
-    this.socket.resume();
+    // The packets kept meanwhile first, in order; handling them may pause reading again (the framer
+    // then keeps the rest again, as a view: a chunk spread over many turns is not copied).
+    this.framer.resume(this);
+    if (this.pausedFor === 0 && !this.closed) this.socket.resume();
   }
 
   /** Bytes that have left the outbound buffer. */
@@ -680,8 +659,6 @@ export class MqttConnection implements SessionLink, WheelEntry {
     if (this.stallTimer) this.door.core.clock.clearTimeout(this.stallTimer);
     this.disarmExpiry?.();
     this.stallTimer = this.disarmExpiry = undefined;
-    this.pendingFrames = undefined;
-    this.pendingHead = 0;
   }
 
   private outboundAlias(topic: string): { alias: number; known: boolean } | undefined {
