@@ -79,6 +79,11 @@ export const configSchema = z
         maxOutboundBufferBytes: positive.default(D.maxOutboundBufferBytes),
         /** Unsent bytes to a client past which the server stops reading from it. */
         outboundHighWaterBytes: positive.default(D.outboundHighWaterBytes),
+        /**
+         * Bytes of packets one connection may have handled in one turn of the event loop; past them
+         * its reading pauses until the next turn (a flooding client cannot stall the others).
+         */
+        readBudgetBytesPerTurn: positive.default(D.readBudgetBytesPerTurn),
         /** A client paused for its unsent bytes that reads nothing this long is disconnected (ms). */
         outboundStallMs: positive.default(D.outboundStallMs),
         /** How long a subscriber that acknowledges nothing may hold its publishers back (ms). */

@@ -84,10 +84,15 @@ export class MqttConnection implements SessionLink, WheelEntry {
   private pendingBytes = 0;
   /** Writes held back while this client's own PUBLISH is delivered (see ackBeforeOwnDeliveries). */
   private held: Buffer[] | undefined;
-  /** Why reading is paused: {@link PAUSED_HELD}, {@link PAUSED_OUTBOUND}, {@link PAUSED_COMMIT}; 0 = reading. */
+  /**
+   * Why reading is paused: {@link PAUSED_HELD}, {@link PAUSED_OUTBOUND}, {@link PAUSED_COMMIT},
+   * {@link PAUSED_AUTH}, {@link PAUSED_BUDGET}; 0 = reading.
+   */
   private pausedFor = 0;
-  /** Whole packets of the last chunk read, not yet handled because reading was paused meanwhile. */
-  private pendingFrames: Buffer[] | undefined;
+  /** The door's turn of the event loop that `readThisTurn` counts (read budget, docs/mqtt.md). */
+  private turn = -1;
+  /** Bytes of packets handled in that turn. */
+  private readThisTurn = 0;
   /** The congested subscriber this publisher is held back for (docs/mqtt.md "Flow control"). */
   heldBy: MqttSession | undefined;
   /** Acknowledgements waiting for the store to commit (made on the first one). */
@@ -204,6 +209,7 @@ export class MqttConnection implements SessionLink, WheelEntry {
     if (this.state === "closed") return;
     this.lastActivity = this.door.core.clock.now();
     this.door.counters.bytesReceived.value += chunk.length;
+    if (this.turn !== this.door.turn) this.countFromThisTurn();
     // The first packet must be CONNECT [MQTT-3.1.0-1]: judged by its first byte, so that a stream that
     // is not MQTT (an HTTP request announces a length it never sends) is closed at once, not at timeout.
     const startsPacket = this.framer.atPacketStart && chunk.length > 0;
@@ -213,6 +219,18 @@ export class MqttConnection implements SessionLink, WheelEntry {
     }
     this.framer.push(chunk, this);
     if (this.state === "awaiting-connect") this.accountPending();
+  }
+
+  /** A new turn of the event loop: this connection's read budget starts again (per chunk, never per packet). */
+  private countFromThisTurn(): void {
+    this.turn = this.door.turn;
+    this.readThisTurn = 0;
+    this.door.turnCounted();
+  }
+
+  /** The door's next turn began: a connection paused for its read budget reads on. */
+  budgetRenewed(): void {
+    this.resumeReading(PAUSED_BUDGET);
   }
 
   /** Keeps the bytes a socket awaiting CONNECT has buffered within the door's bound (issue 12, 9). */
@@ -239,11 +257,9 @@ export class MqttConnection implements SessionLink, WheelEntry {
   /** FrameSink: one whole packet. */
   frame(bytes: Buffer): boolean {
     if (this.state === "closed") return false;
-    if (this.pausedFor !== 0) {
-      // Reading was paused while this chunk was being handled: keep its packets for the resume.
-      (this.pendingFrames ??= []).push(bytes);
-      return true;
-    }
+    // Reading was paused while this chunk was being handled: the framer keeps this packet and the rest
+    // of the chunk, unframed (one view, no object per packet), for the resume.
+    if (this.pausedFor !== 0) return false;
     const first = bytes[0] as number;
     const type = first >> 4;
     // The first packet must be CONNECT [MQTT-3.1.0-1].
@@ -283,6 +299,13 @@ export class MqttConnection implements SessionLink, WheelEntry {
     const socket = this.socket;
     if (socket.writableLength > door.options.outboundHighWaterBytes && socket.writableNeedDrain)
       this.pauseReading(PAUSED_OUTBOUND);
+    // One connection handles at most its read budget per turn of the event loop (plus the packet that
+    // crosses it): the rest of the chunk waits, in order, for the next turn (door.nextTurn), so that a
+    // flooding client cannot hold up the loop and every other client (issue 11).
+    if ((this.readThisTurn += bytes.length) > door.options.readBudgetBytesPerTurn && !this.closed) {
+      this.pauseReading(PAUSED_BUDGET);
+      door.overBudget(this);
+    }
     return !this.closed;
   }
 
@@ -349,11 +372,11 @@ export class MqttConnection implements SessionLink, WheelEntry {
       this.stallTimer = undefined;
     }
     if (this.pausedFor !== 0 || this.state === "closed") return;
-    const pending = this.pendingFrames;
-    this.pendingFrames = undefined;
-    // Packets handled here may pause reading again: the rest go back to pendingFrames, in order.
-    if (pending) for (const bytes of pending) if (!this.frame(bytes)) return;
-    if (this.pausedFor === 0) this.socket.resume();
+    if (this.turn !== this.door.turn) this.countFromThisTurn();
+    // The packets kept meanwhile first, in order; handling them may pause reading again (the framer
+    // then keeps the rest again, as a view: a chunk spread over many turns is not copied).
+    this.framer.resume(this);
+    if (this.pausedFor === 0 && !this.closed) this.socket.resume();
   }
 
   /** Bytes that have left the outbound buffer. */
@@ -645,7 +668,6 @@ export class MqttConnection implements SessionLink, WheelEntry {
     if (this.stallTimer) this.door.core.clock.clearTimeout(this.stallTimer);
     this.disarmExpiry?.();
     this.stallTimer = this.disarmExpiry = undefined;
-    this.pendingFrames = undefined;
   }
 
   private outboundAlias(topic: string): { alias: number; known: boolean } | undefined {
@@ -667,6 +689,8 @@ const PAUSED_OUTBOUND = 2;
 const PAUSED_COMMIT = 4;
 /** Reading paused: the CONNECT is being authenticated. */
 const PAUSED_AUTH = 8;
+/** Reading paused: the connection used its `readBudgetBytesPerTurn` in this turn of the event loop. */
+const PAUSED_BUDGET = 16;
 
 /** Where a socket keeps its connection, for the listeners every connection shares. */
 const CONNECTION = Symbol("mqttConnection");

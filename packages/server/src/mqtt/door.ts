@@ -50,6 +50,14 @@ export class MqttDoor {
   private readonly holds = new Map<MqttSession, Hold>();
   /** Held publishers to resume on the next turn (after the I/O that relieved them). */
   private toResume: MqttConnection[] = [];
+  /**
+   * The turn of the event loop connections count their read budget in (`readBudgetBytesPerTurn`):
+   * bumped by one `setImmediate`, armed by the first connection that reads in a turn.
+   */
+  turn = 0;
+  private turnArmed = false;
+  /** Connections paused for their read budget in this turn, read again on the next. */
+  private overBudgetConns: MqttConnection[] = [];
   /** Mosquitto's dynamic-security API on `$CONTROL/dynamic-security/v1` (dynsec/handler.ts). */
   readonly dynamicSecurity: DynamicSecurityApi;
   /**
@@ -199,6 +207,32 @@ export class MqttDoor {
     for (const conn of conns) if (conn.heldBy === undefined) conn.unhold();
   }
 
+  /** A connection counts its reads in this turn: the next turn is counted from the check phase on. */
+  turnCounted(): void {
+    if (this.turnArmed) return;
+    this.turnArmed = true;
+    setImmediate(nextTurn, this);
+  }
+
+  /** `conn` used its read budget for this turn: it is read again on the next one. */
+  overBudget(conn: MqttConnection): void {
+    this.overBudgetConns.push(conn);
+    this.turnCounted();
+  }
+
+  /**
+   * A new turn: every connection paused for its read budget reads on, in the order they were paused
+   * (each handles its kept packets first, and may be paused again for the next turn).
+   */
+  nextTurn(): void {
+    this.turnArmed = false;
+    this.turn++;
+    const conns = this.overBudgetConns;
+    if (conns.length === 0) return;
+    this.overBudgetConns = [];
+    for (const conn of conns) conn.budgetRenewed();
+  }
+
   /** Bookkeeping when a connection ends. */
   connectionClosed(conn: MqttConnection, publishWill: boolean): void {
     this.connections.delete(conn);
@@ -301,4 +335,8 @@ function subscriptionOfKey(key: string): SessionSubscription | undefined {
 
 function resumeHeld(door: MqttDoor): void {
   door.resumeHeld();
+}
+
+function nextTurn(door: MqttDoor): void {
+  door.nextTurn();
 }

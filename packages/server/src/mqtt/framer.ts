@@ -11,7 +11,11 @@ export type FrameError =
 
 /** Receives frames and errors from a {@link Framer}. */
 export interface FrameSink {
-  /** A whole packet (fixed header included). Return false to stop framing (connection closing). */
+  /**
+   * A whole packet (fixed header included). Return false to stop framing without taking it (reading
+   * paused, or the connection closing): the framer keeps it and the bytes after it, as one view, for
+   * {@link Framer.resume}.
+   */
   frame(bytes: Buffer): boolean;
   /** Framing failed; the connection must close. */
   error(err: FrameError): void;
@@ -23,6 +27,8 @@ export class Framer {
   private buffered = 0;
   /** Total size of the packet being assembled, once its header is known (else -1). */
   private expected = -1;
+  /** Bytes not framed yet because the sink stopped (from the packet it did not take on). */
+  private stopped: Buffer | undefined;
 
   constructor(public maxPacketSize: number) {}
 
@@ -33,11 +39,24 @@ export class Framer {
 
   /** True when nothing is buffered: the next byte pushed starts a packet. */
   get atPacketStart(): boolean {
-    return this.buffered === 0;
+    return this.buffered === 0 && this.stopped === undefined;
+  }
+
+  /** Frames what was kept when the sink last stopped (it may stop again: the rest is kept again). */
+  resume(sink: FrameSink): void {
+    const rest = this.stopped;
+    if (rest === undefined) return;
+    this.stopped = undefined;
+    this.push(rest, sink);
   }
 
   /** Feeds bytes; emits every whole packet they complete. */
   push(chunk: Buffer, sink: FrameSink): void {
+    if (this.stopped !== undefined) {
+      // Stopped: what arrives waits behind what was kept, in order.
+      this.stopped = Buffer.concat([this.stopped, chunk]);
+      return;
+    }
     let data = chunk;
     if (this.buffered > 0) {
       this.chunks.push(chunk);
@@ -69,8 +88,11 @@ export class Framer {
         break;
       }
       const frame = data.subarray(offset, offset + header);
+      if (!sink.frame(frame)) {
+        this.stopped = data.subarray(offset);
+        return;
+      }
       offset += header;
-      if (!sink.frame(frame)) return;
     }
     if (offset < data.length) {
       const rest = data.subarray(offset);

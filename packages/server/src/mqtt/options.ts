@@ -32,6 +32,12 @@ export interface MqttOptions extends PathLimits {
   maxOutboundBufferBytes: number;
   /** Unsent bytes to a client past which the server stops reading from it (until its socket drains). */
   outboundHighWaterBytes: number;
+  /**
+   * Bytes of packets one connection may have handled in one turn of the event loop; past them its
+   * reading pauses until the next turn, so that a flooding client cannot hold the loop (and every
+   * other client) for long. Packets keep their order.
+   */
+  readBudgetBytesPerTurn: number;
   /** A client whose reading is paused for its unsent bytes, and that reads nothing for this long, is disconnected (ms). */
   outboundStallMs: number;
   /** How long a subscriber that acknowledges nothing may hold its publishers back before it is a slow consumer (ms). */
@@ -77,6 +83,7 @@ export const DEFAULT_MQTT_OPTIONS: MqttOptions = {
   queueDropPolicy: "drop-oldest",
   maxOutboundBufferBytes: 4 * 1024 * 1024,
   outboundHighWaterBytes: 64 * 1024,
+  readBudgetBytesPerTurn: 64 * 1024,
   outboundStallMs: 30_000,
   maxPublisherHoldMs: 1000,
   topicAliasMaximum: 100,
