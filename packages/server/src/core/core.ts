@@ -266,9 +266,10 @@ export class Core {
     // A publish to a time series appends an event (DESIGN §3).
     if (topic.spec.type === "time-series") return this.publishEvent(topic, update);
     let committed: Promise<void> | undefined;
-    const value = retainedValue(topic.spec, update);
-    if (value !== UNCHANGED) {
+    const effect = retentionOf(topic.spec, update.retain, update.payload.length);
+    if (effect !== "unchanged") {
       // A value that would take a session or the server past a retained quota is refused whole.
+      const value = effect === "set" ? update : undefined;
       const refusal = this.quotas.change(topic, value, update.origin);
       if (refusal !== undefined) return this.quotaRefused(refusal);
       committed = this.persistence.changed(topic);
@@ -347,11 +348,7 @@ export class Core {
     bytes: number,
     retain: boolean,
   ): void {
-    const retention = spec.properties?.retention ?? "always";
-    const stored =
-      spec.type !== "time-series" &&
-      (retention === "always" || (retention === "mqtt" && retain && bytes > 0));
-    if (!stored) return;
+    if (retentionOf(spec, retain, bytes) !== "set") return;
     const refusal = this.quotas.refuseValue(undefined, sessionId, bytes);
     if (refusal !== undefined) throw new SkeinError("RATE_LIMITED", this.quotaRefused(refusal).message);
   }
@@ -398,15 +395,6 @@ export class Core {
     this.metrics.set("skein_topics", this.topics.size);
     for (const l of this.topicListeners) l.added?.(topic);
     return { topic, created: true };
-  }
-
-  /**
-   * Topics holding a value (MQTT's retained messages), kept up to date as values are set, cleared,
-   * found expired and removed: O(1), where a walk of 1,000,000 topics blocked the event loop for tens
-   * of milliseconds at every `$SYS` round (issue 11). An expired value counts until it is noticed.
-   */
-  get valuedTopics(): number {
-    return this.quotas.retainedTopics;
   }
 
   /** Removes a topic; returns it when there was one. */
@@ -693,24 +681,25 @@ export class Core {
 
 const EMPTY = new Uint8Array(0);
 
-/** {@link retainedValue}'s answer when an update leaves the stored value as it is. */
-const UNCHANGED = Symbol("unchanged");
-
 /**
- * What an update does to the stored value of a topic of `spec` (DESIGN §3): the new value, undefined
- * when it clears it, {@link UNCHANGED} when it leaves it alone.
+ * What an update (`retain` flag, `payloadBytes`) does to the stored value of a topic of `spec`
+ * (DESIGN §3): sets it, clears it, or leaves it alone.
  */
-function retainedValue(spec: TopicSpecification, update: Update): Update | undefined | typeof UNCHANGED {
-  if (spec.type === "time-series") return UNCHANGED;
+function retentionOf(
+  spec: TopicSpecification,
+  retain: boolean,
+  payloadBytes: number,
+): "set" | "clear" | "unchanged" {
+  if (spec.type === "time-series") return "unchanged";
   switch (spec.properties?.retention ?? "always") {
     case "always":
-      return update;
+      return "set";
     case "mqtt":
-      if (!update.retain) return UNCHANGED;
+      if (!retain) return "unchanged";
       // A retained message with an empty payload clears the retained value [MQTT-3.3.1-6].
-      return update.payload.length === 0 ? undefined : update;
+      return payloadBytes === 0 ? "clear" : "set";
     case "never":
-      return UNCHANGED;
+      return "unchanged";
   }
 }
 
