@@ -240,6 +240,20 @@ function writeStrHeader(n: number): void {
   else writeSized(n, 0xd9);
 }
 
+/** An array of `n` items: fixarray, array 16 (0xdc) or array 32 (0xdd). */
+function writeArrayHeader(n: number): void {
+  if (n < 16) chunk[pos++] = 0x90 | n;
+  else if (n < 0x10000) {
+    chunk[pos++] = 0xdc;
+    view.setUint16(pos, n);
+    pos += 2;
+  } else {
+    chunk[pos++] = 0xdd;
+    view.setUint32(pos, n);
+    pos += 4;
+  }
+}
+
 /** A key the writer emits: its encoded bytes, prepared once. */
 function key(s: string): Uint8Array {
   const start = begin(strMax(s));
@@ -737,7 +751,7 @@ export interface PageEvent {
   readonly value: Uint8Array;
   /** True for an edit event (then `originalSequence` is written as `o`). */
   readonly isEdit: boolean;
-  /** The sequence of the original event an edit edits. */
+  /** The sequence of the original event an edit edits; for an original, its own sequence. */
   readonly originalSequence: number;
 }
 
@@ -758,16 +772,7 @@ export function encodeTsPage(id: number, events: readonly PageEvent[], from: num
   writeUint(id);
   writeRaw(K.events);
   const n = to - from;
-  if (n < 16) chunk[pos++] = 0x90 | n;
-  else if (n < 0x10000) {
-    chunk[pos++] = 0xdc;
-    view.setUint16(pos, n);
-    pos += 2;
-  } else {
-    chunk[pos++] = 0xdd;
-    view.setUint32(pos, n);
-    pos += 4;
-  }
+  writeArrayHeader(n);
   // One flat loop, the keys' bytes written in place and an author's bytes reused while it repeats:
   // a fresh server runs its first large queries before V8 optimizes this, and calls cost most then.
   // `open` made room for the whole frame: nothing below moves to a new chunk.
@@ -865,16 +870,7 @@ function eventsMax(events: unknown): number | undefined {
 /** An array of wire events (checked by {@link eventsMax}). */
 function writeEvents(events: WireEventLike[]): void {
   const n = events.length;
-  if (n < 16) chunk[pos++] = 0x90 | n;
-  else if (n < 0x10000) {
-    chunk[pos++] = 0xdc;
-    view.setUint16(pos, n);
-    pos += 2;
-  } else {
-    chunk[pos++] = 0xdd;
-    view.setUint32(pos, n);
-    pos += 4;
-  }
+  writeArrayHeader(n);
   for (const e of events) {
     const edit = e.o !== undefined;
     chunk[pos++] = edit ? 0x85 : 0x84;

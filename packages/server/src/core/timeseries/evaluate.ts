@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { PageEvent } from "@skein/protocol";
 import type { EventCount, EventRead, TimeSeriesEvent } from "../storage.js";
 import {
   type Range,
@@ -30,21 +31,8 @@ export interface EventSource {
   findEventByTime(timestamp: number, side: "atOrAfter" | "before"): Promise<TimeSeriesEvent | undefined>;
 }
 
-/** One event of a range query result. */
-export interface RangeResultEvent {
-  /** The event's sequence. */
-  readonly sequence: number;
-  /** Its timestamp (epoch ms). */
-  readonly timestamp: number;
-  /** Its author. */
-  readonly author: string;
-  /** Its value's bytes. */
-  readonly value: Uint8Array;
-  /** True for an edit event. */
-  readonly isEdit: boolean;
-  /** The sequence of the original event it edits; for an original, its own sequence. */
-  readonly originalSequence: number;
-}
+/** One event of a range query result: what a `ts_page` carries (`encodeTsPage` writes it as it is). */
+export type RangeResultEvent = PageEvent;
 
 /** A whole range query result. */
 export interface RangeQueryResult {
