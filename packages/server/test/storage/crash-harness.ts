@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll } from "vitest";
+import { afterAll, afterEach, beforeAll, expect } from "vitest";
 import { type RunningCli, buildCli, killClis, startCli } from "../built-cli.js";
 
 /** One writer's chain of rising numbers (one topic or series). */
@@ -87,4 +87,27 @@ export async function loadUntilKilled(
   killed = true;
   drop();
   await done;
+}
+
+/**
+ * Starts `skein` on its data directory `kills + 1` times: after each restart but the first,
+ * `check(skein, round)`; then `load(skein, round)`, which ends with the server SIGKILLed
+ * ({@link loadUntilKilled}); the last start is checked and stopped cleanly (SIGTERM, exit code 0).
+ */
+export async function killRounds(
+  start: () => Promise<RunningCli>,
+  kills: number,
+  check: (skein: RunningCli, round: number) => Promise<void>,
+  load: (skein: RunningCli, round: number) => Promise<void>,
+): Promise<void> {
+  for (let round = 0; ; round++) {
+    const skein = await start();
+    if (round > 0) await check(skein, round);
+    if (round === kills) {
+      skein.child.kill("SIGTERM");
+      expect(await skein.exited).toBe(0);
+      return;
+    }
+    await load(skein, round);
+  }
 }

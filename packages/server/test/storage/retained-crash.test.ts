@@ -12,7 +12,7 @@ import { describe, expect, it } from "vitest";
 import { collect, connectClient, roundTrip, waitFor } from "../helpers.js";
 import type { RunningCli } from "../built-cli.js";
 import { seeded, testSeed } from "../seeded.js";
-import { chains, crashWorkDir, loadUntilKilled } from "./crash-harness.js";
+import { chains, crashWorkDir, killRounds, loadUntilKilled } from "./crash-harness.js";
 
 const { start, newDir } = crashWorkDir("skein-retained-crash-");
 const seed = testSeed("retained-crash");
@@ -51,33 +51,31 @@ describe("retained MQTT publishes under SIGKILL (skein CLI, sqlite)", () => {
       await reader.endAsync();
     };
 
-    for (let round = 0; ; round++) {
-      const skein = await start(dataDir);
-      if (round > 0) await check(skein, round % 2 === 0 ? 5 : 4);
-      if (round === KILLS) {
-        skein.child.kill("SIGTERM");
-        expect(await skein.exited).toBe(0);
-        break;
-      }
-      const publishers: MqttClient[] = [];
-      for (const protocolVersion of [4, 5, 4, 5] as const) {
-        const c = await connectClient(skein.mqttUrl, { protocolVersion });
-        c.on("error", () => {});
-        publishers.push(c);
-      }
-      await loadUntilKilled(
-        skein,
-        all,
-        50 + Math.floor(random() * 400),
-        async (chain, n) => {
-          await publishers[chain.index % publishers.length]!.publishAsync(topic(chain.index), String(n), {
-            qos: 1,
-            retain: true,
-          });
-          floor[chain.index] = n;
-        },
-        () => publishers.forEach((c) => c.end(true)),
-      );
-    }
+    await killRounds(
+      () => start(dataDir),
+      KILLS,
+      (skein, round) => check(skein, round % 2 === 0 ? 5 : 4),
+      async (skein) => {
+        const publishers: MqttClient[] = [];
+        for (const protocolVersion of [4, 5, 4, 5] as const) {
+          const c = await connectClient(skein.mqttUrl, { protocolVersion });
+          c.on("error", () => {});
+          publishers.push(c);
+        }
+        await loadUntilKilled(
+          skein,
+          all,
+          50 + Math.floor(random() * 400),
+          async (chain, n) => {
+            await publishers[chain.index % publishers.length]!.publishAsync(topic(chain.index), String(n), {
+              qos: 1,
+              retain: true,
+            });
+            floor[chain.index] = n;
+          },
+          () => publishers.forEach((c) => c.end(true)),
+        );
+      },
+    );
   }, 90_000);
 });

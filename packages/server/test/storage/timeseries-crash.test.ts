@@ -13,7 +13,7 @@ import { describe, expect, it } from "vitest";
 import { connect, type Session } from "../../../sdk/src/index.js";
 import type { RunningCli } from "../built-cli.js";
 import { seeded, testSeed } from "../seeded.js";
-import { chains, crashWorkDir, loadUntilKilled } from "./crash-harness.js";
+import { chains, crashWorkDir, killRounds, loadUntilKilled } from "./crash-harness.js";
 
 const { start, newDir } = crashWorkDir("skein-ts-crash-");
 const seed = testSeed("timeseries-crash");
@@ -65,36 +65,34 @@ describe("time series appends under SIGKILL (skein CLI, sqlite)", () => {
       }
     };
 
-    for (let round = 0; ; round++) {
-      const skein = await start(dataDir);
-      if (round > 0) await check(skein);
-      if (round === KILLS) {
-        skein.child.kill("SIGTERM");
-        expect(await skein.exited).toBe(0);
-        break;
-      }
-      const sessions: Session[] = [];
-      for (let i = 0; i < 2; i++) sessions.push(await connect(skein.sdkUrl, { reconnect: false }));
-      if (round === 0)
-        await Promise.all(
-          all.map((c) =>
-            sessions[0]!.topics.add(path(c.index), {
-              type: "time-series",
-              properties: { eventType: "int64" },
-            }),
-          ),
+    await killRounds(
+      () => start(dataDir),
+      KILLS,
+      check,
+      async (skein, round) => {
+        const sessions: Session[] = [];
+        for (let i = 0; i < 2; i++) sessions.push(await connect(skein.sdkUrl, { reconnect: false }));
+        if (round === 0)
+          await Promise.all(
+            all.map((c) =>
+              sessions[0]!.topics.add(path(c.index), {
+                type: "time-series",
+                properties: { eventType: "int64" },
+              }),
+            ),
+          );
+        await loadUntilKilled(
+          skein,
+          all,
+          50 + Math.floor(random() * 400),
+          async (chain, n) => {
+            const session = sessions[chain.index % sessions.length]!;
+            const { sequence } = await session.timeseries.append(path(chain.index), "int64", BigInt(n));
+            acked[chain.index]!.set(n, sequence);
+          },
+          () => sessions.forEach((s) => void s.close().catch(() => undefined)),
         );
-      await loadUntilKilled(
-        skein,
-        all,
-        50 + Math.floor(random() * 400),
-        async (chain, n) => {
-          const session = sessions[chain.index % sessions.length]!;
-          const { sequence } = await session.timeseries.append(path(chain.index), "int64", BigInt(n));
-          acked[chain.index]!.set(n, sequence);
-        },
-        () => sessions.forEach((s) => void s.close().catch(() => undefined)),
-      );
-    }
+      },
+    );
   }, 90_000);
 });
