@@ -20,6 +20,14 @@ export interface Logger {
   isLevelEnabled?(level: "debug" | "info" | "warn" | "error"): boolean;
 }
 
+/**
+ * Whether `log` writes entries at `level` (true when it cannot tell): lets a caller skip building what
+ * only a dropped line would use, such as a connection's child logger.
+ */
+export function logsAt(log: Logger, level: "debug" | "info" | "warn" | "error"): boolean {
+  return log.isLevelEnabled?.(level) ?? true;
+}
+
 /** A logger that drops everything. */
 export const silentLogger: Logger = {
   debug: () => {},

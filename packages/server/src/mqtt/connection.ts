@@ -7,7 +7,7 @@ import type { TokenBucket } from "../core/rate-limit.js";
 import type { Duplex } from "node:stream";
 import mqtt from "mqtt-packet";
 import type { Packet } from "mqtt-packet";
-import type { Logger, Timer } from "../core/ports.js";
+import { type Logger, type Timer, logsAt } from "../core/ports.js";
 import type { Credentials } from "../core/security/types.js";
 import { armExpiry } from "../security/authenticated.js";
 import type { WheelEntry } from "../core/timer-wheel.js";
@@ -158,7 +158,7 @@ export class MqttConnection implements SessionLink, WheelEntry {
    * CONNECT/close paid for its "connection closed" line even at the default level (warn).
    */
   logAt(level: "info" | "debug", fields: Record<string, unknown>, msg: string): void {
-    if (this.door.log.isLevelEnabled?.(level) ?? true) this.log[level](fields, msg);
+    if (logsAt(this.door.log, level)) this.log[level](fields, msg);
   }
 
   /** True when the outbound buffer has room (QoS 0 is dropped and QoS 1/2 queued otherwise). */

@@ -18,7 +18,7 @@ import {
   errorCodeNumber,
   pathProblem,
 } from "@skein/protocol";
-import type { Logger } from "../core/ports.js";
+import { type Logger, logsAt } from "../core/ports.js";
 import type { WheelEntry } from "../core/timer-wheel.js";
 import { applyAuthentication, armExpiry } from "../security/authenticated.js";
 import type { TokenBucket } from "../core/rate-limit.js";
@@ -97,7 +97,7 @@ export class SdkConnection implements SdkLink, Answer, WheelEntry {
 
   /** Logs at level info, without making this connection's logger when the level drops the line. */
   info(obj: object, msg: string): void {
-    if (this.door.logs("info")) this.log.info(obj, msg);
+    if (logsAt(this.door.log, "info")) this.log.info(obj, msg);
   }
 
   /** WebSocket `message`: a throw while handling it closes this connection (1011). */

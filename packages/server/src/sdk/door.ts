@@ -10,7 +10,6 @@ import {
   type LogLevel,
   type ErrorCode,
   type TopicSelector,
-  LOG_LEVELS,
   createMsgpackEncoder,
   errorCodeNumber,
 } from "@skein/protocol";
@@ -46,10 +45,6 @@ export class SdkDoor {
    */
   logLevel: (level?: LogLevel) => LogLevel = () => "info";
 
-  /** True when the server's log level lets lines of `level` through. */
-  logs(level: LogLevel): boolean {
-    return LOG_LEVELS.indexOf(level) >= LOG_LEVELS.indexOf(this.logLevel());
-  }
   /** Hot-path counters: frames and bytes in and out. */
   readonly counters: Readonly<
     Record<"framesReceived" | "framesSent" | "bytesReceived" | "bytesSent", Counter>
