@@ -363,16 +363,20 @@ for (const version of [4, 5] as const) {
 }
 
 describe("MQTT 5 wills across a restart (sqlite)", () => {
-  it("publishes a delayed will after the restart when the session did not come back", async () => {
+  /**
+   * A persistent MQTT 5 session `clientId` with a will delayed 30 s drops its connection; the server
+   * restarts 10 s later with a fake clock, and a watcher subscribes to the will's topic.
+   */
+  async function willDelayedAcrossRestart(clientId: string) {
     const dataDir = tempDir();
     const t0 = Date.now();
-    let srv = await sqliteServer(dataDir, new FakeClock(t0));
-    const willed = await RawClient.connected(srv.addresses.mqtt as number, 5, {
-      clientId: "willed",
+    const before = await sqliteServer(dataDir, new FakeClock(t0));
+    const willed = await RawClient.connected(before.addresses.mqtt as number, 5, {
+      clientId,
       clean: false,
       properties: { sessionExpiryInterval: 600 },
       will: {
-        topic: "w/willed",
+        topic: `w/${clientId}`,
         payload: Buffer.from("gone"),
         qos: 1,
         retain: false,
@@ -381,14 +385,19 @@ describe("MQTT 5 wills across a restart (sqlite)", () => {
     });
     willed.destroy();
     await willed.closed;
-    await waitFor(() => srv.server.metrics.get("mqtt_connections") === 0, "the disconnection");
-    await srv.close();
+    await waitFor(() => before.server.metrics.get("mqtt_connections") === 0, "the disconnection");
+    await before.close();
 
     const clock = new FakeClock(t0 + 10_000);
-    srv = await sqliteServer(dataDir, clock);
+    const srv = await sqliteServer(dataDir, clock);
     const watcher = await client(srv, { protocolVersion: 5 });
     const got = collect(watcher);
     await watcher.subscribeAsync("w/#", { qos: 1 });
+    return { srv, clock, watcher, got };
+  }
+
+  it("publishes a delayed will after the restart when the session did not come back", async () => {
+    const { clock, watcher, got } = await willDelayedAcrossRestart("willed");
     clock.advance(19_999);
     await roundTrip(watcher);
     expect(got).toHaveLength(0);
@@ -398,31 +407,7 @@ describe("MQTT 5 wills across a restart (sqlite)", () => {
   });
 
   it("does not publish the delayed will when the session comes back within the delay", async () => {
-    const dataDir = tempDir();
-    const t0 = Date.now();
-    let srv = await sqliteServer(dataDir, new FakeClock(t0));
-    const willed = await RawClient.connected(srv.addresses.mqtt as number, 5, {
-      clientId: "returning",
-      clean: false,
-      properties: { sessionExpiryInterval: 600 },
-      will: {
-        topic: "w/returning",
-        payload: Buffer.from("gone"),
-        qos: 1,
-        retain: false,
-        properties: { willDelayInterval: 30 },
-      },
-    });
-    willed.destroy();
-    await willed.closed;
-    await waitFor(() => srv.server.metrics.get("mqtt_connections") === 0, "the disconnection");
-    await srv.close();
-
-    const clock = new FakeClock(t0 + 10_000);
-    srv = await sqliteServer(dataDir, clock);
-    const watcher = await client(srv, { protocolVersion: 5 });
-    const got = collect(watcher);
-    await watcher.subscribeAsync("w/#", { qos: 1 });
+    const { srv, clock, watcher, got } = await willDelayedAcrossRestart("returning");
     const back = await raw(srv, 5, "returning");
     expect(back.packets[0]).toMatchObject({ cmd: "connack", sessionPresent: true });
     clock.advance(60_000);
