@@ -222,22 +222,30 @@ describe("JWT expiry during the session", () => {
     again.ws.close(1000);
   });
 
-  it("ends a resumed SDK session when the credentials it started with expire", async () => {
-    const clock = new FakeClock();
-    await using srv = await startServer(jwtConfig("HS256"), { clock });
+  /**
+   * An SDK session opened with a token valid for 30 s loses its connection (no close frame), the
+   * clock moves `ms` on, and a new connection asks to resume it: that connection, hello sent.
+   */
+  async function resumeAfterDrop(srv: TestServer, clock: FakeClock, ms: number) {
     const first = await hello(srv, await mint(clock, "HS256", 30));
     const welcome = await first.next("welcome");
-    // The connection drops (no close frame): the session waits to be resumed.
     first.ws.terminate();
     await first.waitClosed();
-    clock.advance(10_000);
-    // Resumption presents the session token, not credentials: the session's own expiry still holds.
-    const resumed = await openRaw(sdkUrl(srv));
-    resumed.send({
+    clock.advance(ms);
+    const again = await openRaw(sdkUrl(srv));
+    again.send({
       type: "hello",
       versions: [1],
       resume: { sessionId: welcome.sessionId, token: welcome.token, received: 0 },
     });
+    return again;
+  }
+
+  it("ends a resumed SDK session when the credentials it started with expire", async () => {
+    const clock = new FakeClock();
+    await using srv = await startServer(jwtConfig("HS256"), { clock });
+    // Resumption presents the session token, not credentials: the session's own expiry still holds.
+    const resumed = await resumeAfterDrop(srv, clock, 10_000);
     expect((await resumed.next("welcome")).resumed).toBe(true);
     clock.advance(19_000);
     expect(resumed.closed).toBeUndefined();
@@ -249,17 +257,7 @@ describe("JWT expiry during the session", () => {
   it("ends an SDK session whose credentials expired while it waited to be resumed", async () => {
     const clock = new FakeClock();
     await using srv = await startServer(jwtConfig("HS256"), { clock });
-    const first = await hello(srv, await mint(clock, "HS256", 30));
-    const welcome = await first.next("welcome");
-    first.ws.terminate();
-    await first.waitClosed();
-    clock.advance(60_000);
-    const late = await openRaw(sdkUrl(srv));
-    late.send({
-      type: "hello",
-      versions: [1],
-      resume: { sessionId: welcome.sessionId, token: welcome.token, received: 0 },
-    });
+    const late = await resumeAfterDrop(srv, clock, 60_000);
     expect((await late.waitClosed()).code).toBe(4009);
     expect((await late.next("goodbye")).code).toBe(errorCodeNumber("CREDENTIALS_EXPIRED"));
   });
