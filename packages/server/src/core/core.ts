@@ -22,6 +22,7 @@ import { type RateLimit, TokenBucket } from "./rate-limit.js";
 import { type QuotaLimits, type QuotaRefusal, Quotas, UNLIMITED_QUOTAS } from "./quotas.js";
 import { type Clock, type Logger, silentLogger, systemClock } from "./ports.js";
 import { RemovalSchedule } from "./removals.js";
+import { ValueExpiry } from "./value-expiry.js";
 import { Persistence, type UserPropertyOrder } from "./persistence.js";
 import type { Storage } from "./storage.js";
 import { SessionRegistry } from "./sessions.js";
@@ -149,6 +150,8 @@ export class Core {
   private readonly topicListeners = new Set<TopicListener>();
   /** Topics with a removal policy, each looked at when its idle time may have run out (issue 11). */
   private readonly removals: RemovalSchedule;
+  /** Topics whose value has an MQTT 5 Message Expiry, each cleared when it expires (issue 11). */
+  readonly valueExpiry: ValueExpiry;
   private readonly updatesCounter: Counter;
   private nextTopicId = 1;
   /** The commit promise of the last removal of a kept topic (see {@link Core.removeTopics}). */
@@ -178,11 +181,16 @@ export class Core {
     this.subscriptions.onDeliveryError = (err) => this.containment.contained("delivery", err);
     this.sessions.onListenerError = (err) => this.containment.contained("session_event", err);
     this.updatesCounter = this.metrics.counter("skein_updates_total");
+    this.valueExpiry = new ValueExpiry(this.clock, {
+      isLive: (topic) => this.topics.get(topic.path) === topic,
+      clear: (topic) => this.expireValue(topic),
+    });
     this.quotas = new Quotas(
       { ...UNLIMITED_QUOTAS, ...options.limits.quotas },
       this.metrics,
       this.log,
       this.clock,
+      (topic) => this.valueExpiry.valueSet(topic),
     );
     this.removals = new RemovalSchedule(
       this.clock,
@@ -235,6 +243,7 @@ export class Core {
   /** Stops background work. */
   stop(): void {
     this.removals.stop();
+    this.valueExpiry.stop();
     this.timeseries.stop();
     this.sessionStore.stop();
     this.messaging.stop();
@@ -656,12 +665,21 @@ export class Core {
       if (!value) continue;
       // An expired retained message is not delivered [MQTT-3.3.2-5].
       if (value.expiresAt !== undefined && value.expiresAt <= now) {
-        this.quotas.setValue(topic, undefined, undefined);
+        this.expireValue(topic);
         continue;
       }
       topic.lastActivity = now;
       yield value;
     }
+  }
+
+  /**
+   * Clears `topic`'s value, whose Message Expiry passed: when the wheel reaches it
+   * (`core/value-expiry.ts`), or when a read finds it first. The store's sweep drops it from disk.
+   */
+  private expireValue(topic: Topic): void {
+    this.quotas.setValue(topic, undefined, undefined);
+    this.metrics.inc("skein_retained_expired_total");
   }
 
   private createForPublish(update: Update, context: PublishContext): Topic | PublishResult {

@@ -86,6 +86,8 @@ export class Quotas {
     private readonly metrics: Metrics,
     private readonly log: Logger,
     private readonly clock: Clock,
+    /** Told of every change of a value that has, or had, an MQTT 5 Message Expiry (core/value-expiry.ts). */
+    private readonly expiring: (topic: Topic) => void = () => {},
   ) {
     this.bytesGauge = metrics.counter("skein_retained_bytes");
   }
@@ -240,6 +242,7 @@ export class Quotas {
     topic.retainer = next;
     if (previous !== undefined && previous !== next) this.dropIfEmpty(previous);
     this.bytesGauge.value = this.retainedBytes;
+    if (old?.expiresAt !== undefined || value?.expiresAt !== undefined) this.expiring(topic);
   }
 
   private entry(sessionId: string): SessionHoldings {

@@ -113,6 +113,7 @@ export const METRIC_CATALOG: Readonly<Record<string, MetricDescription>> = {
   skein_topics: g("Topics in the tree."),
   skein_retained_messages: g("Topics holding a value (retained messages, in MQTT's words)."),
   skein_retained_bytes: g("Payload bytes of the values topics hold (limits.maxRetainedBytes caps them)."),
+  skein_retained_expired_total: c("Values (retained messages) cleared because their Message Expiry passed."),
   skein_quota_refusals_total: c("Updates and topic creations refused by a quota (RATE_LIMITED, MQTT 0x97).", {
     quota:
       "retained_topics | retained_bytes | retained_topics_per_session | retained_bytes_per_session | topics_per_session",
