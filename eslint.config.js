@@ -10,6 +10,7 @@ export default tseslint.config(
   {
     ignores: [
       "**/dist/**",
+      "**/dist-before/**",
       "**/node_modules/**",
       "docs/api/**",
       "bench/results/**",
