@@ -92,7 +92,15 @@ export const METRIC_CATALOG: Readonly<Record<string, MetricDescription>> = {
   skein_updates_total: c("Topic updates applied (both doors)."),
   skein_updates_refused_total: c("Topic updates refused.", { reason: "an ErrorCode name" }),
   skein_mqtt_publishes_refused_total: c("MQTT publishes refused.", { reason: "the MQTT reason code, hex" }),
-  skein_mqtt_qos2_duplicates_total: c("QoS 2 PUBLISHes received again before PUBREL.", { dup: "0 | 1" }),
+  skein_mqtt_qos2_duplicates_total: c(
+    "QoS 2 PUBLISHes received again before PUBREL (acknowledged, not delivered again).",
+    {
+      dup: "0 | 1",
+    },
+  ),
+  skein_mqtt_pubrels_unknown_total: c(
+    "PUBRELs for a packet id not awaiting release (mostly sent again after reconnection), answered PUBCOMP 0x00.",
+  ),
   skein_mqtt_wills_published_total: c("Will messages published."),
   // Flow and queues
   skein_mqtt_inflight_messages: g("QoS 1/2 deliveries sent and not yet acknowledged, all sessions."),

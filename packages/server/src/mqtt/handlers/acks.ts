@@ -30,14 +30,23 @@ export function handlePubrec(conn: MqttConnection, packet: IPubrecPacket): void 
  * PUBREL: release the stored QoS 2 id and answer PUBCOMP [MQTT-4.3.3-11]. A kept session's PUBCOMP
  * waits until the release is committed: an id still kept after a restart would make a new PUBLISH
  * reusing it look like a duplicate [MQTT-4.3.3-9].
+ *
+ * A PUBREL for an id not awaiting release is answered PUBCOMP 0x00 too (counted in
+ * `mqtt_pubrels_unknown_total`): it is mostly a PUBREL sent again after reconnection whose PUBCOMP
+ * was lost, which MQTT 5 calls "not an error during recovery" (§3.7.2.1); clients such as MQTT.js
+ * report a PUBCOMP 0x92 as a failed publish although the message was delivered. Mosquitto answers
+ * the same way.
  */
 export function handlePubrel(conn: MqttConnection, packet: IPubrelPacket): void {
   const id = packet.messageId as number;
   const released = conn.session?.releaseQos2(id) ?? false;
-  const known = released !== false;
-  const reason = known || conn.protocolVersion !== 5 ? Reason.SUCCESS : Reason.PACKET_IDENTIFIER_NOT_FOUND;
+  if (released === false) conn.door.core.metrics.inc("mqtt_pubrels_unknown_total");
   const pubcomp = mqtt.generate(
-    { cmd: "pubcomp", messageId: id, reasonCode: conn.protocolVersion === 5 ? reason : undefined },
+    {
+      cmd: "pubcomp",
+      messageId: id,
+      reasonCode: conn.protocolVersion === 5 ? Reason.SUCCESS : undefined,
+    },
     { protocolVersion: conn.protocolVersion },
   );
   if (typeof released === "boolean") return conn.write(pubcomp);

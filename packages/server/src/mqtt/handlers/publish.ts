@@ -33,15 +33,13 @@ export function handlePublish(conn: MqttConnection, packet: IPublishPacket): voi
   const session = conn.session;
   if (!session) return;
   if (qos === 2 && session.incomingQos2.has(packet.messageId as number)) {
-    // A re-sent QoS 2 PUBLISH (DUP) is acknowledged again but not delivered again [MQTT-4.3.3-9].
-    // v5: a new PUBLISH (DUP 0) reusing an unreleased identifier gets PUBREC 0x91 [MQTT-2.2.1-3];
-    // 3.1.1 says to acknowledge any PUBLISH with that identifier until PUBREL, without delivering it
-    // again [MQTT-4.3.3-2].
-    if (packet.dup || conn.protocolVersion !== 5) {
-      conn.door.core.metrics.inc("mqtt_qos2_duplicates_total", { dup: packet.dup ? "1" : "0" });
-      return ack(conn, packet, Reason.SUCCESS);
-    }
-    return refuse(conn, packet, Reason.PACKET_IDENTIFIER_IN_USE); // refuse() counts it
+    // Until PUBREL, any PUBLISH with the same identifier is acknowledged with PUBREC and not delivered
+    // again [MQTT-4.3.3-9] (3.1.1: [MQTT-4.3.3-2]), DUP set or not: clients that send a stored
+    // PUBLISH again after reconnecting do not all set DUP [MQTT-3.3.1-1] (MQTT.js does not), and the
+    // message did arrive. A success code, as Mosquitto answers: PUBREC 0x91 made them report a
+    // delivered message as failed.
+    conn.door.core.metrics.inc("mqtt_qos2_duplicates_total", { dup: packet.dup ? "1" : "0" });
+    return ack(conn, packet, Reason.SUCCESS);
   }
   if (
     qos === 2 &&
