@@ -4,9 +4,12 @@
  *
  * Group commit: a write is queued (a prepared statement and its parameters) and every write queued
  * before the batch closes shares one transaction. The batch closes after `maxBatchDelayMs` (0: at the
- * end of the event-loop turn, through `setImmediate`) or when it holds `maxBatchSize` writes. All the
- * writes of one batch return the same promise, which settles when its transaction has committed, so a
- * write costs no promise and no fsync of its own.
+ * end of the event-loop turn, through `setImmediate`) or once it holds `maxBatchSize` writes, at the
+ * end of the synchronous run that filled it (a microtask): the writes a caller makes together, such as
+ * the event a QoS 2 PUBLISH appends and its packet id, are never split between two transactions, which
+ * a crash between the two commits would tear apart [MQTT-4.3.3-9]. All the writes of one batch return
+ * the same promise, which settles when its transaction has committed, so a write costs no promise and
+ * no fsync of its own.
  *
  * @module
  */
@@ -66,7 +69,10 @@ export interface SqliteStorageOptions {
   readonly sync?: "normal" | "full";
   /** How long a batch stays open for more writes, in ms; 0 = until the end of this event-loop turn. Default 2. */
   readonly maxBatchDelayMs?: number;
-  /** A batch holding this many writes commits at once. Default 10,000. */
+  /**
+   * A batch holding this many writes commits at the end of the synchronous run that filled it (so it
+   * may hold more: the writes of that run). Default 10,000.
+   */
   readonly maxBatchSize?: number;
   /** Told of every successful commit: how long it took (seconds) and how many writes it held (metrics). */
   readonly onCommit?: (seconds: number, writes: number) => void;
@@ -108,6 +114,8 @@ export class SqliteStorage implements Storage {
   private timer: ReturnType<typeof setTimeout> | ReturnType<typeof setImmediate> | undefined;
   private closed = false;
   private readonly commitNow = (): void => this.commit();
+  /** The open batch is full: its commit is queued as a microtask. */
+  private fullCommitQueued = false;
 
   private constructor(
     file: string,
@@ -555,7 +563,10 @@ export class SqliteStorage implements Storage {
     if (this.closed) return this.closedError();
     this.queue(stmt, params);
     const batch = this.batch!;
-    if (this.stmts.length >= this.maxBatchSize) this.commit();
+    if (this.stmts.length >= this.maxBatchSize && !this.fullCommitQueued) {
+      this.fullCommitQueued = true;
+      queueMicrotask(this.commitNow);
+    }
     return batch.promise;
   }
 
@@ -591,6 +602,7 @@ export class SqliteStorage implements Storage {
       clearImmediate(this.timer as ReturnType<typeof setImmediate>);
       this.timer = undefined;
     }
+    this.fullCommitQueued = false;
     const stmts = this.stmts;
     const params = this.params;
     this.batch = undefined;

@@ -56,9 +56,9 @@ export function crashWorkDir(prefix: string): {
 
 /**
  * Runs every chain on, from the number after the last it sent, each awaiting `write(chain, n)` before
- * the next, and kills `skein` (SIGKILL) once `killAfter` writes were acknowledged in all. Returns
- * when it is gone and every chain stopped (`drop` closes the clients, so that their pending writes
- * fail).
+ * the next, and kills `skein` (SIGKILL) once `killAfter` writes were acknowledged in all (after
+ * `beforeKill`, if given, during which no chain starts a write). Returns when it is gone and every
+ * chain stopped (`drop` closes the clients, so that their pending writes fail).
  */
 export async function loadUntilKilled(
   skein: RunningCli,
@@ -66,9 +66,11 @@ export async function loadUntilKilled(
   killAfter: number,
   write: (chain: Chain, n: number) => Promise<unknown>,
   drop: () => void,
+  beforeKill?: () => Promise<void>,
 ): Promise<void> {
   let acks = 0;
   let killed = false;
+  const kill = (): void => void skein.child.kill("SIGKILL");
   const run = async (chain: Chain): Promise<void> => {
     // Bounded: the kill comes long before (killAfter is far below chains x 10,000).
     for (let k = 0; !killed && k < 10_000; k++) {
@@ -78,7 +80,8 @@ export async function loadUntilKilled(
       chain.acked = n;
       if (++acks >= killAfter && !killed) {
         killed = true;
-        skein.child.kill("SIGKILL");
+        if (beforeKill) void beforeKill().then(kill, kill);
+        else kill();
       }
     }
   };
