@@ -116,6 +116,12 @@ export class SqliteStorage implements Storage {
   private readonly commitNow = (): void => this.commit();
   /** The open batch is full: its commit is queued as a microtask. */
   private fullCommitQueued = false;
+  /**
+   * The open batch's transaction has begun (a read ran the writes queued before it, see
+   * {@link SqliteStorage.runPendingForRead}); `ran` of its writes have run in it.
+   */
+  private inTransaction = false;
+  private ran = 0;
 
   private constructor(
     file: string,
@@ -277,7 +283,7 @@ export class SqliteStorage implements Storage {
   }
 
   loadSessionMessages(clientId: string): Promise<QueuedMessageRecord[]> {
-    this.commitPendingForRead();
+    this.runPendingForRead();
     return Promise.resolve((this.st.sessionMessages.all(clientId) as MessageTuple[]).map(messageOf));
   }
 
@@ -408,7 +414,7 @@ export class SqliteStorage implements Storage {
   readEvents(path: string, read: EventRead): Promise<TimeSeriesEvent[]> {
     const id = this.seriesIds.get(path);
     if (id === undefined || read.limit <= 0) return Promise.resolve([]);
-    this.commitPendingForRead();
+    this.runPendingForRead();
     const { where, shape: bounds, params } = eventWhere(id, read);
     const shape = read.newestFirst ? `${bounds}n` : bounds;
     const order = read.newestFirst ? "seq DESC" : "seq";
@@ -471,7 +477,7 @@ export class SqliteStorage implements Storage {
   countEvents(path: string, read: EventCount): Promise<number> {
     const id = this.seriesIds.get(path);
     if (id === undefined) return Promise.resolve(0);
-    this.commitPendingForRead();
+    this.runPendingForRead();
     const { where, shape, params } = eventWhere(id, read);
     const stmt = this.readStatement(`n${shape}`, () => this.db.prepare(`SELECT count(*) ${where}`).pluck());
     return Promise.resolve(stmt.get(...params) as number);
@@ -493,14 +499,14 @@ export class SqliteStorage implements Storage {
   ): Promise<TimeSeriesEvent | undefined> {
     const id = this.seriesIds.get(path);
     if (id === undefined) return Promise.resolve(undefined);
-    this.commitPendingForRead();
+    this.runPendingForRead();
     const row = (side === "atOrAfter" ? this.st.eventAtOrAfter : this.st.eventBefore).get(id, timestamp) as
       EventTuple | undefined;
     return Promise.resolve(row ? eventOf(row) : undefined);
   }
 
   sweep(now: number): Promise<SweepResult> {
-    this.commitPendingForRead();
+    this.runPendingForRead();
     const st = this.st;
     return Promise.resolve(
       this.db.transaction((): SweepResult => {
@@ -522,7 +528,7 @@ export class SqliteStorage implements Storage {
   }
 
   loadSecurity(): Promise<SecurityDocument | undefined> {
-    this.commitPendingForRead();
+    this.runPendingForRead();
     const text = this.st.loadSecurity.pluck().get() as string | undefined;
     if (text === undefined) return Promise.resolve(undefined);
     try {
@@ -563,7 +569,7 @@ export class SqliteStorage implements Storage {
     if (this.closed) return this.closedError();
     this.queue(stmt, params);
     const batch = this.batch!;
-    if (this.stmts.length >= this.maxBatchSize && !this.fullCommitQueued) {
+    if (this.ran + this.stmts.length >= this.maxBatchSize && !this.fullCommitQueued) {
       this.fullCommitQueued = true;
       queueMicrotask(this.commitNow);
     }
@@ -603,31 +609,61 @@ export class SqliteStorage implements Storage {
       this.timer = undefined;
     }
     this.fullCommitQueued = false;
-    const stmts = this.stmts;
-    const params = this.params;
-    this.batch = undefined;
-    this.stmts = [];
-    this.params = [];
     const started = this.onCommit ? performance.now() : 0;
     try {
-      this.db.exec("BEGIN");
-      try {
-        for (let i = 0; i < stmts.length; i++) stmts[i]!.run(...params[i]!);
-        this.db.exec("COMMIT");
-        this.onCommit?.((performance.now() - started) / 1000, stmts.length);
-      } catch (err) {
-        if (this.db.inTransaction) this.db.exec("ROLLBACK");
-        throw err;
-      }
+      this.runQueued();
+      this.db.exec("COMMIT");
+      this.onCommit?.((performance.now() - started) / 1000, this.ran);
+      this.endBatch();
       batch.resolve();
     } catch (err) {
-      batch.reject(err);
+      this.fail(batch, err);
     }
   }
 
-  /** A read sees every write made before it: commit what is pending (its writers learn as usual). */
-  private commitPendingForRead(): void {
-    if (this.batch) this.commit();
+  /** Runs the queued writes in the open batch's transaction (beginning it first when it has not). */
+  private runQueued(): void {
+    if (!this.inTransaction) {
+      this.db.exec("BEGIN");
+      this.inTransaction = true;
+    }
+    const stmts = this.stmts;
+    const params = this.params;
+    this.stmts = [];
+    this.params = [];
+    for (let i = 0; i < stmts.length; i++) stmts[i]!.run(...params[i]!);
+    this.ran += stmts.length;
+  }
+
+  private endBatch(): void {
+    this.batch = undefined;
+    this.inTransaction = false;
+    this.ran = 0;
+  }
+
+  /** The open batch failed: its transaction is rolled back and its writers are told. */
+  private fail(batch: NonNullable<SqliteStorage["batch"]>, err: unknown): void {
+    this.stmts = [];
+    this.params = [];
+    if (this.db.inTransaction) this.db.exec("ROLLBACK");
+    this.endBatch();
+    batch.reject(err);
+  }
+
+  /**
+   * A read sees every write made before it. The writes queued so far run now, in the open batch's
+   * transaction, which stays open and commits when the batch closes as usual: a read in the middle of
+   * a caller's writes (a kept session's queue read while a PUBLISH is fanned out) does not commit the
+   * first of them apart from the rest [MQTT-4.3.3-9]. The read runs in that transaction and sees them.
+   */
+  private runPendingForRead(): void {
+    const batch = this.batch;
+    if (!batch || this.stmts.length === 0) return;
+    try {
+      this.runQueued();
+    } catch (err) {
+      this.fail(batch, err);
+    }
   }
 }
 

@@ -365,6 +365,33 @@ describe("group commit, sync modes and backup", () => {
     }
   });
 
+  it("a read between two writes of one run sees them and commits neither apart from the other", async () => {
+    const store = SqliteStorage.open({ dataDir: dir.dir, maxBatchDelayMs: 1000 });
+    const reader = new Database(join(dir.dir, DATABASE_FILE), { readonly: true });
+    const committed = (): { events: number; ids: number } => ({
+      events: (reader.prepare("SELECT count(*) AS n FROM events").get() as { n: number }).n,
+      ids: (reader.prepare("SELECT count(*) AS n FROM incoming_qos2").get() as { n: number }).n,
+    });
+    try {
+      // A QoS 2 PUBLISH fanned out: its event, a store read on the way (a kept session's queue, read
+      // lazily), then its packet id. The read must see the event without committing it alone: a crash
+      // after that commit would keep the event without the id [MQTT-4.3.3-9].
+      const event = store.appendEvent("s", { sequence: 0, timestamp: 0, author: "a", value: bytes("x") });
+      const seen = await store.readEvents("s", { limit: 10 });
+      expect(seen.map((e) => e.sequence)).toEqual([0]);
+      expect(committed()).toEqual({ events: 0, ids: 0 });
+      const id = store.recordIncomingQos2("c", 1);
+      expect(id).toBe(event);
+      expect(committed()).toEqual({ events: 0, ids: 0 });
+      await store.flush();
+      await event;
+      expect(committed()).toEqual({ events: 1, ids: 1 });
+      await store.close();
+    } finally {
+      reader.close();
+    }
+  });
+
   it("sync full and normal both commit; close flushes what is pending", async () => {
     for (const sync of ["full", "normal"] as const) {
       const store = SqliteStorage.open({ dataDir: dir.dir, sync });
