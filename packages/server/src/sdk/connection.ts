@@ -388,7 +388,13 @@ export class SdkConnection implements SdkLink, Answer, WheelEntry {
     const resumed = frame.resume ? door.resume(this, frame.resume) : undefined;
     if (resumed) return this.open(frame, version, resumed, true);
     this.authenticate(frame, (auth) => {
-      const properties: Record<string, string> = { ...frame.properties };
+      // Built by assignment from an empty literal, not spread: a spread's result gets a hidden class of
+      // its own (about 250 bytes per session); assigned ones share one per set of keys (issue 11).
+      // The hello's properties are zod's record, which has no own `__proto__` key.
+      const properties: Record<string, string> = {};
+      const given = frame.properties;
+      if (given !== undefined)
+        for (const name of Object.keys(given)) properties[name] = given[name] as string;
       applyAuthentication(properties, auth);
       properties.$ClientIP = this.remoteAddress;
       properties.$Transport = "sdk";

@@ -101,20 +101,22 @@ export class SdkDoor {
     return conn;
   }
 
-  /** A new session of an authenticated client, registered with the door and the core. */
+  /**
+   * A new session of an authenticated client, registered with the door and the core. `properties` becomes
+   * the session's record (its `$` properties are set here), so it must be the caller's own new object.
+   */
   newSession(
     sessionId: string,
     token: string,
     properties: Record<string, string>,
     auth: { readonly principal: string | undefined; readonly roles: readonly string[] },
   ): SdkSession {
-    const props = {
-      ...properties,
-      $SessionId: sessionId,
-      $Principal: auth.principal ?? "",
-      $Roles: auth.roles.join(","),
-      $ServerName: this.options.serverName,
-    };
+    // Set in place, not copied with a spread (whose result would get a hidden class of its own).
+    const props = properties;
+    props.$SessionId = sessionId;
+    props.$Principal = auth.principal ?? "";
+    props.$Roles = auth.roles.join(",");
+    props.$ServerName = this.options.serverName;
     const session = new SdkSession(
       sessionId,
       token,
@@ -126,7 +128,8 @@ export class SdkDoor {
       this.replayGauges,
     );
     this.sessions.set(sessionId, session);
-    const handle = new SdkSessionHandle(this, session, props, auth.principal, [...auth.roles]);
+    // The roles as given (a handle's roles are replaced, never changed in place: no copy per session).
+    const handle = new SdkSessionHandle(this, session, props, auth.principal, auth.roles);
     session.actor = handle;
     this.core.facade.openSession(handle);
     this.core.metrics.set("sdk_sessions", this.sessions.size);
@@ -224,6 +227,6 @@ class SdkSessionHandle implements SessionHandle {
   }
 
   subscriptions(): readonly SessionSubscriptionInfo[] {
-    return Array.from(this.session.selections.keys(), (subscription) => ({ subscription }));
+    return this.session.selectionExpressions().map((subscription) => ({ subscription }));
   }
 }
