@@ -3,7 +3,6 @@
  * dropped connection, and the bridge from core topic events to the sessions that select them.
  */
 import type { IncomingMessage } from "node:http";
-import type { WebSocket } from "ws";
 import {
   CloseCodes,
   type Encoder,
@@ -24,6 +23,7 @@ import { SdkConnection } from "./connection.js";
 import type { SdkOptions } from "./options.js";
 import type { ReplayGauges } from "./replay.js";
 import { SdkSession } from "./session.js";
+import type { SdkWebSocket } from "./websocket.js";
 
 /** The SDK door of a server. */
 export class SdkDoor {
@@ -93,7 +93,7 @@ export class SdkDoor {
   };
 
   /** Takes a new WebSocket from the listener, with the client certificate its TLS layer verified. */
-  accept(ws: WebSocket, req: IncomingMessage, certificate?: Credentials["certificate"]): SdkConnection {
+  accept(ws: SdkWebSocket, req: IncomingMessage, certificate?: Credentials["certificate"]): SdkConnection {
     const conn = new SdkConnection(this, ws, req.socket.remoteAddress ?? "", certificate);
     this.connections.add(conn);
     this.core.metrics.set("sdk_connections", this.connections.size);
