@@ -19,7 +19,7 @@ import {
 } from "node:net";
 import type { Duplex } from "node:stream";
 import { type TLSSocket, type TlsOptions, createServer as createTlsServer } from "node:tls";
-import { WebSocketServer, createWebSocketStream, type WebSocket } from "ws";
+import { type Server as WsServer, WebSocketServer, createWebSocketStream, type WebSocket } from "ws";
 import type { SkeinConfig } from "./config.js";
 import { ConfigError } from "./config-error.js";
 import type { Credentials } from "./core/security/types.js";
@@ -29,6 +29,7 @@ import type { MqttDoor } from "./mqtt/door.js";
 import type { SdkDoor } from "./sdk/door.js";
 import type { HttpHandler } from "./ops/endpoints.js";
 import { oversizeMargin } from "./sdk/options.js";
+import { SdkWebSocket } from "./sdk/websocket.js";
 import { ConsoleFiles } from "./admin/console.js";
 
 /** Addresses the server listens on (port 0 resolved). */
@@ -54,7 +55,7 @@ export class Listeners {
   /** A socket closed: it is no longer tracked (called with the socket as `this`). */
   private readonly untrack: (this: Socket) => void;
   private readonly wss: WebSocketServer;
-  private readonly sdkWss: WebSocketServer;
+  private readonly sdkWss: WsServer<typeof SdkWebSocket>;
   private readonly console: ConsoleFiles;
   readonly addresses: ListeningAddresses = {};
   /** The TLS options, once read (undefined options: no TLS configured). */
@@ -94,13 +95,15 @@ export class Listeners {
     // with TOO_LARGE and the session goes on; beyond that the WebSocket closes with 1009.
     this.console = new ConsoleFiles(config.sdk.path);
     const maxFrameBytes = sdk.options.maxFrameBytes;
-    this.sdkWss = new WebSocketServer({
+    this.sdkWss = new WebSocketServer<typeof SdkWebSocket>({
       noServer: true,
       maxPayload: maxFrameBytes + oversizeMargin(maxFrameBytes),
       // The door keeps its own set of connections: no second set with a close listener per WebSocket.
       clientTracking: false,
       // ws's default, stated: no compression context (tens of KB) per connection.
       perMessageDeflate: false,
+      // Events straight to the door's connection: no listener or extension map per WebSocket.
+      WebSocket: SdkWebSocket,
     });
   }
 

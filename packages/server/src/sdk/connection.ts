@@ -3,7 +3,6 @@
  * decoding and validation at the edge, dispatch to the handlers, and batched sends.
  */
 import { randomBytes } from "node:crypto";
-import type { WebSocket } from "ws";
 import {
   type ClientFrame,
   type ClientFrameOf,
@@ -27,6 +26,7 @@ import type { SdkDoor } from "./door.js";
 import type { Answer } from "./control.js";
 import { ANSWERED_LATER, handleRequest } from "./handlers.js";
 import type { SdkLink, SdkSession } from "./session.js";
+import type { SdkWebSocket } from "./websocket.js";
 import type { AuthenticationOutcome } from "../core/security/authentication.js";
 import type { Credentials } from "../core/security/types.js";
 
@@ -71,17 +71,13 @@ export class SdkConnection implements SdkLink, Answer, WheelEntry {
 
   constructor(
     readonly door: SdkDoor,
-    readonly ws: WebSocket,
+    readonly ws: SdkWebSocket,
     readonly remoteAddress: string,
     /** The client certificate the listener verified against `tls.ca`, if any. */
     readonly certificate?: Credentials["certificate"],
   ) {
-    // Shared listeners (no closures per connection): each finds its connection on the WebSocket.
-    (ws as ConnectedWebSocket)[CONNECTION] = this;
-    ws.on("message", onWsMessage);
-    ws.on("close", onWsClose);
-    ws.on("error", onWsError);
-    ws.on("pong", onWsPong);
+    // The WebSocket hands its events to this connection (no listeners, no closures per connection).
+    ws.connection = this;
     // One entry of the door's timer wheel for the handshake timeout and the heartbeat (no runtime timer
     // per connection): due at the earlier of the two.
     const now = door.core.clock.now();
@@ -110,6 +106,11 @@ export class SdkConnection implements SdkLink, Answer, WheelEntry {
       this.door.core.containment.contained("frame", err);
       this.close(1011, "internal error");
     }
+  }
+
+  /** WebSocket `error` (the `close` that follows ends the connection). */
+  onError(err: Error): void {
+    this.log.debug({ err: err.message }, "websocket error");
   }
 
   /** WebSocket `pong`: the client is alive. */
@@ -388,7 +389,13 @@ export class SdkConnection implements SdkLink, Answer, WheelEntry {
     const resumed = frame.resume ? door.resume(this, frame.resume) : undefined;
     if (resumed) return this.open(frame, version, resumed, true);
     this.authenticate(frame, (auth) => {
-      const properties: Record<string, string> = { ...frame.properties };
+      // Built by assignment from an empty literal, not spread: a spread's result gets a hidden class of
+      // its own (about 250 bytes per session); assigned ones share one per set of keys (issue 11).
+      // The hello's properties are zod's record, which has no own `__proto__` key.
+      const properties: Record<string, string> = {};
+      const given = frame.properties;
+      if (given !== undefined)
+        for (const name of Object.keys(given)) properties[name] = given[name] as string;
       applyAuthentication(properties, auth);
       properties.$ClientIP = this.remoteAddress;
       properties.$Transport = "sdk";
@@ -513,27 +520,6 @@ export class SdkConnection implements SdkLink, Answer, WheelEntry {
     // 1000 from the client is a deliberate close: the session ends. Anything else may be resumed.
     this.door.core.containment.run("socket_close", () => this.door.connectionClosed(this, code === 1000));
   }
-}
-
-/** The connection a WebSocket belongs to, for the shared listeners below. */
-const CONNECTION = Symbol("skein.sdkConnection");
-
-type ConnectedWebSocket = WebSocket & { [CONNECTION]: SdkConnection };
-
-function onWsMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
-  (this as ConnectedWebSocket)[CONNECTION].handleMessage(data, isBinary);
-}
-
-function onWsClose(this: WebSocket, code: number): void {
-  (this as ConnectedWebSocket)[CONNECTION].onClose(code);
-}
-
-function onWsError(this: WebSocket, err: Error): void {
-  (this as ConnectedWebSocket)[CONNECTION].log.debug({ err: err.message }, "websocket error");
-}
-
-function onWsPong(this: WebSocket): void {
-  (this as ConnectedWebSocket)[CONNECTION].pong();
 }
 
 /** WebSocket close code names for logs and metrics (bounded: unknown codes are `other`). */

@@ -3,7 +3,6 @@
  * dropped connection, and the bridge from core topic events to the sessions that select them.
  */
 import type { IncomingMessage } from "node:http";
-import type { WebSocket } from "ws";
 import {
   CloseCodes,
   type Encoder,
@@ -24,6 +23,7 @@ import { SdkConnection } from "./connection.js";
 import type { SdkOptions } from "./options.js";
 import type { ReplayGauges } from "./replay.js";
 import { SdkSession } from "./session.js";
+import type { SdkWebSocket } from "./websocket.js";
 
 /** The SDK door of a server. */
 export class SdkDoor {
@@ -93,7 +93,7 @@ export class SdkDoor {
   };
 
   /** Takes a new WebSocket from the listener, with the client certificate its TLS layer verified. */
-  accept(ws: WebSocket, req: IncomingMessage, certificate?: Credentials["certificate"]): SdkConnection {
+  accept(ws: SdkWebSocket, req: IncomingMessage, certificate?: Credentials["certificate"]): SdkConnection {
     const conn = new SdkConnection(this, ws, req.socket.remoteAddress ?? "", certificate);
     this.connections.add(conn);
     this.core.metrics.set("sdk_connections", this.connections.size);
@@ -101,20 +101,22 @@ export class SdkDoor {
     return conn;
   }
 
-  /** A new session of an authenticated client, registered with the door and the core. */
+  /**
+   * A new session of an authenticated client, registered with the door and the core. `properties` becomes
+   * the session's record (its `$` properties are set here), so it must be the caller's own new object.
+   */
   newSession(
     sessionId: string,
     token: string,
     properties: Record<string, string>,
     auth: { readonly principal: string | undefined; readonly roles: readonly string[] },
   ): SdkSession {
-    const props = {
-      ...properties,
-      $SessionId: sessionId,
-      $Principal: auth.principal ?? "",
-      $Roles: auth.roles.join(","),
-      $ServerName: this.options.serverName,
-    };
+    // Set in place, not copied with a spread (whose result would get a hidden class of its own).
+    const props = properties;
+    props.$SessionId = sessionId;
+    props.$Principal = auth.principal ?? "";
+    props.$Roles = auth.roles.join(",");
+    props.$ServerName = this.options.serverName;
     const session = new SdkSession(
       sessionId,
       token,
@@ -126,7 +128,8 @@ export class SdkDoor {
       this.replayGauges,
     );
     this.sessions.set(sessionId, session);
-    const handle = new SdkSessionHandle(this, session, props, auth.principal, [...auth.roles]);
+    // The roles as given (a handle's roles are replaced, never changed in place: no copy per session).
+    const handle = new SdkSessionHandle(this, session, props, auth.principal, auth.roles);
     session.actor = handle;
     this.core.facade.openSession(handle);
     this.core.metrics.set("sdk_sessions", this.sessions.size);
@@ -224,6 +227,6 @@ class SdkSessionHandle implements SessionHandle {
   }
 
   subscriptions(): readonly SessionSubscriptionInfo[] {
-    return Array.from(this.session.selections.keys(), (subscription) => ({ subscription }));
+    return this.session.selectionExpressions().map((subscription) => ({ subscription }));
   }
 }

@@ -2,7 +2,13 @@
  * An SDK session: its selections, the topics it has been told about, and the numbered frames it has
  * sent (kept for replay). It outlives its connection for the reconnection timeout (DESIGN §6).
  */
-import { type Encoder, type ServerFrame, type TopicSelector, SkeinError } from "@skein/protocol";
+import {
+  type Encoder,
+  type ServerFrame,
+  type TopicSelector,
+  SkeinError,
+  matchesMqttFilter,
+} from "@skein/protocol";
 import type { Core } from "../core/core.js";
 import { sessionActor } from "../core/facade.js";
 import type { Actor } from "../core/security/types.js";
@@ -38,9 +44,46 @@ interface Telling {
 /** A selection of at most this many topics is told at once (no pacing needed). */
 const TELL_AT_ONCE = 64;
 
-interface Selection {
-  selector: TopicSelector;
-  pattern: PatternSubscription | undefined;
+/**
+ * One selection of a session, kept small (issue 11: an idle session with one selection). A selection
+ * the trie holds keeps only its expression and MQTT filters, not the parsed selector with its closures:
+ * a path is selected exactly when one of the filters matches it (the rule of
+ * `TopicSelector.mqttFilters`). A regex selection keeps its pattern subscription, whose `matches` is
+ * the selector's.
+ */
+class Selection {
+  /** The session's next selection: they form a list, so that one selection needs no container. */
+  next: Selection | undefined = undefined;
+
+  constructor(
+    /** The selector's expression: the selection's name for `unselect` and the session listings. */
+    readonly expression: string,
+    /** The distinct MQTT filters subscribed for it (one is held as a string); undefined for a pattern. */
+    readonly filters: string | readonly string[] | undefined,
+    /** A regex selection's subscription in the index. */
+    readonly pattern: PatternSubscription | undefined,
+  ) {}
+
+  /** True when this selection selects `path`. */
+  matches(path: string): boolean {
+    const filters = this.filters;
+    if (filters === undefined) return (this.pattern as PatternSubscription).matches(path);
+    if (typeof filters === "string") return matchesMqttFilter(filters, path);
+    for (const f of filters) if (matchesMqttFilter(f, path)) return true;
+    return false;
+  }
+
+  /** True when this selection subscribes the MQTT filter `f`. */
+  holds(f: string): boolean {
+    const filters = this.filters;
+    return typeof filters === "string" ? filters === f : filters !== undefined && filters.includes(f);
+  }
+
+  /** The MQTT filters this selection subscribes (none for a pattern). */
+  filterList(): readonly string[] {
+    const filters = this.filters;
+    return typeof filters === "string" ? [filters] : (filters ?? []);
+  }
 }
 
 const SDK_SUBSCRIPTION: SubscriptionOptions = {
@@ -57,7 +100,8 @@ const E_FRAME = "sdk:e";
 
 /** State of one SDK session. */
 export class SdkSession implements Subscriber, RequestEndpoint {
-  readonly selections = new Map<string, Selection>();
+  /** The first of the session's selections (a list through `next`, in the order they were made). */
+  private firstSelection: Selection | undefined;
   /** Topics this session has been told about (`topic` frame sent), by path; made on first use. */
   private selectedMap: Map<string, Topic> | undefined;
   readonly replay: ReplayBuffer;
@@ -70,8 +114,8 @@ export class SdkSession implements Subscriber, RequestEndpoint {
   private expiryTimer: Timer | undefined;
   /** Session-event watches: request id -> stop function (made on first use). */
   private watchMap: Map<number, () => void> | undefined;
-  /** Selections whose topics are still being told, oldest first. */
-  private tellings: Telling[] = [];
+  /** Selections whose topics are still being told, oldest first (made on first use). */
+  private tellings: Telling[] | undefined;
   private waitingForRoom = false;
   /**
    * The session the core checks operations and deliveries against (DESIGN §7): its registered handle
@@ -199,8 +243,14 @@ export class SdkSession implements Subscriber, RequestEndpoint {
    * follows its topics.
    */
   select(selector: TopicSelector): Promise<void> | undefined {
-    if (this.selections.has(selector.expression)) return;
-    if (this.selections.size >= this.options.maxSelectionsPerSession) {
+    let count = 0;
+    let last: Selection | undefined;
+    for (let s = this.firstSelection; s !== undefined; s = s.next) {
+      if (s.expression === selector.expression) return;
+      count++;
+      last = s;
+    }
+    if (count >= this.options.maxSelectionsPerSession) {
       throw new SkeinError(
         "TOO_MANY_SUBSCRIPTIONS",
         `at most ${this.options.maxSelectionsPerSession} selections`,
@@ -209,43 +259,57 @@ export class SdkSession implements Subscriber, RequestEndpoint {
     const facade = this.core.facade;
     // Checked first (select_topic on the selector's scope), before anything is subscribed.
     const topics = facade.selectTopics(this.actor, selector);
-    let pattern: PatternSubscription | undefined;
+    let selection: Selection;
     if (selector.mqttFilters) {
       // Each filter once, while no other selection holds it (no count per filter is kept: a session
       // holds few selections, and an idle one then holds no map for them).
-      const filters = selector.mqttFilters;
-      filters.forEach((f, i) => {
-        if (filters.indexOf(f) === i && !this.filterInUse(f))
-          facade.subscribe(this.actor, f, undefined, this, SDK_SUBSCRIPTION);
-      });
+      const filters = selector.mqttFilters.filter((f, i, all) => all.indexOf(f) === i);
+      for (const f of filters) {
+        if (!this.filterInUse(f)) facade.subscribe(this.actor, f, undefined, this, SDK_SUBSCRIPTION);
+      }
+      selection = new Selection(
+        selector.expression,
+        filters.length === 1 ? (filters[0] as string) : Object.freeze(filters),
+        undefined,
+      );
     } else {
-      pattern = {
+      const pattern: PatternSubscription = {
         subscriber: this,
         filter: selector.expression,
         shareGroup: undefined,
         options: SDK_SUBSCRIPTION,
-        matches: (p) => selector.matches(p),
+        matches: selector.matches,
         literalPrefix: selector.literalPrefix,
       };
       facade.subscribePattern(this.actor, selector, pattern);
+      selection = new Selection(selector.expression, undefined, pattern);
     }
-    this.selections.set(selector.expression, { selector, pattern });
-    if (topics.length <= TELL_AT_ONCE && this.tellings.length === 0) {
+    if (last === undefined) this.firstSelection = selection;
+    else last.next = selection;
+    if (topics.length <= TELL_AT_ONCE && this.tellings === undefined) {
       for (const topic of topics) this.tell(topic);
       return undefined;
     }
     return new Promise((done) => {
-      this.tellings.push({ topics, next: 0, done });
+      (this.tellings ??= []).push({ topics, next: 0, done });
       this.pumpTellings();
     });
+  }
+
+  /** The expressions of the session's selections, in the order they were made. */
+  selectionExpressions(): string[] {
+    const expressions: string[] = [];
+    for (let s = this.firstSelection; s !== undefined; s = s.next) expressions.push(s.expression);
+    return expressions;
   }
 
   /** Tells pending selections' topics while the connection has room; resumes when it drains. */
   pumpTellings(): void {
     const link = this.link;
-    if (!link || this.waitingForRoom) return;
-    while (this.tellings.length > 0) {
-      const telling = this.tellings[0] as Telling;
+    const tellings = this.tellings;
+    if (!link || this.waitingForRoom || tellings === undefined) return;
+    while (tellings.length > 0) {
+      const telling = tellings[0] as Telling;
       while (telling.next < telling.topics.length) {
         if (!link.hasRoom) {
           this.waitingForRoom = true;
@@ -259,16 +323,23 @@ export class SdkSession implements Subscriber, RequestEndpoint {
         // Skip a topic removed (or a selection dropped) while waiting.
         if (this.core.facade.isCurrent(topic) && this.covers(topic.path)) this.tell(topic);
       }
-      this.tellings.shift();
+      tellings.shift();
       telling.done();
     }
+    this.tellings = undefined;
   }
 
   /** Removes a selection; topics no other selection covers are unselected. Returns false when unknown. */
   unselect(expression: string): boolean {
-    const selection = this.selections.get(expression);
-    if (!selection) return false;
-    this.selections.delete(expression);
+    let before: Selection | undefined;
+    let selection = this.firstSelection;
+    while (selection !== undefined && selection.expression !== expression) {
+      before = selection;
+      selection = selection.next;
+    }
+    if (selection === undefined) return false;
+    if (before === undefined) this.firstSelection = selection.next;
+    else before.next = selection.next;
     this.release(selection);
     for (const topic of [...(this.selectedMap?.values() ?? [])]) {
       if (!this.covers(topic.path)) this.forget(topic, "unselected");
@@ -308,25 +379,27 @@ export class SdkSession implements Subscriber, RequestEndpoint {
     this.ended = true;
     if (this.expiryTimer) this.core.clock.clearTimeout(this.expiryTimer);
     const filters = new Set<string>();
-    for (const selection of this.selections.values()) {
-      if (selection.pattern) this.core.facade.unsubscribePattern(this.actor, selection.pattern);
-      for (const f of selection.selector.mqttFilters ?? []) filters.add(f);
+    for (let s = this.firstSelection; s !== undefined; s = s.next) {
+      if (s.pattern) this.core.facade.unsubscribePattern(this.actor, s.pattern);
+      for (const f of s.filterList()) filters.add(f);
     }
-    this.selections.clear();
+    this.firstSelection = undefined;
     for (const f of filters) this.core.facade.unsubscribe(this.actor, f, undefined, this);
     this.selectedMap = undefined;
     this.core.facade.releaseLocks(this.actor);
     for (const stop of this.watchMap?.values() ?? []) stop();
     this.watchMap = undefined;
     // Nobody is left to answer: settle the pending selects (their answers go nowhere).
-    for (const telling of this.tellings.splice(0)) telling.done();
+    const tellings = this.tellings ?? [];
+    this.tellings = undefined;
+    for (const telling of tellings) telling.done();
     this.replay.clear();
     this.core.facade.closeSession(this.sessionId);
     this.onEnd(this);
   }
 
   private covers(path: string): boolean {
-    for (const { selector } of this.selections.values()) if (selector.matches(path)) return true;
+    for (let s = this.firstSelection; s !== undefined; s = s.next) if (s.matches(path)) return true;
     return false;
   }
 
@@ -351,22 +424,20 @@ export class SdkSession implements Subscriber, RequestEndpoint {
     this.push({ type: "untopic", tid: topic.id, reason });
   }
 
-  /** Unsubscribes what a selection no longer in {@link selections} held, unless another selection holds it. */
+  /** Unsubscribes what a selection no longer in the session's list held, unless another selection holds it. */
   private release(selection: Selection): void {
     if (selection.pattern) {
       this.core.facade.unsubscribePattern(this.actor, selection.pattern);
       return;
     }
-    const filters = selection.selector.mqttFilters ?? [];
-    filters.forEach((f, i) => {
-      if (filters.indexOf(f) === i && !this.filterInUse(f))
-        this.core.facade.unsubscribe(this.actor, f, undefined, this);
-    });
+    for (const f of selection.filterList()) {
+      if (!this.filterInUse(f)) this.core.facade.unsubscribe(this.actor, f, undefined, this);
+    }
   }
 
   /** True when one of the session's selections subscribes MQTT filter `f`. */
   private filterInUse(f: string): boolean {
-    for (const { selector } of this.selections.values()) if (selector.mqttFilters?.includes(f)) return true;
+    for (let s = this.firstSelection; s !== undefined; s = s.next) if (s.holds(f)) return true;
     return false;
   }
 }

@@ -1,7 +1,7 @@
 import { CloseCodes, errorCodeNumber } from "@skein/protocol";
 import { afterEach, describe, expect, it } from "vitest";
 import { FakeClock } from "../fake-clock.js";
-import { connectClient, startServer, waitFor, type TestServer } from "../helpers.js";
+import { ANONYMOUS_ADMIN, connectClient, startServer, waitFor, type TestServer } from "../helpers.js";
 import { openRaw, openSession } from "./raw-sdk.js";
 
 let srv: TestServer;
@@ -239,5 +239,40 @@ describe("SDK door: selections that share an MQTT filter", () => {
     await sdk.next("result", (f) => f.id === 6);
     expect(values()).toBe(1);
     await mqtt.endAsync();
+  });
+});
+
+describe("SDK door: a session's list of selections", () => {
+  it("unselects the first, a middle and the last selection; listings keep the order they were made in", async () => {
+    srv = await startServer(ANONYMOUS_ADMIN);
+    const sdk = await openSession(sdkUrl());
+    const welcome = await sdk.next("welcome");
+    const subscriptions = async (id: number) => {
+      sdk.send({ type: "get_subscriptions", id, sessionId: welcome.sessionId });
+      const result = await sdk.next("result", (f) => f.id === id);
+      return (result.value as { subscription: string }[]).map((s) => s.subscription);
+    };
+    // A `>` selection (held as its MQTT filter), a regex one (a pattern), a set (two filters), another `>`.
+    const selectors = [">l/a", "*l/b[0-9]", "#>l/c//////>l/d", ">l/e//"];
+    selectors.forEach((selector, i) => sdk.send({ type: "select", id: 10 + i, selector }));
+    await sdk.next("result", (f) => f.id === 13);
+    expect(await subscriptions(20)).toEqual(selectors);
+    sdk.send({ type: "unselect", id: 21, selector: "*l/b[0-9]" });
+    sdk.send({ type: "unselect", id: 22, selector: ">l/a" });
+    sdk.send({ type: "unselect", id: 23, selector: ">l/e//" });
+    await sdk.next("result", (f) => f.id === 23);
+    expect(await subscriptions(24)).toEqual(["#>l/c//////>l/d"]);
+    // Only the set is left: its topics are told, the others' are not.
+    for (const [i, path] of ["l/a", "l/b1", "l/c/x", "l/d", "l/e/x"].entries()) {
+      sdk.send({ type: "add_topic", id: 30 + i, path, spec: { type: "int64" } });
+    }
+    await sdk.next("result", (f) => f.id === 34);
+    sdk.send({ type: "ping", id: 40 });
+    await sdk.next("result", (f) => f.id === 40);
+    const told = sdk.frames.flatMap((f) => (f.type === "topic" ? [f.path] : []));
+    expect(told.sort()).toEqual(["l/c/x", "l/d"]);
+    sdk.send({ type: "select", id: 41, selector: ">l/a" });
+    await sdk.next("result", (f) => f.id === 41);
+    expect(await subscriptions(42)).toEqual(["#>l/c//////>l/d", ">l/a"]);
   });
 });
