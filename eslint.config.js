@@ -10,6 +10,7 @@ export default tseslint.config(
   {
     ignores: [
       "**/dist/**",
+      "packages/server/dist-before/**", // another build, for bench/scale/connect-cpu.mjs --before
       "**/node_modules/**",
       "docs/api/**",
       "bench/results/**",

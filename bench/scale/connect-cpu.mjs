@@ -73,7 +73,7 @@ const median = (xs) => {
   const m = s.length >> 1;
   return s.length % 2 === 1
     ? /** @type {number} */ (s[m])
-    : /** @type {number} */ ((s[m - 1]) + /** @type {number} */ (s[m])) / 2;
+    : /** @type {number} */ (s[m - 1] + /** @type {number} */ (s[m])) / 2;
 };
 
 const load = () =>
