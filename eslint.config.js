@@ -10,7 +10,7 @@ export default tseslint.config(
   {
     ignores: [
       "**/dist/**",
-      "**/dist-before/**",
+      "**/dist-before/**", // another build kept for before/after benchmarks (BENCH_SKEIN_CLI, --before)
       "**/node_modules/**",
       "docs/api/**",
       "bench/results/**",

@@ -48,6 +48,7 @@ const SDK_ALIAS = { fanout: "sdk-fanout", latency: "sdk-latency", rr: "rr" };
  * @property {boolean} pin brokers on CPU 0 and the bench process (the load generator) on CPU 1
  * @property {number} startupScale storage scenario: size of the start-up data set (1 = issue 9 §1's)
  * @property {boolean} [skeinDefaults] set for one run by a scenario that wants Skein's defaults
+ * @property {string} [skeinCli] another build's cli.js than BENCH_SKEIN_CLI's (bench/scale/connect-cpu.mjs --before)
  */
 
 /**

@@ -78,9 +78,9 @@ export const BROKERS = {
     command: (port, dir, opts) => [
       process.execPath,
       [
-        ...opts.skeinNodeArgs,
+        ...(opts.skeinNodeArgs ?? []),
         ...["--import", GC_PROBE],
-        SKEIN_CLI,
+        opts.skeinCli ?? SKEIN_CLI,
         ...["--host", "127.0.0.1", "--mqtt-port", String(port), "--http-port", "0", "--log-level", "warn"],
         // A scenario that measures Skein's defaults (skeinDefaults) runs without the bench's bounds.
         // Mosquitto runs with `persistence false`, so Skein keeps nothing on disk either (the CLI's

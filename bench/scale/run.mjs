@@ -8,6 +8,8 @@
  *   subscriptions  broker CPU µs per publish vs distinct subscriptions, with wildcards (subscriptions.mjs)
  *   topics         fetch and selection latency vs topics, topic creation with SDK sessions (topics.mjs)
  *   lag            Skein's event-loop lag with 1,000,000 topics and the fd limit's connections (lag.mjs)
+ *   connect-cpu    broker CPU µs per connection opened and closed, Skein, Mosquitto and a bare Node
+ *                  relay (the floor) taking turns; --before <cli.js> adds another Skein build (connect-cpu.mjs)
  *
  * Skein and Mosquitto take turns in the same run wherever Mosquitto applies (connections, delivery,
  * subscriptions). Connection counts are clamped to what the open-files limit of this machine allows.
@@ -22,13 +24,14 @@ import { ROOT, killAll } from "../lib/child.mjs";
 import { installCleanup, reexecWithMoreFds } from "../lib/process.mjs";
 import { lineChart } from "./charts.mjs";
 import { fdCap, printTable } from "./common.mjs";
+import { availableBrokers, printConnectCpu, runConnectCpu } from "./connect-cpu.mjs";
 import { printConnections, runConnections } from "./connections.mjs";
 import { printDelivery, runDelivery } from "./delivery.mjs";
 import { printLag, runLag } from "./lag.mjs";
 import { printSubscriptions, runSubscriptions } from "./subscriptions.mjs";
 import { runTopics } from "./topics.mjs";
 
-const PARTS = ["connections", "delivery", "subscriptions", "topics", "lag"];
+const PARTS = ["connections", "delivery", "subscriptions", "topics", "lag", "connect-cpu"];
 
 const OPTIONS = /** @type {const} */ ({
   parts: { type: "string", default: PARTS.join(","), help: "which curves, in this order" },
@@ -57,6 +60,23 @@ const OPTIONS = /** @type {const} */ ({
     type: "string",
     default: "",
     help: "lag: a directory for the server's --cpu-prof profile",
+  },
+  "connect-cpu-brokers": {
+    type: "string",
+    default: "skein,mosquitto,node-relay",
+    help: "connect-cpu: brokers taking turns",
+  },
+  "connect-cpu-connections": {
+    type: "string",
+    default: "4000",
+    help: "connect-cpu: connections measured per broker and round",
+  },
+  "connect-cpu-warmup": { type: "string", default: "200", help: "connect-cpu: connections opened first" },
+  "connect-cpu-rounds": { type: "string", default: "3", help: "connect-cpu: rounds (medians)" },
+  before: {
+    type: "string",
+    default: "",
+    help: "connect-cpu: another Skein build's cli.js (e.g. packages/server/dist-before/cli.js)",
   },
   seconds: {
     type: "string",
@@ -194,6 +214,16 @@ export async function runScale(argv) {
         keepalive: Number(values["lag-keepalive"]),
         profileDir: values["lag-profile"] || undefined,
       });
+    else if (part === "connect-cpu")
+      results.connectCpu = await runConnectCpu({
+        ...common,
+        clients: Math.min(common.clients, 2),
+        brokers: availableBrokers(values["connect-cpu-brokers"].split(",")),
+        rounds: Number(values["connect-cpu-rounds"]),
+        connections: Number(values["connect-cpu-connections"]),
+        warmup: Number(values["connect-cpu-warmup"]),
+        before: values.before || undefined,
+      });
   }
   results.meta.seconds = (Date.now() - t0) / 1000;
   results.meta.loadAverageEnd = os.loadavg();
@@ -218,6 +248,10 @@ export async function runScale(argv) {
   if (results.lag) {
     console.log("Skein's event-loop lag (target: p99 < 20 ms while it holds the topics and connections):");
     printLag(results.lag.windows);
+  }
+  if (results.connectCpu) {
+    console.log("Broker CPU per connection (CONNECT + SUBSCRIBE + SUBACK; medians of the rounds):");
+    printConnectCpu(results.connectCpu);
   }
   fs.mkdirSync(path.dirname(path.resolve(ROOT, values.out)), { recursive: true });
   fs.writeFileSync(path.resolve(ROOT, values.out), JSON.stringify(results, null, 2));

@@ -86,6 +86,9 @@ export class Metrics {
   private readonly readers = new Map<string, GaugeReader>();
   /** Request outcome counters by outcome (one lookup per request, no key built). */
   private readonly outcomes = new Map<string, Counter>();
+  /** Connect and disconnect counters by door, then outcome or reason (no key built per connection). */
+  private readonly connects = new Map<string, Map<string, Counter>>();
+  private readonly disconnects = new Map<string, Map<string, Counter>>();
   private requestLatency: Histogram | undefined;
 
   /** The counter of one series, created at 0 on first use; keep it to count on a hot path. */
@@ -176,12 +179,20 @@ export class Metrics {
 
   /** A client connection was accepted (`outcome` "accepted") or refused (a bounded reason). */
   connected(door: string, outcome: string): void {
-    this.inc("skein_connects_total", { door, outcome });
+    let byOutcome = this.connects.get(door);
+    if (!byOutcome) this.connects.set(door, (byOutcome = new Map()));
+    let c = byOutcome.get(outcome);
+    if (!c) byOutcome.set(outcome, (c = this.counter("skein_connects_total", { door, outcome })));
+    c.value++;
   }
 
   /** A client connection ended for `reason` (a bounded word: client_disconnect, connection_lost, ...). */
   disconnected(door: string, reason: string): void {
-    this.inc("skein_disconnects_total", { door, reason });
+    let byReason = this.disconnects.get(door);
+    if (!byReason) this.disconnects.set(door, (byReason = new Map()));
+    let c = byReason.get(reason);
+    if (!c) byReason.set(reason, (c = this.counter("skein_disconnects_total", { door, reason })));
+    c.value++;
   }
 
   /** `count` events were appended to time series (by either door). */

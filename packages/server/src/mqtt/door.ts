@@ -73,6 +73,8 @@ export class MqttDoor {
     readonly messagesReceived: readonly Counter[];
     readonly messagesSent: readonly Counter[];
   };
+  /** `mqtt_connections_total` by transport (one lookup per connection, no series key built). */
+  private readonly connectionsByTransport = new Map<string, Counter>();
 
   constructor(
     readonly core: Core,
@@ -123,7 +125,12 @@ export class MqttDoor {
     const conn = new MqttConnection(this, socket, info);
     this.connections.add(conn);
     this.core.metrics.set("mqtt_connections", this.connections.size);
-    this.core.metrics.inc("mqtt_connections_total", { transport: info.transport });
+    let total = this.connectionsByTransport.get(info.transport);
+    if (total === undefined) {
+      total = this.core.metrics.counter("mqtt_connections_total", { transport: info.transport });
+      this.connectionsByTransport.set(info.transport, total);
+    }
+    total.value++;
     return conn;
   }
 

@@ -10,6 +10,7 @@
 import { isUtf8 } from "node:buffer";
 import mqtt from "mqtt-packet";
 import type { Packet } from "mqtt-packet";
+import { decodeConnect, decodeSubscribe } from "./fast-connect.js";
 import { MalformedPublish, decodePublish } from "./fast-publish.js";
 import { rememberOrder } from "./user-properties.js";
 
@@ -116,7 +117,11 @@ export class PacketParser {
   /** Property lists read so far in the packet being parsed (a CONNECT's second is its Will's). */
   private propertyLists = 0;
 
-  constructor() {
+  /**
+   * @param fastPaths whether the hand-written decoders (fast-publish.ts, fast-connect.ts, acknowledgements)
+   *   read the packets they know before mqtt-packet; false only in the tests that compare them with it
+   */
+  constructor(private readonly fastPaths = true) {
     const p = this.parser as unknown as ParserInternals;
     this.Packet = p.packet.constructor as new () => ParserInternals["packet"];
     p._parseString = function parseStrictString(this: ParserInternals): string | null {
@@ -222,12 +227,21 @@ export class PacketParser {
   /** Parses one whole packet. */
   parse(frame: Buffer, protocolVersion: number): { packet: Packet } | { error: Error } {
     const first = frame[0] as number;
-    if (first >> 4 === 3) {
+    if (!this.fastPaths) {
+      // mqtt-packet alone (the reference of the decoders' tests)
+    } else if (first >> 4 === 3) {
       const fast = decodePublish(frame, protocolVersion);
       if (fast instanceof MalformedPublish) return { error: fast };
       if (fast) return { packet: fast };
     } else if (frame.length === 4 && frame[1] === 2) {
       const fast = decodeAck(first, frame, protocolVersion);
+      if (fast) return { packet: fast };
+    } else if (first === 0x10) {
+      // CONNECT and SUBSCRIBE: once per connection each, and in every connect (fast-connect.ts)
+      const fast = decodeConnect(frame);
+      if (fast) return { packet: fast };
+    } else if (first === 0x82) {
+      const fast = decodeSubscribe(frame, protocolVersion);
       if (fast) return { packet: fast };
     }
     this.result = undefined;

@@ -2,12 +2,12 @@
  * SUBSCRIBE: validate each filter, add it to the index, answer SUBACK, then send the retained values
  * the retain handling option asks for [MQTT-3.8.4].
  */
-import mqtt from "mqtt-packet";
 import type { ISubscribePacket, ISubscription } from "mqtt-packet";
 import { SkeinError } from "@skein/protocol";
 import type { QoS, SubscriptionOptions } from "../../core/types.js";
 import { parseFilter } from "../checks.js";
 import type { MqttConnection } from "../connection.js";
+import { encodeSuback } from "../fast-connect.js";
 import { REQUEST_PREFIX, subscribeHandler } from "../messaging.js";
 import { Reason } from "../reason-codes.js";
 
@@ -30,12 +30,7 @@ export function handleSubscribe(conn: MqttConnection, packet: ISubscribePacket):
     if (outcome.sendRetained)
       retainedToSend.push({ filter: outcome.filter, qos: outcome.code as QoS, subscriptionId: ids });
   }
-  conn.write(
-    mqtt.generate(
-      { cmd: "suback", messageId: packet.messageId, granted: granted as number[] },
-      { protocolVersion: conn.protocolVersion },
-    ),
-  );
+  conn.write(encodeSuback(packet.messageId as number, granted, conn.protocolVersion));
   // Retained values after the SUBACK, retain flag set [MQTT-3.3.1-9], at most the granted QoS; paced
   // by the socket and the inflight window, never dropped for lack of room (issue 12).
   for (const r of retainedToSend) {
