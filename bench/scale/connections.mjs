@@ -47,7 +47,7 @@ const SETTLE_MS = 3000;
 /**
  * RSS per connection and connect rate at each step, per broker.
  * @param {{ steps: number[], brokers: string[], door: "mqtt" | "sdk", clients: number, concurrency: number,
- *   startTimeout: number, skeinArgs: string[] }} o
+ *   startTimeout: number, skeinArgs: string[], skeinNodeArgs?: string[] }} o
  * @returns {Promise<Record<string, ConnectionRow[]>>}
  */
 export async function runConnections(o) {
@@ -76,10 +76,16 @@ export async function runConnections(o) {
 /**
  * @param {string} name
  * @param {number[]} steps
- * @param {{ door: "mqtt" | "sdk", clients: number, concurrency: number, startTimeout: number, skeinArgs: string[] }} o
+ * @param {{ door: "mqtt" | "sdk", clients: number, concurrency: number, startTimeout: number, skeinArgs: string[],
+ *   skeinNodeArgs?: string[] }} o
  */
 async function runBroker(name, steps, o) {
-  const opts = /** @type {any} */ ({ startTimeout: o.startTimeout, skeinArgs: o.skeinArgs, nodelay: false });
+  const opts = /** @type {any} */ ({
+    startTimeout: o.startTimeout,
+    skeinArgs: o.skeinArgs,
+    skeinNodeArgs: o.skeinNodeArgs ?? [],
+    nodelay: false,
+  });
   const sdk = o.door === "sdk";
   const broker = sdk ? await startSkein(opts) : await startBroker(name, opts);
   const pool = new ClientPool(o.clients, o.door);
@@ -158,6 +164,7 @@ if (process.argv[1] && import.meta.filename === path.resolve(process.argv[1])) {
       concurrency: { type: "string", default: "50" },
       "start-timeout": { type: "string", default: "20" },
       "skein-args": { type: "string", default: "" },
+      "skein-node-args": { type: "string", default: "" },
     },
     strict: true,
   });
@@ -171,6 +178,7 @@ if (process.argv[1] && import.meta.filename === path.resolve(process.argv[1])) {
       concurrency: Number(values.concurrency),
       startTimeout: Number(values["start-timeout"]),
       skeinArgs: values["skein-args"] ? values["skein-args"].split(" ") : [],
+      skeinNodeArgs: values["skein-node-args"].split(" ").filter(Boolean),
     }).then(
       () => process.exit(0),
       (err) => {
