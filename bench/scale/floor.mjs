@@ -12,6 +12,7 @@
  *   node bench/scale/floor.mjs --server bare --steps 0,10000,19000
  *   node bench/scale/floor.mjs --server skein --steps 0,3000 --snapshots /tmp/snaps   # + heap snapshots
  *   MALLOC_ARENA_MAX=1 node bench/scale/floor.mjs --server relay --node-args="--max-semi-space-size=1"
+ *   FLOOR_REGIONS=1 node bench/scale/floor.mjs --server skein   # + which anonymous mappings grew
  *
  * Servers: `bare` (bench/scale/bare-server.mjs: one shared `data` listener, fixed answers), `bare-nodelay`,
  * `bare-pause` (stops reading after the SUBACK), `relay` (bench/relay-broker.mjs, the `node-relay`
@@ -120,6 +121,15 @@ function print(name, rows) {
           `${k.replace("_space", "")} ${(v.size / 1048576).toFixed(1)}/${(v.used / 1048576).toFixed(1)}`,
       );
     console.log(`  at ${r.held}: V8 spaces MB committed/used: ${sp.join(", ")}`);
+  }
+  // FLOOR_REGIONS=1: which anonymous mappings (grouped by size) grew, first step to last.
+  if (process.env.FLOOR_REGIONS) {
+    const last = rows.at(-1);
+    for (const [k, [c, kb]] of Object.entries(last.regions)) {
+      const [c0, kb0] = base.regions[k] ?? [0, 0];
+      if (Math.abs(kb - kb0) > 256)
+        console.log(`  anon mappings of ${k}: ${c0} -> ${c}, resident ${kb0} -> ${kb} kB`);
+    }
   }
   console.log(
     `(KB per connection since ${base.held} connections; RSS at ${base.held}: ${(base.mem.rss / 1048576).toFixed(1)} MB)`,

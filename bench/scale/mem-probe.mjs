@@ -28,6 +28,28 @@ function smaps() {
   return out;
 }
 
+/** Anonymous mappings by size (MB, rounded) -> [count, resident kB], from /proc/self/smaps. */
+function regions() {
+  /** @type {Record<string, [number, number]>} */
+  const out = {};
+  let key = null;
+  for (const line of fs.readFileSync("/proc/self/smaps", "utf8").split("\n")) {
+    const m = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (m) {
+      const mb = (parseInt(m[2], 16) - parseInt(m[1], 16)) / 1048576;
+      key = m[3] === "" ? `${mb < 1 ? mb.toFixed(2) : Math.round(mb)} MB` : null;
+      continue;
+    }
+    const r = /^Rss:\s+(\d+) kB/.exec(line);
+    if (r && key !== null) {
+      const e = (out[key] ??= [0, 0]);
+      e[0]++;
+      e[1] += Number(r[1]);
+    }
+  }
+  return out;
+}
+
 process.on("SIGWINCH", () => {
   const gc = /** @type {(() => void) | undefined} */ (globalThis.gc);
   gc?.();
@@ -35,7 +57,7 @@ process.on("SIGWINCH", () => {
   const spaces = Object.fromEntries(
     v8.getHeapSpaceStatistics().map((s) => [s.space_name, { size: s.space_size, used: s.space_used_size }]),
   );
-  const line = { at: Date.now(), mem: process.memoryUsage(), smaps: smaps(), spaces };
+  const line = { at: Date.now(), mem: process.memoryUsage(), smaps: smaps(), spaces, regions: regions() };
   if (file) fs.appendFileSync(file, JSON.stringify(line) + "\n");
   // MEM_PROBE_SNAPSHOTS=DIR: also a heap snapshot per signal, DIR/<n>.heapsnapshot
   const dir = process.env.MEM_PROBE_SNAPSHOTS;
