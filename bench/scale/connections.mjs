@@ -6,6 +6,11 @@
  *
  *   npm run bench -- --scale --parts connections    # (bench/scale/run.mjs runs this with the other curves)
  *   node bench/scale/connections.mjs --steps 5000,10000,19000 --brokers skein,mosquitto
+ *   node bench/scale/connections.mjs --brokers skein,node-relay,mosquitto --settle 3
+ *
+ * `node-relay` (bench/relay-broker.mjs) is the floor: a bare MQTT relay on Node's `net`, measured in
+ * the same run. `--settle` is the seconds waited after each step before RSS is read (default 3);
+ * `--skein-node-args` are node options of the Skein child; BENCH_SKEIN_CLI runs another build.
  *
  * Each broker runs in its own child process under the raised open-files limit of the other bench
  * scenarios (bench/lib/child.mjs). The clients are `--clients` child processes (bench/scale/
@@ -31,8 +36,6 @@ import { installCleanup, reexecWithMoreFds } from "../lib/process.mjs";
 import { ClientPool } from "./pool.mjs";
 import { fdCap, printTable } from "./common.mjs";
 
-const SETTLE_MS = 3000;
-
 /**
  * @typedef {object} ConnectionRow
  * @property {number} connections
@@ -47,7 +50,7 @@ const SETTLE_MS = 3000;
 /**
  * RSS per connection and connect rate at each step, per broker.
  * @param {{ steps: number[], brokers: string[], door: "mqtt" | "sdk", clients: number, concurrency: number,
- *   startTimeout: number, skeinArgs: string[] }} o
+ *   startTimeout: number, skeinArgs: string[], skeinNodeArgs?: string[], settle?: number }} o
  * @returns {Promise<Record<string, ConnectionRow[]>>}
  */
 export async function runConnections(o) {
@@ -76,10 +79,16 @@ export async function runConnections(o) {
 /**
  * @param {string} name
  * @param {number[]} steps
- * @param {{ door: "mqtt" | "sdk", clients: number, concurrency: number, startTimeout: number, skeinArgs: string[] }} o
+ * @param {{ door: "mqtt" | "sdk", clients: number, concurrency: number, startTimeout: number, skeinArgs: string[],
+ *   skeinNodeArgs?: string[], settle?: number }} o
  */
 async function runBroker(name, steps, o) {
-  const opts = /** @type {any} */ ({ startTimeout: o.startTimeout, skeinArgs: o.skeinArgs, nodelay: false });
+  const opts = /** @type {any} */ ({
+    startTimeout: o.startTimeout,
+    skeinArgs: o.skeinArgs,
+    skeinNodeArgs: o.skeinNodeArgs ?? [],
+    nodelay: false,
+  });
   const sdk = o.door === "sdk";
   const broker = sdk ? await startSkein(opts) : await startBroker(name, opts);
   const pool = new ClientPool(o.clients, o.door);
@@ -98,7 +107,7 @@ async function runBroker(name, steps, o) {
         prefix: `s${total}`,
         concurrency: o.concurrency,
       });
-      await sleep(SETTLE_MS);
+      await sleep((o.settle ?? 3) * 1000);
       held = await pool.count();
       const rss = broker.rss();
       const added = held - (rows.at(-1)?.connections ?? 0);
@@ -158,6 +167,8 @@ if (process.argv[1] && import.meta.filename === path.resolve(process.argv[1])) {
       concurrency: { type: "string", default: "50" },
       "start-timeout": { type: "string", default: "20" },
       "skein-args": { type: "string", default: "" },
+      "skein-node-args": { type: "string", default: "" },
+      settle: { type: "string", default: "3" },
     },
     strict: true,
   });
@@ -171,6 +182,8 @@ if (process.argv[1] && import.meta.filename === path.resolve(process.argv[1])) {
       concurrency: Number(values.concurrency),
       startTimeout: Number(values["start-timeout"]),
       skeinArgs: values["skein-args"] ? values["skein-args"].split(" ") : [],
+      skeinNodeArgs: values["skein-node-args"].split(" ").filter(Boolean),
+      settle: Number(values.settle),
     }).then(
       () => process.exit(0),
       (err) => {

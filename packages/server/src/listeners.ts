@@ -286,6 +286,9 @@ export class Listeners {
     socket.setNoDelay(true);
     this.track(socket);
     this.mqtt.accept(socket, { remoteAddress: socket.remoteAddress ?? "", transport, certificate });
+    // The connection listens for errors itself from here on: one listener left, not an array of two
+    // kept by every idle socket (issue 11).
+    socket.removeListener("error", ignoreError);
   }
 
   private httpServer(server: HttpServer, transport: "ws" | "wss"): HttpServer {

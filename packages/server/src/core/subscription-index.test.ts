@@ -125,4 +125,64 @@ describe("SubscriptionIndex", () => {
       { numRuns: 300 },
     );
   });
+
+  it("agrees with a reference model over adds and removes of several subscribers (property)", () => {
+    // Nodes hold no subscription, one, or a map of two or more (and the same for children); the
+    // sequences below move nodes between those forms in every order and check each step against a
+    // plain list of what is subscribed.
+    // Few filters, so that several subscribers often share one.
+    const level = fc.constantFrom("a", "b", "+");
+    const filter = fc
+      .tuple(fc.array(level, { minLength: 1, maxLength: 2 }), fc.boolean())
+      .map(([l, hash]) => (hash ? [...l, "#"] : l).join("/"));
+    const op = fc.record({
+      add: fc.boolean(),
+      filter,
+      who: fc.integer({ min: 0, max: 3 }),
+      group: fc.constantFrom(undefined, "g"),
+    });
+    const topics = ["a", "b", "a/a", "a/b", "b/a", "a/a/b"];
+    fc.assert(
+      fc.property(fc.array(op, { minLength: 5, maxLength: 40, size: "max" }), (ops) => {
+        const index = new SubscriptionIndex();
+        const subscribers = [0, 1, 2, 3].map((i) => recorder(`s${i}`));
+        /** Reference: "filter|group|who" of every subscription held. */
+        const model = new Set<string>();
+        for (const o of ops) {
+          const key = `${o.filter}|${o.group ?? ""}|${o.who}`;
+          const s = subscribers[o.who]!;
+          if (o.add) {
+            expect(index.add(o.filter, o.group, s, OPTIONS).isNew).toBe(!model.has(key));
+            model.add(key);
+          } else {
+            expect(index.remove(o.filter, o.group, s)).toBe(model.delete(key));
+          }
+          expect(index.count).toBe(model.size);
+          for (const t of topics) {
+            for (const r of subscribers) r.got.length = 0;
+            const held = [...model].map((k) => k.split("|"));
+            const plain = held.filter(([f, g]) => g === "" && matchesMqttFilter(f!, t));
+            const groups = held.filter(([f, g]) => g !== "" && matchesMqttFilter(f!, t));
+            index.deliver(update(t));
+            expect(index.hasMatch(t)).toBe(plain.length + groups.length > 0);
+            // Every plain subscription is delivered to its subscriber, with its filter.
+            subscribers.forEach((r, i) => {
+              const want = plain.filter(([, , w]) => w === String(i)).map(([f]) => f);
+              const got = r.got.flatMap((g) => g.filters);
+              for (const f of want) expect(got).toContain(f);
+            });
+            // Each subscriber gets the update at most once; each matching shared group reaches one member.
+            const delivered = subscribers.filter((r) => r.got.length > 0).length;
+            expect(subscribers.every((r) => r.got.length <= 1)).toBe(true);
+            const groupFilters = new Set(groups.map(([f]) => f));
+            const plainWho = new Set(plain.map(([, , w]) => w));
+            expect(delivered).toBeGreaterThanOrEqual(plainWho.size);
+            expect(delivered).toBeLessThanOrEqual(plainWho.size + groupFilters.size);
+            expect(delivered > 0).toBe(plain.length + groups.length > 0);
+          }
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
 });

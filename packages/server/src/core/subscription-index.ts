@@ -14,30 +14,112 @@ interface SharedGroup {
 }
 
 /**
- * The maps of every node that has no children or no subscriptions: never written (the writers below
- * give a node its own map first), so a leaf or a branch costs no empty map (issue 11).
+ * A node of the trie. Its children and its (unshared) subscriptions are each held as nothing, one
+ * value, or a map once there are two or more: most nodes of a fleet's topics have one child and most
+ * leaves one subscriber, so an idle MQTT connection's subscription costs no map (issue 11: a map with
+ * one entry is about 180 bytes). A single child is recognised by its own {@link Node.level}.
  */
-const NO_CHILDREN: ReadonlyMap<string, Node> = new Map();
-const NO_SUBS: ReadonlyMap<Subscriber, Subscription> = new Map();
-
 class Node {
-  children = NO_CHILDREN as Map<string, Node>;
-  /** The `#` and `+` children, also in `children`: kept at hand so a match does not look them up. */
+  /** None, the one child, or a map by level of two or more. */
+  private kids: Node | Map<string, Node> | undefined;
+  /** The `#` and `+` children, also among the children: kept at hand so a match does not look them up. */
   hash: Node | undefined;
   plus: Node | undefined;
-  subs = NO_SUBS as Map<Subscriber, Subscription>;
+  /** None, the one subscription, or a map by subscriber of two or more. */
+  subs: Subscription | Map<Subscriber, Subscription> | undefined;
   shared: Map<string, SharedGroup> | undefined;
   /** Pattern subscriptions whose literal prefix has this node's levels as its whole levels. */
   patterns: Set<PatternSubscription> | undefined;
 
+  /** @param level this node's level under its parent ("" for the root) */
+  constructor(readonly level: string) {}
+
+  child(level: string): Node | undefined {
+    const kids = this.kids;
+    if (kids === undefined) return undefined;
+    if (kids instanceof Node) return kids.level === level ? kids : undefined;
+    return kids.get(level);
+  }
+
+  /** The child at `level`, made when missing. */
+  childOrNew(level: string): Node {
+    const found = this.child(level);
+    if (found !== undefined) return found;
+    const child = new Node(level);
+    const kids = this.kids;
+    if (kids === undefined) this.kids = child;
+    else if (kids instanceof Node)
+      this.kids = new Map([
+        [kids.level, kids],
+        [level, child],
+      ]);
+    else kids.set(level, child);
+    if (level === "#") this.hash = child;
+    else if (level === "+") this.plus = child;
+    return child;
+  }
+
+  deleteChild(level: string): void {
+    const kids = this.kids;
+    if (kids instanceof Node) {
+      if (kids.level === level) this.kids = undefined;
+    } else if (kids !== undefined) {
+      kids.delete(level);
+      if (kids.size === 1) this.kids = kids.values().next().value as Node;
+    }
+    if (level === "#") this.hash = undefined;
+    else if (level === "+") this.plus = undefined;
+  }
+
+  sub(subscriber: Subscriber): Subscription | undefined {
+    const subs = this.subs;
+    if (subs === undefined) return undefined;
+    if (subs instanceof Map) return subs.get(subscriber);
+    return subs.subscriber === subscriber ? subs : undefined;
+  }
+
+  /** Adds a subscription of a subscriber that has none here. */
+  addSub(subscription: Subscription): void {
+    const subs = this.subs;
+    if (subs === undefined) this.subs = subscription;
+    else if (subs instanceof Map) subs.set(subscription.subscriber, subscription);
+    else
+      this.subs = new Map([
+        [subs.subscriber, subs],
+        [subscription.subscriber, subscription],
+      ]);
+  }
+
+  /** True when `subscriber` had a subscription here. */
+  deleteSub(subscriber: Subscriber): boolean {
+    const subs = this.subs;
+    if (subs === undefined) return false;
+    if (!(subs instanceof Map)) {
+      if (subs.subscriber !== subscriber) return false;
+      this.subs = undefined;
+      return true;
+    }
+    if (!subs.delete(subscriber)) return false;
+    if (subs.size === 1) this.subs = subs.values().next().value as Subscription;
+    return true;
+  }
+
+  hasSubs(): boolean {
+    return this.subs !== undefined || (this.shared !== undefined && this.shared.size > 0);
+  }
+
   isEmpty(): boolean {
     return (
-      this.children.size === 0 &&
-      this.subs.size === 0 &&
-      (this.shared === undefined || this.shared.size === 0) &&
-      (this.patterns === undefined || this.patterns.size === 0)
+      this.kids === undefined && !this.hasSubs() && (this.patterns === undefined || this.patterns.size === 0)
     );
   }
+}
+
+/** Visits the unshared subscriptions of `node`. */
+function forEachSub(node: Node, visit: (sub: Subscription) => void): void {
+  const subs = node.subs;
+  if (subs instanceof Map) for (const sub of subs.values()) visit(sub);
+  else if (subs !== undefined) visit(subs);
 }
 
 /** A subscription whose matching is a predicate on the path (regex selectors). */
@@ -61,7 +143,7 @@ export interface AddResult {
 
 /** The index of all subscriptions of all sessions, from both doors. */
 export class SubscriptionIndex {
-  private readonly root = new Node();
+  private readonly root = new Node("");
   private patternCount = 0;
   private size = 0;
   /** Per-subscription singleton lists, so single matches allocate nothing per update. */
@@ -95,14 +177,13 @@ export class SubscriptionIndex {
   ): AddResult {
     const node = this.nodeFor(filter, true);
     if (shareGroup === undefined) {
-      const existing = node.subs.get(subscriber);
+      const existing = node.sub(subscriber);
       if (existing) {
         existing.options = options;
         return { subscription: existing, isNew: false };
       }
       const subscription: Subscription = { subscriber, filter, shareGroup, options };
-      if (node.subs === NO_SUBS) node.subs = new Map();
-      node.subs.set(subscriber, subscription);
+      node.addSub(subscription);
       this.size++;
       return { subscription, isNew: true };
     }
@@ -126,12 +207,12 @@ export class SubscriptionIndex {
     let node: Node | undefined = this.root;
     for (const level of filter.split("/")) {
       path.push(node);
-      node = node.children.get(level);
+      node = node.child(level);
       if (!node) return false;
     }
     let removed = false;
     if (shareGroup === undefined) {
-      removed = node.subs.delete(subscriber);
+      removed = node.deleteSub(subscriber);
     } else {
       const group = node.shared?.get(shareGroup);
       const i = group ? group.members.findIndex((m) => m.subscriber === subscriber) : -1;
@@ -148,10 +229,7 @@ export class SubscriptionIndex {
     for (let i = levels.length - 1; i >= 0 && node.isEmpty(); i--) {
       const parent = path[i];
       if (!parent) break;
-      const level = levels[i] ?? "";
-      parent.children.delete(level);
-      if (level === "#") parent.hash = undefined;
-      else if (level === "+") parent.plus = undefined;
+      parent.deleteChild(levels[i] ?? "");
       node = parent;
     }
     return true;
@@ -160,14 +238,7 @@ export class SubscriptionIndex {
   /** Adds a predicate subscription (a regex selector that no MQTT filter expresses). */
   addPattern(subscription: PatternSubscription): void {
     let node = this.root;
-    for (const level of patternLevels(subscription)) {
-      let child = node.children.get(level);
-      if (!child) {
-        if (node.children === NO_CHILDREN) node.children = new Map();
-        node.children.set(level, (child = new Node()));
-      }
-      node = child;
-    }
+    for (const level of patternLevels(subscription)) node = node.childOrNew(level);
     node.patterns ??= new Set();
     if (node.patterns.has(subscription)) return;
     node.patterns.add(subscription);
@@ -182,7 +253,7 @@ export class SubscriptionIndex {
     let node: Node | undefined = this.root;
     for (const level of levels) {
       trail.push(node);
-      node = node.children.get(level);
+      node = node.child(level);
       if (!node) return false;
     }
     if (!node.patterns?.delete(subscription)) return false;
@@ -190,7 +261,7 @@ export class SubscriptionIndex {
     this.patternCount--;
     for (let i = levels.length - 1; i >= 0 && node.isEmpty(); i--) {
       const parent = trail[i] as Node;
-      parent.children.delete(levels[i] as string);
+      parent.deleteChild(levels[i] as string);
       node = parent;
     }
     return true;
@@ -225,7 +296,7 @@ export class SubscriptionIndex {
     this.collect(this.root, topic.split("/"), 0, isSystemPath(topic), nodes, patternNodes);
     let out: Set<Subscriber> | undefined;
     for (const node of nodes) {
-      for (const subscriber of node.subs.keys()) (out ??= new Set()).add(subscriber);
+      forEachSub(node, (sub) => (out ??= new Set()).add(sub.subscriber));
       if (node.shared) {
         for (const group of node.shared.values())
           for (const m of group.members) (out ??= new Set()).add(m.subscriber);
@@ -251,6 +322,13 @@ export class SubscriptionIndex {
     if (nodes.length === 1 && this.patternCount === 0 && nodes[0]?.shared === undefined) {
       // Common case: one matching filter. Each subscriber appears once; no grouping needed.
       const subs = (nodes[0] as Node).subs;
+      if (subs === undefined) return 0;
+      if (!(subs instanceof Map)) {
+        // One subscriber (the leaf of most device topics).
+        if (gate !== undefined && !this.mayRead(gate, subs.subscriber, path)) return 0;
+        this.deliverTo(subs.subscriber, update, this.singleton(subs));
+        return 1;
+      }
       if (gate === undefined) {
         for (const sub of subs.values()) this.deliverTo(sub.subscriber, update, this.singleton(sub));
         return subs.size;
@@ -271,7 +349,7 @@ export class SubscriptionIndex {
       else bySubscriber.set(sub.subscriber, [sub]);
     };
     for (const node of nodes) {
-      for (const sub of node.subs.values()) add(sub);
+      forEachSub(node, add);
       if (node.shared)
         for (const group of node.shared.values()) add(pickMember(group, gate && this.guardedGate, path));
     }
@@ -312,7 +390,7 @@ export class SubscriptionIndex {
     const nodes: Node[] = [];
     const patternNodes: Node[] | undefined = this.patternCount > 0 ? [] : undefined;
     this.collect(this.root, topic.split("/"), 0, isSystemPath(topic), nodes, patternNodes);
-    if (nodes.some((n) => n.subs.size > 0 || (n.shared !== undefined && n.shared.size > 0))) return true;
+    if (nodes.some((n) => n.hasSubs())) return true;
     if (patternNodes === undefined || patternNodes.length === 0) return false;
     let found = false;
     this.matchPatterns(topic, patternNodes, () => (found = true));
@@ -328,14 +406,8 @@ export class SubscriptionIndex {
   private nodeFor(filter: string, create: boolean): Node {
     let node = this.root;
     for (const level of filter.split("/")) {
-      let child = node.children.get(level);
-      if (!child) {
-        if (!create) return node;
-        if (node.children === NO_CHILDREN) node.children = new Map();
-        node.children.set(level, (child = new Node()));
-        if (level === "#") node.hash = child;
-        else if (level === "+") node.plus = child;
-      }
+      const child = create ? node.childOrNew(level) : node.child(level);
+      if (!child) return node;
       node = child;
     }
     return node;
@@ -367,7 +439,7 @@ export class SubscriptionIndex {
     }
     const plus = wildcardsAllowed ? node.plus : undefined;
     if (plus) this.collect(plus, levels, i + 1, system, out);
-    const exact = node.children.get(levels[i] as string);
+    const exact = node.child(levels[i] as string);
     if (exact) this.collect(exact, levels, i + 1, system, out, patternNodes);
   }
 }

@@ -124,7 +124,9 @@ export class MqttConnection implements SessionLink, WheelEntry {
     socket.on("close", onSocketEnd);
     // A WebSocket stream (ws's createWebSocketStream) only ends when the peer goes away; it emits no
     // 'close'. MQTT has no half-close, so the end of input is the loss of the connection [MQTT-3.1.2-8].
-    socket.on("end", onSocketEnd);
+    // A TCP or TLS socket closes after its end (allowHalfOpen is off), so 'close' is enough there: a
+    // second 'end' listener beside Node's own would cost each idle socket a listener array (issue 11).
+    if (info.transport === "ws" || info.transport === "wss") socket.on("end", onSocketEnd);
     socket.on("drain", onSocketDrain);
   }
 

@@ -23,7 +23,8 @@ export interface FrameSink {
 
 /** Incremental MQTT packet framer. */
 export class Framer {
-  private chunks: Buffer[] = [];
+  /** Pieces of the packet being assembled; made when a packet is split over reads (issue 11). */
+  private chunks: Buffer[] | undefined;
   private buffered = 0;
   /** Total size of the packet being assembled, once its header is known (else -1). */
   private expected = -1;
@@ -59,17 +60,12 @@ export class Framer {
     }
     let data = chunk;
     if (this.buffered > 0) {
-      this.chunks.push(chunk);
+      const chunks = this.chunks as Buffer[];
+      chunks.push(chunk);
       this.buffered += chunk.length;
-      if (this.expected < 0) {
-        data = Buffer.concat(this.chunks, this.buffered);
-        this.reset();
-      } else if (this.buffered < this.expected) {
-        return;
-      } else {
-        data = Buffer.concat(this.chunks, this.buffered);
-        this.reset();
-      }
+      if (this.expected >= 0 && this.buffered < this.expected) return;
+      data = Buffer.concat(chunks, this.buffered);
+      this.reset();
     }
     let offset = 0;
     while (offset < data.length) {
@@ -96,13 +92,13 @@ export class Framer {
     }
     if (offset < data.length) {
       const rest = data.subarray(offset);
-      this.chunks.push(rest);
+      this.chunks = [rest];
       this.buffered = rest.length;
     }
   }
 
   private reset(): void {
-    this.chunks = [];
+    this.chunks = undefined;
     this.buffered = 0;
     this.expected = -1;
   }

@@ -10,6 +10,11 @@ import type { Outgoing } from "./session.js";
 import { encodeVarint } from "./framer.js";
 import { type UserPropertyPairs, encodeUserProperties, orderOf } from "./user-properties.js";
 
+// mqtt-packet builds a table of 65,536 two-byte Buffers (about 6 MB of heap) on its first encode, to
+// save one 2-byte allocation per number it writes. Skein encodes its frequent packets itself (PUBLISH
+// here, the fast acks), so the table would cost every server 6 MB for little (issue 11, memory).
+mqtt.writeToStream.cacheNumbers = false;
+
 /** Per-connection facts the encoding depends on. */
 export interface EncodeContext {
   protocolVersion: number;

@@ -30,22 +30,27 @@ export function mqttSessionHandle(
   },
 ): SessionHandle {
   const core = conn.door.core;
-  const properties: Record<string, string> = {};
-  // MQTT 5 CONNECT user properties become the session's user properties (DESIGN §6).
-  for (const [name, value] of Object.entries(packet.properties?.userProperties ?? {})) {
-    if (!name.startsWith("$")) properties[name] = Array.isArray(value) ? value.join(",") : value;
-  }
-  // Properties an authenticator set win over the client's own.
-  applyAuthentication(properties, auth);
-  Object.assign(properties, {
+  // The fixed properties first, in one literal: an object made this way holds them in itself, where
+  // `{}` filled later puts all past the fourth in a second array (issue 11, memory per connection).
+  const properties: Record<string, string> = {
     $SessionId: session.sessionId,
     $ClientId: conn.clientId,
     $ClientIP: conn.info.remoteAddress,
     $Transport: "mqtt",
     $StartTime: String(core.clock.now()),
     $ServerName: conn.door.serverName,
-  });
-  return new MqttSessionHandle(conn, session, properties, auth.principal, [...auth.roles]);
+    $Principal: "",
+    $Roles: "",
+  };
+  // MQTT 5 CONNECT user properties become the session's user properties (DESIGN §6).
+  for (const [name, value] of Object.entries(packet.properties?.userProperties ?? {})) {
+    if (!name.startsWith("$")) properties[name] = Array.isArray(value) ? value.join(",") : value;
+  }
+  // Properties an authenticator set win over the client's own (neither may set a `$` name).
+  applyAuthentication(properties, auth);
+  // The roles as authentication gave them, not a copy per session: security administration replaces
+  // a session's roles (`handle.roles = ...`), it never changes the array.
+  return new MqttSessionHandle(conn, session, properties, auth.principal, auth.roles);
 }
 
 /** The MQTT filters of a selector (client control). */

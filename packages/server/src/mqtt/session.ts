@@ -10,6 +10,7 @@ import type { Core } from "../core/core.js";
 import { sessionActor } from "../core/facade.js";
 import type { Actor } from "../core/security/types.js";
 import type { Timer } from "../core/ports.js";
+import { SmallMap } from "../core/small-map.js";
 import type { DurableSession, DurableWill, RestoredMessage, RestoredSession } from "../core/session-store.js";
 import type { QoS, ReadCache, Subscriber, Subscription, SubscriptionOptions, Update } from "../core/types.js";
 import { Deque } from "./deque.js";
@@ -116,7 +117,8 @@ interface WaitingSend {
 
 /** State of one MQTT session. */
 export class MqttSession implements Subscriber {
-  readonly subscriptions = new Map<string, SessionSubscription>();
+  /** By filter as subscribed; one entry without a map (most sessions hold one, issue 11). */
+  readonly subscriptions = new SmallMap<string, SessionSubscription>();
   /**
    * QoS 1/2 messages sent and not yet fully acknowledged, by packet id, with the state of each QoS 2
    * exchange beside it (not in a copy of the message per delivery). Made on the first QoS 1/2 delivery,

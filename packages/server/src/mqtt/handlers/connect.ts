@@ -78,6 +78,9 @@ function authenticateConnect(
   });
 }
 
+/** The owner of every anonymous session (one object for all, issue 11). */
+const ANONYMOUS_OWNER = { principal: undefined } as const;
+
 /** The rest of CONNECT, once authenticated: limits, session, will, keep alive, CONNACK. */
 function accept(
   conn: MqttConnection,
@@ -228,7 +231,7 @@ function takeSession(
   const present = session !== undefined;
   session ??= door.newSession(newSessionId(), conn.clientId);
   conn.session = session;
-  session.owner = { principal: auth.principal };
+  session.owner = auth.principal === undefined ? ANONYMOUS_OWNER : { principal: auth.principal };
   const handle = mqttSessionHandle(conn, session, packet, auth);
   // The handle is the session's actor: role changes reach it in place (docs/security.md).
   session.actor = handle;

@@ -84,13 +84,13 @@ function subscribeOne(conn: MqttConnection, sub: ISubscription, subscriptionId: 
     return failure(Reason.QUOTA_EXCEEDED);
   }
   const qos = Math.min(sub.qos, 2) as QoS;
-  const options: SubscriptionOptions = {
+  const options = subscriptionOptions(
     qos,
-    noLocal: sub.nl ?? false,
-    retainAsPublished: sub.rap ?? false,
-    retainHandling: (sub.rh ?? 0) as 0 | 1 | 2,
+    sub.nl ?? false,
+    sub.rap ?? false,
+    (sub.rh ?? 0) as 0 | 1 | 2,
     subscriptionId,
-  };
+  );
   if (parsed.shareGroup === undefined && parsed.filter.startsWith(REQUEST_PREFIX)) {
     // Subscribing to $request/<path> makes the client a handler of <path> (DESIGN §4). Only MQTT 5
     // clients can answer (they see the Response Topic), so 3.1.1 clients are refused (SUBACK 0x80).
@@ -123,4 +123,30 @@ function subscribeOne(conn: MqttConnection, sub: ISubscription, subscriptionId: 
     parsed.shareGroup === undefined &&
     (options.retainHandling === 0 || (options.retainHandling === 1 && isNew));
   return { code: qos, filter: parsed.filter, sendRetained };
+}
+
+/**
+ * Subscription options without a subscription identifier, one object per combination, shared by every
+ * subscription that has it (an idle connection's subscription held its own, issue 11). Never written:
+ * a SUBSCRIBE that changes a subscription gives it another object.
+ */
+const SHARED_OPTIONS = new Map<number, SubscriptionOptions>();
+
+/** The options of one subscription: a shared object unless it has a subscription identifier. */
+function subscriptionOptions(
+  qos: QoS,
+  noLocal: boolean,
+  retainAsPublished: boolean,
+  retainHandling: 0 | 1 | 2,
+  subscriptionId: number | undefined,
+): SubscriptionOptions {
+  if (subscriptionId !== undefined)
+    return { qos, noLocal, retainAsPublished, retainHandling, subscriptionId };
+  const key = qos * 16 + (noLocal ? 8 : 0) + (retainAsPublished ? 4 : 0) + retainHandling;
+  let options = SHARED_OPTIONS.get(key);
+  if (options === undefined) {
+    options = { qos, noLocal, retainAsPublished, retainHandling, subscriptionId: undefined };
+    SHARED_OPTIONS.set(key, options);
+  }
+  return options;
 }
