@@ -38,7 +38,12 @@ const OPTIONS = /** @type {const} */ ({
   brokers: {
     type: "string",
     default: "skein,mosquitto",
-    help: "brokers of connections, delivery, subscriptions",
+    help: "brokers of delivery and subscriptions",
+  },
+  "connections-brokers": {
+    type: "string",
+    default: "skein,node-relay,mosquitto",
+    help: "connections: brokers (node-relay, a bare Node relay, is Node's floor)",
   },
   steps: { type: "string", default: "5000,10000,19000", help: "connections: cumulative connection counts" },
   subscribers: { type: "string", default: "1000,10000,19000", help: "delivery: subscribers of the topic" },
@@ -178,7 +183,7 @@ export async function runScale(argv) {
       results.connections = await runConnections({
         ...common,
         steps: clamp(nums(values.steps)),
-        brokers,
+        brokers: availableBrokers(values["connections-brokers"].split(",")),
         door: "mqtt",
       });
     else if (part === "delivery")
