@@ -12,7 +12,7 @@ import { SessionRegistry } from "../sessions.js";
 import { LoginThrottle } from "./authentication.js";
 import { anonymousProblem, effectiveAnonymous, isLoopbackHost } from "./model.js";
 import { SecurityService } from "./service.js";
-import type { Actor } from "./types.js";
+import type { Actor, Credentials } from "./types.js";
 
 function service(roles: RoleDefinitionInput[]): SecurityService {
   return new SecurityService(
@@ -296,5 +296,30 @@ describe("login throttle", () => {
     t.failed("10.0.0.3");
     now += 600_001;
     expect(t.delayFor("10.0.0.3")).toBe(0);
+  });
+
+  it("reads no remote address while no address has failed, and throttles one that did", async () => {
+    const s = service([]);
+    let reads = 0;
+    const from = (address: string): Credentials => ({
+      transport: "mqtt",
+      get remoteAddress() {
+        reads++;
+        return address;
+      },
+    });
+    expect(s.authenticateNow(from("10.0.0.1"))?.ok).toBe(true);
+    expect(reads).toBe(0);
+    const refused = await s.authenticate({
+      transport: "mqtt",
+      principal: "nobody",
+      password: "x",
+      remoteAddress: "10.0.0.2",
+    });
+    expect(refused.ok).toBe(false);
+    // The failed address waits (no answer at once); another one is let in at once.
+    expect(s.authenticateNow(from("10.0.0.2"))).toBeUndefined();
+    expect(reads).toBeGreaterThan(0);
+    expect(s.authenticateNow(from("10.0.0.1"))?.ok).toBe(true);
   });
 });
