@@ -45,6 +45,14 @@ export class LoginThrottle {
     readonly baseDelayMs: number,
   ) {}
 
+  /**
+   * True while some address has failed logins on record: until then no attempt waits, and callers need
+   * not find the remote address at all (issue 11, CPU per connection).
+   */
+  get holding(): boolean {
+    return this.failures.size > 0;
+  }
+
   /** How long an attempt from `address` waits before it is checked (ms). */
   delayFor(address: string | undefined): number {
     if (this.baseDelayMs === 0 || address === undefined) return 0;
@@ -104,13 +112,13 @@ export class Authentication {
   immediate(credentials: Credentials): AuthenticationOutcome | undefined {
     if (this.authenticators.length > 0) return undefined;
     if (credentials.principal !== undefined) return undefined;
-    if (this.throttle.delayFor(credentials.remoteAddress) > 0) return undefined;
+    if (this.throttle.holding && this.throttle.delayFor(credentials.remoteAddress) > 0) return undefined;
     return this.finish(credentials, this.anonymous());
   }
 
   /** Decides on `credentials`: authenticators in order, then the store. Never rejects. */
   async authenticate(credentials: Credentials): Promise<AuthenticationOutcome> {
-    const delay = this.throttle.delayFor(credentials.remoteAddress);
+    const delay = this.throttle.holding ? this.throttle.delayFor(credentials.remoteAddress) : 0;
     if (delay > 0) await new Promise<void>((resolve) => this.clock.setTimeout(resolve, delay));
     let outcome: AuthenticationOutcome;
     try {
@@ -173,7 +181,7 @@ export class Authentication {
 
   private finish(c: Credentials, outcome: AuthenticationOutcome): AuthenticationOutcome {
     if (outcome.ok) {
-      this.throttle.succeeded(c.remoteAddress);
+      if (this.throttle.holding) this.throttle.succeeded(c.remoteAddress);
       return outcome;
     }
     this.throttle.failed(c.remoteAddress);

@@ -64,6 +64,8 @@ export class RoleSetBase {
   readonly prefixes = new Map<string, number>();
   /** Prefixes with placeholders, and their masks (roles assigning the same one add up). */
   readonly templates = new Map<string, number>();
+  /** Segments of the deepest literal prefix: a lookup starts at that depth of the path, not at its end. */
+  readonly maxDepth: number;
 
   constructor(roles: readonly RoleDefinition[]) {
     let g = 0;
@@ -77,6 +79,9 @@ export class RoleSetBase {
       }
     }
     this.globalMask = g;
+    let depth = 0;
+    for (const prefix of this.prefixes.keys()) depth = Math.max(depth, depthOf(prefix));
+    this.maxDepth = depth;
   }
 }
 
@@ -87,24 +92,44 @@ export class CompiledRoles {
   /** Filled-in templated prefixes: the prefix, the same followed by `/`, its depth, its mask. */
   private readonly overlay: { path: string; below: string; depth: number; mask: number }[] = [];
   private readonly cache = new Map<string, number>();
+  private readonly maxDepth: number;
+  /**
+   * The answer for every path when the set assigns nothing below the root (only `""`, or nothing, and
+   * no templated prefix): e.g. the built-in `anonymous` and `admin` roles. Then a path costs no lookup,
+   * and a new path (a new client's own topic) no cache entry (issue 11, CPU per connection).
+   */
+  private readonly everywhere: number | undefined;
 
   constructor(base: RoleSetBase, actor: Actor | undefined) {
     this.globalMask = base.globalMask;
     this.prefixes = base.prefixes;
-    if (actor === undefined) return;
-    for (const [prefix, mask] of base.templates) {
-      const path = substitute(prefix, actor);
-      if (path === undefined) continue;
-      this.overlay.push({ path, below: `${path}/`, depth: depthOf(path), mask });
+    this.maxDepth = base.maxDepth;
+    if (actor !== undefined) {
+      for (const [prefix, mask] of base.templates) {
+        const path = substitute(prefix, actor);
+        if (path === undefined) continue;
+        this.overlay.push({ path, below: `${path}/`, depth: depthOf(path), mask });
+      }
     }
+    this.everywhere =
+      base.maxDepth === 0 && this.overlay.length === 0 ? (base.prefixes.get("") ?? 0) : undefined;
   }
 
   /** The path permissions held on `path` (bit mask). */
   pathMask(path: string): number {
+    if (this.everywhere !== undefined) return this.everywhere;
     const cached = this.cache.get(path);
     if (cached !== undefined) return cached;
-    // The longest assigned prefix of the path (whole segments), trying shorter ones down to the root.
+    // The longest assigned prefix of the path (whole segments), trying shorter ones down to the root;
+    // from the depth of the deepest assigned prefix (a deeper candidate is never assigned).
     let candidate = path;
+    let cut = -1;
+    for (let d = 0; d < this.maxDepth; d++) {
+      cut = path.indexOf("/", cut + 1);
+      if (cut < 0) break;
+    }
+    if (this.maxDepth === 0) candidate = "";
+    else if (cut >= 0) candidate = path.slice(0, cut);
     let mask = this.prefixes.get(candidate);
     while (mask === undefined && candidate !== "") {
       const slash = candidate.lastIndexOf("/");
@@ -146,6 +171,13 @@ interface ActorEntry {
 export class StoreAuthorizer implements Authorizer {
   /** By actor object: a door that passes the same actor (its session handle) each time pays one lookup. */
   private byActor = new WeakMap<Actor, ActorEntry>();
+  /**
+   * Sets without placeholders (the same for every actor holding them) by the roles array that named
+   * them: every new session holding the same array (all anonymous ones, all of one principal's) finds
+   * its set here without an entry of its own (issue 11, CPU per connection). A session's roles are
+   * replaced, never changed in place, so an array names the same roles for its whole life.
+   */
+  private byRoles = new WeakMap<readonly string[], ActorEntry>();
   /** Compiled role sets by role set key (untemplated sets are shared by every actor holding them). */
   private readonly bases = new Map<string, { base: RoleSetBase; shared: CompiledRoles | undefined }>();
   private compiledVersion = -1;
@@ -173,20 +205,24 @@ export class StoreAuthorizer implements Authorizer {
     const version = this.store.version;
     const last = this.lastEntry;
     if (actor === this.lastActor && last !== undefined && last.version === version) return last.compiled;
-    let entry = this.byActor.get(actor);
+    let entry = this.byRoles.get(actor.roles);
+    if (entry === undefined || entry.version !== version) entry = this.byActor.get(actor);
     if (entry === undefined || entry.version !== version) {
-      entry = { version, compiled: this.compile(actor, version) };
-      this.byActor.set(actor, entry);
+      const compiled = this.compile(actor, version);
+      entry = { version, compiled: compiled.set };
+      if (compiled.shared) this.byRoles.set(actor.roles, entry);
+      else this.byActor.set(actor, entry);
     }
     this.lastActor = actor;
     this.lastEntry = entry;
     return entry.compiled;
   }
 
-  private compile(actor: Actor, version: number): CompiledRoles {
+  private compile(actor: Actor, version: number): { set: CompiledRoles; shared: boolean } {
     if (this.compiledVersion !== version) {
       this.bases.clear();
       this.byActor = new WeakMap();
+      this.byRoles = new WeakMap();
       this.compiledVersion = version;
     }
     const roles = actor.roles;
@@ -198,7 +234,9 @@ export class StoreAuthorizer implements Authorizer {
       this.bases.set(key, set);
     }
     // A set without placeholders is the same for everyone; one with them is filled in per actor.
-    return set.shared ?? new CompiledRoles(set.base, actor);
+    return set.shared !== undefined
+      ? { set: set.shared, shared: true }
+      : { set: new CompiledRoles(set.base, actor), shared: false };
   }
 
   /** The roles named and every role they include, each once (cycles end where they close). */

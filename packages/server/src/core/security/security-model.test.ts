@@ -12,7 +12,7 @@ import { SessionRegistry } from "../sessions.js";
 import { LoginThrottle } from "./authentication.js";
 import { anonymousProblem, effectiveAnonymous, isLoopbackHost } from "./model.js";
 import { SecurityService } from "./service.js";
-import type { Actor } from "./types.js";
+import type { Actor, Credentials } from "./types.js";
 
 function service(roles: RoleDefinitionInput[]): SecurityService {
   return new SecurityService(
@@ -85,6 +85,92 @@ describe("path permissions", () => {
     expect(s.authorizer.authorize(actor(["r"]), "view_session")).toBe(true);
     expect(s.authorizer.authorize(actor(["r"]), "modify_session")).toBe(false);
     expect(s.authorizer.authorize(actor(["unknown-role"]), "view_session")).toBe(false);
+  });
+});
+
+describe("path permissions against the rule, on random role sets", () => {
+  // The rule written plainly: among the assigned prefixes (templates filled in) that are the path or
+  // a whole-segment prefix of it, the deepest decide, the same depth adding up; none grants nothing.
+  // The authorizer starts its lookup at the depth of the deepest prefix, and answers root-only sets
+  // without a lookup (issue 11): this checks both against the rule.
+  const PERMS = ["read_topic", "update_topic", "select_topic"] as const;
+  const SEGMENTS = ["a", "b", "", "c"];
+  it("gives the rule's answer for every permission, path and actor", () => {
+    let state = 12345;
+    const rand = (n: number): number => {
+      state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+      return (state >>> 8) % n;
+    };
+    const pathOf = (depth: number): string =>
+      Array.from({ length: depth }, () => SEGMENTS[rand(SEGMENTS.length)] as string).join("/");
+    for (let round = 0; round < 150; round++) {
+      const roles: RoleDefinitionInput[] = [];
+      for (let r = 0, n = 1 + rand(2); r < n; r++) {
+        const paths: Record<string, (typeof PERMS)[number][]> = {};
+        for (let k = 0, m = rand(4); k < m; k++) {
+          const roll = rand(6);
+          const prefix =
+            roll === 0 ? "" : roll === 1 ? "{clientId}" : roll === 2 ? "u/{principal}" : pathOf(1 + rand(3));
+          if (prefix.endsWith("/")) continue; // a trailing `/` is the same prefix without it
+          paths[prefix] = PERMS.filter(() => rand(2) === 1);
+        }
+        roles.push({ name: `r${r}`, paths });
+      }
+      const s = service(roles);
+      const who = actor(
+        roles.map((r) => r.name),
+        rand(2) === 1 ? "p" : undefined,
+        rand(3) === 0 ? undefined : rand(2) === 1 ? "a" : "cl",
+      );
+      for (let q = 0; q < 12; q++) {
+        const path = pathOf(rand(5));
+        let depth = -1;
+        let mask = new Set<string>();
+        for (const role of roles) {
+          for (const [raw, perms] of Object.entries(role.paths ?? {})) {
+            let prefix: string | undefined = raw;
+            if (raw.includes("{")) {
+              const value = raw.includes("{principal}") ? who.principal : who.clientId;
+              prefix = value === undefined ? undefined : raw.replace(/\{(principal|clientId)\}/, value);
+            }
+            if (prefix === undefined) continue;
+            if (prefix !== "" && path !== prefix && !path.startsWith(`${prefix}/`)) continue;
+            const d = prefix === "" ? 0 : prefix.split("/").length;
+            if (d > depth) [depth, mask] = [d, new Set()];
+            if (d === depth) for (const p of perms) mask.add(p);
+          }
+        }
+        for (const p of PERMS) {
+          const context = JSON.stringify({ roles, who, path, p });
+          expect(s.authorizer.authorize(who, p, path), context).toBe(mask.has(p));
+        }
+      }
+    }
+  });
+});
+
+describe("compiled role sets shared by roles array", () => {
+  it("shares a set without placeholders, never one with them, and drops both on a change", async () => {
+    const s = service([
+      { name: "plain", paths: { "": ["read_topic"] } },
+      { name: "own", paths: { "{clientId}": ["update_topic"] } },
+    ]);
+    const roles = ["plain", "own"];
+    const one = actor(roles, undefined, "one");
+    const two = actor(roles, undefined, "two");
+    expect(s.authorizer.authorize(one, "update_topic", "one")).toBe(true);
+    expect(s.authorizer.authorize(two, "update_topic", "one")).toBe(false);
+    expect(s.authorizer.authorize(two, "update_topic", "two")).toBe(true);
+    expect(s.authorizer.authorize(one, "update_topic", "two")).toBe(false);
+    const plain = ["plain"];
+    expect(s.authorizer.authorize(actor(plain), "read_topic", "x")).toBe(true);
+    await s.execute(actor(["admin"]), {
+      op: "set_path_permissions",
+      role: "plain",
+      path: "",
+      permissions: [],
+    });
+    expect(s.authorizer.authorize(actor(plain), "read_topic", "x")).toBe(false);
   });
 });
 
@@ -210,5 +296,30 @@ describe("login throttle", () => {
     t.failed("10.0.0.3");
     now += 600_001;
     expect(t.delayFor("10.0.0.3")).toBe(0);
+  });
+
+  it("reads no remote address while no address has failed, and throttles one that did", async () => {
+    const s = service([]);
+    let reads = 0;
+    const from = (address: string): Credentials => ({
+      transport: "mqtt",
+      get remoteAddress() {
+        reads++;
+        return address;
+      },
+    });
+    expect(s.authenticateNow(from("10.0.0.1"))?.ok).toBe(true);
+    expect(reads).toBe(0);
+    const refused = await s.authenticate({
+      transport: "mqtt",
+      principal: "nobody",
+      password: "x",
+      remoteAddress: "10.0.0.2",
+    });
+    expect(refused.ok).toBe(false);
+    // The failed address waits (no answer at once); another one is let in at once.
+    expect(s.authenticateNow(from("10.0.0.2"))).toBeUndefined();
+    expect(reads).toBeGreaterThan(0);
+    expect(s.authenticateNow(from("10.0.0.1"))?.ok).toBe(true);
   });
 });

@@ -31,7 +31,7 @@ export function handleConnect(conn: MqttConnection, packet: IConnectPacket): voi
   const assigned = settleClientId(conn, packet);
   if (assigned === false)
     return refuse(conn, Reason.CLIENT_IDENTIFIER_NOT_VALID, "empty client id needs clean session");
-  authenticateConnect(conn, packet, (auth) => accept(conn, packet, assigned, auth));
+  authenticateConnect(conn, packet, assigned);
 }
 
 /** An accepted authentication's outcome. */
@@ -46,7 +46,7 @@ type Authenticated = Extract<AuthenticationOutcome, { ok: true }>;
 function authenticateConnect(
   conn: MqttConnection,
   packet: IConnectPacket,
-  then: (auth: Authenticated) => void,
+  assigned: boolean | undefined,
 ): void {
   const facade = conn.door.core.facade;
   const credentials: Credentials = {
@@ -57,25 +57,33 @@ function authenticateConnect(
     remoteAddress: conn.info.remoteAddress,
     certificate: conn.info.certificate,
   };
-  const settle = (outcome: AuthenticationOutcome): void => {
-    if (outcome.ok) return then(outcome);
-    if (outcome.reason === "bad_credentials")
-      return refuse(conn, Reason.BAD_USER_NAME_OR_PASSWORD, "bad user name or password");
-    refuse(conn, Reason.NOT_AUTHORIZED, "not authorized");
-  };
+  // No closure per CONNECT on the common path (issue 11, CPU per connection): answered at once.
   const now = facade.authenticateNow(credentials);
-  if (now !== undefined) return settle(now);
+  if (now !== undefined) return settleAuthentication(conn, packet, assigned, now);
   conn.pauseForAuthentication();
   void facade.authenticate(credentials).then((outcome) => {
     if (conn.closed) return;
     try {
-      settle(outcome);
+      settleAuthentication(conn, packet, assigned, outcome);
     } catch (err) {
       conn.failed(err, "connect");
       return;
     }
     conn.resumeAfterAuthentication();
   });
+}
+
+/** Accepts an authenticated CONNECT, or refuses it with the outcome's reason. */
+function settleAuthentication(
+  conn: MqttConnection,
+  packet: IConnectPacket,
+  assigned: boolean | undefined,
+  outcome: AuthenticationOutcome,
+): void {
+  if (outcome.ok) return accept(conn, packet, assigned, outcome);
+  if (outcome.reason === "bad_credentials")
+    return refuse(conn, Reason.BAD_USER_NAME_OR_PASSWORD, "bad user name or password");
+  refuse(conn, Reason.NOT_AUTHORIZED, "not authorized");
 }
 
 /** The owner of every anonymous session (one object for all, issue 11). */
@@ -310,32 +318,20 @@ function settleKeepAlive(conn: MqttConnection, packet: IConnectPacket): number |
   return undefined;
 }
 
-function sendConnack(
-  conn: MqttConnection,
-  a: {
-    present: boolean;
-    assigned: string | undefined;
-    grantedExpiry: number | undefined;
-    serverKeepAlive: number | undefined;
-  },
-): void {
-  if (a.assigned === undefined) {
-    conn.write(connackBytes(conn, a, () => encodeConnack(conn, a)));
-    return;
-  }
-  conn.write(encodeConnack(conn, a));
+function sendConnack(conn: MqttConnection, a: ConnackFields): void {
+  conn.write(a.assigned === undefined ? connackBytes(conn, a) : encodeConnack(conn, a));
+}
+
+/** What an accepting CONNACK says beyond the door's limits. */
+interface ConnackFields {
+  present: boolean;
+  assigned?: string | undefined;
+  grantedExpiry: number | undefined;
+  serverKeepAlive: number | undefined;
 }
 
 /** Encodes an accepting CONNACK (with the door's limits as v5 properties). */
-function encodeConnack(
-  conn: MqttConnection,
-  a: {
-    present: boolean;
-    assigned?: string | undefined;
-    grantedExpiry: number | undefined;
-    serverKeepAlive: number | undefined;
-  },
-): Buffer {
+function encodeConnack(conn: MqttConnection, a: ConnackFields): Buffer {
   const options = conn.door.options;
   const packet: IConnackPacket = { cmd: "connack", sessionPresent: a.present };
   if (conn.protocolVersion === 5) {
@@ -359,23 +355,29 @@ function encodeConnack(
  * The bytes of accepting CONNACKs without an assigned client id, by door options, protocol version,
  * session present, granted expiry and server keep alive: the same few packets for almost every
  * client, so they are encoded once (encoding one cost a visible share of a CONNECT; issue 11, connect
- * rate). At most {@link CONNACK_CACHE_MAX} per door options: clients choose their expiry.
+ * rate). The four plain ones (no expiry granted below the request, no Server Keep Alive) by index,
+ * without a key; at most {@link CONNACK_CACHE_MAX} others per door options: clients choose their expiry.
  */
-const connackCache = new WeakMap<object, Map<string, Buffer>>();
+interface ConnackCache {
+  /** By (v5 ? 2 : 0) + (present ? 1 : 0). */
+  readonly plain: (Buffer | undefined)[];
+  readonly others: Map<string, Buffer>;
+}
+const connackCache = new WeakMap<object, ConnackCache>();
 const CONNACK_CACHE_MAX = 64;
 
-function connackBytes(
-  conn: MqttConnection,
-  a: { present: boolean; grantedExpiry: number | undefined; serverKeepAlive: number | undefined },
-  encode: () => Buffer,
-): Buffer {
+function connackBytes(conn: MqttConnection, a: ConnackFields): Buffer {
   let cache = connackCache.get(conn.door.options);
-  if (!cache) connackCache.set(conn.door.options, (cache = new Map()));
+  if (!cache) connackCache.set(conn.door.options, (cache = { plain: [], others: new Map() }));
+  if (a.grantedExpiry === undefined && a.serverKeepAlive === undefined) {
+    const i = (conn.protocolVersion === 5 ? 2 : 0) + (a.present ? 1 : 0);
+    return (cache.plain[i] ??= encodeConnack(conn, a));
+  }
   const key = `${conn.protocolVersion}|${a.present}|${a.grantedExpiry}|${a.serverKeepAlive}`;
-  let bytes = cache.get(key);
+  let bytes = cache.others.get(key);
   if (bytes === undefined) {
-    bytes = encode();
-    if (cache.size < CONNACK_CACHE_MAX) cache.set(key, bytes);
+    bytes = encodeConnack(conn, a);
+    if (cache.others.size < CONNACK_CACHE_MAX) cache.others.set(key, bytes);
   }
   return bytes;
 }

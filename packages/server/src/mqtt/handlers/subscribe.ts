@@ -43,45 +43,39 @@ export function handleSubscribe(conn: MqttConnection, packet: ISubscribePacket):
 type Outcome = { code: number; filter: string; sendRetained: boolean } | "closed";
 
 /** A subscription the façade refused: counted, logged, and answered 0x87 (v5) or 0x80 (3.1.1). */
-function notAuthorized(
-  conn: MqttConnection,
-  filter: string,
-  err: unknown,
-  failure: (reason: number) => Outcome,
-): Outcome {
+function notAuthorized(conn: MqttConnection, filter: string, err: unknown): Outcome {
   const e = SkeinError.from(err);
   if (e.code !== "NOT_AUTHORIZED") throw err;
   conn.log.debug({ filter, problem: e.message }, "subscription refused");
   conn.door.core.metrics.inc("mqtt_subscriptions_refused_total", { reason: "not_authorized" });
-  return failure(Reason.NOT_AUTHORIZED);
+  return failure(conn, filter, Reason.NOT_AUTHORIZED);
+}
+
+/** A refused filter's outcome: the reason (v5) or 0x80 (3.1.1) [MQTT-3.9.3-?]. */
+function failure(conn: MqttConnection, filter: string, reason: number): Outcome {
+  return { code: conn.protocolVersion === 5 ? reason : 0x80, filter, sendRetained: false };
 }
 
 function subscribeOne(conn: MqttConnection, sub: ISubscription, subscriptionId: number | undefined): Outcome {
   const session = conn.session;
-  const v5 = conn.protocolVersion === 5;
-  const failure = (reason: number): Outcome => ({
-    code: v5 ? reason : 0x80,
-    filter: sub.topic,
-    sendRetained: false,
-  });
   const parsed = parseFilter(conn, sub.topic);
   if (typeof parsed === "string") {
     conn.log.debug({ filter: sub.topic, problem: parsed }, "subscription refused");
     conn.door.core.metrics.inc("mqtt_subscriptions_refused_total", { reason: "filter_invalid" });
-    return failure(Reason.TOPIC_FILTER_INVALID);
+    return failure(conn, sub.topic, Reason.TOPIC_FILTER_INVALID);
   }
   // No Local on a shared subscription is a protocol error [MQTT-3.8.3-4].
   if (parsed.shareGroup !== undefined && sub.nl) {
     conn.protocolError("No Local on a shared subscription");
     return "closed";
   }
-  if (!session) return failure(Reason.UNSPECIFIED_ERROR);
+  if (!session) return failure(conn, sub.topic, Reason.UNSPECIFIED_ERROR);
   if (
     !session.subscriptions.has(sub.topic) &&
     session.subscriptions.size >= conn.door.options.maxSubscriptionsPerSession
   ) {
     conn.door.core.metrics.inc("mqtt_subscriptions_refused_total", { reason: "quota" });
-    return failure(Reason.QUOTA_EXCEEDED);
+    return failure(conn, sub.topic, Reason.QUOTA_EXCEEDED);
   }
   const qos = Math.min(sub.qos, 2) as QoS;
   const options = subscriptionOptions(
@@ -94,11 +88,11 @@ function subscribeOne(conn: MqttConnection, sub: ISubscription, subscriptionId: 
   if (parsed.shareGroup === undefined && parsed.filter.startsWith(REQUEST_PREFIX)) {
     // Subscribing to $request/<path> makes the client a handler of <path> (DESIGN §4). Only MQTT 5
     // clients can answer (they see the Response Topic), so 3.1.1 clients are refused (SUBACK 0x80).
-    if (conn.protocolVersion !== 5) return failure(Reason.TOPIC_FILTER_INVALID);
+    if (conn.protocolVersion !== 5) return failure(conn, sub.topic, Reason.TOPIC_FILTER_INVALID);
     const code = subscribeHandler(conn, parsed.filter, qos);
     if (code === Reason.NOT_AUTHORIZED)
       conn.door.core.metrics.inc("mqtt_subscriptions_refused_total", { reason: "not_authorized" });
-    if (code >= 0x80) return failure(code);
+    if (code >= 0x80) return failure(conn, sub.topic, code);
     session.addSubscription({ key: sub.topic, filter: parsed.filter, shareGroup: undefined, options });
     return { code, filter: parsed.filter, sendRetained: false };
   }
@@ -113,7 +107,7 @@ function subscribeOne(conn: MqttConnection, sub: ISubscription, subscriptionId: 
     ));
   } catch (err) {
     // Refused per filter: v5 SUBACK 0x87, 3.1.1 0x80 [MQTT-3.9.3-?] (§3.9.3).
-    return notAuthorized(conn, sub.topic, err, failure);
+    return notAuthorized(conn, sub.topic, err);
   }
   session.addSubscription({ key: sub.topic, filter: parsed.filter, shareGroup: parsed.shareGroup, options });
   conn.door.core.metrics.inc("mqtt_subscriptions_total");
