@@ -65,6 +65,11 @@ export class MqttDoor {
    * is one entry in a slot, not a runtime timer of its own.
    */
   readonly timers: TimerWheel<MqttConnection>;
+  /**
+   * The clock's time (epoch ms) when the door was made: connections keep the time of their last
+   * packet relative to it, a small integer rather than a boxed double each (issue 11).
+   */
+  readonly epoch: number;
   /** The session hooks every session shares (methods of the door, not closures per session). */
   private readonly sessionHooks: SessionHooks;
   /** Hot-path counters. */
@@ -91,6 +96,7 @@ export class MqttDoor {
       createSpec: options.allowTopicCreation ? (u: Update) => inferSpec(u, options) : undefined,
     };
     this.timers = new TimerWheel(core.clock);
+    this.epoch = core.clock.now();
     const m = core.metrics;
     this.pendingConnect = new PendingConnectBytes(options.maxPendingConnectBytes, m);
     this.counters = {

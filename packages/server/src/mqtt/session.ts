@@ -51,13 +51,24 @@ export interface SessionLink {
   sendPubrel(packetId: number): void;
 }
 
-/** A subscription as the session remembers it. */
+/**
+ * A subscription as the session remembers it: for a filter in the core's index, the index's own
+ * record (a second one per subscription would cost 56 bytes, issue 11), which has no `key`.
+ */
 export interface SessionSubscription {
-  /** The filter as subscribed (with any `$share/group/` prefix). */
-  readonly key: string;
+  /**
+   * The filter as subscribed (with any `$share/group/` prefix); when absent, the one
+   * {@link subscriptionKey} makes of `filter` and `shareGroup`.
+   */
+  readonly key?: string | undefined;
   readonly filter: string;
   readonly shareGroup: string | undefined;
   options: SubscriptionOptions;
+}
+
+/** The filter as subscribed, with any `$share/{group}/` prefix. */
+export function subscriptionKey(sub: SessionSubscription): string {
+  return sub.key ?? (sub.shareGroup === undefined ? sub.filter : `$share/${sub.shareGroup}/${sub.filter}`);
 }
 
 /** The will of a connection [MQTT-3.1.2-8]. */
@@ -125,18 +136,12 @@ export class MqttSession implements Subscriber {
    * so idle sessions do not pay for it; a table without per-message allocation (issue 12 item 18).
    */
   private window: InflightWindow<Outgoing> | undefined;
-  /** Messages waiting for room in the inflight window or on the socket (or for the client to return). */
-  readonly queue = new Deque<Outgoing>();
+  /** {@link queue}, made on the first message queued (an idle session holds none, issue 11). */
+  private queued: Deque<Outgoing> | undefined;
   /** Bytes held by {@link queue} (payload and topic), and by the part of it not read yet. */
   queuedBytes = 0;
-  /**
-   * A restored session's queue while it is still on disk: read when the client comes back or when a
-   * bound must drop its oldest message. Meanwhile new messages wait behind it in {@link queue}, and
-   * nothing is sent (the kept messages go first, under the packet ids they were sent with).
-   */
-  private unread: UnreadQueue | undefined;
-  /** QoS 2 packet ids received and not yet released (made on first use: idle sessions do not pay for it). */
-  private qos2Ids: PacketIdSet | undefined;
+  /** What an idle session never uses, made on first use ({@link SessionExtras}). */
+  private extras: SessionExtras | undefined;
   link: SessionLink | undefined;
   /** Seconds the session lives on after disconnection (0xFFFFFFFF = forever). */
   expiryIntervalSec = 0;
@@ -145,10 +150,6 @@ export class MqttSession implements Subscriber {
   protocolVersion: 4 | 5 = 4;
   /** Where the session's changes are kept, while it outlives its connection and a store is attached. */
   durable: DurableSession | undefined;
-  /** Epoch ms at which a pending delayed will is due (while offline). */
-  private willAt: number | undefined;
-  /** Epoch ms at which the offline session expires (undefined while online or never). */
-  private expiresAt: number | undefined;
   /**
    * Who owns the session: the principal that authenticated its last connection (undefined inside:
    * anonymous). Undefined itself while unknown. Another principal may not take the session over.
@@ -160,14 +161,11 @@ export class MqttSession implements Subscriber {
   slow = false;
   /** True while the door holds publishers for this session. */
   congested = false;
-  private replays: Map<string, Replay> | undefined;
   /**
-   * Sends waiting for a commit, in order: a kept session's QoS 2 PUBLISH goes out once its packet id
-   * is committed, and its PUBREL once the PUBREC is (see {@link sendAfter}). Made on first use.
+   * Retained values still to be sent, by filter. Here, not in {@link SessionExtras}: every SUBSCRIBE
+   * makes one for a moment (whose source may yield nothing), which would make the extras of every session.
    */
-  private waitingSends: WaitingSend[] | undefined;
-  private willTimer: Timer | undefined;
-  private expiryTimer: Timer | undefined;
+  private replays: Map<string, Replay> | undefined;
   ended = false;
   /** The session the core checks operations and deliveries against (set at each CONNECT). */
   actor: Actor;
@@ -188,7 +186,65 @@ export class MqttSession implements Subscriber {
   get incomingQos2(): PacketIdSet {
     // Room for a few ids at first (most clients hold one or two); it grows, rarely, when a client
     // holds more at once, up to the Receive Maximum we announced (v5) or 65535 (3.1.1).
-    return (this.qos2Ids ??= new PacketIdSet(Math.min(this.options.receiveMaximum, 8)));
+    return (this.x.qos2Ids ??= new PacketIdSet(Math.min(this.options.receiveMaximum, 8)));
+  }
+
+  /** Messages waiting for room in the inflight window or on the socket (or for the client to return). */
+  get queue(): Deque<Outgoing> {
+    return this.queued ?? EMPTY_QUEUE;
+  }
+
+  /** The queue, made now if it was not (to push to). */
+  private get fillableQueue(): Deque<Outgoing> {
+    return (this.queued ??= new Deque<Outgoing>());
+  }
+
+  /** The rarely used state, made now if it was not. */
+  private get x(): SessionExtras {
+    return (this.extras ??= new SessionExtras());
+  }
+
+  /**
+   * A restored session's queue while it is still on disk: read when the client comes back or when a
+   * bound must drop its oldest message. Meanwhile new messages wait behind it in {@link queue}, and
+   * nothing is sent (the kept messages go first, under the packet ids they were sent with).
+   */
+  private get unread(): UnreadQueue | undefined {
+    return this.extras?.unread;
+  }
+
+  private set unread(unread: UnreadQueue | undefined) {
+    if (unread !== undefined || this.extras !== undefined) this.x.unread = unread;
+  }
+
+  /** Epoch ms at which a pending delayed will is due (while offline). */
+  private get willAt(): number | undefined {
+    return this.extras?.willAt;
+  }
+
+  private set willAt(at: number | undefined) {
+    if (at !== undefined || this.extras !== undefined) this.x.willAt = at;
+  }
+
+  /** Epoch ms at which the offline session expires (undefined while online or never). */
+  private get expiresAt(): number | undefined {
+    return this.extras?.expiresAt;
+  }
+
+  private set expiresAt(at: number | undefined) {
+    if (at !== undefined || this.extras !== undefined) this.x.expiresAt = at;
+  }
+
+  /**
+   * Sends waiting for a commit, in order: a kept session's QoS 2 PUBLISH goes out once its packet id
+   * is committed, and its PUBREL once the PUBREC is (see {@link sendAfter}). Made on first use.
+   */
+  private get waitingSends(): WaitingSend[] | undefined {
+    return this.extras?.waitingSends;
+  }
+
+  private set waitingSends(sends: WaitingSend[] | undefined) {
+    if (sends !== undefined || this.extras !== undefined) this.x.waitingSends = sends;
   }
 
   /** Messages in flight (sent, not yet fully acknowledged). */
@@ -426,10 +482,16 @@ export class MqttSession implements Subscriber {
     } else this.save();
   }
 
-  /** Keeps a subscription (`sub.key` is the filter as subscribed). */
+  /**
+   * Keeps a subscription (`sub.key` is the filter as subscribed). When the core's index holds it (made
+   * just before), the session keeps the index's record instead of `sub` (issue 11).
+   */
   addSubscription(sub: SessionSubscription): void {
-    this.subscriptions.set(sub.key, sub);
-    this.durable?.subscribe(sub.key, sub.options);
+    const key = subscriptionKey(sub);
+    const indexed = this.core.facade.subscriptionOf(sub.filter, sub.shareGroup, this);
+    const kept = indexed !== undefined && indexed.options === sub.options && subscriptionKey(indexed) === key;
+    this.subscriptions.set(key, kept ? indexed : sub);
+    this.durable?.subscribe(key, sub.options);
   }
 
   /** Forgets a subscription; false when there was none. */
@@ -568,11 +630,11 @@ export class MqttSession implements Subscriber {
     this.expiresAt = expiresAt;
     if (this.will !== undefined && willAt !== undefined) {
       this.willAt = willAt;
-      this.willTimer = clock.setTimeout(() => this.publishWill(), Math.max(0, willAt - now));
+      this.x.willTimer = clock.setTimeout(() => this.publishWill(), Math.max(0, willAt - now));
     }
     if (expiresAt !== undefined) {
-      this.expiryTimer = clock.setTimeout(() => this.end(), Math.max(0, expiresAt - now));
-      this.expiryTimer.unref?.();
+      const timer = (this.x.expiryTimer = clock.setTimeout(() => this.end(), Math.max(0, expiresAt - now)));
+      timer.unref?.();
     }
   }
 
@@ -603,8 +665,11 @@ export class MqttSession implements Subscriber {
     const delayed = this.willAt !== undefined;
     this.will = undefined;
     this.willAt = undefined;
-    if (this.willTimer) this.core.clock.clearTimeout(this.willTimer);
-    this.willTimer = undefined;
+    const extras = this.extras;
+    if (extras !== undefined && extras.willTimer) {
+      this.core.clock.clearTimeout(extras.willTimer);
+      extras.willTimer = undefined;
+    }
     if (!will) return;
     // A kept offline session no longer has a pending will (an ending session is forgotten anyway).
     if (delayed && !this.ended) this.save(this.expiresAt);
@@ -681,7 +746,7 @@ export class MqttSession implements Subscriber {
   /** Keeps all of a session that was not kept before (a takeover turned it into a persistent one). */
   private keepEverything(durable: DurableSession): void {
     this.save();
-    for (const sub of this.subscriptions.values()) durable.subscribe(sub.key, sub.options);
+    for (const sub of this.subscriptions.values()) durable.subscribe(subscriptionKey(sub), sub.options);
     for (const message of this.queue)
       if (message.messageId === NOT_KEPT)
         message.messageId = durable.enqueue(
@@ -705,7 +770,8 @@ export class MqttSession implements Subscriber {
         );
         if (window.released(packetId)) void durable.released(message.messageId, packetId);
       }
-    for (const id of this.incomingQos2.ids()) void durable.recordQos2(id);
+    const qos2Ids = this.extras?.qos2Ids;
+    if (qos2Ids !== undefined) for (const id of qos2Ids.ids()) void durable.recordQos2(id);
   }
 
   /** Pulls retained values while the socket is below its high-water mark and the window has room. */
@@ -764,7 +830,7 @@ export class MqttSession implements Subscriber {
         message.subscriptionIds,
         undefined,
       );
-    this.queue.push(message);
+    this.fillableQueue.push(message);
     this.queuedBytes += size;
     total.value += size;
   }
@@ -829,7 +895,7 @@ export class MqttSession implements Subscriber {
         messageId: m.messageId,
       };
       if (m.state === "queued" || m.packetId === undefined) {
-        this.queue.push(message);
+        this.fillableQueue.push(message);
         const size = sizeOf(message);
         this.queuedBytes += size;
         total.value += size;
@@ -838,7 +904,7 @@ export class MqttSession implements Subscriber {
       this.window ??= new InflightWindow(this.options.maxInflight);
       this.window.restore(m.packetId, message, m.state === "released");
     }
-    for (const message of later) this.queue.push(message);
+    for (const message of later) this.fillableQueue.push(message);
     if (this.options.queueDropPolicy === "drop-oldest") this.trimToBounds();
     this.resend();
   }
@@ -895,12 +961,32 @@ export class MqttSession implements Subscriber {
   }
 
   private cancelTimers(): void {
-    if (this.expiryTimer) this.core.clock.clearTimeout(this.expiryTimer);
-    if (this.willTimer) this.core.clock.clearTimeout(this.willTimer);
-    this.expiryTimer = undefined;
-    this.willTimer = undefined;
+    const extras = this.extras;
+    if (extras === undefined) return;
+    if (extras.expiryTimer) this.core.clock.clearTimeout(extras.expiryTimer);
+    if (extras.willTimer) this.core.clock.clearTimeout(extras.willTimer);
+    extras.expiryTimer = undefined;
+    extras.willTimer = undefined;
   }
 }
+
+/**
+ * What an idle session never uses, apart from {@link MqttSession} and made on its first use: each field
+ * of the session itself is 8 bytes on every session (issue 11, docs/performance.md "Scale: connections").
+ */
+class SessionExtras {
+  unread: UnreadQueue | undefined = undefined;
+  /** QoS 2 packet ids received and not yet released. */
+  qos2Ids: PacketIdSet | undefined = undefined;
+  willAt: number | undefined = undefined;
+  expiresAt: number | undefined = undefined;
+  waitingSends: WaitingSend[] | undefined = undefined;
+  willTimer: Timer | undefined = undefined;
+  expiryTimer: Timer | undefined = undefined;
+}
+
+/** The queue of every session that never queued anything (never pushed to: {@link MqttSession.fillableQueue}). */
+const EMPTY_QUEUE = new Deque<Outgoing>();
 
 /** A will as the core keeps it. */
 function durableWill(will: Will, publishAt: number | undefined): DurableWill {
