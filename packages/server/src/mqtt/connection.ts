@@ -92,15 +92,20 @@ export class MqttConnection implements SessionLink, WheelEntry {
   private readThisTurn = 0;
   /** Bytes handed to the socket so far (with writableLength: how much of it left). */
   private bytesWritten = 0;
-  /** Who the CONNECT was authenticated as, and when its credentials expire (a JWT's `exp`), if they do. */
-  authenticated:
-    { readonly principal: string | undefined; readonly expiresAt?: number | undefined } | undefined;
+  /** Where the connection came from (`info` without the certificate, which is in the extras). */
+  readonly remoteAddress: string;
+  /** `tcp`, `tls`, `ws` or `wss`. */
+  readonly transport: string;
 
   constructor(
     readonly door: MqttDoor,
     readonly socket: Duplex,
-    readonly info: ConnectionInfo,
+    info: ConnectionInfo,
   ) {
+    // Its fields, not the listener's object (48 bytes a connection, issue 11).
+    this.remoteAddress = info.remoteAddress;
+    this.transport = info.transport;
+    if (info.certificate !== undefined) this.x.certificate = info.certificate;
     // Until CONNECT is accepted, only a small packet: a larger CONNECT is refused from its header.
     this.framer = new Framer(Math.min(door.options.maxConnectPacketSize, door.options.maxPacketSize));
     this.inflightLimit = door.options.maxInflight;
@@ -125,6 +130,26 @@ export class MqttConnection implements SessionLink, WheelEntry {
   private onDrain(): void {
     this.resumeReading(PAUSED_OUTBOUND);
     this.session?.drain();
+  }
+
+  /** Facts about where the connection came from. */
+  get info(): ConnectionInfo {
+    const certificate = this.extras?.certificate;
+    return certificate === undefined
+      ? { remoteAddress: this.remoteAddress, transport: this.transport }
+      : { remoteAddress: this.remoteAddress, transport: this.transport, certificate };
+  }
+
+  /**
+   * Who the CONNECT was authenticated as, and when its credentials expire (a JWT's `exp`), if they do:
+   * only the expiry is kept, in the extras when there is one (issue 11; the principal is the session's).
+   */
+  set authenticated(auth: {
+    readonly principal: string | undefined;
+    readonly expiresAt?: number | undefined;
+  }) {
+    const expiresAt = auth.expiresAt;
+    if (expiresAt !== undefined || this.extras !== undefined) this.x.credentialsExpireAt = expiresAt;
   }
 
   /** The rarely used state, made now if it was not. */
@@ -163,8 +188,8 @@ export class MqttConnection implements SessionLink, WheelEntry {
   /** This connection's logger, made on first use (idle connections never pay for it). */
   get log(): Logger {
     return (this.x.logger ??= this.door.log.child({
-      remote: this.info.remoteAddress,
-      transport: this.info.transport,
+      remote: this.remoteAddress,
+      transport: this.transport,
     }));
   }
 
@@ -352,7 +377,7 @@ export class MqttConnection implements SessionLink, WheelEntry {
    * [MQTT-3.1.2-8].
    */
   expireWithCredentials(): void {
-    const expiresAt = this.authenticated?.expiresAt;
+    const expiresAt = this.extras?.credentialsExpireAt;
     if (expiresAt === undefined) return;
     this.x.disarmExpiry = armExpiry(this.door.core.clock, expiresAt, () => {
       this.x.disarmExpiry = undefined;
@@ -724,6 +749,10 @@ class ConnectionExtras {
   heldBy: MqttSession | undefined = undefined;
   commitAcks: CommitAcks | undefined = undefined;
   stallTimer: Timer | undefined = undefined;
+  /** The client certificate the listener verified, if any. */
+  certificate: Credentials["certificate"] = undefined;
+  /** When the credentials the CONNECT was let in with expire (epoch ms), if they do. */
+  credentialsExpireAt: number | undefined = undefined;
   /** Disarms the close at credential expiry. */
   disarmExpiry: (() => void) | undefined = undefined;
 }

@@ -104,7 +104,7 @@ class MqttSessionHandle implements SessionHandle {
     const properties: Record<string, string> = {
       $SessionId: this.session.sessionId,
       $ClientId: this.session.clientId,
-      $ClientIP: conn.info.remoteAddress,
+      $ClientIP: conn.remoteAddress,
       $Transport: "mqtt",
       $StartTime: String(this.startTime),
       $ServerName: conn.door.serverName,
@@ -157,7 +157,7 @@ class MqttSessionHandle implements SessionHandle {
   /** The session's subscriptions, for client control (`clients.getSubscriptions`). */
   subscriptions(): SessionSubscriptionInfo[] {
     const out: SessionSubscriptionInfo[] = [];
-    for (const { filter, shareGroup, options } of this.session.subscriptions.values()) {
+    for (const { filter, shareGroup, options } of this.session.subscriptionList()) {
       out.push({ subscription: filter, qos: options.qos, ...(shareGroup !== undefined && { shareGroup }) });
     }
     return out;

@@ -10,7 +10,6 @@ import type { Core } from "../core/core.js";
 import { sessionActor } from "../core/facade.js";
 import type { Actor } from "../core/security/types.js";
 import type { Timer } from "../core/ports.js";
-import { SmallMap } from "../core/small-map.js";
 import type { DurableSession, DurableWill, RestoredMessage, RestoredSession } from "../core/session-store.js";
 import type { QoS, ReadCache, Subscriber, Subscription, SubscriptionOptions, Update } from "../core/types.js";
 import { Deque } from "./deque.js";
@@ -71,6 +70,36 @@ export function subscriptionKey(sub: SessionSubscription): string {
   return sub.key ?? (sub.shareGroup === undefined ? sub.filter : `$share/${sub.shareGroup}/${sub.filter}`);
 }
 
+/** What others read of a session's subscriptions, by filter as subscribed (a `Map`'s reading methods). */
+export interface SessionSubscriptions {
+  has(key: string): boolean;
+  get(key: string): SessionSubscription | undefined;
+  readonly size: number;
+  /** In the order first made. */
+  values(): IterableIterator<SessionSubscription>;
+}
+
+/** {@link MqttSession.subscriptions}: made when asked for (a SUBSCRIBE, client control), not kept. */
+class SubscriptionsView implements SessionSubscriptions {
+  constructor(private readonly session: MqttSession) {}
+
+  has(key: string): boolean {
+    return this.session.subscriptionFor(key) !== undefined;
+  }
+
+  get(key: string): SessionSubscription | undefined {
+    return this.session.subscriptionFor(key);
+  }
+
+  get size(): number {
+    return this.session.subscriptionCount;
+  }
+
+  values(): IterableIterator<SessionSubscription> {
+    return this.session.subscriptionList();
+  }
+}
+
 /** The will of a connection [MQTT-3.1.2-8]. */
 export interface Will {
   update: Update;
@@ -128,8 +157,13 @@ interface WaitingSend {
 
 /** State of one MQTT session. */
 export class MqttSession implements Subscriber {
-  /** By filter as subscribed; one entry without a map (most sessions hold one, issue 11). */
-  readonly subscriptions = new SmallMap<string, SessionSubscription>();
+  /**
+   * The session's subscription while it holds exactly one, as most do: in the session itself, without
+   * a map or a small-map object (issue 11). Its key is {@link subscriptionKey}.
+   */
+  private oneSubscription: SessionSubscription | undefined;
+  /** All of them, by filter as subscribed, while it holds two or more ({@link oneSubscription} is undefined). */
+  private subscriptionMap: Map<string, SessionSubscription> | undefined;
   /**
    * QoS 1/2 messages sent and not yet fully acknowledged, by packet id, with the state of each QoS 2
    * exchange beside it (not in a copy of the message per delivery). Made on the first QoS 1/2 delivery,
@@ -180,6 +214,68 @@ export class MqttSession implements Subscriber {
     private readonly hooks: SessionHooks,
   ) {
     this.actor = sessionActor(sessionId, undefined, clientId);
+  }
+
+  /** The subscriptions, by filter as subscribed (read only: the session changes them). */
+  get subscriptions(): SessionSubscriptions {
+    return new SubscriptionsView(this);
+  }
+
+  /** The subscription to `key` (the filter as subscribed), if any. */
+  subscriptionFor(key: string): SessionSubscription | undefined {
+    const many = this.subscriptionMap;
+    if (many !== undefined) return many.get(key);
+    const one = this.oneSubscription;
+    return one !== undefined && subscriptionKey(one) === key ? one : undefined;
+  }
+
+  /** How many subscriptions the session holds. */
+  get subscriptionCount(): number {
+    const many = this.subscriptionMap;
+    return many !== undefined ? many.size : this.oneSubscription !== undefined ? 1 : 0;
+  }
+
+  /** The subscriptions, in the order first made. */
+  subscriptionList(): IterableIterator<SessionSubscription> {
+    const many = this.subscriptionMap;
+    if (many !== undefined) return many.values();
+    const one = this.oneSubscription;
+    return (one !== undefined ? [one] : []).values();
+  }
+
+  /** Keeps `sub` under `key` (its {@link subscriptionKey}), replacing one with that key. */
+  private setSubscription(key: string, sub: SessionSubscription): void {
+    const many = this.subscriptionMap;
+    if (many !== undefined) {
+      many.set(key, sub);
+      return;
+    }
+    const one = this.oneSubscription;
+    if (one === undefined || subscriptionKey(one) === key) {
+      this.oneSubscription = sub;
+      return;
+    }
+    this.subscriptionMap = new Map([
+      [subscriptionKey(one), one],
+      [key, sub],
+    ]);
+    this.oneSubscription = undefined;
+  }
+
+  /** Forgets the subscription under `key`; false when there was none. */
+  private deleteSubscription(key: string): boolean {
+    const many = this.subscriptionMap;
+    if (many === undefined) {
+      if (this.subscriptionFor(key) === undefined) return false;
+      this.oneSubscription = undefined;
+      return true;
+    }
+    if (!many.delete(key)) return false;
+    if (many.size === 1) {
+      this.oneSubscription = many.values().next().value;
+      this.subscriptionMap = undefined;
+    }
+    return true;
   }
 
   /** QoS 2 packet ids received and not yet released [MQTT-4.3.3-3]. */
@@ -490,13 +586,13 @@ export class MqttSession implements Subscriber {
     const key = subscriptionKey(sub);
     const indexed = this.core.facade.subscriptionOf(sub.filter, sub.shareGroup, this);
     const kept = indexed !== undefined && indexed.options === sub.options && subscriptionKey(indexed) === key;
-    this.subscriptions.set(key, kept ? indexed : sub);
+    this.setSubscription(key, kept ? indexed : sub);
     this.durable?.subscribe(key, sub.options);
   }
 
   /** Forgets a subscription; false when there was none. */
   removeSubscription(key: string): boolean {
-    if (!this.subscriptions.delete(key)) return false;
+    if (!this.deleteSubscription(key)) return false;
     this.durable?.unsubscribe(key);
     return true;
   }
@@ -545,7 +641,7 @@ export class MqttSession implements Subscriber {
       const sub = subscriptionOf(key);
       if (sub === undefined) continue;
       sub.options = options;
-      this.subscriptions.set(key, sub);
+      this.setSubscription(key, sub);
       // $request/ handlers are registered again when the client comes back (restoreHandlers).
       if (!sub.filter.startsWith(REQUEST_FILTER_PREFIX))
         this.core.facade.restoreSubscription(sub.filter, sub.shareGroup, this, options);
@@ -647,9 +743,9 @@ export class MqttSession implements Subscriber {
     this.publishWill();
     this.durable?.remove();
     this.durable = undefined;
-    for (const sub of this.subscriptions.values())
+    for (const sub of this.subscriptionList())
       this.core.facade.unsubscribe(this.actor, sub.filter, sub.shareGroup, this);
-    this.subscriptions.clear();
+    this.oneSubscription = this.subscriptionMap = undefined;
     this.window = undefined;
     this.hooks.queuedBytesTotal.value -= this.queuedBytes;
     this.queuedBytes = 0;
@@ -746,7 +842,7 @@ export class MqttSession implements Subscriber {
   /** Keeps all of a session that was not kept before (a takeover turned it into a persistent one). */
   private keepEverything(durable: DurableSession): void {
     this.save();
-    for (const sub of this.subscriptions.values()) durable.subscribe(subscriptionKey(sub), sub.options);
+    for (const sub of this.subscriptionList()) durable.subscribe(subscriptionKey(sub), sub.options);
     for (const message of this.queue)
       if (message.messageId === NOT_KEPT)
         message.messageId = durable.enqueue(
