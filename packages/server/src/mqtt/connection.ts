@@ -61,14 +61,8 @@ export class MqttConnection implements SessionLink, WheelEntry {
   private extras: ConnectionExtras | undefined;
   /** Keep alive in effect (s); 0 = none. */
   keepAliveSec = 0;
-  /** Client's Maximum Packet Size (bytes). */
-  clientMaxPacketSize = 268_435_455;
   /** Client's Receive Maximum, capped by the server's maxInflight. */
   inflightLimit: number;
-  /** Client's Topic Alias Maximum (server -> client aliases). */
-  clientTopicAliasMax = 0;
-  /** Send Reason Strings and User Properties on errors (Request Problem Information). */
-  problemInformation = true;
   /**
    * When a packet last arrived, in ms since the door started ({@link MqttDoor.epoch}) as a 32-bit
    * integer ({@link sinceEpoch}): held in the object, where an epoch-ms value (a double) costs each
@@ -80,7 +74,8 @@ export class MqttConnection implements SessionLink, WheelEntry {
    * awaiting CONNECT, keep alive once connected); NaN when not scheduled.
    */
   wheelAt = NaN;
-  private corked = false;
+  /** {@link CORKED} and {@link NO_PROBLEM_INFORMATION}: one small integer, not two fields (issue 11). */
+  private bits = 0;
   /**
    * Why reading is paused: {@link PAUSED_HELD}, {@link PAUSED_OUTBOUND}, {@link PAUSED_COMMIT},
    * {@link PAUSED_AUTH}, {@link PAUSED_BUDGET}; 0 = reading.
@@ -150,6 +145,42 @@ export class MqttConnection implements SessionLink, WheelEntry {
   }) {
     const expiresAt = auth.expiresAt;
     if (expiresAt !== undefined || this.extras !== undefined) this.x.credentialsExpireAt = expiresAt;
+  }
+
+  /** Client's Maximum Packet Size (bytes). */
+  get clientMaxPacketSize(): number {
+    return this.extras?.clientMaxPacketSize ?? MAX_PACKET_SIZE;
+  }
+
+  set clientMaxPacketSize(size: number) {
+    if (size !== MAX_PACKET_SIZE || this.extras !== undefined) this.x.clientMaxPacketSize = size;
+  }
+
+  /** Client's Topic Alias Maximum (server -> client aliases). */
+  get clientTopicAliasMax(): number {
+    return this.extras?.clientTopicAliasMax ?? 0;
+  }
+
+  set clientTopicAliasMax(max: number) {
+    if (max !== 0 || this.extras !== undefined) this.x.clientTopicAliasMax = max;
+  }
+
+  /** Send Reason Strings and User Properties on errors (Request Problem Information). */
+  get problemInformation(): boolean {
+    return (this.bits & NO_PROBLEM_INFORMATION) === 0;
+  }
+
+  set problemInformation(send: boolean) {
+    this.bits = send ? this.bits & ~NO_PROBLEM_INFORMATION : this.bits | NO_PROBLEM_INFORMATION;
+  }
+
+  /** True while writes of this tick are corked (uncorked on the next tick). */
+  private get corked(): boolean {
+    return (this.bits & CORKED) !== 0;
+  }
+
+  private set corked(corked: boolean) {
+    this.bits = corked ? this.bits | CORKED : this.bits & ~CORKED;
   }
 
   /** The rarely used state, made now if it was not. */
@@ -749,6 +780,8 @@ class ConnectionExtras {
   heldBy: MqttSession | undefined = undefined;
   commitAcks: CommitAcks | undefined = undefined;
   stallTimer: Timer | undefined = undefined;
+  clientMaxPacketSize = MAX_PACKET_SIZE;
+  clientTopicAliasMax = 0;
   /** The client certificate the listener verified, if any. */
   certificate: Credentials["certificate"] = undefined;
   /** When the credentials the CONNECT was let in with expire (epoch ms), if they do. */
@@ -758,6 +791,12 @@ class ConnectionExtras {
 }
 
 const PINGRESP = Buffer.from([0xd0, 0x00]);
+/** The largest packet MQTT can express (the client's Maximum Packet Size when it gives none). */
+const MAX_PACKET_SIZE = 268_435_455;
+/** {@link MqttConnection} bits: writes of this tick are corked. */
+const CORKED = 1;
+/** {@link MqttConnection} bits: the client asked for no Reason Strings or User Properties on errors. */
+const NO_PROBLEM_INFORMATION = 2;
 /** Reading paused: a congested subscriber holds this publisher back. */
 const PAUSED_HELD = 1;
 /** Reading paused: the client's unsent bytes passed `outboundHighWaterBytes`. */

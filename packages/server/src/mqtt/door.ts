@@ -123,6 +123,8 @@ export class MqttDoor {
       congested: (s) => this.congested(s),
       relieved: (s) => this.relieved(s),
       queuedBytesTotal: this.queuedBytesTotal,
+      core,
+      options,
     };
   }
 
@@ -150,7 +152,7 @@ export class MqttDoor {
 
   /** A new session for a client id, registered with the door and the core. */
   newSession(sessionId: string, clientId: string): MqttSession {
-    const session = new MqttSession(sessionId, clientId, this.core, this.options, this.sessionHooks);
+    const session = new MqttSession(sessionId, clientId, this.sessionHooks);
     this.sessions.set(clientId, session);
     this.core.metrics.set("mqtt_sessions", this.sessions.size);
     return session;

@@ -32,6 +32,11 @@ export interface Outgoing {
 /** Subscriptions to filters under it make the client a request handler (`messaging.ts`). */
 const REQUEST_FILTER_PREFIX = "$request/";
 
+/** {@link MqttSession} flags. */
+const SLOW = 1;
+const CONGESTED = 2;
+const ENDED = 4;
+
 /** {@link Outgoing.messageId} of a message not kept (yet). */
 export const NOT_KEPT = 0;
 /** {@link Outgoing.messageId} of a message never kept across a restart. */
@@ -123,6 +128,10 @@ export interface SessionHooks {
   relieved(session: MqttSession): void;
   /** Bytes queued across every session of the door (for `mqtt.maxQueuedBytesTotal`). */
   readonly queuedBytesTotal: { value: number };
+  /** The core the sessions deliver from (here, not in each session: 8 bytes a session, issue 11). */
+  readonly core: Core;
+  /** The door's options. */
+  readonly options: MqttOptions;
 }
 
 /**
@@ -191,16 +200,13 @@ export class MqttSession implements Subscriber {
   owner: { readonly principal: string | undefined } | undefined;
   /** Exchanges completed so far (the door tells a slow consumer from a busy one by this moving). */
   completions = 0;
-  /** Set by the door when this session held publishers back without making progress: it no longer does. */
-  slow = false;
-  /** True while the door holds publishers for this session. */
-  congested = false;
+  /** {@link SLOW}, {@link CONGESTED} and {@link ENDED}: one small integer, not three fields (issue 11). */
+  private flags = 0;
   /**
    * Retained values still to be sent, by filter. Here, not in {@link SessionExtras}: every SUBSCRIBE
    * makes one for a moment (whose source may yield nothing), which would make the extras of every session.
    */
   private replays: Map<string, Replay> | undefined;
-  ended = false;
   /** The session the core checks operations and deliveries against (set at each CONNECT). */
   actor: Actor;
   /** The core's cache of read decisions for deliveries to this session. */
@@ -209,11 +215,41 @@ export class MqttSession implements Subscriber {
   constructor(
     readonly sessionId: string,
     readonly clientId: string,
-    private readonly core: Core,
-    private readonly options: MqttOptions,
+    /** The door's hooks, with its core and options. */
     private readonly hooks: SessionHooks,
   ) {
     this.actor = sessionActor(sessionId, undefined, clientId);
+  }
+
+  private get core(): Core {
+    return this.hooks.core;
+  }
+
+  private get options(): MqttOptions {
+    return this.hooks.options;
+  }
+
+  /** Set by the door when this session held publishers back without making progress: it no longer does. */
+  get slow(): boolean {
+    return (this.flags & SLOW) !== 0;
+  }
+
+  set slow(slow: boolean) {
+    this.flags = slow ? this.flags | SLOW : this.flags & ~SLOW;
+  }
+
+  /** True while the door holds publishers for this session. */
+  get congested(): boolean {
+    return (this.flags & CONGESTED) !== 0;
+  }
+
+  set congested(congested: boolean) {
+    this.flags = congested ? this.flags | CONGESTED : this.flags & ~CONGESTED;
+  }
+
+  /** True once the session has ended. */
+  get ended(): boolean {
+    return (this.flags & ENDED) !== 0;
   }
 
   /** The subscriptions, by filter as subscribed (read only: the session changes them). */
@@ -737,7 +773,7 @@ export class MqttSession implements Subscriber {
   /** Ends the session: its delayed will goes out [MQTT-3.1.3-9], its subscriptions are removed. */
   end(): void {
     if (this.ended) return;
-    this.ended = true;
+    this.flags |= ENDED;
     this.unread = undefined;
     this.cancelTimers();
     this.publishWill();
