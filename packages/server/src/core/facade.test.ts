@@ -169,6 +169,7 @@ const UNCHECKED: Record<string, string> = {
   counts: "monitoring sizes, no session",
   retainedCount: "monitoring sizes, no session",
   restoreSubscription: "a kept session's subscription, checked when it was made",
+  subscriptionOf: "a lookup of the subscriber's own subscription",
   subscriptionRange: "given only with a topic's delivery, which the read gate checks",
   removeHandler: "a session removes its own handler",
   respond: "a session answers a request it was given",

@@ -32,6 +32,24 @@ function update(topic: string): Update {
 }
 
 describe("SubscriptionIndex", () => {
+  it("finds the record add made, plain and shared, and nothing once it is removed", () => {
+    const idx = new SubscriptionIndex();
+    const a = recorder("a");
+    const b = recorder("b");
+    const plain = idx.add("d/1/cmd", undefined, a, OPTIONS).subscription;
+    const shared = idx.add("d/+/cmd", "g", b, OPTIONS).subscription;
+    idx.add("d/1/cmd", undefined, b, OPTIONS);
+    expect(idx.find("d/1/cmd", undefined, a)).toBe(plain);
+    expect(idx.find("d/+/cmd", "g", b)).toBe(shared);
+    expect(idx.find("d/+/cmd", "g", a)).toBeUndefined();
+    expect(idx.find("d/+/cmd", undefined, b)).toBeUndefined();
+    expect(idx.find("d/1", undefined, a)).toBeUndefined();
+    expect(idx.find("d/1/cmd/x", undefined, a)).toBeUndefined();
+    idx.remove("d/1/cmd", undefined, a);
+    expect(idx.find("d/1/cmd", undefined, a)).toBeUndefined();
+    expect(idx.find("d/1/cmd", undefined, b)?.subscriber).toBe(b);
+  });
+
   it.each([
     ["a/b", "a/b", true],
     ["a/+", "a/b", true],

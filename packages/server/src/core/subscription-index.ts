@@ -201,6 +201,17 @@ export class SubscriptionIndex {
     return { subscription, isNew: true };
   }
 
+  /** The subscription of `subscriber` to `filter` (in `shareGroup`), if there is one. */
+  find(filter: string, shareGroup: string | undefined, subscriber: Subscriber): Subscription | undefined {
+    let node: Node | undefined = this.root;
+    for (const level of filter.split("/")) {
+      node = node.child(level);
+      if (node === undefined) return undefined;
+    }
+    if (shareGroup === undefined) return node.sub(subscriber);
+    return node.shared?.get(shareGroup)?.members.find((m) => m.subscriber === subscriber);
+  }
+
   /** Removes a subscription; true when there was one. */
   remove(filter: string, shareGroup: string | undefined, subscriber: Subscriber): boolean {
     const path: Node[] = [];

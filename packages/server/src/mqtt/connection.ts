@@ -56,34 +56,26 @@ export class MqttConnection implements SessionLink, WheelEntry {
   protocolVersion = 4;
   state: "awaiting-connect" | "connected" | "closed" = "awaiting-connect";
   session: MqttSession | undefined;
-  /** The publish rate limiter: null until the first PUBLISH, undefined when there is no limit. */
-  private publishBucket: TokenBucket | undefined | null = null;
   clientId = "";
-  private logger: Logger | undefined;
+  /** What an idle connection never uses, made on first use ({@link ConnectionExtras}). */
+  private extras: ConnectionExtras | undefined;
   /** Keep alive in effect (s); 0 = none. */
   keepAliveSec = 0;
-  /** Client's Maximum Packet Size (bytes). */
-  clientMaxPacketSize = 268_435_455;
   /** Client's Receive Maximum, capped by the server's maxInflight. */
   inflightLimit: number;
-  /** Client's Topic Alias Maximum (server -> client aliases). */
-  clientTopicAliasMax = 0;
-  /** Send Reason Strings and User Properties on errors (Request Problem Information). */
-  problemInformation = true;
-  // Topic alias maps, made on first use.
-  private aliasesInMap: Map<number, string> | undefined;
-  private aliasesOutMap: Map<string, number> | undefined;
+  /**
+   * When a packet last arrived, in ms since the door started ({@link MqttDoor.epoch}) as a 32-bit
+   * integer ({@link sinceEpoch}): held in the object, where an epoch-ms value (a double) costs each
+   * connection a boxed number (issue 11). It wraps after 24.8 days; differences of it do not, up to that.
+   */
   private lastActivity = 0;
   /**
    * WheelEntry: when the door's timer wheel looks at this connection next (connect timeout while
    * awaiting CONNECT, keep alive once connected); NaN when not scheduled.
    */
   wheelAt = NaN;
-  private corked = false;
-  /** Bytes this connection accounts for in the door's pending-CONNECT total (until CONNECT is accepted). */
-  private pendingBytes = 0;
-  /** Writes held back while this client's own PUBLISH is delivered (see ackBeforeOwnDeliveries). */
-  private held: Buffer[] | undefined;
+  /** {@link CORKED} and {@link NO_PROBLEM_INFORMATION}: one small integer, not two fields (issue 11). */
+  private bits = 0;
   /**
    * Why reading is paused: {@link PAUSED_HELD}, {@link PAUSED_OUTBOUND}, {@link PAUSED_COMMIT},
    * {@link PAUSED_AUTH}, {@link PAUSED_BUDGET}; 0 = reading.
@@ -93,30 +85,29 @@ export class MqttConnection implements SessionLink, WheelEntry {
   private turn = -1;
   /** Bytes of packets handled in that turn. */
   private readThisTurn = 0;
-  /** The congested subscriber this publisher is held back for (docs/mqtt.md "Flow control"). */
-  heldBy: MqttSession | undefined;
-  /** Acknowledgements waiting for the store to commit (made on the first one). */
-  commitAcks: CommitAcks | undefined;
   /** Bytes handed to the socket so far (with writableLength: how much of it left). */
   private bytesWritten = 0;
-  private stallTimer: Timer | undefined;
-  /** Who the CONNECT was authenticated as, and when its credentials expire (a JWT's `exp`), if they do. */
-  authenticated:
-    { readonly principal: string | undefined; readonly expiresAt?: number | undefined } | undefined;
-  /** Disarms the close at credential expiry. */
-  private disarmExpiry: (() => void) | undefined;
+  /** Where the connection came from (`info` without the certificate, which is in the extras). */
+  readonly remoteAddress: string;
+  /** `tcp`, `tls`, `ws` or `wss`. */
+  readonly transport: string;
 
   constructor(
     readonly door: MqttDoor,
     readonly socket: Duplex,
-    readonly info: ConnectionInfo,
+    info: ConnectionInfo,
   ) {
+    // Its fields, not the listener's object (48 bytes a connection, issue 11).
+    this.remoteAddress = info.remoteAddress;
+    this.transport = info.transport;
+    if (info.certificate !== undefined) this.x.certificate = info.certificate;
     // Until CONNECT is accepted, only a small packet: a larger CONNECT is refused from its header.
     this.framer = new Framer(Math.min(door.options.maxConnectPacketSize, door.options.maxPacketSize));
     this.inflightLimit = door.options.maxInflight;
-    this.lastActivity = door.core.clock.now();
+    const now = door.core.clock.now();
+    this.lastActivity = sinceEpoch(now, door.epoch);
     // A socket that never sends CONNECT is closed [MQTT-3.1.4-1 / operational bound] (wheelDue).
-    door.timers.schedule(this, this.lastActivity + door.options.connectTimeoutMs);
+    door.timers.schedule(this, now + door.options.connectTimeoutMs);
     // Listeners shared by every connection (no closures per connection): they find it on the socket.
     (socket as ConnectedSocket)[CONNECTION] = this;
     socket.on("data", onSocketData);
@@ -136,21 +127,100 @@ export class MqttConnection implements SessionLink, WheelEntry {
     this.session?.drain();
   }
 
+  /** Facts about where the connection came from. */
+  get info(): ConnectionInfo {
+    const certificate = this.extras?.certificate;
+    return certificate === undefined
+      ? { remoteAddress: this.remoteAddress, transport: this.transport }
+      : { remoteAddress: this.remoteAddress, transport: this.transport, certificate };
+  }
+
+  /**
+   * Who the CONNECT was authenticated as, and when its credentials expire (a JWT's `exp`), if they do:
+   * only the expiry is kept, in the extras when there is one (issue 11; the principal is the session's).
+   */
+  set authenticated(auth: {
+    readonly principal: string | undefined;
+    readonly expiresAt?: number | undefined;
+  }) {
+    const expiresAt = auth.expiresAt;
+    if (expiresAt !== undefined || this.extras !== undefined) this.x.credentialsExpireAt = expiresAt;
+  }
+
+  /** Client's Maximum Packet Size (bytes). */
+  get clientMaxPacketSize(): number {
+    return this.extras?.clientMaxPacketSize ?? MAX_PACKET_SIZE;
+  }
+
+  set clientMaxPacketSize(size: number) {
+    if (size !== MAX_PACKET_SIZE || this.extras !== undefined) this.x.clientMaxPacketSize = size;
+  }
+
+  /** Client's Topic Alias Maximum (server -> client aliases). */
+  get clientTopicAliasMax(): number {
+    return this.extras?.clientTopicAliasMax ?? 0;
+  }
+
+  set clientTopicAliasMax(max: number) {
+    if (max !== 0 || this.extras !== undefined) this.x.clientTopicAliasMax = max;
+  }
+
+  /** Send Reason Strings and User Properties on errors (Request Problem Information). */
+  get problemInformation(): boolean {
+    return (this.bits & NO_PROBLEM_INFORMATION) === 0;
+  }
+
+  set problemInformation(send: boolean) {
+    this.bits = send ? this.bits & ~NO_PROBLEM_INFORMATION : this.bits | NO_PROBLEM_INFORMATION;
+  }
+
+  /** True while writes of this tick are corked (uncorked on the next tick). */
+  private get corked(): boolean {
+    return (this.bits & CORKED) !== 0;
+  }
+
+  private set corked(corked: boolean) {
+    this.bits = corked ? this.bits | CORKED : this.bits & ~CORKED;
+  }
+
+  /** The rarely used state, made now if it was not. */
+  private get x(): ConnectionExtras {
+    return (this.extras ??= new ConnectionExtras());
+  }
+
   /** Topic aliases the client set, alias -> topic (made on first use). */
   get aliasesIn(): Map<number, string> {
-    return (this.aliasesInMap ??= new Map());
+    return (this.x.aliasesIn ??= new Map());
   }
 
   /** Topic aliases the server set, topic -> alias (made on first use). */
   get aliasesOut(): Map<string, number> {
-    return (this.aliasesOutMap ??= new Map());
+    return (this.x.aliasesOut ??= new Map());
+  }
+
+  /** The congested subscriber this publisher is held back for (docs/mqtt.md "Flow control"). */
+  get heldBy(): MqttSession | undefined {
+    return this.extras?.heldBy;
+  }
+
+  set heldBy(session: MqttSession | undefined) {
+    if (session !== undefined || this.extras !== undefined) this.x.heldBy = session;
+  }
+
+  /** Acknowledgements waiting for the store to commit (made on the first one). */
+  get commitAcks(): CommitAcks | undefined {
+    return this.extras?.commitAcks;
+  }
+
+  set commitAcks(acks: CommitAcks | undefined) {
+    if (acks !== undefined || this.extras !== undefined) this.x.commitAcks = acks;
   }
 
   /** This connection's logger, made on first use (idle connections never pay for it). */
   get log(): Logger {
-    return (this.logger ??= this.door.log.child({
-      remote: this.info.remoteAddress,
-      transport: this.info.transport,
+    return (this.x.logger ??= this.door.log.child({
+      remote: this.remoteAddress,
+      transport: this.transport,
     }));
   }
 
@@ -209,7 +279,7 @@ export class MqttConnection implements SessionLink, WheelEntry {
 
   private onData(chunk: Buffer): void {
     if (this.state === "closed") return;
-    this.lastActivity = this.door.core.clock.now();
+    this.lastActivity = sinceEpoch(this.door.core.clock.now(), this.door.epoch);
     this.door.counters.bytesReceived.value += chunk.length;
     if (this.turn !== this.door.turn) this.countFromThisTurn();
     // The first packet must be CONNECT [MQTT-3.1.0-1]: judged by its first byte, so that a stream that
@@ -238,22 +308,24 @@ export class MqttConnection implements SessionLink, WheelEntry {
   /** Keeps the bytes a socket awaiting CONNECT has buffered within the door's bound (issue 12, 9). */
   private accountPending(): void {
     const buffered = this.framer.bufferedBytes;
-    if (buffered === this.pendingBytes) return;
-    if (!this.door.pendingConnect.resize(this.pendingBytes, buffered)) {
+    const pending = this.extras?.pendingBytes ?? 0;
+    if (buffered === pending) return;
+    if (!this.door.pendingConnect.resize(pending, buffered)) {
       const max = this.door.pendingConnect.max;
       this.log.warn({ buffered, max }, "sockets awaiting CONNECT hold too many bytes: closing this one");
       this.door.core.metrics.inc("mqtt_connections_refused_total", { reason: "pending_connect_bytes" });
       this.close({ publishWill: false, cause: "pending_connect_bytes" });
       return;
     }
-    this.pendingBytes = buffered;
+    this.x.pendingBytes = buffered;
   }
 
   /** The connection no longer awaits CONNECT: its buffered bytes leave the pending total. */
   private releasePending(): void {
-    if (this.pendingBytes === 0) return;
-    this.door.pendingConnect.resize(this.pendingBytes, 0);
-    this.pendingBytes = 0;
+    const extras = this.extras;
+    if (extras === undefined || extras.pendingBytes === 0) return;
+    this.door.pendingConnect.resize(extras.pendingBytes, 0);
+    extras.pendingBytes = 0;
   }
 
   /** FrameSink: one whole packet. */
@@ -336,10 +408,10 @@ export class MqttConnection implements SessionLink, WheelEntry {
    * [MQTT-3.1.2-8].
    */
   expireWithCredentials(): void {
-    const expiresAt = this.authenticated?.expiresAt;
+    const expiresAt = this.extras?.credentialsExpireAt;
     if (expiresAt === undefined) return;
-    this.disarmExpiry = armExpiry(this.door.core.clock, expiresAt, () => {
-      this.disarmExpiry = undefined;
+    this.x.disarmExpiry = armExpiry(this.door.core.clock, expiresAt, () => {
+      this.x.disarmExpiry = undefined;
       this.door.core.metrics.inc("mqtt_credentials_expired_total");
       this.logAt("info", { clientId: this.clientId }, "credentials expired: disconnected");
       this.close({ reason: Reason.MAXIMUM_CONNECT_TIME, message: "credentials expired" });
@@ -369,9 +441,10 @@ export class MqttConnection implements SessionLink, WheelEntry {
   private resumeReading(reason: number): void {
     if ((this.pausedFor & reason) === 0) return;
     this.pausedFor &= ~reason;
-    if (reason === PAUSED_OUTBOUND && this.stallTimer) {
-      this.door.core.clock.clearTimeout(this.stallTimer);
-      this.stallTimer = undefined;
+    const stallTimer = this.extras?.stallTimer;
+    if (reason === PAUSED_OUTBOUND && stallTimer) {
+      this.door.core.clock.clearTimeout(stallTimer);
+      this.x.stallTimer = undefined;
     }
     if (this.pausedFor !== 0 || this.state === "closed") return;
     if (this.turn !== this.door.turn) this.countFromThisTurn();
@@ -393,8 +466,8 @@ export class MqttConnection implements SessionLink, WheelEntry {
    * SLOW_CONSUMER in docs/errors.md), counted and logged.
    */
   private watchStall(flushedBefore: number): void {
-    this.stallTimer = this.door.core.clock.setTimeout(() => {
-      this.stallTimer = undefined;
+    const timer = (this.x.stallTimer = this.door.core.clock.setTimeout(() => {
+      this.x.stallTimer = undefined;
       if ((this.pausedFor & PAUSED_OUTBOUND) === 0 || this.state === "closed") return;
       const flushed = this.flushed;
       if (flushed !== flushedBefore) return this.watchStall(flushed);
@@ -404,8 +477,8 @@ export class MqttConnection implements SessionLink, WheelEntry {
         "client reads nothing of what it is sent: disconnected",
       );
       this.close({ reason: Reason.QUOTA_EXCEEDED, message: "outbound buffer not read" });
-    }, this.door.options.outboundStallMs);
-    this.stallTimer.unref?.();
+    }, this.door.options.outboundStallMs));
+    timer.unref?.();
   }
 
   /** True once the connection has been closed. */
@@ -509,8 +582,9 @@ export class MqttConnection implements SessionLink, WheelEntry {
    * only when a limit is configured.
    */
   publishRateExceeded(): boolean {
-    if (this.publishBucket === null) this.publishBucket = this.door.core.publishBucket();
-    if (this.publishBucket === undefined || this.publishBucket.take(this.door.core.clock.now())) return false;
+    const x = this.x;
+    if (x.publishBucket === null) x.publishBucket = this.door.core.publishBucket();
+    if (x.publishBucket === undefined || x.publishBucket.take(this.door.core.clock.now())) return false;
     this.protocolError(
       "publish rate above limits.publishesPerSecondPerSession",
       Reason.MESSAGE_RATE_TOO_HIGH,
@@ -531,16 +605,17 @@ export class MqttConnection implements SessionLink, WheelEntry {
    */
   ackBeforeOwnDeliveries<T>(publish: () => T, ack: (result: T) => void): void {
     const held: Buffer[] = [];
-    this.held = held;
+    const x = this.x;
+    x.held = held;
     let result: T;
     try {
       result = publish();
     } catch (err) {
-      this.held = undefined;
+      x.held = undefined;
       for (const bytes of held) this.write(bytes);
       throw err;
     }
-    this.held = undefined;
+    x.held = undefined;
     ack(result);
     for (const bytes of held) this.write(bytes);
   }
@@ -548,8 +623,9 @@ export class MqttConnection implements SessionLink, WheelEntry {
   /** Queues bytes for the socket; writes in one tick go out together (cork/uncork). */
   write(bytes: Buffer): void {
     if (this.state === "closed") return;
-    if (this.held) {
-      this.held.push(bytes);
+    const held = this.extras?.held;
+    if (held !== undefined) {
+      held.push(bytes);
       return;
     }
     if (!this.corked) {
@@ -610,14 +686,16 @@ export class MqttConnection implements SessionLink, WheelEntry {
   private checkKeepAlive(now: number): void {
     const limit = this.keepAliveSec * 1500;
     // While the server does not read the client (flow control), its silence is not the client's.
-    if (this.pausedFor !== 0) this.lastActivity = now;
-    const idle = now - this.lastActivity;
+    const at = sinceEpoch(now, this.door.epoch);
+    if (this.pausedFor !== 0) this.lastActivity = at;
+    // In 32-bit arithmetic, as the times are kept (right across a wrap; idle is far below 2^31 ms).
+    const idle = (at - this.lastActivity) | 0;
     if (idle >= limit) {
       this.logAt("info", { keepAliveSec: this.keepAliveSec }, "keep alive timeout");
       this.close({ reason: Reason.KEEP_ALIVE_TIMEOUT, protocolError: "keep_alive_timeout" });
       return;
     }
-    this.door.timers.schedule(this, this.lastActivity + limit);
+    this.door.timers.schedule(this, now - idle + limit);
   }
 
   /**
@@ -667,9 +745,11 @@ export class MqttConnection implements SessionLink, WheelEntry {
 
   private stopTimers(): void {
     this.door.timers.cancel(this);
-    if (this.stallTimer) this.door.core.clock.clearTimeout(this.stallTimer);
-    this.disarmExpiry?.();
-    this.stallTimer = this.disarmExpiry = undefined;
+    const extras = this.extras;
+    if (extras === undefined) return;
+    if (extras.stallTimer) this.door.core.clock.clearTimeout(extras.stallTimer);
+    extras.disarmExpiry?.();
+    extras.stallTimer = extras.disarmExpiry = undefined;
   }
 
   private outboundAlias(topic: string): { alias: number; known: boolean } | undefined {
@@ -682,7 +762,41 @@ export class MqttConnection implements SessionLink, WheelEntry {
   }
 }
 
+/**
+ * What an idle connection never uses, apart from {@link MqttConnection} and made on its first use:
+ * each field of the connection itself is 8 bytes on every connection (issue 11, docs/performance.md
+ * "Scale: connections").
+ */
+class ConnectionExtras {
+  /** The publish rate limiter: null until the first PUBLISH, undefined when there is no limit. */
+  publishBucket: TokenBucket | undefined | null = null;
+  logger: Logger | undefined = undefined;
+  aliasesIn: Map<number, string> | undefined = undefined;
+  aliasesOut: Map<string, number> | undefined = undefined;
+  /** Bytes this connection accounts for in the door's pending-CONNECT total (until CONNECT is accepted). */
+  pendingBytes = 0;
+  /** Writes held back while this client's own PUBLISH is delivered (see ackBeforeOwnDeliveries). */
+  held: Buffer[] | undefined = undefined;
+  heldBy: MqttSession | undefined = undefined;
+  commitAcks: CommitAcks | undefined = undefined;
+  stallTimer: Timer | undefined = undefined;
+  clientMaxPacketSize = MAX_PACKET_SIZE;
+  clientTopicAliasMax = 0;
+  /** The client certificate the listener verified, if any. */
+  certificate: Credentials["certificate"] = undefined;
+  /** When the credentials the CONNECT was let in with expire (epoch ms), if they do. */
+  credentialsExpireAt: number | undefined = undefined;
+  /** Disarms the close at credential expiry. */
+  disarmExpiry: (() => void) | undefined = undefined;
+}
+
 const PINGRESP = Buffer.from([0xd0, 0x00]);
+/** The largest packet MQTT can express (the client's Maximum Packet Size when it gives none). */
+const MAX_PACKET_SIZE = 268_435_455;
+/** {@link MqttConnection} bits: writes of this tick are corked. */
+const CORKED = 1;
+/** {@link MqttConnection} bits: the client asked for no Reason Strings or User Properties on errors. */
+const NO_PROBLEM_INFORMATION = 2;
 /** Reading paused: a congested subscriber holds this publisher back. */
 const PAUSED_HELD = 1;
 /** Reading paused: the client's unsent bytes passed `outboundHighWaterBytes`. */
@@ -719,6 +833,14 @@ function uncork(conn: MqttConnection): void {
   if (!c.corked) return;
   c.corked = false;
   conn.socket.uncork();
+}
+
+/**
+ * `now` (epoch ms) as ms since `epoch`, wrapped to a 32-bit integer: a value V8 keeps in the object as a
+ * small integer (a plain difference of two doubles is stored as a boxed number, 16 bytes more).
+ */
+function sinceEpoch(now: number, epoch: number): number {
+  return (now - epoch) | 0;
 }
 
 /** The protocol level byte of a raw CONNECT packet, if it can be read. */

@@ -65,6 +65,11 @@ export class MqttDoor {
    * is one entry in a slot, not a runtime timer of its own.
    */
   readonly timers: TimerWheel<MqttConnection>;
+  /**
+   * The clock's time (epoch ms) when the door was made: connections keep the time of their last
+   * packet relative to it, a small integer rather than a boxed double each (issue 11).
+   */
+  readonly epoch: number;
   /** The session hooks every session shares (methods of the door, not closures per session). */
   private readonly sessionHooks: SessionHooks;
   /** Hot-path counters. */
@@ -91,6 +96,7 @@ export class MqttDoor {
       createSpec: options.allowTopicCreation ? (u: Update) => inferSpec(u, options) : undefined,
     };
     this.timers = new TimerWheel(core.clock);
+    this.epoch = core.clock.now();
     const m = core.metrics;
     this.pendingConnect = new PendingConnectBytes(options.maxPendingConnectBytes, m);
     this.counters = {
@@ -117,6 +123,8 @@ export class MqttDoor {
       congested: (s) => this.congested(s),
       relieved: (s) => this.relieved(s),
       queuedBytesTotal: this.queuedBytesTotal,
+      core,
+      options,
     };
   }
 
@@ -144,7 +152,7 @@ export class MqttDoor {
 
   /** A new session for a client id, registered with the door and the core. */
   newSession(sessionId: string, clientId: string): MqttSession {
-    const session = new MqttSession(sessionId, clientId, this.core, this.options, this.sessionHooks);
+    const session = new MqttSession(sessionId, clientId, this.sessionHooks);
     this.sessions.set(clientId, session);
     this.core.metrics.set("mqtt_sessions", this.sessions.size);
     return session;

@@ -29,28 +29,17 @@ export function mqttSessionHandle(
     readonly properties?: Readonly<Record<string, string>> | undefined;
   },
 ): SessionHandle {
-  const core = conn.door.core;
-  // The fixed properties first, in one literal: an object made this way holds them in itself, where
-  // `{}` filled later puts all past the fourth in a second array (issue 11, memory per connection).
-  const properties: Record<string, string> = {
-    $SessionId: session.sessionId,
-    $ClientId: conn.clientId,
-    $ClientIP: conn.info.remoteAddress,
-    $Transport: "mqtt",
-    $StartTime: String(core.clock.now()),
-    $ServerName: conn.door.serverName,
-    $Principal: "",
-    $Roles: "",
-  };
-  // MQTT 5 CONNECT user properties become the session's user properties (DESIGN §6).
-  for (const [name, value] of Object.entries(packet.properties?.userProperties ?? {})) {
-    if (!name.startsWith("$")) properties[name] = Array.isArray(value) ? value.join(",") : value;
-  }
-  // Properties an authenticator set win over the client's own (neither may set a `$` name).
-  applyAuthentication(properties, auth);
-  // The roles as authentication gave them, not a copy per session: security administration replaces
-  // a session's roles (`handle.roles = ...`), it never changes the array.
-  return new MqttSessionHandle(conn, session, properties, auth.principal, auth.roles);
+  const startTime = conn.door.core.clock.now();
+  const handle = new MqttSessionHandle(conn, session, startTime, auth.principal, auth.roles);
+  // With user properties (the client's or an authenticator's) the record is made now; without, which
+  // is most sessions, on its first read (issue 11: about 120 bytes a session that nothing may ask for).
+  const userProperties = packet.properties?.userProperties;
+  if (hasAny(userProperties) || hasAny(auth.properties)) handle.makeProperties(userProperties, auth);
+  return handle;
+}
+
+function hasAny(record: object | undefined): boolean {
+  return record !== undefined && Object.keys(record).length > 0;
 }
 
 /** The MQTT filters of a selector (client control). */
@@ -66,19 +55,70 @@ function filtersOf(selector: TopicSelector): readonly string[] {
 
 /** A connected MQTT session as the core sees it (a class: no closures per connection, issue 11). */
 class MqttSessionHandle implements SessionHandle {
-  readonly sessionId: string;
-  readonly transport = "mqtt" as const;
-  readonly clientId: string;
+  /** {@link properties}, once made. */
+  private props: Record<string, string> | undefined;
 
   constructor(
     private readonly conn: MqttConnection,
     private readonly session: MqttSession,
-    readonly properties: Record<string, string>,
+    /** Epoch ms of the CONNECT (`$StartTime`). */
+    private readonly startTime: number,
     readonly principal: string | undefined,
     public roles: readonly string[],
-  ) {
-    this.sessionId = session.sessionId;
-    this.clientId = conn.clientId;
+  ) {}
+
+  // Read from the session, not copied into each handle (8 bytes a field per connection, issue 11).
+  get sessionId(): string {
+    return this.session.sessionId;
+  }
+
+  get clientId(): string {
+    return this.session.clientId;
+  }
+
+  get transport(): "mqtt" {
+    return "mqtt";
+  }
+
+  /** Fixed (`$`-prefixed) and user properties: made on first read, then changed in place. */
+  get properties(): Record<string, string> {
+    return this.props ?? this.makeProperties(undefined, { principal: this.principal, roles: this.roles });
+  }
+
+  /**
+   * Makes the properties record: the fixed ones, the CONNECT's user properties, then what the
+   * authentication gave (made on first read: the handle's principal and its roles, which security
+   * administration keeps current).
+   */
+  makeProperties(
+    userProperties: Readonly<Record<string, string | string[]>> | undefined,
+    auth: {
+      readonly principal: string | undefined;
+      readonly roles: readonly string[];
+      readonly properties?: Readonly<Record<string, string>> | undefined;
+    },
+  ): Record<string, string> {
+    const conn = this.conn;
+    // The fixed properties first, in one literal: an object made this way holds them in itself, where
+    // `{}` filled later puts all past the fourth in a second array (issue 11, memory per connection).
+    const properties: Record<string, string> = {
+      $SessionId: this.session.sessionId,
+      $ClientId: this.session.clientId,
+      $ClientIP: conn.remoteAddress,
+      $Transport: "mqtt",
+      $StartTime: String(this.startTime),
+      $ServerName: conn.door.serverName,
+      $Principal: "",
+      $Roles: "",
+    };
+    // MQTT 5 CONNECT user properties become the session's user properties (DESIGN §6).
+    for (const [name, value] of Object.entries(userProperties ?? {})) {
+      if (!name.startsWith("$")) properties[name] = Array.isArray(value) ? value.join(",") : value;
+    }
+    // Properties an authenticator set win over the client's own (neither may set a `$` name).
+    applyAuthentication(properties, auth);
+    this.props = properties;
+    return properties;
   }
 
   /** 0x98 Administrative action; a removed principal's session 0x87 Not authorized (docs/security.md). */
@@ -117,7 +157,7 @@ class MqttSessionHandle implements SessionHandle {
   /** The session's subscriptions, for client control (`clients.getSubscriptions`). */
   subscriptions(): SessionSubscriptionInfo[] {
     const out: SessionSubscriptionInfo[] = [];
-    for (const { filter, shareGroup, options } of this.session.subscriptions.values()) {
+    for (const { filter, shareGroup, options } of this.session.subscriptionList()) {
       out.push({ subscription: filter, qos: options.qos, ...(shareGroup !== undefined && { shareGroup }) });
     }
     return out;

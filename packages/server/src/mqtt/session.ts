@@ -10,7 +10,6 @@ import type { Core } from "../core/core.js";
 import { sessionActor } from "../core/facade.js";
 import type { Actor } from "../core/security/types.js";
 import type { Timer } from "../core/ports.js";
-import { SmallMap } from "../core/small-map.js";
 import type { DurableSession, DurableWill, RestoredMessage, RestoredSession } from "../core/session-store.js";
 import type { QoS, ReadCache, Subscriber, Subscription, SubscriptionOptions, Update } from "../core/types.js";
 import { Deque } from "./deque.js";
@@ -33,6 +32,11 @@ export interface Outgoing {
 /** Subscriptions to filters under it make the client a request handler (`messaging.ts`). */
 const REQUEST_FILTER_PREFIX = "$request/";
 
+/** {@link MqttSession} flags. */
+const SLOW = 1;
+const CONGESTED = 2;
+const ENDED = 4;
+
 /** {@link Outgoing.messageId} of a message not kept (yet). */
 export const NOT_KEPT = 0;
 /** {@link Outgoing.messageId} of a message never kept across a restart. */
@@ -51,13 +55,54 @@ export interface SessionLink {
   sendPubrel(packetId: number): void;
 }
 
-/** A subscription as the session remembers it. */
+/**
+ * A subscription as the session remembers it: for a filter in the core's index, the index's own
+ * record (a second one per subscription would cost 56 bytes, issue 11), which has no `key`.
+ */
 export interface SessionSubscription {
-  /** The filter as subscribed (with any `$share/group/` prefix). */
-  readonly key: string;
+  /**
+   * The filter as subscribed (with any `$share/group/` prefix); when absent, the one
+   * {@link subscriptionKey} makes of `filter` and `shareGroup`.
+   */
+  readonly key?: string | undefined;
   readonly filter: string;
   readonly shareGroup: string | undefined;
   options: SubscriptionOptions;
+}
+
+/** The filter as subscribed, with any `$share/{group}/` prefix. */
+export function subscriptionKey(sub: SessionSubscription): string {
+  return sub.key ?? (sub.shareGroup === undefined ? sub.filter : `$share/${sub.shareGroup}/${sub.filter}`);
+}
+
+/** What others read of a session's subscriptions, by filter as subscribed (a `Map`'s reading methods). */
+export interface SessionSubscriptions {
+  has(key: string): boolean;
+  get(key: string): SessionSubscription | undefined;
+  readonly size: number;
+  /** In the order first made. */
+  values(): IterableIterator<SessionSubscription>;
+}
+
+/** {@link MqttSession.subscriptions}: made when asked for (a SUBSCRIBE, client control), not kept. */
+class SubscriptionsView implements SessionSubscriptions {
+  constructor(private readonly session: MqttSession) {}
+
+  has(key: string): boolean {
+    return this.session.subscriptionFor(key) !== undefined;
+  }
+
+  get(key: string): SessionSubscription | undefined {
+    return this.session.subscriptionFor(key);
+  }
+
+  get size(): number {
+    return this.session.subscriptionCount;
+  }
+
+  values(): IterableIterator<SessionSubscription> {
+    return this.session.subscriptionList();
+  }
 }
 
 /** The will of a connection [MQTT-3.1.2-8]. */
@@ -83,6 +128,10 @@ export interface SessionHooks {
   relieved(session: MqttSession): void;
   /** Bytes queued across every session of the door (for `mqtt.maxQueuedBytesTotal`). */
   readonly queuedBytesTotal: { value: number };
+  /** The core the sessions deliver from (here, not in each session: 8 bytes a session, issue 11). */
+  readonly core: Core;
+  /** The door's options. */
+  readonly options: MqttOptions;
 }
 
 /**
@@ -117,26 +166,25 @@ interface WaitingSend {
 
 /** State of one MQTT session. */
 export class MqttSession implements Subscriber {
-  /** By filter as subscribed; one entry without a map (most sessions hold one, issue 11). */
-  readonly subscriptions = new SmallMap<string, SessionSubscription>();
+  /**
+   * The session's subscription while it holds exactly one, as most do: in the session itself, without
+   * a map or a small-map object (issue 11). Its key is {@link subscriptionKey}.
+   */
+  private oneSubscription: SessionSubscription | undefined;
+  /** All of them, by filter as subscribed, while it holds two or more ({@link oneSubscription} is undefined). */
+  private subscriptionMap: Map<string, SessionSubscription> | undefined;
   /**
    * QoS 1/2 messages sent and not yet fully acknowledged, by packet id, with the state of each QoS 2
    * exchange beside it (not in a copy of the message per delivery). Made on the first QoS 1/2 delivery,
    * so idle sessions do not pay for it; a table without per-message allocation (issue 12 item 18).
    */
   private window: InflightWindow<Outgoing> | undefined;
-  /** Messages waiting for room in the inflight window or on the socket (or for the client to return). */
-  readonly queue = new Deque<Outgoing>();
+  /** {@link queue}, made on the first message queued (an idle session holds none, issue 11). */
+  private queued: Deque<Outgoing> | undefined;
   /** Bytes held by {@link queue} (payload and topic), and by the part of it not read yet. */
   queuedBytes = 0;
-  /**
-   * A restored session's queue while it is still on disk: read when the client comes back or when a
-   * bound must drop its oldest message. Meanwhile new messages wait behind it in {@link queue}, and
-   * nothing is sent (the kept messages go first, under the packet ids they were sent with).
-   */
-  private unread: UnreadQueue | undefined;
-  /** QoS 2 packet ids received and not yet released (made on first use: idle sessions do not pay for it). */
-  private qos2Ids: PacketIdSet | undefined;
+  /** What an idle session never uses, made on first use ({@link SessionExtras}). */
+  private extras: SessionExtras | undefined;
   link: SessionLink | undefined;
   /** Seconds the session lives on after disconnection (0xFFFFFFFF = forever). */
   expiryIntervalSec = 0;
@@ -145,10 +193,6 @@ export class MqttSession implements Subscriber {
   protocolVersion: 4 | 5 = 4;
   /** Where the session's changes are kept, while it outlives its connection and a store is attached. */
   durable: DurableSession | undefined;
-  /** Epoch ms at which a pending delayed will is due (while offline). */
-  private willAt: number | undefined;
-  /** Epoch ms at which the offline session expires (undefined while online or never). */
-  private expiresAt: number | undefined;
   /**
    * Who owns the session: the principal that authenticated its last connection (undefined inside:
    * anonymous). Undefined itself while unknown. Another principal may not take the session over.
@@ -156,19 +200,13 @@ export class MqttSession implements Subscriber {
   owner: { readonly principal: string | undefined } | undefined;
   /** Exchanges completed so far (the door tells a slow consumer from a busy one by this moving). */
   completions = 0;
-  /** Set by the door when this session held publishers back without making progress: it no longer does. */
-  slow = false;
-  /** True while the door holds publishers for this session. */
-  congested = false;
-  private replays: Map<string, Replay> | undefined;
+  /** {@link SLOW}, {@link CONGESTED} and {@link ENDED}: one small integer, not three fields (issue 11). */
+  private flags = 0;
   /**
-   * Sends waiting for a commit, in order: a kept session's QoS 2 PUBLISH goes out once its packet id
-   * is committed, and its PUBREL once the PUBREC is (see {@link sendAfter}). Made on first use.
+   * Retained values still to be sent, by filter. Here, not in {@link SessionExtras}: every SUBSCRIBE
+   * makes one for a moment (whose source may yield nothing), which would make the extras of every session.
    */
-  private waitingSends: WaitingSend[] | undefined;
-  private willTimer: Timer | undefined;
-  private expiryTimer: Timer | undefined;
-  ended = false;
+  private replays: Map<string, Replay> | undefined;
   /** The session the core checks operations and deliveries against (set at each CONNECT). */
   actor: Actor;
   /** The core's cache of read decisions for deliveries to this session. */
@@ -177,18 +215,168 @@ export class MqttSession implements Subscriber {
   constructor(
     readonly sessionId: string,
     readonly clientId: string,
-    private readonly core: Core,
-    private readonly options: MqttOptions,
+    /** The door's hooks, with its core and options. */
     private readonly hooks: SessionHooks,
   ) {
     this.actor = sessionActor(sessionId, undefined, clientId);
+  }
+
+  private get core(): Core {
+    return this.hooks.core;
+  }
+
+  private get options(): MqttOptions {
+    return this.hooks.options;
+  }
+
+  /** Set by the door when this session held publishers back without making progress: it no longer does. */
+  get slow(): boolean {
+    return (this.flags & SLOW) !== 0;
+  }
+
+  set slow(slow: boolean) {
+    this.flags = slow ? this.flags | SLOW : this.flags & ~SLOW;
+  }
+
+  /** True while the door holds publishers for this session. */
+  get congested(): boolean {
+    return (this.flags & CONGESTED) !== 0;
+  }
+
+  set congested(congested: boolean) {
+    this.flags = congested ? this.flags | CONGESTED : this.flags & ~CONGESTED;
+  }
+
+  /** True once the session has ended. */
+  get ended(): boolean {
+    return (this.flags & ENDED) !== 0;
+  }
+
+  /** The subscriptions, by filter as subscribed (read only: the session changes them). */
+  get subscriptions(): SessionSubscriptions {
+    return new SubscriptionsView(this);
+  }
+
+  /** The subscription to `key` (the filter as subscribed), if any. */
+  subscriptionFor(key: string): SessionSubscription | undefined {
+    const many = this.subscriptionMap;
+    if (many !== undefined) return many.get(key);
+    const one = this.oneSubscription;
+    return one !== undefined && subscriptionKey(one) === key ? one : undefined;
+  }
+
+  /** How many subscriptions the session holds. */
+  get subscriptionCount(): number {
+    const many = this.subscriptionMap;
+    return many !== undefined ? many.size : this.oneSubscription !== undefined ? 1 : 0;
+  }
+
+  /** The subscriptions, in the order first made. */
+  subscriptionList(): IterableIterator<SessionSubscription> {
+    const many = this.subscriptionMap;
+    if (many !== undefined) return many.values();
+    const one = this.oneSubscription;
+    return (one !== undefined ? [one] : []).values();
+  }
+
+  /** Keeps `sub` under `key` (its {@link subscriptionKey}), replacing one with that key. */
+  private setSubscription(key: string, sub: SessionSubscription): void {
+    const many = this.subscriptionMap;
+    if (many !== undefined) {
+      many.set(key, sub);
+      return;
+    }
+    const one = this.oneSubscription;
+    if (one === undefined || subscriptionKey(one) === key) {
+      this.oneSubscription = sub;
+      return;
+    }
+    this.subscriptionMap = new Map([
+      [subscriptionKey(one), one],
+      [key, sub],
+    ]);
+    this.oneSubscription = undefined;
+  }
+
+  /** Forgets the subscription under `key`; false when there was none. */
+  private deleteSubscription(key: string): boolean {
+    const many = this.subscriptionMap;
+    if (many === undefined) {
+      if (this.subscriptionFor(key) === undefined) return false;
+      this.oneSubscription = undefined;
+      return true;
+    }
+    if (!many.delete(key)) return false;
+    if (many.size === 1) {
+      this.oneSubscription = many.values().next().value;
+      this.subscriptionMap = undefined;
+    }
+    return true;
   }
 
   /** QoS 2 packet ids received and not yet released [MQTT-4.3.3-3]. */
   get incomingQos2(): PacketIdSet {
     // Room for a few ids at first (most clients hold one or two); it grows, rarely, when a client
     // holds more at once, up to the Receive Maximum we announced (v5) or 65535 (3.1.1).
-    return (this.qos2Ids ??= new PacketIdSet(Math.min(this.options.receiveMaximum, 8)));
+    return (this.x.qos2Ids ??= new PacketIdSet(Math.min(this.options.receiveMaximum, 8)));
+  }
+
+  /** Messages waiting for room in the inflight window or on the socket (or for the client to return). */
+  get queue(): Deque<Outgoing> {
+    return this.queued ?? EMPTY_QUEUE;
+  }
+
+  /** The queue, made now if it was not (to push to). */
+  private get fillableQueue(): Deque<Outgoing> {
+    return (this.queued ??= new Deque<Outgoing>());
+  }
+
+  /** The rarely used state, made now if it was not. */
+  private get x(): SessionExtras {
+    return (this.extras ??= new SessionExtras());
+  }
+
+  /**
+   * A restored session's queue while it is still on disk: read when the client comes back or when a
+   * bound must drop its oldest message. Meanwhile new messages wait behind it in {@link queue}, and
+   * nothing is sent (the kept messages go first, under the packet ids they were sent with).
+   */
+  private get unread(): UnreadQueue | undefined {
+    return this.extras?.unread;
+  }
+
+  private set unread(unread: UnreadQueue | undefined) {
+    if (unread !== undefined || this.extras !== undefined) this.x.unread = unread;
+  }
+
+  /** Epoch ms at which a pending delayed will is due (while offline). */
+  private get willAt(): number | undefined {
+    return this.extras?.willAt;
+  }
+
+  private set willAt(at: number | undefined) {
+    if (at !== undefined || this.extras !== undefined) this.x.willAt = at;
+  }
+
+  /** Epoch ms at which the offline session expires (undefined while online or never). */
+  private get expiresAt(): number | undefined {
+    return this.extras?.expiresAt;
+  }
+
+  private set expiresAt(at: number | undefined) {
+    if (at !== undefined || this.extras !== undefined) this.x.expiresAt = at;
+  }
+
+  /**
+   * Sends waiting for a commit, in order: a kept session's QoS 2 PUBLISH goes out once its packet id
+   * is committed, and its PUBREL once the PUBREC is (see {@link sendAfter}). Made on first use.
+   */
+  private get waitingSends(): WaitingSend[] | undefined {
+    return this.extras?.waitingSends;
+  }
+
+  private set waitingSends(sends: WaitingSend[] | undefined) {
+    if (sends !== undefined || this.extras !== undefined) this.x.waitingSends = sends;
   }
 
   /** Messages in flight (sent, not yet fully acknowledged). */
@@ -426,15 +614,21 @@ export class MqttSession implements Subscriber {
     } else this.save();
   }
 
-  /** Keeps a subscription (`sub.key` is the filter as subscribed). */
+  /**
+   * Keeps a subscription (`sub.key` is the filter as subscribed). When the core's index holds it (made
+   * just before), the session keeps the index's record instead of `sub` (issue 11).
+   */
   addSubscription(sub: SessionSubscription): void {
-    this.subscriptions.set(sub.key, sub);
-    this.durable?.subscribe(sub.key, sub.options);
+    const key = subscriptionKey(sub);
+    const indexed = this.core.facade.subscriptionOf(sub.filter, sub.shareGroup, this);
+    const kept = indexed !== undefined && indexed.options === sub.options && subscriptionKey(indexed) === key;
+    this.setSubscription(key, kept ? indexed : sub);
+    this.durable?.subscribe(key, sub.options);
   }
 
   /** Forgets a subscription; false when there was none. */
   removeSubscription(key: string): boolean {
-    if (!this.subscriptions.delete(key)) return false;
+    if (!this.deleteSubscription(key)) return false;
     this.durable?.unsubscribe(key);
     return true;
   }
@@ -483,7 +677,7 @@ export class MqttSession implements Subscriber {
       const sub = subscriptionOf(key);
       if (sub === undefined) continue;
       sub.options = options;
-      this.subscriptions.set(key, sub);
+      this.setSubscription(key, sub);
       // $request/ handlers are registered again when the client comes back (restoreHandlers).
       if (!sub.filter.startsWith(REQUEST_FILTER_PREFIX))
         this.core.facade.restoreSubscription(sub.filter, sub.shareGroup, this, options);
@@ -568,26 +762,26 @@ export class MqttSession implements Subscriber {
     this.expiresAt = expiresAt;
     if (this.will !== undefined && willAt !== undefined) {
       this.willAt = willAt;
-      this.willTimer = clock.setTimeout(() => this.publishWill(), Math.max(0, willAt - now));
+      this.x.willTimer = clock.setTimeout(() => this.publishWill(), Math.max(0, willAt - now));
     }
     if (expiresAt !== undefined) {
-      this.expiryTimer = clock.setTimeout(() => this.end(), Math.max(0, expiresAt - now));
-      this.expiryTimer.unref?.();
+      const timer = (this.x.expiryTimer = clock.setTimeout(() => this.end(), Math.max(0, expiresAt - now)));
+      timer.unref?.();
     }
   }
 
   /** Ends the session: its delayed will goes out [MQTT-3.1.3-9], its subscriptions are removed. */
   end(): void {
     if (this.ended) return;
-    this.ended = true;
+    this.flags |= ENDED;
     this.unread = undefined;
     this.cancelTimers();
     this.publishWill();
     this.durable?.remove();
     this.durable = undefined;
-    for (const sub of this.subscriptions.values())
+    for (const sub of this.subscriptionList())
       this.core.facade.unsubscribe(this.actor, sub.filter, sub.shareGroup, this);
-    this.subscriptions.clear();
+    this.oneSubscription = this.subscriptionMap = undefined;
     this.window = undefined;
     this.hooks.queuedBytesTotal.value -= this.queuedBytes;
     this.queuedBytes = 0;
@@ -603,8 +797,11 @@ export class MqttSession implements Subscriber {
     const delayed = this.willAt !== undefined;
     this.will = undefined;
     this.willAt = undefined;
-    if (this.willTimer) this.core.clock.clearTimeout(this.willTimer);
-    this.willTimer = undefined;
+    const extras = this.extras;
+    if (extras !== undefined && extras.willTimer) {
+      this.core.clock.clearTimeout(extras.willTimer);
+      extras.willTimer = undefined;
+    }
     if (!will) return;
     // A kept offline session no longer has a pending will (an ending session is forgotten anyway).
     if (delayed && !this.ended) this.save(this.expiresAt);
@@ -681,7 +878,7 @@ export class MqttSession implements Subscriber {
   /** Keeps all of a session that was not kept before (a takeover turned it into a persistent one). */
   private keepEverything(durable: DurableSession): void {
     this.save();
-    for (const sub of this.subscriptions.values()) durable.subscribe(sub.key, sub.options);
+    for (const sub of this.subscriptionList()) durable.subscribe(subscriptionKey(sub), sub.options);
     for (const message of this.queue)
       if (message.messageId === NOT_KEPT)
         message.messageId = durable.enqueue(
@@ -705,7 +902,8 @@ export class MqttSession implements Subscriber {
         );
         if (window.released(packetId)) void durable.released(message.messageId, packetId);
       }
-    for (const id of this.incomingQos2.ids()) void durable.recordQos2(id);
+    const qos2Ids = this.extras?.qos2Ids;
+    if (qos2Ids !== undefined) for (const id of qos2Ids.ids()) void durable.recordQos2(id);
   }
 
   /** Pulls retained values while the socket is below its high-water mark and the window has room. */
@@ -764,7 +962,7 @@ export class MqttSession implements Subscriber {
         message.subscriptionIds,
         undefined,
       );
-    this.queue.push(message);
+    this.fillableQueue.push(message);
     this.queuedBytes += size;
     total.value += size;
   }
@@ -829,7 +1027,7 @@ export class MqttSession implements Subscriber {
         messageId: m.messageId,
       };
       if (m.state === "queued" || m.packetId === undefined) {
-        this.queue.push(message);
+        this.fillableQueue.push(message);
         const size = sizeOf(message);
         this.queuedBytes += size;
         total.value += size;
@@ -838,7 +1036,7 @@ export class MqttSession implements Subscriber {
       this.window ??= new InflightWindow(this.options.maxInflight);
       this.window.restore(m.packetId, message, m.state === "released");
     }
-    for (const message of later) this.queue.push(message);
+    for (const message of later) this.fillableQueue.push(message);
     if (this.options.queueDropPolicy === "drop-oldest") this.trimToBounds();
     this.resend();
   }
@@ -895,12 +1093,32 @@ export class MqttSession implements Subscriber {
   }
 
   private cancelTimers(): void {
-    if (this.expiryTimer) this.core.clock.clearTimeout(this.expiryTimer);
-    if (this.willTimer) this.core.clock.clearTimeout(this.willTimer);
-    this.expiryTimer = undefined;
-    this.willTimer = undefined;
+    const extras = this.extras;
+    if (extras === undefined) return;
+    if (extras.expiryTimer) this.core.clock.clearTimeout(extras.expiryTimer);
+    if (extras.willTimer) this.core.clock.clearTimeout(extras.willTimer);
+    extras.expiryTimer = undefined;
+    extras.willTimer = undefined;
   }
 }
+
+/**
+ * What an idle session never uses, apart from {@link MqttSession} and made on its first use: each field
+ * of the session itself is 8 bytes on every session (issue 11, docs/performance.md "Scale: connections").
+ */
+class SessionExtras {
+  unread: UnreadQueue | undefined = undefined;
+  /** QoS 2 packet ids received and not yet released. */
+  qos2Ids: PacketIdSet | undefined = undefined;
+  willAt: number | undefined = undefined;
+  expiresAt: number | undefined = undefined;
+  waitingSends: WaitingSend[] | undefined = undefined;
+  willTimer: Timer | undefined = undefined;
+  expiryTimer: Timer | undefined = undefined;
+}
+
+/** The queue of every session that never queued anything (never pushed to: {@link MqttSession.fillableQueue}). */
+const EMPTY_QUEUE = new Deque<Outgoing>();
 
 /** A will as the core keeps it. */
 function durableWill(will: Will, publishAt: number | undefined): DurableWill {

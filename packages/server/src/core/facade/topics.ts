@@ -6,7 +6,7 @@ import { type Permission, SkeinError, type TopicSelector, type TopicSpecificatio
 import type { Core, FetchOptions, PublishContext, PublishResult, TopicUpdateRequest } from "../core.js";
 import type { Actor } from "../security/types.js";
 import type { AddResult, PatternSubscription } from "../subscription-index.js";
-import type { Subscriber, SubscriptionOptions, Topic, Update } from "../types.js";
+import type { Subscriber, Subscription, SubscriptionOptions, Topic, Update } from "../types.js";
 import { FacadeBase } from "./base.js";
 import { REFUSED, refusal } from "./control.js";
 import { filterScope, selectorScopes } from "./scope.js";
@@ -143,6 +143,18 @@ export class TopicFacade extends FacadeBase {
     options: SubscriptionOptions,
   ): void {
     this.core.subscriptions.add(filter, shareGroup, subscriber, options);
+  }
+
+  /**
+   * The index's record of a subscription `subscriber` made (a door keeps it rather than a copy of its
+   * own, issue 11); unchecked: a lookup of the subscriber's own subscription.
+   */
+  subscriptionOf(
+    filter: string,
+    shareGroup: string | undefined,
+    subscriber: Subscriber,
+  ): Subscription | undefined {
+    return this.core.subscriptions.find(filter, shareGroup, subscriber);
   }
 
   /** Subscribes `subscriber` to an MQTT filter (`select_topic` on its scope). */
