@@ -726,13 +726,18 @@ export class MqttConnection implements SessionLink, WheelEntry {
     this.door.core.containment.run("socket_close", () =>
       this.door.connectionClosed(this, options.publishWill ?? true),
     );
+    const socket = this.socket;
+    // Closed by the peer or by the network (this runs on the socket's 'close'): nothing to end. Ending
+    // a destroyed socket makes Node build an ERR_STREAM_DESTROYED error with its stack, on every
+    // dropped connection (3.7% of the server's CPU for connect-and-close in the connect-cpu bench).
+    if (socket.destroyed) return;
     if (this.corked) {
       this.corked = false;
-      this.socket.uncork();
+      socket.uncork();
     }
-    this.socket.end();
+    socket.end();
     // Give the goodbye a moment to flush, then make sure the socket is gone.
-    const t = this.door.core.clock.setTimeout(() => this.socket.destroy(), 1000);
+    const t = this.door.core.clock.setTimeout(() => socket.destroy(), 1000);
     t.unref?.();
   }
 
