@@ -9,6 +9,7 @@
 import { isUtf8 } from "node:buffer";
 import type { IPublishPacket } from "mqtt-packet";
 import { rememberOrder } from "./user-properties.js";
+import { at, readString } from "./wire-read.js";
 
 /** A decoding failure: the packet is malformed. */
 export class MalformedPublish extends Error {}
@@ -125,9 +126,9 @@ function readProperties(
         const key = id === 0x03 ? "contentType" : "responseTopic";
         if (props[key] !== undefined) return undefined;
         const str = readString(frame, i, end);
-        if (!str) return undefined;
-        props[key] = str.value;
-        i = str.end;
+        if (str === undefined) return undefined;
+        props[key] = str;
+        i = at;
         break;
       }
       case 0x09: {
@@ -142,16 +143,16 @@ function readProperties(
       case 0x26: {
         // User Property: a name and a value; a repeated name collects its values in an array
         const name = readString(frame, i, end);
-        if (!name) return undefined;
-        const value = readString(frame, name.end, end);
-        if (!value) return undefined;
-        i = value.end;
-        (pairs ??= []).push([name.value, value.value]);
+        if (name === undefined) return undefined;
+        const value = readString(frame, at, end);
+        if (value === undefined) return undefined;
+        i = at;
+        (pairs ??= []).push([name, value]);
         const users = (props.userProperties ??= Object.create(null) as Record<string, string | string[]>);
-        const old = users[name.value];
-        if (old === undefined) users[name.value] = value.value;
-        else if (Array.isArray(old)) old.push(value.value);
-        else users[name.value] = [old, value.value];
+        const old = users[name];
+        if (old === undefined) users[name] = value;
+        else if (Array.isArray(old)) old.push(value);
+        else users[name] = [old, value];
         break;
       }
       default:
@@ -160,20 +161,4 @@ function readProperties(
   }
   if (pairs && props.userProperties) rememberOrder(props.userProperties, pairs);
   return { properties: props, end };
-}
-
-/** A UTF-8 string (2-byte length) ending by `limit`, well-formed and without U+0000, or undefined. */
-function readString(frame: Buffer, i: number, limit: number): { value: string; end: number } | undefined {
-  if (i + 2 > limit) return undefined;
-  const start = i + 2;
-  const end = start + frame.readUInt16BE(i);
-  if (end > limit) return undefined;
-  let ascii = true;
-  for (let k = start; k < end; k++) {
-    const b = frame[k] as number;
-    if (b === 0) return undefined;
-    if (b >= 0x80) ascii = false;
-  }
-  if (!ascii && !isUtf8(frame.subarray(start, end))) return undefined;
-  return { value: frame.toString("utf8", start, end), end };
 }
