@@ -8,7 +8,8 @@ import os from "node:os";
 import path from "node:path";
 import mqtt from "mqtt-packet";
 import { setTimeout as sleep } from "node:timers/promises";
-import { procCpu } from "../lib/process.mjs";
+import { killAll } from "../lib/child.mjs";
+import { installCleanup, procCpu, reexecWithMoreFds } from "../lib/process.mjs";
 
 /** Descriptors a broker keeps for itself (listeners, files, pipes). */
 const RESERVED_FDS = 200;
@@ -246,4 +247,25 @@ export async function paced(perSecond, seconds, tick, everyMs = 10) {
     await sleep(everyMs);
   }
   return sent;
+}
+
+/**
+ * Runs `main` when the module at `filename` (its `import.meta.filename`) is the script node was
+ * started with: under the raised open-files limit (the process runs itself again once to get it), with
+ * the broker children killed on exit; exits 0, or 1 after printing the error.
+ * @param {string} filename
+ * @param {() => Promise<unknown>} main
+ */
+export function runAsScript(filename, main) {
+  if (!process.argv[1] || filename !== path.resolve(process.argv[1])) return;
+  if (reexecWithMoreFds(fdCap().limit)) return;
+  installCleanup(killAll, "servers");
+  main().then(
+    () => process.exit(0),
+    (err) => {
+      console.error(err);
+      killAll();
+      process.exit(1);
+    },
+  );
 }

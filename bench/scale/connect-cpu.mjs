@@ -24,10 +24,9 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { setTimeout as sleep } from "node:timers/promises";
 import { BROKERS, startBroker } from "../lib/brokers.mjs";
-import { ROOT, killAll } from "../lib/child.mjs";
-import { installCleanup, reexecWithMoreFds } from "../lib/process.mjs";
+import { ROOT } from "../lib/child.mjs";
 import { ClientPool } from "./pool.mjs";
-import { fdCap, printTable } from "./common.mjs";
+import { fdCap, printTable, runAsScript } from "./common.mjs";
 
 /**
  * @typedef {object} ConnectCpuSample one broker in one round
@@ -250,7 +249,7 @@ export function availableBrokers(names) {
   });
 }
 
-if (process.argv[1] && import.meta.filename === path.resolve(process.argv[1])) {
+runAsScript(import.meta.filename, () => {
   const { values } = parseArgs({
     options: {
       brokers: { type: "string", default: "skein,mosquitto,node-relay" },
@@ -266,26 +265,16 @@ if (process.argv[1] && import.meta.filename === path.resolve(process.argv[1])) {
     },
     strict: true,
   });
-  if (!reexecWithMoreFds(fdCap().limit)) {
-    installCleanup(killAll, "servers");
-    runConnectCpu({
-      brokers: availableBrokers(values.brokers.split(",")),
-      rounds: Number(values.rounds),
-      connections: Number(values.connections),
-      warmup: Number(values.warmup),
-      clients: Number(values.clients),
-      concurrency: Number(values.concurrency),
-      startTimeout: Number(values["start-timeout"]),
-      skeinArgs: values["skein-args"].split(" ").filter(Boolean),
-      skeinNodeArgs: values["skein-node-args"].split(" ").filter(Boolean),
-      before: values.before ? path.relative(ROOT, path.resolve(values.before)) : undefined,
-    }).then(
-      () => process.exit(0),
-      (err) => {
-        console.error(err);
-        killAll();
-        process.exit(1);
-      },
-    );
-  }
-}
+  return runConnectCpu({
+    brokers: availableBrokers(values.brokers.split(",")),
+    rounds: Number(values.rounds),
+    connections: Number(values.connections),
+    warmup: Number(values.warmup),
+    clients: Number(values.clients),
+    concurrency: Number(values.concurrency),
+    startTimeout: Number(values["start-timeout"]),
+    skeinArgs: values["skein-args"].split(" ").filter(Boolean),
+    skeinNodeArgs: values["skein-node-args"].split(" ").filter(Boolean),
+    before: values.before ? path.relative(ROOT, path.resolve(values.before)) : undefined,
+  });
+});

@@ -26,15 +26,12 @@
  * time from its first connect to its last SUBACK. A step above the broker's open-files limit is
  * clamped to what the limit allows (this container caps `ulimit -n` at its hard limit).
  */
-import path from "node:path";
 import { parseArgs } from "node:util";
 import { setTimeout as sleep } from "node:timers/promises";
 import { startBroker } from "../lib/brokers.mjs";
 import { startSkein } from "../sdk/servers.mjs";
-import { killAll } from "../lib/child.mjs";
-import { installCleanup, reexecWithMoreFds } from "../lib/process.mjs";
 import { ClientPool } from "./pool.mjs";
-import { fdCap, printTable } from "./common.mjs";
+import { fdCap, printTable, runAsScript } from "./common.mjs";
 
 /**
  * @typedef {object} ConnectionRow
@@ -157,7 +154,7 @@ export function printConnections(results) {
   );
 }
 
-if (process.argv[1] && import.meta.filename === path.resolve(process.argv[1])) {
+runAsScript(import.meta.filename, () => {
   const { values } = parseArgs({
     options: {
       steps: { type: "string", default: "5000,10000,19000" },
@@ -172,25 +169,15 @@ if (process.argv[1] && import.meta.filename === path.resolve(process.argv[1])) {
     },
     strict: true,
   });
-  if (!reexecWithMoreFds(fdCap().limit)) {
-    installCleanup(killAll, "servers");
-    runConnections({
-      steps: values.steps.split(",").map(Number),
-      brokers: values.brokers.split(","),
-      door: values.door === "sdk" ? "sdk" : "mqtt",
-      clients: Number(values.clients),
-      concurrency: Number(values.concurrency),
-      startTimeout: Number(values["start-timeout"]),
-      skeinArgs: values["skein-args"] ? values["skein-args"].split(" ") : [],
-      skeinNodeArgs: values["skein-node-args"].split(" ").filter(Boolean),
-      settle: Number(values.settle),
-    }).then(
-      () => process.exit(0),
-      (err) => {
-        console.error(err);
-        killAll();
-        process.exit(1);
-      },
-    );
-  }
-}
+  return runConnections({
+    steps: values.steps.split(",").map(Number),
+    brokers: values.brokers.split(","),
+    door: values.door === "sdk" ? "sdk" : "mqtt",
+    clients: Number(values.clients),
+    concurrency: Number(values.concurrency),
+    startTimeout: Number(values["start-timeout"]),
+    skeinArgs: values["skein-args"] ? values["skein-args"].split(" ") : [],
+    skeinNodeArgs: values["skein-node-args"].split(" ").filter(Boolean),
+    settle: Number(values.settle),
+  });
+});

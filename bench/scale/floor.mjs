@@ -24,10 +24,9 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { setTimeout as sleep } from "node:timers/promises";
-import { freePort, killAll, startServer } from "../lib/child.mjs";
-import { installCleanup, reexecWithMoreFds } from "../lib/process.mjs";
+import { freePort, startServer } from "../lib/child.mjs";
 import { ClientPool } from "./pool.mjs";
-import { fdCap } from "./common.mjs";
+import { runAsScript } from "./common.mjs";
 
 const SKEIN_CLI = process.env.BENCH_SKEIN_CLI ?? "packages/server/dist/cli.js";
 
@@ -136,7 +135,7 @@ function print(name, rows) {
   );
 }
 
-if (process.argv[1] && import.meta.filename === path.resolve(process.argv[1])) {
+runAsScript(import.meta.filename, () => {
   const { values } = parseArgs({
     options: {
       server: { type: "string", default: "bare" },
@@ -147,21 +146,11 @@ if (process.argv[1] && import.meta.filename === path.resolve(process.argv[1])) {
     },
     strict: true,
   });
-  if (!reexecWithMoreFds(fdCap().limit)) {
-    installCleanup(killAll, "servers");
-    run({
-      server: values.server,
-      steps: values.steps.split(",").map(Number),
-      nodeArgs: values["node-args"].split(" ").filter(Boolean),
-      snapshots: values.snapshots,
-      clients: Number(values.clients),
-    }).then(
-      () => process.exit(0),
-      (err) => {
-        console.error(err);
-        killAll();
-        process.exit(1);
-      },
-    );
-  }
-}
+  return run({
+    server: values.server,
+    steps: values.steps.split(",").map(Number),
+    nodeArgs: values["node-args"].split(" ").filter(Boolean),
+    snapshots: values.snapshots,
+    clients: Number(values.clients),
+  });
+});
