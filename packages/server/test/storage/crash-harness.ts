@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, expect } from "vitest";
+import { connect, type Session } from "../../../sdk/src/index.js";
 import { type RunningCli, buildCli, killClis, startCli } from "../built-cli.js";
 
 /** One writer's chain of rising numbers (one topic or series). */
@@ -113,4 +114,39 @@ export async function killRounds(
     }
     await load(skein, round);
   }
+}
+
+/**
+ * {@link killRounds} for tests that write and read through the SDK: `check` gets a reader session
+ * (closed after it), `load` gets two writer sessions, which `dropWriters` lets go when the server is
+ * killed.
+ */
+export async function sdkKillRounds(
+  start: () => Promise<RunningCli>,
+  kills: number,
+  check: (reader: Session, round: number) => Promise<void>,
+  load: (writers: readonly Session[], skein: RunningCli, round: number) => Promise<void>,
+): Promise<void> {
+  await killRounds(
+    start,
+    kills,
+    async (skein, round) => {
+      const reader = await connect(skein.sdkUrl, { reconnect: false });
+      try {
+        await check(reader, round);
+      } finally {
+        await reader.close();
+      }
+    },
+    async (skein, round) => {
+      const writers: Session[] = [];
+      for (let i = 0; i < 2; i++) writers.push(await connect(skein.sdkUrl, { reconnect: false }));
+      await load(writers, skein, round);
+    },
+  );
+}
+
+/** Lets the writer sessions of a killed server go (their pending calls fail; nothing waits). */
+export function dropWriters(writers: readonly Session[]): void {
+  for (const s of writers) void s.close().catch(() => undefined);
 }

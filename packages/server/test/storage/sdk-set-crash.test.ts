@@ -8,10 +8,9 @@
  * run.
  */
 import { describe, expect, it } from "vitest";
-import { connect, type Session } from "../../../sdk/src/index.js";
-import type { RunningCli } from "../built-cli.js";
+import type { Session } from "../../../sdk/src/index.js";
 import { seeded, testSeed } from "../seeded.js";
-import { chains, crashWorkDir, killRounds, loadUntilKilled } from "./crash-harness.js";
+import { chains, crashWorkDir, dropWriters, sdkKillRounds, loadUntilKilled } from "./crash-harness.js";
 
 const { start, newDir } = crashWorkDir("skein-sdk-set-crash-");
 const seed = testSeed("sdk-set-crash");
@@ -28,35 +27,28 @@ describe("SDK sets under SIGKILL (skein CLI, sqlite)", () => {
     const floor = all.map(() => -1);
 
     /** Reads the values after a restart and checks them against what was acknowledged. */
-    const check = async (skein: RunningCli): Promise<void> => {
-      const reader = await connect(skein.sdkUrl, { reconnect: false });
-      try {
-        const { topics } = await reader.fetch("?crash/set//", { withValues: true, first: 100 });
-        const values = new Map(topics.map((t) => [t.path, t.value]));
-        // Every topic: each was added (and its addition answered) before the load.
-        expect([...values.keys()].sort()).toEqual(all.map((c) => path(c.index)).sort());
-        for (const chain of all) {
-          const value = values.get(path(chain.index));
-          const what = `${path(chain.index)} (acked ${floor[chain.index]}, sent ${chain.sent})`;
-          if (floor[chain.index]! >= 0) expect(typeof value, what).toBe("bigint");
-          if (value === undefined) continue;
-          const v = Number(value as bigint);
-          expect(v, what).toBeGreaterThanOrEqual(floor[chain.index]!);
-          expect(v, what).toBeLessThanOrEqual(chain.sent);
-          floor[chain.index] = v;
-        }
-      } finally {
-        await reader.close();
+    const check = async (reader: Session): Promise<void> => {
+      const { topics } = await reader.fetch("?crash/set//", { withValues: true, first: 100 });
+      const values = new Map(topics.map((t) => [t.path, t.value]));
+      // Every topic: each was added (and its addition answered) before the load.
+      expect([...values.keys()].sort()).toEqual(all.map((c) => path(c.index)).sort());
+      for (const chain of all) {
+        const value = values.get(path(chain.index));
+        const what = `${path(chain.index)} (acked ${floor[chain.index]}, sent ${chain.sent})`;
+        if (floor[chain.index]! >= 0) expect(typeof value, what).toBe("bigint");
+        if (value === undefined) continue;
+        const v = Number(value as bigint);
+        expect(v, what).toBeGreaterThanOrEqual(floor[chain.index]!);
+        expect(v, what).toBeLessThanOrEqual(chain.sent);
+        floor[chain.index] = v;
       }
     };
 
-    await killRounds(
+    await sdkKillRounds(
       () => start(dataDir),
       KILLS,
       check,
-      async (skein, round) => {
-        const sessions: Session[] = [];
-        for (let i = 0; i < 2; i++) sessions.push(await connect(skein.sdkUrl, { reconnect: false }));
+      async (sessions, skein, round) => {
         if (round === 0)
           await Promise.all(all.map((c) => sessions[0]!.topics.add(path(c.index), { type: "int64" })));
         await loadUntilKilled(
@@ -67,7 +59,7 @@ describe("SDK sets under SIGKILL (skein CLI, sqlite)", () => {
             await sessions[chain.index % sessions.length]!.set(path(chain.index), "int64", BigInt(n));
             floor[chain.index] = n;
           },
-          () => sessions.forEach((s) => void s.close().catch(() => undefined)),
+          () => dropWriters(sessions),
         );
       },
     );

@@ -10,10 +10,9 @@
  * run.
  */
 import { describe, expect, it } from "vitest";
-import { connect, type Session } from "../../../sdk/src/index.js";
-import type { RunningCli } from "../built-cli.js";
+import type { Session } from "../../../sdk/src/index.js";
 import { seeded, testSeed } from "../seeded.js";
-import { chains, crashWorkDir, killRounds, loadUntilKilled } from "./crash-harness.js";
+import { chains, crashWorkDir, dropWriters, sdkKillRounds, loadUntilKilled } from "./crash-harness.js";
 
 const { start, newDir } = crashWorkDir("skein-ts-crash-");
 const seed = testSeed("timeseries-crash");
@@ -31,47 +30,40 @@ describe("time series appends under SIGKILL (skein CLI, sqlite)", () => {
     const seen = all.map((): number[] => []);
 
     /** Reads every series after a restart and checks it against what was acknowledged. */
-    const check = async (skein: RunningCli): Promise<void> => {
-      const reader = await connect(skein.sdkUrl, { reconnect: false });
-      try {
-        for (const chain of all) {
-          const k = chain.index;
-          const what = `${path(k)} (acked ${chain.acked}, sent ${chain.sent})`;
-          const result = await reader.timeseries.rangeQuery().fromStart().as("int64").selectFrom(path(k));
-          expect(result.isComplete, what).toBe(true);
-          const events = result.events;
-          // Sequences from 0, contiguous, no repeat; no edits were made.
-          expect(
-            events.map((e) => e.sequence),
-            what,
-          ).toEqual(events.map((_, i) => i));
-          expect(
-            events.every((e) => !e.isEdit && e.originalSequence === e.sequence),
-            what,
-          ).toBe(true);
-          const values = events.map((e) => Number(e.value));
-          // Each value was sent once, in rising order: a repeat or a reordering shows as not rising.
-          for (let i = 1; i < values.length; i++) expect(values[i]!, what).toBeGreaterThan(values[i - 1]!);
-          if (values.length > 0) expect(values[values.length - 1]!, what).toBeLessThanOrEqual(chain.sent);
-          // Every acknowledged event, with its sequence and value.
-          for (const [value, sequence] of acked[k]!)
-            expect(values[sequence], `${what} #${sequence}`).toBe(value);
-          // What an earlier restart showed is still there.
-          expect(values.slice(0, seen[k]!.length), what).toEqual(seen[k]);
-          seen[k] = values;
-        }
-      } finally {
-        await reader.close();
+    const check = async (reader: Session): Promise<void> => {
+      for (const chain of all) {
+        const k = chain.index;
+        const what = `${path(k)} (acked ${chain.acked}, sent ${chain.sent})`;
+        const result = await reader.timeseries.rangeQuery().fromStart().as("int64").selectFrom(path(k));
+        expect(result.isComplete, what).toBe(true);
+        const events = result.events;
+        // Sequences from 0, contiguous, no repeat; no edits were made.
+        expect(
+          events.map((e) => e.sequence),
+          what,
+        ).toEqual(events.map((_, i) => i));
+        expect(
+          events.every((e) => !e.isEdit && e.originalSequence === e.sequence),
+          what,
+        ).toBe(true);
+        const values = events.map((e) => Number(e.value));
+        // Each value was sent once, in rising order: a repeat or a reordering shows as not rising.
+        for (let i = 1; i < values.length; i++) expect(values[i]!, what).toBeGreaterThan(values[i - 1]!);
+        if (values.length > 0) expect(values[values.length - 1]!, what).toBeLessThanOrEqual(chain.sent);
+        // Every acknowledged event, with its sequence and value.
+        for (const [value, sequence] of acked[k]!)
+          expect(values[sequence], `${what} #${sequence}`).toBe(value);
+        // What an earlier restart showed is still there.
+        expect(values.slice(0, seen[k]!.length), what).toEqual(seen[k]);
+        seen[k] = values;
       }
     };
 
-    await killRounds(
+    await sdkKillRounds(
       () => start(dataDir),
       KILLS,
       check,
-      async (skein, round) => {
-        const sessions: Session[] = [];
-        for (let i = 0; i < 2; i++) sessions.push(await connect(skein.sdkUrl, { reconnect: false }));
+      async (sessions, skein, round) => {
         if (round === 0)
           await Promise.all(
             all.map((c) =>
@@ -90,7 +82,7 @@ describe("time series appends under SIGKILL (skein CLI, sqlite)", () => {
             const { sequence } = await session.timeseries.append(path(chain.index), "int64", BigInt(n));
             acked[chain.index]!.set(n, sequence);
           },
-          () => sessions.forEach((s) => void s.close().catch(() => undefined)),
+          () => dropWriters(sessions),
         );
       },
     );

@@ -17,10 +17,16 @@
  * `SKEIN_TEST_SEED` repeats a run.
  */
 import { describe, expect, it } from "vitest";
-import { connect, type Session } from "../../../sdk/src/index.js";
-import type { RunningCli } from "../built-cli.js";
+import type { Session } from "../../../sdk/src/index.js";
 import { seeded, testSeed } from "../seeded.js";
-import { type Chain, chains, crashWorkDir, killRounds, loadUntilKilled } from "./crash-harness.js";
+import {
+  type Chain,
+  chains,
+  crashWorkDir,
+  dropWriters,
+  sdkKillRounds,
+  loadUntilKilled,
+} from "./crash-harness.js";
 
 const { start, newDir } = crashWorkDir("skein-ts-edit-crash-");
 const seed = testSeed("timeseries-edit-crash");
@@ -57,108 +63,98 @@ describe("time series edits under SIGKILL (skein CLI, sqlite)", () => {
     const seen = edits.map((): Seen[] => []);
 
     /** Reads every series after a restart and checks it against what was acknowledged. */
-    const check = async (skein: RunningCli): Promise<void> => {
-      const reader = await connect(skein.sdkUrl, { reconnect: false });
-      try {
-        for (let k = 0; k < SERIES; k++) {
-          const edit = edits[k]!;
-          const append = appends[k]!;
-          const what = `${path(k)} (edits sent ${edit.sent}, appends sent ${append.sent})`;
-          const q = reader.timeseries.rangeQuery().as("string");
-          const result = await q.forEdits().fromStart().selectFrom(path(k));
-          expect(result.isComplete, what).toBe(true);
-          const events: Seen[] = result.events.map((e) => ({
+    const check = async (reader: Session): Promise<void> => {
+      for (let k = 0; k < SERIES; k++) {
+        const edit = edits[k]!;
+        const append = appends[k]!;
+        const what = `${path(k)} (edits sent ${edit.sent}, appends sent ${append.sent})`;
+        const q = reader.timeseries.rangeQuery().as("string");
+        const result = await q.forEdits().fromStart().selectFrom(path(k));
+        expect(result.isComplete, what).toBe(true);
+        const events: Seen[] = result.events.map((e) => ({
+          sequence: e.sequence,
+          timestamp: e.timestamp,
+          value: e.value,
+          isEdit: e.isEdit,
+          originalSequence: e.originalSequence,
+        }));
+        // Sequences from 0, contiguous, no repeat.
+        expect(
+          events.map((e) => e.sequence),
+          what,
+        ).toEqual(events.map((_, i) => i));
+        // Every value whole: the value of the kind and number it names, in its series.
+        const named = events.map((e) => {
+          const [kind, , n] = e.value.split(":");
+          return { kind: kind as "o" | "a" | "e", n: Number(n) };
+        });
+        expect(
+          events.map((e) => e.value),
+          what,
+        ).toEqual(named.map((v) => valueOf(v.kind, k, v.n)));
+        // The first ORIGINALS are the originals, as appended before the load.
+        expect(
+          named.slice(0, ORIGINALS).map((v) => `${v.kind}${v.n}`),
+          what,
+        ).toEqual(Array.from({ length: ORIGINALS }, (_, i) => `o${i}`));
+        // Originals are originals; edits are of the original their number picks.
+        for (const [i, e] of events.entries()) {
+          const v = named[i]!;
+          expect(e.isEdit, `${what} #${e.sequence}`).toBe(v.kind === "e");
+          expect(e.originalSequence, `${what} #${e.sequence}`).toBe(
+            v.kind === "e" ? targetOf(v.n) : e.sequence,
+          );
+        }
+        // Each chain's numbers: sent once, in order; every acknowledged one at its sequence.
+        for (const [kind, chain] of [
+          ["e", edit],
+          ["a", append],
+        ] as const) {
+          const mine = events.filter((_, i) => named[i]!.kind === kind);
+          const numbers = mine.map((e) => Number(e.value.split(":")[2]));
+          for (let i = 1; i < numbers.length; i++)
+            expect(numbers[i]!, `${what} ${kind}`).toBeGreaterThan(numbers[i - 1]!);
+          if (numbers.length > 0) expect(numbers.at(-1)!, `${what} ${kind}`).toBeLessThanOrEqual(chain.sent);
+          for (const [n, sequence] of acked[chain.index]!)
+            expect(events[sequence]?.value, `${what} ${kind} ${n} at #${sequence}`).toBe(valueOf(kind, k, n));
+        }
+        // The values view: each original as its latest edit, or itself.
+        const latest = new Map<number, Seen>();
+        for (const e of events) if (e.isEdit) latest.set(e.originalSequence, e);
+        const expected = events.filter((e) => !e.isEdit).map((e) => latest.get(e.sequence) ?? e);
+        const values = await q.forValues().fromStart().selectFrom(path(k));
+        expect(values.isComplete, what).toBe(true);
+        expect(
+          values.events.map((e) => ({
             sequence: e.sequence,
             timestamp: e.timestamp,
             value: e.value,
             isEdit: e.isEdit,
             originalSequence: e.originalSequence,
-          }));
-          // Sequences from 0, contiguous, no repeat.
-          expect(
-            events.map((e) => e.sequence),
-            what,
-          ).toEqual(events.map((_, i) => i));
-          // Every value whole: the value of the kind and number it names, in its series.
-          const named = events.map((e) => {
-            const [kind, , n] = e.value.split(":");
-            return { kind: kind as "o" | "a" | "e", n: Number(n) };
-          });
-          expect(
-            events.map((e) => e.value),
-            what,
-          ).toEqual(named.map((v) => valueOf(v.kind, k, v.n)));
-          // The first ORIGINALS are the originals, as appended before the load.
-          expect(
-            named.slice(0, ORIGINALS).map((v) => `${v.kind}${v.n}`),
-            what,
-          ).toEqual(Array.from({ length: ORIGINALS }, (_, i) => `o${i}`));
-          // Originals are originals; edits are of the original their number picks.
-          for (const [i, e] of events.entries()) {
-            const v = named[i]!;
-            expect(e.isEdit, `${what} #${e.sequence}`).toBe(v.kind === "e");
-            expect(e.originalSequence, `${what} #${e.sequence}`).toBe(
-              v.kind === "e" ? targetOf(v.n) : e.sequence,
-            );
-          }
-          // Each chain's numbers: sent once, in order; every acknowledged one at its sequence.
-          for (const [kind, chain] of [
-            ["e", edit],
-            ["a", append],
-          ] as const) {
-            const mine = events.filter((_, i) => named[i]!.kind === kind);
-            const numbers = mine.map((e) => Number(e.value.split(":")[2]));
-            for (let i = 1; i < numbers.length; i++)
-              expect(numbers[i]!, `${what} ${kind}`).toBeGreaterThan(numbers[i - 1]!);
-            if (numbers.length > 0)
-              expect(numbers.at(-1)!, `${what} ${kind}`).toBeLessThanOrEqual(chain.sent);
-            for (const [n, sequence] of acked[chain.index]!)
-              expect(events[sequence]?.value, `${what} ${kind} ${n} at #${sequence}`).toBe(
-                valueOf(kind, k, n),
-              );
-          }
-          // The values view: each original as its latest edit, or itself.
-          const latest = new Map<number, Seen>();
-          for (const e of events) if (e.isEdit) latest.set(e.originalSequence, e);
-          const expected = events.filter((e) => !e.isEdit).map((e) => latest.get(e.sequence) ?? e);
-          const values = await q.forValues().fromStart().selectFrom(path(k));
-          expect(values.isComplete, what).toBe(true);
-          expect(
-            values.events.map((e) => ({
-              sequence: e.sequence,
-              timestamp: e.timestamp,
-              value: e.value,
-              isEdit: e.isEdit,
-              originalSequence: e.originalSequence,
-            })),
-            `${what} values`,
-          ).toEqual(expected);
-          // ... at least as late as the last acknowledged edit of each original.
-          const lastAcked = new Map<number, number>();
-          for (const n of [...acked[edit.index]!.keys()].sort((a, b) => a - b)) lastAcked.set(targetOf(n), n);
-          for (const [original, n] of lastAcked) {
-            const shown = latest.get(original);
-            expect(shown, `${what} original ${original}`).toBeDefined();
-            expect(Number(shown!.value.split(":")[2]), `${what} original ${original}`).toBeGreaterThanOrEqual(
-              n,
-            );
-          }
-          // What an earlier restart showed is still there, as it was.
-          expect(events.slice(0, seen[k]!.length), what).toEqual(seen[k]);
-          seen[k] = events;
+          })),
+          `${what} values`,
+        ).toEqual(expected);
+        // ... at least as late as the last acknowledged edit of each original.
+        const lastAcked = new Map<number, number>();
+        for (const n of [...acked[edit.index]!.keys()].sort((a, b) => a - b)) lastAcked.set(targetOf(n), n);
+        for (const [original, n] of lastAcked) {
+          const shown = latest.get(original);
+          expect(shown, `${what} original ${original}`).toBeDefined();
+          expect(Number(shown!.value.split(":")[2]), `${what} original ${original}`).toBeGreaterThanOrEqual(
+            n,
+          );
         }
-      } finally {
-        await reader.close();
+        // What an earlier restart showed is still there, as it was.
+        expect(events.slice(0, seen[k]!.length), what).toEqual(seen[k]);
+        seen[k] = events;
       }
     };
 
-    await killRounds(
+    await sdkKillRounds(
       () => start(dataDir),
       KILLS,
       check,
-      async (skein, round) => {
-        const sessions: Session[] = [];
-        for (let i = 0; i < 2; i++) sessions.push(await connect(skein.sdkUrl, { reconnect: false }));
+      async (sessions, skein, round) => {
         if (round === 0) {
           const s = sessions[0]!;
           for (let k = 0; k < SERIES; k++)
@@ -198,7 +194,7 @@ describe("time series edits under SIGKILL (skein CLI, sqlite)", () => {
                   );
             acked[chain.index]!.set(n, sequence);
           },
-          () => sessions.forEach((s) => void s.close().catch(() => undefined)),
+          () => dropWriters(sessions),
         );
       },
     );
