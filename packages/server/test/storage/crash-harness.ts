@@ -150,3 +150,38 @@ export async function sdkKillRounds(
 export function dropWriters(writers: readonly Session[]): void {
   for (const s of writers) void s.close().catch(() => undefined);
 }
+
+/** A time series event as the crash tests compare it (the same through the SDK and over MQTT). */
+export interface SeenEvent {
+  sequence: number;
+  timestamp: number;
+  value: string;
+  isEdit: boolean;
+  originalSequence: number;
+}
+
+/** `e` reduced to what the crash tests compare. */
+export function seenEvent(e: SeenEvent): SeenEvent {
+  const { sequence, timestamp, value, isEdit, originalSequence } = e;
+  return { sequence, timestamp, value, isEdit, originalSequence };
+}
+
+/**
+ * Checks a series read after a restart: sequences from 0, contiguous, none repeated; with `appendsOnly`,
+ * no edit either (each event its own original).
+ */
+export function expectDense(
+  events: readonly { sequence: number; isEdit: boolean; originalSequence: number }[],
+  what: string,
+  appendsOnly: boolean,
+): void {
+  expect(
+    events.map((e) => e.sequence),
+    what,
+  ).toEqual(events.map((_, i) => i));
+  if (appendsOnly)
+    expect(
+      events.every((e) => !e.isEdit && e.originalSequence === e.sequence),
+      what,
+    ).toBe(true);
+}

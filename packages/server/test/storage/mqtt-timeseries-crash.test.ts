@@ -27,7 +27,16 @@ import { deafenable } from "../deaf-stream.js";
 import { connectClient, waitFor } from "../helpers.js";
 import type { RunningCli } from "../built-cli.js";
 import { seeded, testSeed } from "../seeded.js";
-import { type Chain, chains, crashWorkDir, killRounds, loadUntilKilled } from "./crash-harness.js";
+import {
+  type Chain,
+  type SeenEvent,
+  chains,
+  crashWorkDir,
+  expectDense,
+  killRounds,
+  loadUntilKilled,
+  seenEvent,
+} from "./crash-harness.js";
 
 const { start, newDir } = crashWorkDir("skein-mqtt-ts-crash-");
 const seed = testSeed("mqtt-timeseries-crash");
@@ -54,13 +63,7 @@ interface Publisher {
 }
 
 /** An event as both doors show it. */
-interface Seen {
-  sequence: number;
-  timestamp: number;
-  value: string;
-  isEdit: boolean;
-  originalSequence: number;
-}
+type Seen = SeenEvent;
 
 describe("MQTT publishes into time series under SIGKILL (skein CLI, sqlite)", () => {
   it(`keeps every acknowledged QoS 1/2 publish as one event, sequences dense, QoS 2 resends once (seed ${seed})`, async () => {
@@ -160,24 +163,11 @@ describe("MQTT publishes into time series under SIGKILL (skein CLI, sqlite)", ()
           const what = `${path(k)} QoS ${qos}${kept ? " kept" : ""} (sent ${chain.sent})`;
           const result = await reader.timeseries.rangeQuery().fromStart().as("string").selectFrom(path(k));
           expect(result.isComplete, what).toBe(true);
-          const events: Seen[] = result.events.map((e) => ({
-            sequence: e.sequence,
-            timestamp: e.timestamp,
-            value: e.value,
-            isEdit: e.isEdit,
-            originalSequence: e.originalSequence,
-          }));
+          const events: Seen[] = result.events.map(seenEvent);
           // Both doors show the same events.
           expect(overMqtt[k], what).toEqual(events);
           // Sequences from 0, contiguous, no repeat; no edits were made.
-          expect(
-            events.map((e) => e.sequence),
-            what,
-          ).toEqual(events.map((_, i) => i));
-          expect(
-            events.every((e) => !e.isEdit && e.originalSequence === e.sequence),
-            what,
-          ).toBe(true);
+          expectDense(events, what, true);
           // Every value whole: the value of the number it names.
           const numbers = events.map((e) => Number(e.value.split(":")[1]));
           expect(

@@ -21,11 +21,14 @@ import type { Session } from "../../../sdk/src/index.js";
 import { seeded, testSeed } from "../seeded.js";
 import {
   type Chain,
+  type SeenEvent,
   chains,
   crashWorkDir,
   dropWriters,
-  sdkKillRounds,
+  expectDense,
   loadUntilKilled,
+  sdkKillRounds,
+  seenEvent,
 } from "./crash-harness.js";
 
 const { start, newDir } = crashWorkDir("skein-ts-edit-crash-");
@@ -42,13 +45,7 @@ const valueOf = (kind: "o" | "a" | "e", k: number, n: number): string =>
 const targetOf = (n: number): number => (n * 37) % ORIGINALS;
 
 /** An event as the checks compare it. */
-interface Seen {
-  sequence: number;
-  timestamp: number;
-  value: string;
-  isEdit: boolean;
-  originalSequence: number;
-}
+type Seen = SeenEvent;
 
 describe("time series edits under SIGKILL (skein CLI, sqlite)", () => {
   it(`keeps every edit whose promise resolved, as the latest value of its original, nothing torn (seed ${seed})`, async () => {
@@ -71,18 +68,9 @@ describe("time series edits under SIGKILL (skein CLI, sqlite)", () => {
         const q = reader.timeseries.rangeQuery().as("string");
         const result = await q.forEdits().fromStart().selectFrom(path(k));
         expect(result.isComplete, what).toBe(true);
-        const events: Seen[] = result.events.map((e) => ({
-          sequence: e.sequence,
-          timestamp: e.timestamp,
-          value: e.value,
-          isEdit: e.isEdit,
-          originalSequence: e.originalSequence,
-        }));
+        const events: Seen[] = result.events.map(seenEvent);
         // Sequences from 0, contiguous, no repeat.
-        expect(
-          events.map((e) => e.sequence),
-          what,
-        ).toEqual(events.map((_, i) => i));
+        expectDense(events, what, false);
         // Every value whole: the value of the kind and number it names, in its series.
         const named = events.map((e) => {
           const [kind, , n] = e.value.split(":");
