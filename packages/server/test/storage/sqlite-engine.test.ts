@@ -338,13 +338,24 @@ describe("group commit, sync modes and backup", () => {
     ).rejects.toThrow(/closed/);
   });
 
+  /**
+   * A second, read-only connection to the data directory's database and what it sees committed: the
+   * events and the QoS 2 packet ids (writes of the store's open batch are not visible to it).
+   */
+  function committedCounts() {
+    const reader = new Database(join(dir.dir, DATABASE_FILE), { readonly: true });
+    const count = (table: string): number =>
+      (reader.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+    const committed = (): { events: number; ids: number } => ({
+      events: count("events"),
+      ids: count("incoming_qos2"),
+    });
+    return { reader, committed };
+  }
+
   it("a batch at its size limit commits once the synchronous run that filled it ends, never between two of its writes", async () => {
     const store = SqliteStorage.open({ dataDir: dir.dir, maxBatchDelayMs: 1000, maxBatchSize: 2 });
-    const reader = new Database(join(dir.dir, DATABASE_FILE), { readonly: true });
-    const committed = (): { events: number; ids: number } => ({
-      events: (reader.prepare("SELECT count(*) AS n FROM events").get() as { n: number }).n,
-      ids: (reader.prepare("SELECT count(*) AS n FROM incoming_qos2").get() as { n: number }).n,
-    });
+    const { reader, committed } = committedCounts();
     try {
       // What a QoS 2 PUBLISH of a kept session into a persistent series writes at once: its event (with
       // its series, the batch is full) and its packet id. Committed apart, a crash between the two
@@ -367,11 +378,7 @@ describe("group commit, sync modes and backup", () => {
 
   it("a read between two writes of one run sees them and commits neither apart from the other", async () => {
     const store = SqliteStorage.open({ dataDir: dir.dir, maxBatchDelayMs: 1000 });
-    const reader = new Database(join(dir.dir, DATABASE_FILE), { readonly: true });
-    const committed = (): { events: number; ids: number } => ({
-      events: (reader.prepare("SELECT count(*) AS n FROM events").get() as { n: number }).n,
-      ids: (reader.prepare("SELECT count(*) AS n FROM incoming_qos2").get() as { n: number }).n,
-    });
+    const { reader, committed } = committedCounts();
     try {
       // A QoS 2 PUBLISH fanned out: its event, a store read on the way (a kept session's queue, read
       // lazily), then its packet id. The read must see the event without committing it alone: a crash
