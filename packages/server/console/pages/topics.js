@@ -57,13 +57,14 @@ function Node({ node, depth, selected, onSelect }) {
   </li>`;
 }
 
+/**
+ * The selected topic's details and value editor. The page keys it by path, so another topic gets a
+ * fresh editor; its text starts as the value when the topic was picked and is the user's from then on
+ * (resetting it in an effect after the first render wiped what a quick user had typed).
+ */
 function Editor({ session, topic }) {
-  const [text, setText] = useState(editableText(topic.type, topic.value));
+  const [text, setText] = useState(() => editableText(topic.type, topic.value));
   const [result, setResult] = useState(null);
-  useEffect(() => {
-    setText(editableText(topic.type, topic.value));
-    setResult(null);
-  }, [topic.path]);
   const editable = VALUE_TYPES.includes(topic.type);
   async function save(event) {
     event.preventDefault();
@@ -186,6 +187,6 @@ export function Topics({ session }) {
             html`<${Node} key=${c.path} node=${c} depth=${0} selected=${selected} onSelect=${setSelected} />`,
         )}
       </ul>
-      ${topic ? html`<${Editor} session=${session} topic=${topic} />` : html`<p class="muted">Pick a topic to see and edit it.</p>`}
+      ${topic ? html`<${Editor} key=${topic.path} session=${session} topic=${topic} />` : html`<p class="muted">Pick a topic to see and edit it.</p>`}
     </div>`;
 }
