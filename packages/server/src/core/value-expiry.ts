@@ -45,7 +45,6 @@ export class ValueExpiry {
   private readonly wheel: TimerWheel<ExpiryEntry>;
   private readonly entries = new Map<Topic, ExpiryEntry>();
   private readonly due: DueQueue<ExpiryEntry>;
-  private cleared = 0;
 
   constructor(
     clock: Clock,
@@ -58,11 +57,6 @@ export class ValueExpiry {
   /** Topics whose value waits to expire. */
   get size(): number {
     return this.entries.size;
-  }
-
-  /** Values cleared because they expired, since start. */
-  get expired(): number {
-    return this.cleared;
   }
 
   /** `topic`'s value changed (or went): due when the new value expires, if it does. */
@@ -106,7 +100,6 @@ export class ValueExpiry {
       this.wheel.schedule(entry, at);
       return 1;
     }
-    this.cleared++;
     // Clearing calls valueSet, which takes the entry out.
     this.host.clear(topic);
     return 1;

@@ -168,7 +168,7 @@ interface WaitingSend {
 export class MqttSession implements Subscriber {
   /**
    * The session's subscription while it holds exactly one, as most do: in the session itself, without
-   * a map or a small-map object (issue 11). Its key is {@link subscriptionKey}.
+   * a map (issue 11). Its key is {@link subscriptionKey}.
    */
   private oneSubscription: SessionSubscription | undefined;
   /** All of them, by filter as subscribed, while it holds two or more ({@link oneSubscription} is undefined). */
